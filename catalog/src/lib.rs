@@ -1,0 +1,14 @@
+//! The documented operations of every EMR profile, as data.
+//!
+//! The mock's router, the WSDL/WADL/OpenAPI documents it serves and the
+//! harness's coverage report all read the same tables, so they cannot drift
+//! apart. The tables live under `catalog/data/` and are compiled into the
+//! binary: nothing here reads the file system at run time.
+
+mod profile;
+mod table;
+mod template;
+
+pub use profile::{CatalogFile, Family, Profile, ProfileId, UnknownProfile};
+pub use table::{strip_media_extension, Api, Catalog, CatalogError, Lookup, Operation, TableKind};
+pub use template::{PathMatch, PathTemplate};

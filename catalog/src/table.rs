@@ -1,0 +1,519 @@
+//! Operation tables: one row per documented operation, read from the
+//! tab-separated files under `data/`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
+
+use serde::Deserialize;
+
+use crate::profile::{Profile, ProfileId};
+use crate::template::{PathMatch, PathTemplate};
+
+/// The catalogue files compiled into the binary, by the name
+/// `profiles.yaml` uses for them.
+const FILES: &[(&str, &str)] = &[
+    (
+        "oscar/rest-operations.tsv",
+        include_str!("../data/oscar/rest-operations.tsv"),
+    ),
+    (
+        "oscar/soap-operations.tsv",
+        include_str!("../data/oscar/soap-operations.tsv"),
+    ),
+    (
+        "openemr/standard-api.tsv",
+        include_str!("../data/openemr/standard-api.tsv"),
+    ),
+    (
+        "openemr/portal-api.tsv",
+        include_str!("../data/openemr/portal-api.tsv"),
+    ),
+    (
+        "openemr/fhir-api.tsv",
+        include_str!("../data/openemr/fhir-api.tsv"),
+    ),
+];
+
+/// How to read a catalogue file: which columns hold the method, the path
+/// and the operation's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableKind {
+    /// `rest-operations.tsv`: OSCAR REST, one row per variant and operation.
+    OscarRest,
+    /// `soap-operations.tsv`: OSCAR SOAP, one row per variant and operation.
+    OscarSoap,
+    /// OpenEMR route tables (`standard-api.tsv`, `portal-api.tsv`,
+    /// `fhir-api.tsv`): one row per route, paths under `/apis/{site}`.
+    OpenemrRoutes,
+}
+
+/// Which kind of interface an operation belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Api {
+    /// A resource operation over HTTP (JSON or XML): OSCAR REST, OpenEMR's
+    /// Standard API.
+    Rest,
+    /// OpenEMR's Patient Portal API.
+    Portal,
+    /// FHIR R4.
+    Fhir,
+    /// A SOAP operation, addressed by service and operation name.
+    Soap,
+    /// An authorization protocol endpoint (OAuth 1.0a or OAuth2/OIDC).
+    Auth,
+}
+
+impl Api {
+    pub const ALL: [Api; 5] = [Api::Rest, Api::Portal, Api::Fhir, Api::Soap, Api::Auth];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::Rest => "rest",
+            Api::Portal => "portal",
+            Api::Fhir => "fhir",
+            Api::Soap => "soap",
+            Api::Auth => "auth",
+        }
+    }
+}
+
+/// One documented operation of one profile.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// Stable id used by scenarios' `covers` and the coverage report:
+    /// `GET /ws/rs/demographics/{dataId}` for HTTP operations,
+    /// `DemographicService.getDemographic` for SOAP ones.
+    pub id: String,
+    pub api: Api,
+    /// HTTP method; `POST` for SOAP; `LOCATOR` for a JAX-RS sub-resource
+    /// locator that declares none and so cannot be called.
+    pub method: String,
+    /// Path under the profile's context (`/ws/rs/...`, `/ws/DemographicService`).
+    pub path: PathTemplate,
+    /// The same operation mounted elsewhere (`/ws/services/...`).
+    pub alt_paths: Vec<PathTemplate>,
+    /// The class or service that declares it (`DemographicService`).
+    pub group: String,
+    /// The operation's own name (Java method or SOAP operation).
+    pub name: String,
+    /// Every column of the source row, for the dialects that need more.
+    pub columns: BTreeMap<String, String>,
+}
+
+impl Operation {
+    pub fn column(&self, name: &str) -> &str {
+        self.columns.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    /// Whether a client can call it at all.
+    pub fn callable(&self) -> bool {
+        self.method != "LOCATOR"
+    }
+
+    fn templates(&self) -> impl Iterator<Item = &PathTemplate> {
+        std::iter::once(&self.path).chain(self.alt_paths.iter())
+    }
+}
+
+/// The result of looking up an HTTP request in a catalogue.
+#[derive(Debug)]
+pub enum Lookup<'a> {
+    Found(&'a Operation, PathMatch),
+    /// The path is known but not with this method; the allowed ones.
+    WrongMethod(Vec<&'a str>),
+    NotFound,
+}
+
+/// A catalogue file that does not parse: a build defect, reported with the
+/// file and line so it is quick to mend.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{file}: catalogue file is not compiled in")]
+    MissingFile { file: String },
+    #[error("{file}:{line}: {message}")]
+    Row {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{file}:{line}: duplicate operation id `{id}`")]
+    Duplicate {
+        file: String,
+        line: usize,
+        id: String,
+    },
+}
+
+/// Every documented operation of one profile.
+#[derive(Debug)]
+pub struct Catalog {
+    profile: ProfileId,
+    operations: Vec<Operation>,
+    by_id: HashMap<String, usize>,
+    /// HTTP operations bucketed by segment count, the cheapest sound filter.
+    by_depth: HashMap<usize, Vec<(usize, usize)>>,
+}
+
+impl Catalog {
+    /// The catalogue of a profile, parsed once per process.
+    pub fn of(profile: ProfileId) -> Arc<Catalog> {
+        static CATALOGS: OnceLock<BTreeMap<ProfileId, Arc<Catalog>>> = OnceLock::new();
+        let all = CATALOGS.get_or_init(|| {
+            ProfileId::ALL
+                .into_iter()
+                .map(|p| {
+                    // Compiled-in data, checked by the unit tests below.
+                    let c = Catalog::load(p.profile()).expect("catalogue data is valid");
+                    (p, Arc::new(c))
+                })
+                .collect()
+        });
+        all[&profile].clone()
+    }
+
+    fn load(profile: &Profile) -> Result<Catalog, CatalogError> {
+        let mut catalog = Catalog {
+            profile: profile.id,
+            operations: Vec::new(),
+            by_id: HashMap::new(),
+            by_depth: HashMap::new(),
+        };
+        for source in &profile.catalogs {
+            let text = FILES
+                .iter()
+                .find(|(name, _)| *name == source.file)
+                .map(|(_, text)| *text)
+                .ok_or_else(|| CatalogError::MissingFile {
+                    file: source.file.clone(),
+                })?;
+            for (line, row) in rows(&source.file, text)? {
+                // Tables shared by several variants say which rows are whose.
+                if let Some(v) = row.get("variant") {
+                    if v != &profile.variant {
+                        continue;
+                    }
+                }
+                let op = operation(source.kind, row).map_err(|message| CatalogError::Row {
+                    file: source.file.clone(),
+                    line,
+                    message,
+                })?;
+                if catalog.by_id.contains_key(&op.id) {
+                    return Err(CatalogError::Duplicate {
+                        file: source.file.clone(),
+                        line,
+                        id: op.id,
+                    });
+                }
+                catalog.push(op);
+            }
+        }
+        Ok(catalog)
+    }
+
+    fn push(&mut self, op: Operation) {
+        let index = self.operations.len();
+        self.by_id.insert(op.id.clone(), index);
+        if op.api != Api::Soap {
+            for (t, template) in op.templates().enumerate() {
+                let depth = template
+                    .as_str()
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .count();
+                self.by_depth.entry(depth).or_default().push((index, t));
+            }
+        }
+        self.operations.push(op);
+    }
+
+    pub fn profile(&self) -> ProfileId {
+        self.profile
+    }
+
+    pub fn operations(&self) -> &[Operation] {
+        &self.operations
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Operation> {
+        self.by_id.get(id).map(|&i| &self.operations[i])
+    }
+
+    /// The SOAP operation `service.operation` (`DemographicService.getDemographic`).
+    pub fn soap(&self, service: &str, operation: &str) -> Option<&Operation> {
+        self.get(&format!("{service}.{operation}"))
+            .filter(|op| op.api == Api::Soap)
+    }
+
+    /// Finds the operation a request addresses, as the real server would
+    /// route it: `path` is under the profile's context, without the query
+    /// string, and may carry OSCAR's `.json`/`.xml` media-type extension.
+    pub fn resolve(&self, method: &str, path: &str) -> Lookup<'_> {
+        if self.profile.family() == crate::Family::OpenEmr {
+            // `/apis/{site}/api/...` routes as `/api/...`.
+            if let Some(rest) = path.strip_prefix("/apis/") {
+                if let Some(i) = rest.find('/') {
+                    return self.lookup(method, &rest[i..]);
+                }
+            }
+        }
+        if self.profile.family() == crate::Family::Oscar {
+            let (bare, _) = strip_media_extension(path);
+            if bare.len() != path.len() {
+                if let found @ Lookup::Found(..) = self.lookup(method, bare) {
+                    return found;
+                }
+            }
+        }
+        self.lookup(method, path)
+    }
+
+    /// Finds the HTTP operation a request addresses. `path` is relative to
+    /// the profile's context and carries no query string.
+    pub fn lookup(&self, method: &str, path: &str) -> Lookup<'_> {
+        let depth = path.split('/').filter(|s| !s.is_empty()).count();
+        let Some(candidates) = self.by_depth.get(&depth) else {
+            return Lookup::NotFound;
+        };
+        let mut best: Option<(&Operation, PathMatch, _)> = None;
+        let mut allowed: Vec<&str> = Vec::new();
+        for &(index, t) in candidates {
+            let op = &self.operations[index];
+            let Some(template) = op.templates().nth(t) else {
+                continue;
+            };
+            let Some(m) = template.matches(path) else {
+                continue;
+            };
+            if !op.method.eq_ignore_ascii_case(method) {
+                allowed.push(op.method.as_str());
+                continue;
+            }
+            let rank = template.specificity();
+            if best.as_ref().is_none_or(|(_, _, r)| rank > *r) {
+                best = Some((op, m, rank));
+            }
+        }
+        match best {
+            Some((op, m, _)) => Lookup::Found(op, m),
+            None if !allowed.is_empty() => {
+                allowed.sort_unstable();
+                allowed.dedup();
+                Lookup::WrongMethod(allowed)
+            }
+            None => Lookup::NotFound,
+        }
+    }
+}
+
+/// JAX-RS servers map a `.json` or `.xml` path extension to the Accept
+/// type: returns the path without it and the media type it forces.
+pub fn strip_media_extension(path: &str) -> (&str, Option<&'static str>) {
+    if let Some(p) = path.strip_suffix(".json") {
+        (p, Some("application/json"))
+    } else if let Some(p) = path.strip_suffix(".xml") {
+        (p, Some("application/xml"))
+    } else {
+        (path, None)
+    }
+}
+
+/// A table row: header name to cell.
+type Row = BTreeMap<String, String>;
+
+/// Reads a TSV file into maps from header name to cell, with line numbers.
+fn rows(file: &str, text: &str) -> Result<Vec<(usize, Row)>, CatalogError> {
+    let mut lines = text.lines().enumerate();
+    let header: Vec<&str> = match lines.next() {
+        Some((_, h)) => h.split('\t').collect(),
+        None => return Ok(Vec::new()),
+    };
+    let mut out = Vec::new();
+    for (i, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cells: Vec<&str> = line.split('\t').collect();
+        if cells.len() != header.len() {
+            return Err(CatalogError::Row {
+                file: file.to_owned(),
+                line: i + 1,
+                message: format!("{} cells, header has {}", cells.len(), header.len()),
+            });
+        }
+        let row = header
+            .iter()
+            .zip(cells)
+            .map(|(h, c)| ((*h).to_owned(), c.trim().to_owned()))
+            .collect();
+        out.push((i + 1, row));
+    }
+    Ok(out)
+}
+
+fn operation(kind: TableKind, row: Row) -> Result<Operation, String> {
+    let cell = |name: &str| -> Result<String, String> {
+        row.get(name)
+            .cloned()
+            .ok_or_else(|| format!("missing column `{name}`"))
+    };
+    match kind {
+        TableKind::OscarRest => {
+            let method = match cell("http_method")?.as_str() {
+                "(none)" => "LOCATOR".to_owned(),
+                m => m.to_ascii_uppercase(),
+            };
+            let full = cell("full_path")?;
+            let path = PathTemplate::parse(&full)?;
+            let alt_paths = cell("alt_paths")?
+                .split([',', ' '])
+                .filter(|s| s.starts_with('/'))
+                .map(PathTemplate::parse)
+                .collect::<Result<Vec<_>, _>>()?;
+            let api = if full.starts_with("/ws/oauth") {
+                Api::Auth
+            } else {
+                Api::Rest
+            };
+            Ok(Operation {
+                id: format!("{method} {full}"),
+                api,
+                method,
+                path,
+                alt_paths,
+                group: cell("service_class")?,
+                name: cell("java_method")?,
+                columns: row,
+            })
+        }
+        TableKind::OpenemrRoutes => {
+            let method = cell("method")?.to_ascii_uppercase();
+            let path = cell("path")?;
+            let api = if path.starts_with("/fhir") {
+                Api::Fhir
+            } else if path.starts_with("/portal") {
+                Api::Portal
+            } else {
+                Api::Rest
+            };
+            Ok(Operation {
+                id: format!("{method} {path}"),
+                api,
+                method,
+                path: PathTemplate::parse(&path)?,
+                alt_paths: Vec::new(),
+                group: cell("controller")?
+                    .split("::")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                name: cell("controller")?
+                    .split("::")
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned(),
+                columns: row,
+            })
+        }
+        TableKind::OscarSoap => {
+            let service_path = cell("service_path")?;
+            let service = service_path
+                .rsplit('/')
+                .next()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| format!("bad service_path `{service_path}`"))?
+                .to_owned();
+            let name = cell("operation")?;
+            Ok(Operation {
+                id: format!("{service}.{name}"),
+                api: Api::Soap,
+                method: "POST".to_owned(),
+                path: PathTemplate::parse(&service_path)?,
+                alt_paths: Vec::new(),
+                group: service,
+                name,
+                columns: row,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(profile: ProfileId, api: Api) -> usize {
+        Catalog::of(profile)
+            .operations()
+            .iter()
+            .filter(|o| o.api == api)
+            .count()
+    }
+
+    #[test]
+    fn oscar_catalogues_have_the_reference_counts() {
+        // Counts from the reference: REST rows include the OAuth endpoints.
+        assert_eq!(
+            count(ProfileId::Oscar, Api::Rest) + count(ProfileId::Oscar, Api::Auth),
+            319
+        );
+        assert_eq!(
+            count(ProfileId::OpenO, Api::Rest) + count(ProfileId::OpenO, Api::Auth),
+            227
+        );
+        assert_eq!(
+            count(ProfileId::Juno, Api::Rest) + count(ProfileId::Juno, Api::Auth),
+            314
+        );
+        assert_eq!(count(ProfileId::Oscar, Api::Soap), 86);
+        assert_eq!(count(ProfileId::OpenO, Api::Soap), 79);
+        assert_eq!(count(ProfileId::Juno, Api::Soap), 89);
+    }
+
+    #[test]
+    fn lookup_prefers_literal_paths_and_knows_alt_mounts() {
+        let c = Catalog::of(ProfileId::Oscar);
+        match c.lookup("GET", "/ws/services/demographics/quickSearch") {
+            Lookup::Found(op, _) => assert_eq!(op.id, "GET /ws/rs/demographics/quickSearch"),
+            other => panic!("{other:?}"),
+        }
+        match c.lookup("GET", "/ws/rs/demographics/12") {
+            Lookup::Found(op, m) => {
+                assert_eq!(op.id, "GET /ws/rs/demographics/{dataId}");
+                assert_eq!(m.get("dataId"), Some("12"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            c.lookup("PATCH", "/ws/rs/demographics/12"),
+            Lookup::WrongMethod(_)
+        ));
+        assert!(matches!(
+            c.lookup("GET", "/ws/rs/nothing/here"),
+            Lookup::NotFound
+        ));
+    }
+
+    #[test]
+    fn openemr_routes_load_and_resolve_under_a_site() {
+        let c = Catalog::of(ProfileId::OpenEmr);
+        assert_eq!(count(ProfileId::OpenEmr, Api::Rest), 94);
+        assert_eq!(count(ProfileId::OpenEmr, Api::Portal), 5);
+        assert_eq!(count(ProfileId::OpenEmr, Api::Fhir), 80);
+        match c.resolve("GET", "/apis/default/fhir/Patient/9a1") {
+            Lookup::Found(op, m) => {
+                assert_eq!(op.id, "GET /fhir/Patient/:uuid");
+                assert_eq!(m.get("uuid"), Some("9a1"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn soap_operations_are_addressed_by_service() {
+        let c = Catalog::of(ProfileId::OpenO);
+        let op = c.soap("DemographicService", "getDemographic").unwrap();
+        assert_eq!(op.path.as_str(), "/ws/DemographicService");
+    }
+}

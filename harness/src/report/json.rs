@@ -1,0 +1,47 @@
+//! `report.json`: the whole run as data, for dashboards and diffing.
+
+use serde::Serialize;
+
+use crate::coverage::ProfileCoverage;
+use crate::outcome::{ScenarioOutcome, Status};
+use crate::suite::SuiteOutcome;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    tool: &'static str,
+    version: &'static str,
+    started: String,
+    duration_ms: f64,
+    target: &'a str,
+    summary: Summary,
+    coverage: &'a [ProfileCoverage],
+    scenarios: &'a [ScenarioOutcome],
+}
+
+#[derive(Serialize)]
+struct Summary {
+    scenarios: usize,
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+pub fn render(s: &SuiteOutcome) -> String {
+    let report = Report {
+        tool: "emr-conformance",
+        version: env!("CARGO_PKG_VERSION"),
+        started: s.started.to_rfc3339(),
+        duration_ms: (s.duration.as_secs_f64() * 1e6).round() / 1e3,
+        target: &s.target,
+        summary: Summary {
+            scenarios: s.outcomes.len(),
+            passed: s.count(Status::Passed),
+            failed: s.count(Status::Failed),
+            skipped: s.count(Status::Skipped),
+        },
+        coverage: &s.coverage,
+        scenarios: &s.outcomes,
+    };
+    // Serialising plain data with string keys cannot fail.
+    serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}

@@ -1,0 +1,698 @@
+//! Running one scenario against one target.
+//!
+//! Steps run in order; a failing step stops the scenario (later steps
+//! usually depend on its captures) and the rest are reported as skipped.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use emr_catalog::{Catalog, Lookup};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::Value;
+
+use crate::auth::{self, AuthContext, AuthState};
+use crate::check::{check, parse_json};
+use crate::outcome::{Exchange, Failure, FailureKind, ScenarioOutcome, Status, StepOutcome};
+use crate::scenario::{
+    display, render_json, Action, Body, Capture, CaptureSource, Params, RequestSpec, Scenario,
+    Step, Vars,
+};
+use crate::snapshot::{redact_text, Snapshots};
+use crate::target::{Target, TargetKind};
+use crate::transport::{HttpRequest, HttpResponse, Transport};
+
+/// Options shared by every scenario of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub snapshots: Snapshots,
+    /// Accept invalid TLS certificates (live targets, explicit choice).
+    pub insecure: bool,
+    /// Unique per run, for synthetic data (`{{run_id}}`).
+    pub run_id: String,
+}
+
+/// RFC 3986 unreserved characters stay; everything else is escaped.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes a query or form component.
+pub fn encode(s: &str) -> String {
+    utf8_percent_encode(s, COMPONENT).to_string()
+}
+
+/// Whether a scenario needs the mock (it calls the admin API).
+pub fn uses_admin_api(scenario: &Scenario) -> bool {
+    scenario.steps.iter().any(|s| match &s.action {
+        Action::Request(r) => r.path.as_str().starts_with("/__admin/"),
+    })
+}
+
+/// Runs a scenario and reports what happened; never panics on what the
+/// target sends back.
+pub async fn run(scenario: &Scenario, target: &Target, opts: &RunOptions) -> ScenarioOutcome {
+    let started = Instant::now();
+    let mut outcome = ScenarioOutcome {
+        id: scenario.id.clone(),
+        name: scenario.name.clone(),
+        profile: scenario.profile,
+        file: scenario.file.to_string_lossy().into_owned(),
+        tags: scenario.tags.clone(),
+        requirements: scenario.requirements.clone(),
+        status: Status::Passed,
+        duration: Duration::ZERO,
+        network: Duration::ZERO,
+        steps: Vec::new(),
+        failures: Vec::new(),
+        exercised: Vec::new(),
+        skip_reason: None,
+    };
+    if target.kind == TargetKind::Live && uses_admin_api(scenario) {
+        outcome.status = Status::Skipped;
+        outcome.skip_reason = Some("uses the mock's /__admin/ API".into());
+        return outcome;
+    }
+    let mut vars = match initial_vars(scenario, target, opts) {
+        Ok(v) => v,
+        Err(f) => return finish(outcome, started, vec![f]),
+    };
+    let transport = match Transport::new(target.timeout, opts.insecure) {
+        Ok(t) => t,
+        Err(e) => {
+            let f = Failure::new(FailureKind::Setup, "transport", e.to_string());
+            return finish(outcome, started, vec![f]);
+        }
+    };
+    let catalog = Catalog::of(scenario.profile);
+    let mut auth_state = AuthState::default();
+    let mut ctx = StepContext {
+        scenario,
+        target,
+        opts,
+        transport: &transport,
+        catalog: &catalog,
+        auth: &mut auth_state,
+        exercised: &mut outcome.exercised,
+        network: Duration::ZERO,
+    };
+
+    let mut failed = false;
+    for step in &scenario.steps {
+        if failed {
+            outcome.steps.push(StepOutcome {
+                name: step.name.clone(),
+                status: Status::Skipped,
+                duration: Duration::ZERO,
+                attempts: 0,
+                exchange: None,
+                failures: Vec::new(),
+            });
+            continue;
+        }
+        let result = run_step(step, &mut ctx, &mut vars).await;
+        failed = result.status == Status::Failed;
+        outcome.steps.push(result);
+    }
+    outcome.network = ctx.network;
+
+    let mut failures = Vec::new();
+    if !failed {
+        for id in &scenario.covers {
+            if !outcome.exercised.contains(id) {
+                failures.push(Failure::new(
+                    FailureKind::Coverage,
+                    id.clone(),
+                    "the scenario declares it covers this operation, but no step called it",
+                ));
+            }
+        }
+    }
+    finish(outcome, started, failures)
+}
+
+fn finish(
+    mut outcome: ScenarioOutcome,
+    started: Instant,
+    failures: Vec<Failure>,
+) -> ScenarioOutcome {
+    outcome.failures.extend(failures);
+    outcome.exercised.sort();
+    outcome.exercised.dedup();
+    if !outcome.failures.is_empty() || outcome.steps.iter().any(|s| s.status == Status::Failed) {
+        outcome.status = Status::Failed;
+    }
+    outcome.duration = started.elapsed();
+    outcome
+}
+
+/// The built-ins, then the scenario's `vars` (which may use them).
+fn initial_vars(scenario: &Scenario, target: &Target, opts: &RunOptions) -> Result<Vars, Failure> {
+    let mut vars = Vars::default();
+    let now = chrono::Utc::now();
+    vars.set(
+        "base_url",
+        Value::String(format!("{}{}", target.root, target.context)),
+    );
+    vars.set("context", Value::String(target.context.clone()));
+    vars.set("profile", Value::String(target.profile.to_string()));
+    vars.set("site", Value::String(target.site.clone()));
+    vars.set("today", Value::String(now.format("%Y-%m-%d").to_string()));
+    vars.set("now_epoch", Value::from(now.timestamp()));
+    vars.set("run_id", Value::String(opts.run_id.clone()));
+    vars.set("credentials", target.credentials.clone());
+    for (name, value) in &scenario.vars {
+        let rendered = render_json(value, &vars).map_err(|e| {
+            Failure::new(FailureKind::Template, format!("vars.{name}"), e.to_string())
+        })?;
+        vars.set(name.clone(), rendered);
+    }
+    Ok(vars)
+}
+
+struct StepContext<'a> {
+    scenario: &'a Scenario,
+    target: &'a Target,
+    opts: &'a RunOptions,
+    transport: &'a Transport,
+    catalog: &'a Catalog,
+    auth: &'a mut AuthState,
+    exercised: &'a mut Vec<String>,
+    network: Duration,
+}
+
+async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> StepOutcome {
+    let started = Instant::now();
+    let mut out = StepOutcome {
+        name: step.name.clone(),
+        status: Status::Passed,
+        duration: Duration::ZERO,
+        attempts: 0,
+        exchange: None,
+        failures: Vec::new(),
+    };
+    let attempts = step
+        .poll
+        .as_ref()
+        .map_or(step.repeat, |p| p.max_attempts.max(1));
+    let mut last: Option<HttpResponse> = None;
+    for attempt in 1..=attempts {
+        out.attempts = attempt;
+        let (request, resp) = match exchange(step, ctx, vars).await {
+            Ok(x) => x,
+            Err(f) => {
+                out.failures.push(f);
+                break;
+            }
+        };
+        out.exchange = Some(summarize(&request, &resp));
+        if let Some(poll) = &step.poll {
+            let done = check(&poll.until, &resp, vars).is_empty();
+            if !done && attempt < attempts {
+                tokio::time::sleep(Duration::from_millis(poll.interval_ms)).await;
+                continue;
+            }
+            if !done {
+                out.failures.push(Failure::new(
+                    FailureKind::Status,
+                    "poll",
+                    format!("the `until` condition did not hold after {attempts} attempts"),
+                ));
+                break;
+            }
+        }
+        out.failures.extend(check(&step.expect, &resp, vars));
+        if !out.failures.is_empty() {
+            break;
+        }
+        last = Some(resp);
+        if step.poll.is_some() {
+            break;
+        }
+    }
+    if out.failures.is_empty() {
+        if let Some(resp) = &last {
+            if let Err(f) = capture_all(&step.capture, resp, vars) {
+                out.failures.push(f);
+            } else if let Some(spec) = &step.snapshot {
+                if let Err(f) =
+                    ctx.opts
+                        .snapshots
+                        .check(ctx.scenario, spec, &step.action.describe(), resp)
+                {
+                    out.failures.push(f);
+                }
+            }
+        }
+    }
+    if !out.failures.is_empty() {
+        out.status = Status::Failed;
+    }
+    out.duration = started.elapsed();
+    out
+}
+
+/// Builds, authorizes and sends the step's request once.
+async fn exchange(
+    step: &Step,
+    ctx: &mut StepContext<'_>,
+    vars: &Vars,
+) -> Result<(HttpRequest, HttpResponse), Failure> {
+    let Action::Request(spec) = &step.action;
+    let (mut request, path) = build(spec, ctx.target, vars)?;
+    let auth_spec = step.auth.as_ref().unwrap_or(&ctx.scenario.auth);
+    let mut auth_ctx = AuthContext {
+        target: ctx.target,
+        transport: ctx.transport,
+        state: ctx.auth,
+    };
+    auth::authorize(auth_spec, &mut auth_ctx, &mut request)
+        .await
+        .map_err(|e| Failure::new(FailureKind::Auth, auth_spec.name(), e.to_string()))?;
+    let resp = ctx.transport.send(&request).await.map_err(|e| {
+        Failure::new(
+            FailureKind::Transport,
+            format!("{} {}", request.method, request.url),
+            e.to_string(),
+        )
+    })?;
+    ctx.network += resp.elapsed;
+    if !path.starts_with("/__admin/") {
+        if let Lookup::Found(op, _) = ctx
+            .catalog
+            .resolve(&request.method, ctx.target.catalogue_path(&path))
+        {
+            ctx.exercised.push(op.id.clone());
+        }
+    }
+    Ok((request, resp))
+}
+
+/// Renders the request's templates into a sendable request; returns it
+/// with the rendered path (for coverage).
+fn build(
+    spec: &RequestSpec,
+    target: &Target,
+    vars: &Vars,
+) -> Result<(HttpRequest, String), Failure> {
+    let template_err = |what: &str, e: crate::scenario::TemplateError| {
+        Failure::new(FailureKind::Template, what.to_owned(), e.to_string())
+    };
+    let path = spec
+        .path
+        .render(vars)
+        .map_err(|e| template_err("path", e))?;
+    let mut url = target.url(&path);
+    let query = render_params(&spec.query, vars).map_err(|e| template_err("query", e))?;
+    if !query.is_empty() {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&encode_pairs(&query));
+    }
+    let mut headers = render_params(&spec.headers, vars).map_err(|e| template_err("headers", e))?;
+    let has = |headers: &[(String, String)], n: &str| {
+        headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(n))
+    };
+    let body = match &spec.body {
+        None => None,
+        Some(Body::Json(v)) => {
+            let v = render_json(v, vars).map_err(|e| template_err("json", e))?;
+            if !has(&headers, "content-type") {
+                headers.push(("Content-Type".into(), "application/json".into()));
+            }
+            Some(Bytes::from(serde_json::to_vec(&v).unwrap_or_default()))
+        }
+        Some(Body::Form(p)) => {
+            let pairs = render_params(p, vars).map_err(|e| template_err("form", e))?;
+            if !has(&headers, "content-type") {
+                headers.push((
+                    "Content-Type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ));
+            }
+            Some(Bytes::from(encode_pairs(&pairs)))
+        }
+        Some(Body::Raw(t)) => Some(Bytes::from(
+            t.render(vars).map_err(|e| template_err("body", e))?,
+        )),
+    };
+    Ok((
+        HttpRequest {
+            method: spec.method.clone(),
+            url,
+            headers,
+            body,
+        },
+        path,
+    ))
+}
+
+fn render_params(
+    p: &Params,
+    vars: &Vars,
+) -> Result<Vec<(String, String)>, crate::scenario::TemplateError> {
+    p.0.iter()
+        .map(|(k, t)| Ok((k.clone(), t.render(vars)?)))
+        .collect()
+}
+
+/// `a=1&b=x%20y`, in order.
+pub fn encode_pairs(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn capture_all(
+    captures: &indexmap::IndexMap<String, Capture>,
+    resp: &HttpResponse,
+    vars: &mut Vars,
+) -> Result<(), Failure> {
+    for (name, cap) in captures {
+        let fail = |m: String| Failure::new(FailureKind::Capture, name.clone(), m);
+        let value = match &cap.source {
+            CaptureSource::Json(path) => {
+                let doc = parse_json(resp).map_err(|f| fail(f.message))?;
+                match path.select(&doc).as_slice() {
+                    [v] => v.clone(),
+                    [] => return Err(fail(format!("{} matched nothing", path.source))),
+                    many => {
+                        return Err(fail(format!(
+                            "{} matched {} values; capture needs exactly one",
+                            path.source,
+                            many.len()
+                        )))
+                    }
+                }
+            }
+            CaptureSource::Header(h) => Value::String(
+                resp.header(h)
+                    .ok_or_else(|| fail(format!("the response has no `{h}` header")))?
+                    .to_owned(),
+            ),
+            CaptureSource::Body => Value::String(resp.text()),
+            CaptureSource::Status => Value::from(resp.status),
+        };
+        let value = match &cap.regex {
+            None => value,
+            Some(re) => {
+                let text = display(&value);
+                let caps = re.0.captures(&text).ok_or_else(|| {
+                    fail(format!(
+                        "/{}/ does not match {:?}",
+                        re.0.as_str(),
+                        excerpt(&text, 200)
+                    ))
+                })?;
+                let m = caps
+                    .get(1)
+                    .or_else(|| caps.get(0))
+                    .map_or("", |m| m.as_str());
+                Value::String(m.to_owned())
+            }
+        };
+        vars.set(name.clone(), value);
+    }
+    Ok(())
+}
+
+fn excerpt(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(max).collect::<String>())
+    }
+}
+
+/// What a report shows of an exchange: bounded, with secrets redacted.
+fn summarize(req: &HttpRequest, resp: &HttpResponse) -> Exchange {
+    Exchange {
+        method: req.method.clone(),
+        url: redact_text(&req.url),
+        request_body: req
+            .body
+            .as_ref()
+            .map(|b| redact_text(&excerpt(&String::from_utf8_lossy(b), 2000))),
+        status: Some(resp.status),
+        content_type: resp.header("content-type").map(str::to_owned),
+        response_body: Some(redact_text(&excerpt(&resp.text(), 4000))),
+        elapsed: resp.elapsed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::FailureKind;
+    use crate::snapshot::SnapshotMode;
+    use emr_catalog::ProfileId;
+    use emr_mock::{MockConfig, MockServer};
+    use std::path::Path;
+
+    fn opts(dir: &Path, mode: SnapshotMode) -> RunOptions {
+        RunOptions {
+            snapshots: Snapshots {
+                dir: dir.to_owned(),
+                mode,
+                redact_personal: false,
+            },
+            insecure: false,
+            run_id: "t".into(),
+        }
+    }
+
+    async fn run_yaml(profile: ProfileId, yaml: &str) -> ScenarioOutcome {
+        let dir = tempfile::tempdir().unwrap();
+        let server = MockServer::start_local(MockConfig::new(profile))
+            .await
+            .unwrap();
+        let target = Target::new(
+            TargetKind::Mock,
+            profile,
+            &server.base_url(),
+            emr_mock::credentials::of(server.state()),
+        );
+        let s = crate::scenario::parse(Path::new("t.yaml"), "t".into(), yaml)
+            .unwrap()
+            .remove(0);
+        run(&s, &target, &opts(dir.path(), SnapshotMode::Update)).await
+    }
+
+    #[tokio::test]
+    async fn captures_feed_later_requests_and_expectations() {
+        let o = run_yaml(
+            ProfileId::Oscar,
+            r#"
+name: captures
+profile: oscar
+vars: {limit: 1}
+steps:
+  - request: {path: /__admin/credentials}
+    capture:
+      user: {json: '$.users[0].username'}
+      secno: {json: '$.users[0].security_no'}
+      ctype: {header: Content-Type, regex: '^([a-z]+)/'}
+  - request: {path: /ws/rs/status/checkIfAuthed, query: {who: '{{user}}', n: '{{secno}}', t: '{{ctype}}'}}
+    expect: {status: 401}
+  - request: {path: /__admin/requests, query: {limit: '{{limit}}'}}
+    expect:
+      json:
+        $.requests[0].query: 'who={{user}}&n={{secno}}&t=application'
+        $.requests[0].status: 401
+"#,
+        )
+        .await;
+        assert_eq!(o.status, Status::Passed, "{:#?}", o.all_failures());
+        assert_eq!(o.exercised, vec!["GET /ws/rs/status/checkIfAuthed"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_step_skips_the_rest() {
+        let o = run_yaml(
+            ProfileId::Juno,
+            "name: x\nprofile: juno\nsteps:\n  - request: {path: /ws/rs/status/checkIfAuthed}\n    expect: {status: 200}\n  - request: {path: /__admin/health}\n",
+        )
+        .await;
+        assert_eq!(o.status, Status::Failed);
+        assert_eq!(o.steps[1].status, Status::Skipped);
+        assert_eq!(o.steps[0].failures[0].kind, FailureKind::Status);
+        let x = o.steps[0].exchange.as_ref().unwrap();
+        assert_eq!(x.status, Some(401));
+        assert_eq!(
+            x.response_body.as_deref(),
+            Some("<error>Not authorized</error>")
+        );
+    }
+
+    #[tokio::test]
+    async fn capture_failures_name_the_capture() {
+        let o = run_yaml(
+            ProfileId::Oscar,
+            "name: x\nprofile: oscar\nsteps:\n  - request: {path: /__admin/health}\n    capture: {nope: {json: $.missing}}\n",
+        )
+        .await;
+        let f = &o.steps[0].failures[0];
+        assert_eq!((f.kind, f.subject.as_str()), (FailureKind::Capture, "nope"));
+        assert_eq!(f.message, "$.missing matched nothing");
+    }
+
+    #[tokio::test]
+    async fn poll_retries_until_the_condition_holds() {
+        // The journal holds more entries with every poll request, so
+        // `count` eventually reaches 3.
+        let o = run_yaml(
+            ProfileId::Oscar,
+            r#"
+name: poll
+profile: oscar
+steps:
+  - request: {path: /ws/rs/status/checkIfAuthed}
+    poll:
+      until: {status: 401}
+      interval_ms: 1
+  - request: {path: /__admin/requests}
+    poll:
+      until: {json: {'$.requests': {length: 1}}}
+      interval_ms: 1
+      max_attempts: 3
+  - request: {path: /ws/rs/status/checkIfAuthed}
+    repeat: 3
+    expect: {status: 401}
+  - request: {path: /__admin/requests}
+    expect: {json: {'$.requests': {length: 4}}}
+"#,
+        )
+        .await;
+        assert_eq!(o.status, Status::Passed, "{:#?}", o.all_failures());
+        assert_eq!(o.steps[2].attempts, 3);
+
+        let o = run_yaml(
+            ProfileId::Oscar,
+            "name: p\nprofile: oscar\nsteps:\n  - request: {path: /__admin/health}\n    poll: {until: {status: 204}, interval_ms: 1, max_attempts: 2}\n",
+        )
+        .await;
+        assert_eq!(o.steps[0].attempts, 2);
+        assert!(o.steps[0].failures[0].message.contains("after 2 attempts"));
+    }
+
+    #[tokio::test]
+    async fn declared_coverage_must_be_exercised() {
+        let o = run_yaml(
+            ProfileId::Oscar,
+            "name: x\nprofile: oscar\ncovers: [GET /ws/rs/demographics/quickSearch]\nsteps:\n  - request: {path: /ws/rs/status/checkIfAuthed}\n",
+        )
+        .await;
+        assert_eq!(o.status, Status::Failed);
+        assert_eq!(o.failures[0].kind, FailureKind::Coverage);
+    }
+
+    #[tokio::test]
+    async fn unreachable_targets_are_transport_failures() {
+        let s = crate::scenario::parse(
+            Path::new("t.yaml"),
+            "t".into(),
+            "name: x\nprofile: oscar\nsteps:\n  - request: {path: /ws/rs/status/checkIfAuthed}\n",
+        )
+        .unwrap()
+        .remove(0);
+        let mut target = Target::new(
+            TargetKind::Live,
+            ProfileId::Oscar,
+            "http://127.0.0.1:9",
+            Value::Null,
+        );
+        target.timeout = Duration::from_secs(5);
+        let dir = tempfile::tempdir().unwrap();
+        let o = run(&s, &target, &opts(dir.path(), SnapshotMode::CompareOnly)).await;
+        assert_eq!(o.steps[0].failures[0].kind, FailureKind::Transport);
+        assert!(
+            o.steps[0].failures[0].message.contains("could not connect"),
+            "{:?}",
+            o.steps[0].failures
+        );
+    }
+
+    #[tokio::test]
+    async fn admin_scenarios_are_skipped_on_live_targets() {
+        let s = crate::scenario::parse(
+            Path::new("t.yaml"),
+            "t".into(),
+            "name: x\nprofile: oscar\nsteps:\n  - request: {path: /__admin/health}\n",
+        )
+        .unwrap()
+        .remove(0);
+        let target = Target::new(
+            TargetKind::Live,
+            ProfileId::Oscar,
+            "http://127.0.0.1:9",
+            Value::Null,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let o = run(&s, &target, &opts(dir.path(), SnapshotMode::CompareOnly)).await;
+        assert_eq!(o.status, Status::Skipped);
+    }
+
+    #[tokio::test]
+    async fn snapshots_record_then_catch_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = MockServer::start_local(MockConfig::new(ProfileId::Oscar))
+            .await
+            .unwrap();
+        let target = Target::new(
+            TargetKind::Mock,
+            ProfileId::Oscar,
+            &server.base_url(),
+            Value::Null,
+        );
+        let yaml = |suffix: &str| {
+            format!("name: x\nprofile: oscar\nsteps:\n  - request: {{path: /ws/rs/status/checkIfAuthed{suffix}}}\n    snapshot: journal\n")
+        };
+        let s = |q: &str| {
+            crate::scenario::parse(Path::new("t.yaml"), "t".into(), &yaml(q))
+                .unwrap()
+                .remove(0)
+        };
+        let o = run(
+            &s(""),
+            &target,
+            &opts(dir.path(), SnapshotMode::CompareOnly),
+        )
+        .await;
+        assert!(
+            o.steps[0].failures[0].message.contains("no snapshot"),
+            "{:?}",
+            o.steps[0].failures
+        );
+        let o = run(&s(""), &target, &opts(dir.path(), SnapshotMode::Update)).await;
+        assert_eq!(o.status, Status::Passed);
+        let o = run(&s(""), &target, &opts(dir.path(), SnapshotMode::Compare)).await;
+        assert_eq!(o.status, Status::Passed);
+        let o = run(
+            &s(".json"),
+            &target,
+            &opts(dir.path(), SnapshotMode::Compare),
+        )
+        .await;
+        assert_eq!(
+            o.status,
+            Status::Passed,
+            "the .json extension does not change the answer"
+        );
+        let o = run(
+            &s("/nothing"),
+            &target,
+            &opts(dir.path(), SnapshotMode::Compare),
+        )
+        .await;
+        let f = &o.steps[0].failures[0];
+        assert_eq!(f.kind, FailureKind::Snapshot);
+        let diff = f.diff.as_deref().unwrap();
+        assert!(
+            diff.contains("-HTTP 401 text/xml") && diff.contains("+HTTP 404"),
+            "{diff}"
+        );
+        assert!(dir.path().join("t__journal.snap.new").exists());
+    }
+}

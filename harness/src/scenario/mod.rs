@@ -1,0 +1,13 @@
+//! Scenario files: the model, the loader, templates and matchers.
+
+mod load;
+mod matcher;
+mod model;
+mod template;
+mod vars;
+
+pub use load::{discover, load_all, load_file, parse, LoadError};
+pub use matcher::{JsonType, Matcher, Mismatch, Op, Pattern};
+pub use model::*;
+pub use template::{display, render_json, Template, TemplateError, VarRef};
+pub use vars::{Vars, BUILTINS};

@@ -1,0 +1,716 @@
+//! The scenario file format, version 1 (documented in `docs/scenarios.md`).
+//!
+//! Every type here rejects unknown keys, and every check that can run while
+//! parsing does, so a mistake is reported with the file, line and column
+//! where it is.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use emr_catalog::ProfileId;
+use indexmap::IndexMap;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::matcher::{Matcher, Pattern};
+use super::template::{Scalar, Template};
+
+/// One scenario file.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Path under the scenarios root without extension: `oscar/health`.
+    pub id: String,
+    pub file: PathBuf,
+    /// The file's text, for locating errors found after parsing.
+    pub source: Arc<str>,
+    pub name: String,
+    pub description: Option<String>,
+    pub profile: ProfileId,
+    pub tags: Vec<String>,
+    pub requirements: Vec<String>,
+    pub covers: Vec<String>,
+    pub auth: AuthSpec,
+    pub vars: IndexMap<String, Value>,
+    pub steps: Vec<Step>,
+}
+
+/// The document as written; [`Scenario`] adds where it came from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ScenarioDoc {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub profile: Profiles,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    #[serde(default)]
+    pub covers: Vec<String>,
+    #[serde(default)]
+    pub auth: AuthSpec,
+    #[serde(default)]
+    pub vars: IndexMap<String, Json>,
+    pub steps: Vec<Step>,
+}
+
+/// `profile: oscar`, or a list of profiles the same steps apply to; the
+/// file then yields one scenario per profile.
+#[derive(Debug, Clone)]
+pub struct Profiles(pub Vec<ProfileId>);
+
+impl<'de> Deserialize<'de> for Profiles {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Profiles;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a profile (oscar, open-o, juno, openemr, emedpractice) or a list of them",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Profiles, E> {
+                v.parse::<ProfileId>()
+                    .map(|p| Profiles(vec![p]))
+                    .map_err(|e| E::custom(e.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Profiles, A::Error> {
+                let mut out: Vec<ProfileId> = Vec::new();
+                while let Some(p) = seq.next_element::<ProfileId>()? {
+                    if out.contains(&p) {
+                        return Err(de::Error::custom(format!("profile `{p}` is listed twice")));
+                    }
+                    out.push(p);
+                }
+                if out.is_empty() {
+                    return Err(de::Error::custom("the profile list is empty"));
+                }
+                Ok(Profiles(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Any YAML value, held as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Json(pub Value);
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_yaml::Value::deserialize(d)?;
+        serde_json::to_value(v)
+            .map(Json)
+            .map_err(|e| de::Error::custom(format!("not representable as JSON: {e}")))
+    }
+}
+
+/// How requests are authorized. `none`, or a one-key map naming the driver
+/// and its options.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum AuthSpec {
+    /// Send requests as they are.
+    #[default]
+    None,
+}
+
+pub const AUTH_DRIVERS: &[&str] = &["none"];
+
+impl AuthSpec {
+    pub fn name(&self) -> &'static str {
+        match self {
+            AuthSpec::None => "none",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AuthSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AuthSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`none`, or a map naming one auth driver and its options")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<AuthSpec, E> {
+                match v {
+                    "none" => Ok(AuthSpec::None),
+                    other => Err(E::unknown_variant(other, AUTH_DRIVERS)),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AuthSpec, A::Error> {
+                let Some(driver) = map.next_key::<String>()? else {
+                    return Err(de::Error::custom("an auth map names one driver"));
+                };
+                let spec = match driver.as_str() {
+                    "none" => {
+                        map.next_value::<de::IgnoredAny>()?;
+                        AuthSpec::None
+                    }
+                    other => return Err(de::Error::unknown_variant(other, AUTH_DRIVERS)),
+                };
+                if map.next_key::<String>()?.is_some() {
+                    return Err(de::Error::custom("an auth map names exactly one driver"));
+                }
+                Ok(spec)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub name: String,
+    pub action: Action,
+    /// Overrides the scenario's auth for this step.
+    pub auth: Option<AuthSpec>,
+    pub expect: Expect,
+    pub capture: IndexMap<String, Capture>,
+    pub snapshot: Option<SnapshotSpec>,
+    /// Send the request this many times; every response must pass.
+    pub repeat: u32,
+    pub poll: Option<Poll>,
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Request(RequestSpec),
+}
+
+pub const STEP_KEYS: &[&str] = &[
+    "name", "request", "auth", "expect", "capture", "snapshot", "repeat", "poll",
+];
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Step;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a step: a map with `request` and optionally `expect`, `capture`, ...")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
+                let mut name: Option<String> = None;
+                let mut action: Option<Action> = None;
+                let mut auth = None;
+                let mut expect = None;
+                let mut capture = None;
+                let mut snapshot = None;
+                let mut repeat = None;
+                let mut poll = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    let set_action = |action: &mut Option<Action>, a: Action| {
+                        if action.is_some() {
+                            return Err(de::Error::custom(format!(
+                                "`{key}`: a step does exactly one thing; split it into two steps"
+                            )));
+                        }
+                        *action = Some(a);
+                        Ok(())
+                    };
+                    match key.as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "request" => set_action(&mut action, Action::Request(map.next_value()?))?,
+                        "auth" => auth = Some(map.next_value()?),
+                        "expect" => expect = Some(map.next_value()?),
+                        "capture" => capture = Some(map.next_value()?),
+                        "snapshot" => snapshot = Some(map.next_value()?),
+                        "repeat" => repeat = Some(map.next_value()?),
+                        "poll" => poll = Some(map.next_value()?),
+                        other => return Err(de::Error::unknown_field(other, STEP_KEYS)),
+                    }
+                }
+                let action = action.ok_or_else(|| de::Error::custom("a step needs a `request`"))?;
+                let repeat: u32 = repeat.unwrap_or(1);
+                if repeat == 0 {
+                    return Err(de::Error::custom("`repeat` must be at least 1"));
+                }
+                let poll: Option<Poll> = poll;
+                if poll.is_some() && repeat > 1 {
+                    return Err(de::Error::custom("a step can `repeat` or `poll`, not both"));
+                }
+                let name = name.unwrap_or_else(|| action.describe());
+                Ok(Step {
+                    name,
+                    action,
+                    auth,
+                    expect: expect.unwrap_or_default(),
+                    capture: capture.unwrap_or_default(),
+                    snapshot,
+                    repeat,
+                    poll,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl Action {
+    /// A one-line description, used as the default step name.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::Request(r) => format!("{} {}", r.method, r.path.as_str()),
+        }
+    }
+}
+
+/// An HTTP request.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    pub method: String,
+    /// Path under the target's context (`/ws/rs/...`), or under the server
+    /// root for the mock's own `/__admin/` API.
+    pub path: Template,
+    pub query: Params,
+    pub headers: Params,
+    pub body: Option<Body>,
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// Sent as `application/json`; strings inside are templates.
+    Json(Value),
+    /// Sent as `application/x-www-form-urlencoded`, in the order written.
+    Form(Params),
+    /// Sent as written; set `Content-Type` in `headers`.
+    Raw(Template),
+}
+
+pub const REQUEST_KEYS: &[&str] = &["method", "path", "query", "headers", "json", "form", "body"];
+const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+
+impl<'de> Deserialize<'de> for RequestSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RequestSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a request: a map with `path` and optionally `method`, `query`, `headers`, a body")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RequestSpec, A::Error> {
+                let mut method = None;
+                let mut path = None;
+                let mut query = None;
+                let mut headers = None;
+                let mut body: Option<Body> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    let b = match key.as_str() {
+                        "method" => {
+                            let m: String = map.next_value()?;
+                            let m = m.to_ascii_uppercase();
+                            if !METHODS.contains(&m.as_str()) {
+                                return Err(de::Error::invalid_value(
+                                    de::Unexpected::Str(&m),
+                                    &"an HTTP method (GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS)",
+                                ));
+                            }
+                            method = Some(m);
+                            None
+                        }
+                        "path" => {
+                            let t: Template = map.next_value()?;
+                            if !t.as_str().starts_with('/') && !t.as_str().starts_with("{{") {
+                                return Err(de::Error::custom(format!(
+                                    "`path` must start with `/` (got `{}`)",
+                                    t.as_str()
+                                )));
+                            }
+                            path = Some(t);
+                            None
+                        }
+                        "query" => {
+                            query = Some(map.next_value()?);
+                            None
+                        }
+                        "headers" => {
+                            headers = Some(map.next_value()?);
+                            None
+                        }
+                        "json" => {
+                            let Json(v) = map.next_value()?;
+                            let mut ts = Vec::new();
+                            super::template::json_templates(&v, &mut ts)
+                                .map_err(de::Error::custom)?;
+                            Some(Body::Json(v))
+                        }
+                        "form" => Some(Body::Form(map.next_value()?)),
+                        "body" => Some(Body::Raw(map.next_value()?)),
+                        other => return Err(de::Error::unknown_field(other, REQUEST_KEYS)),
+                    };
+                    if let Some(b) = b {
+                        if body.is_some() {
+                            return Err(de::Error::custom(
+                                "a request has at most one of `json`, `form`, `body`",
+                            ));
+                        }
+                        body = Some(b);
+                    }
+                }
+                Ok(RequestSpec {
+                    method: method.unwrap_or_else(|| "GET".to_owned()),
+                    path: path.ok_or_else(|| de::Error::missing_field("path"))?,
+                    query: query.unwrap_or_default(),
+                    headers: headers.unwrap_or_default(),
+                    body,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Name-value pairs in the order written; a list value repeats the name
+/// (`id: [1, 2]` sends `id=1&id=2`).
+#[derive(Debug, Clone, Default)]
+pub struct Params(pub Vec<(String, Template)>);
+
+impl<'de> Deserialize<'de> for Params {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Params;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of names to values (a list repeats the name)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Params, A::Error> {
+                let mut out = Vec::new();
+                while let Some(key) = map.next_key::<Scalar>()? {
+                    let OneOrMany(values) = map.next_value()?;
+                    for v in values {
+                        out.push((key.0.clone(), v));
+                    }
+                }
+                Ok(Params(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+struct OneOrMany(Vec<Template>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value or a list of values")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Template::parse(v)
+                    .map(|t| OneOrMany(vec![t]))
+                    .map_err(E::custom)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![Template::literal(&v.to_string())]))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![Template::literal(&v.to_string())]))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![Template::literal(&v.to_string())]))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![Template::literal(&v.to_string())]))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![Template::literal("")]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(t) = seq.next_element::<Template>()? {
+                    out.push(t);
+                }
+                Ok(OneOrMany(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A JSONPath (RFC 9535), checked when the scenario loads.
+#[derive(Clone)]
+pub struct JsonPathExpr {
+    pub source: String,
+    pub path: serde_json_path::JsonPath,
+}
+
+impl fmt::Debug for JsonPathExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+impl JsonPathExpr {
+    pub fn parse(s: &str) -> Result<JsonPathExpr, String> {
+        serde_json_path::JsonPath::parse(s)
+            .map(|path| JsonPathExpr {
+                source: s.to_owned(),
+                path,
+            })
+            .map_err(|e| format!("invalid JSONPath `{s}`: {e}"))
+    }
+
+    /// The nodes the path selects.
+    pub fn select(&self, v: &Value) -> Vec<Value> {
+        self.path.query(v).all().into_iter().cloned().collect()
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonPathExpr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        JsonPathExpr::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+impl std::hash::Hash for JsonPathExpr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.source.hash(state)
+    }
+}
+impl PartialEq for JsonPathExpr {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+impl Eq for JsonPathExpr {}
+
+/// What a response must look like. Every part is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default)]
+    pub status: Option<StatusSpec>,
+    /// Header name (any case) to matcher.
+    #[serde(default)]
+    pub headers: IndexMap<String, Matcher>,
+    /// JSONPath to matcher, on the JSON body.
+    #[serde(default)]
+    pub json: IndexMap<JsonPathExpr, Matcher>,
+    /// Matcher on the whole body as text.
+    #[serde(default)]
+    pub body: Option<Matcher>,
+}
+
+impl Expect {
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none()
+            && self.headers.is_empty()
+            && self.json.is_empty()
+            && self.body.is_none()
+    }
+}
+
+/// One status or a list of acceptable ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusSpec(pub Vec<u16>);
+
+impl<'de> Deserialize<'de> for StatusSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StatusSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an HTTP status (100-599) or a list of them")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusSpec, E> {
+                match u16::try_from(v) {
+                    Ok(s) if (100..=599).contains(&s) => Ok(StatusSpec(vec![s])),
+                    _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusSpec, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+                    .and_then(|u| self.visit_u64(u))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StatusSpec, A::Error> {
+                let mut out = Vec::new();
+                while let Some(StatusSpec(s)) = seq.next_element()? {
+                    out.extend(s);
+                }
+                if out.is_empty() {
+                    return Err(de::Error::custom(
+                        "an empty list of statuses accepts nothing",
+                    ));
+                }
+                Ok(StatusSpec(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Where a captured value comes from.
+#[derive(Debug, Clone)]
+pub enum CaptureSource {
+    Json(JsonPathExpr),
+    Header(String),
+    Body,
+    Status,
+}
+
+/// A variable taken from a response, optionally narrowed by a regex (its
+/// first group if it has one, else the whole match).
+#[derive(Debug, Clone)]
+pub struct Capture {
+    pub source: CaptureSource,
+    pub regex: Option<Pattern>,
+}
+
+pub const CAPTURE_KEYS: &[&str] = &["json", "header", "body", "status", "regex"];
+
+impl<'de> Deserialize<'de> for Capture {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Capture;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a capture: a map with one of `json`, `header`, `body`, `status`, and optionally `regex`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Capture, A::Error> {
+                let mut source = None;
+                let mut regex = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    let s = match key.as_str() {
+                        "json" => CaptureSource::Json(map.next_value()?),
+                        "header" => {
+                            CaptureSource::Header(map.next_value::<String>()?.to_ascii_lowercase())
+                        }
+                        "body" => {
+                            let yes: bool = map.next_value()?;
+                            if !yes {
+                                return Err(de::Error::custom(
+                                    "`body: false` captures nothing; remove it",
+                                ));
+                            }
+                            CaptureSource::Body
+                        }
+                        "status" => {
+                            let yes: bool = map.next_value()?;
+                            if !yes {
+                                return Err(de::Error::custom(
+                                    "`status: false` captures nothing; remove it",
+                                ));
+                            }
+                            CaptureSource::Status
+                        }
+                        "regex" => {
+                            regex = Some(map.next_value()?);
+                            continue;
+                        }
+                        other => return Err(de::Error::unknown_field(other, CAPTURE_KEYS)),
+                    };
+                    if source.is_some() {
+                        return Err(de::Error::custom(
+                            "a capture takes one source: `json`, `header`, `body` or `status`",
+                        ));
+                    }
+                    source = Some(s);
+                }
+                let source = match (source, &regex) {
+                    (Some(s), _) => s,
+                    // A bare regex applies to the body.
+                    (None, Some(_)) => CaptureSource::Body,
+                    (None, None) => {
+                        return Err(de::Error::custom(
+                            "a capture needs a source: `json`, `header`, `body` or `status`",
+                        ))
+                    }
+                };
+                Ok(Capture { source, regex })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A snapshot of the response, compared with `snapshots/`.
+#[derive(Debug, Clone)]
+pub struct SnapshotSpec {
+    pub name: String,
+    /// JSONPaths whose values are replaced by `[redacted]`.
+    pub redact: Vec<JsonPathExpr>,
+}
+
+impl<'de> Deserialize<'de> for SnapshotSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SnapshotSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a snapshot name, or a map with `name` and `redact`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SnapshotSpec, E> {
+                snapshot_name(v).map_err(E::custom)?;
+                Ok(SnapshotSpec {
+                    name: v.to_owned(),
+                    redact: Vec::new(),
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SnapshotSpec, A::Error> {
+                let mut name: Option<String> = None;
+                let mut redact = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "name" => {
+                            let n: String = map.next_value()?;
+                            snapshot_name(&n).map_err(de::Error::custom)?;
+                            name = Some(n);
+                        }
+                        "redact" => redact = map.next_value()?,
+                        other => return Err(de::Error::unknown_field(other, &["name", "redact"])),
+                    }
+                }
+                Ok(SnapshotSpec {
+                    name: name.ok_or_else(|| de::Error::missing_field("name"))?,
+                    redact,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn snapshot_name(n: &str) -> Result<(), String> {
+    if !n.is_empty()
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "snapshot name `{n}` must be letters, digits, `-`, `_` or `.` (it becomes a file name)"
+        ))
+    }
+}
+
+/// Re-send until the response satisfies `until`, at most `max_attempts`
+/// times, waiting `interval_ms` between attempts; then apply `expect`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Poll {
+    pub until: Expect,
+    #[serde(default = "default_interval")]
+    pub interval_ms: u64,
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+}
+
+fn default_interval() -> u64 {
+    250
+}
+
+fn default_attempts() -> u32 {
+    20
+}

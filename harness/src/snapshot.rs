@@ -1,0 +1,388 @@
+//! Response snapshots, stored as insta `.snap` files under `snapshots/`.
+//!
+//! The files are insta's format, read back with insta and compared with
+//! its normalisation, so `cargo insta review` works on the pending
+//! `.snap.new` files a mismatch leaves. Volatile values (timestamps,
+//! uuids, tokens, secrets) are redacted before comparing, so a snapshot
+//! only changes when the response's content or shape does.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use insta::internals::TextSnapshotContents;
+use insta::TextSnapshotKind;
+use regex::Regex;
+use serde_json::Value;
+
+use crate::check::text_diff;
+use crate::outcome::{Failure, FailureKind};
+use crate::scenario::{JsonPathExpr, Scenario, SnapshotSpec};
+use crate::transport::HttpResponse;
+
+/// What to do with snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotMode {
+    /// Compare; on a mismatch or a missing file, write a `.snap.new` next
+    /// to it for review and fail.
+    Compare,
+    /// Compare and fail without writing anything (CI).
+    CompareOnly,
+    /// Write what was received and pass.
+    Update,
+}
+
+/// Where snapshots live and how they are treated.
+#[derive(Debug, Clone)]
+pub struct Snapshots {
+    pub dir: PathBuf,
+    pub mode: SnapshotMode,
+    /// Also redact personal data (names, birth dates, HIN, contacts): the
+    /// default against live targets.
+    pub redact_personal: bool,
+}
+
+impl Snapshots {
+    /// The file of a scenario's named snapshot: the scenario id as
+    /// directories, then `<last>__<name>.snap`.
+    pub fn path(&self, scenario_id: &str, name: &str) -> PathBuf {
+        let mut p = self.dir.clone();
+        let mut parts: Vec<&str> = scenario_id.split('/').collect();
+        let last = parts.pop().unwrap_or("scenario");
+        for part in parts {
+            p.push(part);
+        }
+        p.push(format!("{last}__{name}.snap"));
+        p
+    }
+
+    /// Compares (or records) the snapshot of a response.
+    pub fn check(
+        &self,
+        scenario: &Scenario,
+        spec: &SnapshotSpec,
+        expression: &str,
+        resp: &HttpResponse,
+    ) -> Result<(), Failure> {
+        let content = render(resp, &spec.redact, self.redact_personal);
+        let path = self.path(&scenario.id, &spec.name);
+        let source = scenario.file.to_string_lossy().replace('\\', "/");
+        let fail =
+            |message: String| Failure::new(FailureKind::Snapshot, spec.name.clone(), message);
+        match self.mode {
+            SnapshotMode::Update => {
+                let unchanged = read(&path).is_ok_and(|old| same(&old, &content));
+                if !unchanged {
+                    write(&path, &source, expression, &content)
+                        .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+                }
+                let _ = std::fs::remove_file(path.with_extension("snap.new"));
+                Ok(())
+            }
+            SnapshotMode::Compare | SnapshotMode::CompareOnly => {
+                let pending = path.with_extension("snap.new");
+                let old = match read(&path) {
+                    Ok(old) => old,
+                    Err(_) => {
+                        if self.mode == SnapshotMode::Compare {
+                            let _ = write(&pending, &source, expression, &content);
+                        }
+                        return Err(fail(format!(
+                            "no snapshot at {} yet; run with --update-snapshots to record it",
+                            path.display()
+                        )));
+                    }
+                };
+                if same(&old, &content) {
+                    let _ = std::fs::remove_file(&pending);
+                    return Ok(());
+                }
+                if self.mode == SnapshotMode::Compare {
+                    let _ = write(&pending, &source, expression, &content);
+                }
+                Err(fail(format!(
+                    "the response differs from {} (review with `cargo insta review`, or rerun with --update-snapshots)",
+                    path.display()
+                ))
+                .with_diff(Some(text_diff(&old, &content))))
+            }
+        }
+    }
+}
+
+/// Reads a snapshot's contents with insta.
+fn read(path: &Path) -> Result<String, String> {
+    let snap = insta::Snapshot::from_file(path).map_err(|e| e.to_string())?;
+    snap.contents()
+        .as_text()
+        .map(|t| t.to_string())
+        .ok_or_else(|| "binary snapshot".to_owned())
+}
+
+/// insta's comparison: trailing whitespace and line endings do not count.
+fn same(old: &str, new: &str) -> bool {
+    let a = TextSnapshotContents::new(old.to_owned(), TextSnapshotKind::File);
+    let b = TextSnapshotContents::new(new.to_owned(), TextSnapshotKind::File);
+    a.matches_latest(&b)
+}
+
+/// Writes a `.snap` file in insta's format.
+fn write(path: &Path, source: &str, expression: &str, content: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let text = format!(
+        "---\nsource: {}\nexpression: {}\n---\n{}\n",
+        quote(source),
+        quote(expression),
+        content.trim_end()
+    );
+    std::fs::write(path, text)
+}
+
+/// The snapshot text of a response: a status line, then the body (JSON
+/// pretty-printed), with redactions applied.
+pub fn render(resp: &HttpResponse, redact: &[JsonPathExpr], personal: bool) -> String {
+    let media = resp.media_type();
+    let body = match serde_json::from_slice::<Value>(&resp.body) {
+        Ok(mut doc) if !resp.body.is_empty() => {
+            for path in redact {
+                redact_path(&mut doc, path);
+            }
+            redact_json(&mut doc, None, personal);
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        }
+        _ => redact_text(&resp.text()),
+    };
+    format!("HTTP {} {}\n\n{}", resp.status, media, body)
+}
+
+/// Replaces the values a JSONPath selects by `[redacted]`.
+fn redact_path(doc: &mut Value, path: &JsonPathExpr) {
+    let pointers: Vec<String> = path
+        .path
+        .query_located(doc)
+        .all()
+        .into_iter()
+        .map(|n| n.location().to_json_pointer())
+        .collect();
+    for pointer in pointers {
+        if let Some(v) = doc.pointer_mut(&pointer) {
+            *v = Value::String("[redacted]".into());
+        }
+    }
+}
+
+fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    // The patterns are literals below, covered by the unit tests.
+    cell.get_or_init(|| Regex::new(pattern).expect("valid built-in pattern"))
+}
+
+fn timestamp_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(
+        &R,
+        r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?\b",
+    )
+}
+
+fn uuid_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(
+        &R,
+        r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
+    )
+}
+
+fn jwt_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+}
+
+fn secret_param_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(
+        &R,
+        r"(?i)\b(oauth_token|oauth_token_secret|oauth_verifier|oauth_signature|oauth_nonce|code|access_token|refresh_token|id_token|client_secret|password|state)=([^&\s<]+)",
+    )
+}
+
+/// Keys whose values are secrets, whatever they look like.
+fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "password",
+        "verifier",
+        "nonce",
+        "signature",
+        "assertion",
+        "pin",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
+
+/// Keys holding instants as epoch milliseconds (Jackson dates).
+fn is_time_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "date",
+        "time",
+        "stamp",
+        "created",
+        "updated",
+        "issued",
+        "expires",
+        "exp",
+        "iat",
+        "lastupdate",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
+
+/// Keys holding personal data, redacted on live targets.
+fn is_personal_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase().replace(['_', '-'], "");
+    [
+        "firstname",
+        "lastname",
+        "middlename",
+        "fname",
+        "lname",
+        "mname",
+        "name",
+        "given",
+        "family",
+        "dob",
+        "birth",
+        "hin",
+        "healthcard",
+        "phone",
+        "email",
+        "address",
+        "street",
+        "city",
+        "postal",
+        "telecom",
+        "sin",
+        "alias",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
+}
+
+fn redact_json(v: &mut Value, key: Option<&str>, personal: bool) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                redact_json(x, Some(k), personal);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                redact_json(x, key, personal);
+            }
+        }
+        Value::String(s) => {
+            if key.is_some_and(is_secret_key) && !s.is_empty() {
+                *s = "[secret]".into();
+            } else if personal && key.is_some_and(is_personal_key) && !s.is_empty() {
+                *s = "[personal]".into();
+            } else {
+                *s = redact_text(s);
+            }
+        }
+        Value::Number(n) => {
+            let big = n.as_i64().is_some_and(|x| x > 100_000_000_000);
+            if big && key.is_some_and(is_time_key) {
+                *v = Value::String("[timestamp]".into());
+            } else if personal && key.is_some_and(is_personal_key) {
+                *v = Value::String("[personal]".into());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Redactions for any text: instants, uuids, JWTs, secret parameters.
+pub fn redact_text(s: &str) -> String {
+    let s = timestamp_re().replace_all(s, "[timestamp]");
+    let s = uuid_re().replace_all(&s, "[uuid]");
+    let s = jwt_re().replace_all(&s, "[jwt]");
+    secret_param_re()
+        .replace_all(&s, "$1=[secret]")
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn resp(body: &str) -> HttpResponse {
+        HttpResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.as_bytes().to_vec().into(),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn volatile_values_are_redacted() {
+        let r = resp(
+            r#"{"now":"2026-11-24T21:32:00.123Z","uuid":"9f1c2a3b-1111-4222-8333-444455556666","lastUpdateDate":1764000000000,"access_token":"abc","dob":"1985-04-12","id":7}"#,
+        );
+        let out = render(&r, &[], false);
+        assert!(out.starts_with("HTTP 200 application/json\n\n"), "{out}");
+        assert!(out.contains("\"now\": \"[timestamp]\""), "{out}");
+        assert!(out.contains("\"uuid\": \"[uuid]\""), "{out}");
+        assert!(out.contains("\"lastUpdateDate\": \"[timestamp]\""), "{out}");
+        assert!(out.contains("\"access_token\": \"[secret]\""), "{out}");
+        assert!(
+            out.contains("\"dob\": \"1985-04-12\""),
+            "dates are data: {out}"
+        );
+        assert!(out.contains("\"id\": 7"), "{out}");
+    }
+
+    #[test]
+    fn personal_data_and_explicit_paths_are_redacted_when_asked() {
+        let r = resp(r#"{"firstName":"Jordan","hin":"1234567897","id":7}"#);
+        let out = render(&r, &[JsonPathExpr::parse("$.id").unwrap()], true);
+        assert!(out.contains("\"firstName\": \"[personal]\""), "{out}");
+        assert!(out.contains("\"hin\": \"[personal]\""), "{out}");
+        assert!(out.contains("\"id\": \"[redacted]\""), "{out}");
+    }
+
+    #[test]
+    fn text_bodies_lose_their_secrets() {
+        assert_eq!(
+            redact_text("oauth_token=abc&oauth_token_secret=def&oauth_callback_confirmed=true"),
+            "oauth_token=[secret]&oauth_token_secret=[secret]&oauth_callback_confirmed=true"
+        );
+    }
+
+    #[test]
+    fn files_round_trip_through_insta() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x__y.snap");
+        write(
+            &path,
+            "scenarios/x.yaml",
+            "GET /a",
+            "HTTP 200 text/plain\n\nhello",
+        )
+        .unwrap();
+        let snap = insta::Snapshot::from_file(&path).unwrap();
+        assert_eq!(snap.metadata().expression(), Some("GET /a"));
+        assert!(same(
+            &read(&path).unwrap(),
+            "HTTP 200 text/plain\n\nhello\n"
+        ));
+        assert!(!same(&read(&path).unwrap(), "HTTP 200 text/plain\n\nbye"));
+    }
+}

@@ -1,0 +1,83 @@
+//! Seeded randomness: every key, secret, token and uuid the mock invents
+//! comes from here, so a run with the same seed and the same requests
+//! produces the same values.
+
+use parking_lot::Mutex;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+pub const LOWER_ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+pub const URL_SAFE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+#[derive(Debug)]
+pub struct SeededRng {
+    inner: Mutex<ChaCha8Rng>,
+}
+
+impl SeededRng {
+    pub fn new(seed: u64) -> Self {
+        SeededRng {
+            inner: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
+        }
+    }
+
+    pub fn reseed(&self, seed: u64) {
+        *self.inner.lock() = ChaCha8Rng::seed_from_u64(seed);
+    }
+
+    /// `len` characters drawn from `alphabet`.
+    pub fn string(&self, len: usize, alphabet: &[u8]) -> String {
+        let mut rng = self.inner.lock();
+        (0..len)
+            .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+            .collect()
+    }
+
+    /// A version-4 UUID string, as `UUID.randomUUID()` and OpenEMR produce.
+    pub fn uuid(&self) -> String {
+        let mut b = [0u8; 16];
+        self.inner.lock().fill(&mut b);
+        format_uuid(b)
+    }
+
+    pub fn bytes<const N: usize>(&self) -> [u8; N] {
+        let mut b = [0u8; N];
+        self.inner.lock().fill(&mut b[..]);
+        b
+    }
+
+    pub fn below(&self, n: u64) -> u64 {
+        self.inner.lock().gen_range(0..n.max(1))
+    }
+}
+
+/// Formats 16 random bytes as an RFC 4122 version-4 UUID.
+pub fn format_uuid(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_values() {
+        let a = SeededRng::new(7);
+        let b = SeededRng::new(7);
+        assert_eq!(a.string(16, LOWER_ALNUM), b.string(16, LOWER_ALNUM));
+        assert_eq!(a.uuid(), b.uuid());
+        let u = a.uuid();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+    }
+}

@@ -1,0 +1,175 @@
+//! The mock's shared state: profile, clock, randomness, journals and one
+//! store per site. Auth providers keep their own state beside the store,
+//! per site, because the real systems scope clients and tokens that way.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use emr_catalog::{Catalog, Family, Profile, ProfileId};
+
+use crate::clock::Clock;
+use crate::journal::{AuditEntry, Journal, Ring};
+use crate::rng::SeededRng;
+use crate::store::{seed, SeedConfig, Store};
+
+/// How to build a mock.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    pub profile: ProfileId,
+    /// Seed of every generated value: same seed, same data and tokens.
+    pub seed: u64,
+    /// Synthetic patients per site.
+    pub patients: usize,
+    /// Largest request body accepted, in bytes; larger ones get the
+    /// dialect's 413.
+    pub max_body_bytes: usize,
+    /// Requests kept by the journal.
+    pub journal_capacity: usize,
+}
+
+impl MockConfig {
+    pub fn new(profile: ProfileId) -> Self {
+        MockConfig {
+            profile,
+            seed: 1,
+            patients: 50,
+            max_body_bytes: 16 * 1024 * 1024,
+            journal_capacity: 1000,
+        }
+    }
+}
+
+/// One site: OpenEMR multisite names each have their own data and
+/// clients; OSCAR profiles have a single unnamed site.
+#[derive(Debug)]
+pub struct Site {
+    pub name: String,
+    pub store: Store,
+}
+
+/// Everything a handler can reach.
+#[derive(Debug)]
+pub struct Shared {
+    pub profile: &'static Profile,
+    pub catalog: Arc<Catalog>,
+    pub config: MockConfig,
+    pub clock: Clock,
+    pub rng: SeededRng,
+    pub journal: Journal,
+    pub audit: Ring<AuditEntry>,
+    /// In the profile's order; the first is the default site.
+    sites: Vec<Site>,
+}
+
+/// Cheap-to-clone handle on [`Shared`], the axum state.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(config: MockConfig) -> Self {
+        let profile = config.profile.profile();
+        let clock = Clock::default();
+        let sites = site_names(profile)
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let data = seed::generate(&seed_config(&config, profile.family, i, &clock));
+                Site {
+                    name,
+                    store: Store::new(data),
+                }
+            })
+            .collect();
+        AppState(Arc::new(Shared {
+            profile,
+            catalog: Catalog::of(config.profile),
+            rng: SeededRng::new(config.seed),
+            journal: Journal::new(config.journal_capacity),
+            audit: Ring::new(config.journal_capacity),
+            clock,
+            sites,
+            config,
+        }))
+    }
+}
+
+impl Shared {
+    /// A site by name (OpenEMR multisite); `None` for an unknown site.
+    pub fn site(&self, name: &str) -> Option<&Site> {
+        self.sites.iter().find(|s| s.name == name)
+    }
+
+    /// The default site: the only one for OSCAR, `default` for OpenEMR.
+    pub fn default_site(&self) -> &Site {
+        // Every profile has at least one site, built in `AppState::new`.
+        &self.sites[0]
+    }
+
+    pub fn sites(&self) -> impl Iterator<Item = &Site> {
+        self.sites.iter()
+    }
+
+    /// Back to the deterministic seed data: stores, randomness, clock and
+    /// journals, optionally with a new seed or size.
+    pub fn reset(&self, seed: Option<u64>, patients: Option<usize>) {
+        self.clock.reset();
+        let seed = seed.unwrap_or(self.config.seed);
+        let mut config = self.config.clone();
+        config.seed = seed;
+        if let Some(p) = patients {
+            config.patients = p;
+        }
+        self.rng.reseed(seed);
+        for (i, site) in self.sites.iter().enumerate() {
+            site.store.replace(seed::generate(&seed_config(
+                &config,
+                self.profile.family,
+                i,
+                &self.clock,
+            )));
+        }
+        self.journal.clear();
+        self.audit.clear();
+    }
+
+    /// Records a row of the real system's audit log.
+    pub fn audit(&self, action: &str, provider_no: Option<&str>, ip: Option<&str>, detail: &str) {
+        self.audit.push(AuditEntry {
+            at: self.clock.now(),
+            action: action.to_owned(),
+            provider_no: provider_no.map(str::to_owned),
+            ip: ip.map(str::to_owned),
+            detail: detail.to_owned(),
+        });
+    }
+}
+
+fn site_names(profile: &Profile) -> Vec<String> {
+    if profile.sites.is_empty() {
+        vec![String::new()]
+    } else {
+        profile.sites.clone()
+    }
+}
+
+fn seed_config(
+    config: &MockConfig,
+    family: Family,
+    site_index: usize,
+    clock: &Clock,
+) -> SeedConfig {
+    SeedConfig {
+        // Each site gets its own data, still fixed by the one seed.
+        seed: config.seed.wrapping_add(site_index as u64 * 0x9E37_79B9),
+        patients: config.patients,
+        today: clock.now().date_naive(),
+        family,
+    }
+}

@@ -1,0 +1,458 @@
+//! One in-memory clinical store behind every dialect.
+//!
+//! All writes go through [`Data`]'s methods, which keep the indexes and the
+//! invariants (unique stamps for delta sync, no double-booked free slot,
+//! appointments only for existing patients) in one place instead of in
+//! each handler. The store sits behind a single reader-writer lock: reads
+//! run in parallel, and a write is atomic with respect to every read, so a
+//! delta-sync read never sees half a write.
+
+mod model;
+pub mod seed;
+mod table;
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration, NaiveDate, NaiveTime};
+use parking_lot::RwLock;
+
+pub use model::*;
+pub use seed::SeedConfig;
+pub use table::{Record, Table};
+
+/// Row ids, as the real systems use integers.
+pub type Id = i64;
+/// Instants, always UTC inside the store.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// Why a write was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("no {kind} with id {id}")]
+    NotFound { kind: &'static str, id: String },
+    #[error("the slot {date} {start}-{end} of provider {provider_no} is already booked")]
+    SlotTaken {
+        provider_no: String,
+        date: NaiveDate,
+        start: NaiveTime,
+        end: NaiveTime,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The store: the data behind one lock.
+#[derive(Debug)]
+pub struct Store {
+    data: RwLock<Data>,
+}
+
+impl Store {
+    pub fn new(data: Data) -> Self {
+        Store {
+            data: RwLock::new(data),
+        }
+    }
+
+    pub fn read<R>(&self, f: impl FnOnce(&Data) -> R) -> R {
+        f(&self.data.read())
+    }
+
+    pub fn write<R>(&self, f: impl FnOnce(&mut Data) -> R) -> R {
+        f(&mut self.data.write())
+    }
+
+    /// Swaps in fresh data (admin reset).
+    pub fn replace(&self, data: Data) {
+        *self.data.write() = data;
+    }
+}
+
+/// Every table of the clinical model, and the indexes over them.
+#[derive(Debug, Clone, Default)]
+pub struct Data {
+    patients: Table<Patient>,
+    appointments: Table<Appointment>,
+    pub providers: Table<Provider>,
+    pub logins: Table<Login>,
+    pub facilities: Table<Facility>,
+    pub programs: Table<Program>,
+    pub appointment_types: Table<AppointmentType>,
+    pub schedule_codes: Table<ScheduleCode>,
+    pub schedule_days: Table<ScheduleDay>,
+    pub allergies: Table<Allergy>,
+    pub immunizations: Table<Immunization>,
+    pub measurements: Table<Measurement>,
+    pub medications: Table<Medication>,
+    pub prescriptions: Table<Prescription>,
+    pub problems: Table<Problem>,
+    pub encounters: Table<Encounter>,
+    pub notes: Table<Note>,
+    pub documents: Table<Document>,
+    pub labs: Table<LabResult>,
+    pub ticklers: Table<Tickler>,
+    pub messages: Table<Message>,
+    /// `(last name, first name, id)`, lower-cased: prefix name searches.
+    names: BTreeSet<(String, String, Id)>,
+    /// `(hin, id)`: health-number lookups.
+    hins: BTreeSet<(String, Id)>,
+    /// `(provider_no, date, start, id)`: schedules and conflict checks.
+    slots: BTreeSet<(String, NaiveDate, NaiveTime, Id)>,
+    last_stamp: Option<Timestamp>,
+}
+
+impl Data {
+    /// A strictly increasing write time: two writes never share a stamp,
+    /// so "changed after T" never splits or repeats a write.
+    pub fn stamp(&mut self, now: Timestamp) -> Timestamp {
+        let at = match self.last_stamp {
+            Some(last) if now <= last => last + Duration::milliseconds(1),
+            _ => now,
+        };
+        self.last_stamp = Some(at);
+        at
+    }
+
+    // ---- patients -------------------------------------------------------
+
+    pub fn patients(&self) -> &Table<Patient> {
+        &self.patients
+    }
+
+    pub fn patient(&self, id: Id) -> Result<&Patient, StoreError> {
+        self.patients.get(id).ok_or_else(|| StoreError::NotFound {
+            kind: "patient",
+            id: id.to_string(),
+        })
+    }
+
+    /// Adds a patient; its id is assigned here, its stamps from `now`.
+    pub fn insert_patient(&mut self, mut p: Patient, now: Timestamp) -> Id {
+        let at = self.stamp(now);
+        p.created = at;
+        p.last_update = at;
+        let id = self.patients.insert(p);
+        self.index_patient(id);
+        id
+    }
+
+    /// Changes a patient in place, keeping the name and HIN indexes right.
+    pub fn update_patient<R>(
+        &mut self,
+        id: Id,
+        now: Timestamp,
+        f: impl FnOnce(&mut Patient) -> R,
+    ) -> Result<R, StoreError> {
+        if self.patients.get(id).is_none() {
+            return Err(StoreError::NotFound {
+                kind: "patient",
+                id: id.to_string(),
+            });
+        }
+        self.unindex_patient(id);
+        let at = self.stamp(now);
+        let out = self.patients.update(id, at, f);
+        self.index_patient(id);
+        out.ok_or_else(|| StoreError::Invalid("patient vanished during update".into()))
+    }
+
+    pub fn remove_patient(&mut self, id: Id) -> Result<Patient, StoreError> {
+        self.unindex_patient(id);
+        self.patients
+            .remove(id)
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "patient",
+                id: id.to_string(),
+            })
+    }
+
+    /// Patients whose last name starts with `last` and first name with
+    /// `first` (case-insensitive), in name order, via the index.
+    pub fn search_patients_by_name<'a>(
+        &'a self,
+        last: &str,
+        first: &str,
+    ) -> impl Iterator<Item = &'a Patient> + 'a {
+        let last = last.trim().to_lowercase();
+        let first = first.trim().to_lowercase();
+        self.names
+            .range((last.clone(), String::new(), Id::MIN)..)
+            .take_while(move |(l, _, _)| l.starts_with(&last))
+            .filter(move |(_, f, _)| f.starts_with(&first))
+            .filter_map(|(_, _, id)| self.patients.get(*id))
+    }
+
+    /// Patients whose health number starts with `hin`.
+    pub fn search_patients_by_hin<'a>(
+        &'a self,
+        hin: &str,
+    ) -> impl Iterator<Item = &'a Patient> + 'a {
+        let hin = hin.trim().to_owned();
+        self.hins
+            .range((hin.clone(), Id::MIN)..)
+            .take_while(move |(h, _)| h.starts_with(&hin))
+            .filter_map(|(_, id)| self.patients.get(*id))
+    }
+
+    fn index_patient(&mut self, id: Id) {
+        if let Some(p) = self.patients.get(id) {
+            self.names
+                .insert((p.last_name.to_lowercase(), p.first_name.to_lowercase(), id));
+            if !p.hin.is_empty() {
+                self.hins.insert((p.hin.clone(), id));
+            }
+        }
+    }
+
+    fn unindex_patient(&mut self, id: Id) {
+        if let Some(p) = self.patients.get(id) {
+            self.names
+                .remove(&(p.last_name.to_lowercase(), p.first_name.to_lowercase(), id));
+            self.hins.remove(&(p.hin.clone(), id));
+        }
+    }
+
+    // ---- providers ------------------------------------------------------
+
+    pub fn provider(&self, provider_no: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.provider_no == provider_no)
+    }
+
+    pub fn login_by_name(&self, user_name: &str) -> Option<&Login> {
+        self.logins.iter().find(|l| l.user_name == user_name)
+    }
+
+    // ---- appointments ---------------------------------------------------
+
+    pub fn appointments(&self) -> &Table<Appointment> {
+        &self.appointments
+    }
+
+    /// A provider's appointments on a day, in start order.
+    pub fn appointments_on<'a>(
+        &'a self,
+        provider_no: &str,
+        date: NaiveDate,
+    ) -> impl Iterator<Item = &'a Appointment> + 'a {
+        let key = provider_no.to_owned();
+        self.slots
+            .range((key.clone(), date, NaiveTime::MIN, Id::MIN)..)
+            .take_while(move |(p, d, _, _)| *p == key && *d == date)
+            .filter_map(|(_, _, _, id)| self.appointments.get(*id))
+    }
+
+    /// Whether `[start, end)` overlaps a live appointment of the provider.
+    pub fn slot_is_free(
+        &self,
+        provider_no: &str,
+        date: NaiveDate,
+        start: NaiveTime,
+        end: NaiveTime,
+        ignore: Option<Id>,
+    ) -> bool {
+        !self
+            .appointments_on(provider_no, date)
+            .any(|a| Some(a.id) != ignore && !a.is_cancelled() && a.start < end && start < a.end)
+    }
+
+    /// Books an appointment. With `require_free`, a slot already taken is
+    /// refused: the check and the insert happen under the same write lock,
+    /// so two concurrent bookings of one slot cannot both succeed.
+    pub fn insert_appointment(
+        &mut self,
+        mut a: Appointment,
+        now: Timestamp,
+        require_free: bool,
+    ) -> Result<Id, StoreError> {
+        if let Some(p) = a.patient {
+            self.patient(p)?;
+        }
+        if a.end <= a.start {
+            return Err(StoreError::Invalid(format!(
+                "appointment ends ({}) before it starts ({})",
+                a.end, a.start
+            )));
+        }
+        if require_free && !self.slot_is_free(&a.provider_no, a.date, a.start, a.end, None) {
+            return Err(StoreError::SlotTaken {
+                provider_no: a.provider_no,
+                date: a.date,
+                start: a.start,
+                end: a.end,
+            });
+        }
+        let at = self.stamp(now);
+        a.created = at;
+        a.last_update = at;
+        let id = self.appointments.insert(a);
+        self.index_appointment(id);
+        Ok(id)
+    }
+
+    pub fn update_appointment<R>(
+        &mut self,
+        id: Id,
+        now: Timestamp,
+        f: impl FnOnce(&mut Appointment) -> R,
+    ) -> Result<R, StoreError> {
+        if self.appointments.get(id).is_none() {
+            return Err(StoreError::NotFound {
+                kind: "appointment",
+                id: id.to_string(),
+            });
+        }
+        self.unindex_appointment(id);
+        let at = self.stamp(now);
+        let out = self.appointments.update(id, at, f);
+        self.index_appointment(id);
+        out.ok_or_else(|| StoreError::Invalid("appointment vanished during update".into()))
+    }
+
+    pub fn remove_appointment(&mut self, id: Id) -> Result<Appointment, StoreError> {
+        self.unindex_appointment(id);
+        self.appointments
+            .remove(id)
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "appointment",
+                id: id.to_string(),
+            })
+    }
+
+    fn index_appointment(&mut self, id: Id) {
+        if let Some(a) = self.appointments.get(id) {
+            self.slots
+                .insert((a.provider_no.clone(), a.date, a.start, id));
+        }
+    }
+
+    fn unindex_appointment(&mut self, id: Id) {
+        if let Some(a) = self.appointments.get(id) {
+            self.slots
+                .remove(&(a.provider_no.clone(), a.date, a.start, id));
+        }
+    }
+
+    // ---- schedules ------------------------------------------------------
+
+    /// The provider's template for a day, if they work that day.
+    pub fn schedule_day(&self, provider_no: &str, date: NaiveDate) -> Option<&ScheduleDay> {
+        self.schedule_days
+            .iter()
+            .find(|d| d.provider_no == provider_no && d.date == date)
+    }
+
+    /// Free bookable slots of a provider on a day: template slots whose
+    /// code allows booking and that no live appointment overlaps.
+    pub fn free_slots(
+        &self,
+        provider_no: &str,
+        date: NaiveDate,
+        duration_min: u32,
+    ) -> Vec<(NaiveTime, NaiveTime)> {
+        let Some(day) = self.schedule_day(provider_no, date) else {
+            return Vec::new();
+        };
+        if day.holiday || day.slot_min == 0 {
+            return Vec::new();
+        }
+        let step = day.slot_min;
+        let mut out = Vec::new();
+        for (i, code) in day.timecode.chars().enumerate() {
+            if code == '_' {
+                continue;
+            }
+            let minutes = i as u32 * step;
+            let Some(start) = NaiveTime::from_hms_opt(minutes / 60, minutes % 60, 0) else {
+                continue;
+            };
+            let end = start + Duration::minutes(i64::from(duration_min.max(step)));
+            if end <= start {
+                continue;
+            }
+            if self.slot_is_free(provider_no, date, start, end, None) {
+                out.push((start, end));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn data() -> Data {
+        seed::generate(&SeedConfig {
+            patients: 20,
+            ..SeedConfig::default()
+        })
+    }
+
+    #[test]
+    fn name_index_follows_renames() {
+        let mut d = data();
+        let now = Utc::now();
+        let id = d.insert_patient(
+            Patient {
+                first_name: "Jordan".into(),
+                last_name: "Zyxwv".into(),
+                ..Patient::default()
+            },
+            now,
+        );
+        assert_eq!(
+            d.search_patients_by_name("zyx", "jor").next().unwrap().id,
+            id
+        );
+        d.update_patient(id, now, |p| p.last_name = "Quimby".into())
+            .unwrap();
+        assert!(d.search_patients_by_name("zyx", "").next().is_none());
+        assert_eq!(d.search_patients_by_name("QUIM", "").next().unwrap().id, id);
+    }
+
+    #[test]
+    fn stamps_strictly_increase() {
+        let mut d = Data::default();
+        let now = Utc::now();
+        let a = d.stamp(now);
+        let b = d.stamp(now);
+        let c = d.stamp(now - Duration::seconds(5));
+        assert!(a < b && b < c);
+    }
+
+    #[test]
+    fn a_taken_slot_is_refused_only_when_asked() {
+        let mut d = data();
+        let now = Utc::now();
+        let date = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
+        let appt = Appointment {
+            provider_no: "100001".into(),
+            date,
+            start: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(9, 15, 0).unwrap(),
+            status: "t".into(),
+            ..Appointment::default()
+        };
+        d.insert_appointment(appt.clone(), now, true).unwrap();
+        let err = d.insert_appointment(appt.clone(), now, true).unwrap_err();
+        assert!(matches!(err, StoreError::SlotTaken { .. }));
+        d.insert_appointment(appt, now, false).unwrap();
+        assert_eq!(d.appointments_on("100001", date).count(), 2);
+    }
+
+    #[test]
+    fn appointments_need_an_existing_patient() {
+        let mut d = data();
+        let appt = Appointment {
+            patient: Some(999_999),
+            start: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(9, 15, 0).unwrap(),
+            ..Appointment::default()
+        };
+        assert!(matches!(
+            d.insert_appointment(appt, Utc::now(), false),
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+}

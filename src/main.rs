@@ -1,0 +1,35 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use emr_conformance::cli::{self, Cli, Command};
+use emr_conformance::exit;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => cli::run(args, &mut out, &mut err).await,
+            Command::Mock(args) => cli::mock(args, &mut out).await,
+            Command::List(args) => cli::list(args, &mut out, &mut err),
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit::INVALID)
+        }
+    }
+}
