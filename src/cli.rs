@@ -220,6 +220,7 @@ pub async fn run(
         snapshots,
         insecure: false,
         run_id: format!("{:x}", chrono::Utc::now().timestamp_millis()),
+        policy: Default::default(),
     });
     let jobs = args
         .jobs
