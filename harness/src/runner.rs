@@ -69,6 +69,10 @@ async fn run_unscrubbed(
     opts: &RunOptions,
 ) -> ScenarioOutcome {
     let started = Instant::now();
+    // The target's credentials are secrets in every artifact.
+    opts.policy
+        .redactor
+        .register_credentials(&target.credentials);
     let mut outcome = ScenarioOutcome::empty(scenario);
     let skip = |mut outcome: ScenarioOutcome, reason: String| {
         outcome.status = Status::Skipped;

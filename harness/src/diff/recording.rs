@@ -86,7 +86,13 @@ impl Sample {
     /// The key that pairs a sample with its counterpart in another
     /// recording.
     pub fn key(&self) -> String {
-        format!("{} › {}", self.scenario, self.step)
+        // `file@oscar` and `file@juno` are the same scenario, so the
+        // recordings of two profiles pair up.
+        let scenario = match self.scenario.rsplit_once('@') {
+            Some((id, profile)) if profile.parse::<emr_catalog::ProfileId>().is_ok() => id,
+            _ => self.scenario.as_str(),
+        };
+        format!("{scenario} › {}", self.step)
     }
 }
 
