@@ -722,6 +722,40 @@ steps:
     }
 
     #[tokio::test]
+    async fn cleanup_runs_after_a_failure_and_reports_what_it_leaves() {
+        let o = run_yaml(
+            ProfileId::Oscar,
+            r#"
+name: cleanup
+profile: oscar
+steps:
+  - name: create
+    request: {method: POST, path: /ws/rs/demographics, json: {lastName: '{{synthetic.last_name}}'}}
+    capture: {status: {status: true}}
+  - name: fails
+    request: {path: /ws/rs/status/checkIfAuthed}
+    expect: {status: 200}
+cleanup:
+  - name: deactivate
+    request: {method: PUT, path: /ws/rs/demographics}
+    leaves: 'demographic {{synthetic.last_name}} (status {{status}}), deactivated'
+"#,
+        )
+        .await;
+        assert_eq!(o.status, Status::Failed);
+        assert_eq!(o.cleanup.len(), 1);
+        assert_eq!(
+            o.cleanup[0].status,
+            Status::Passed,
+            "cleanup ran after the failure"
+        );
+        assert_eq!(
+            o.left_behind,
+            ["demographic ZZTEST-t (status 401), deactivated"]
+        );
+    }
+
+    #[tokio::test]
     async fn a_failed_step_skips_the_rest() {
         let o = run_yaml(
             ProfileId::Juno,

@@ -233,3 +233,101 @@ impl Transport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::net::RetryPolicy;
+    use crate::target::{Target, TargetKind};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers 503 to the first `failures` requests, then
+    /// 200; counts what it received.
+    async fn flaky(failures: usize) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                let mut buf = vec![0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let (status, body) = if n < failures {
+                    ("503 Service Unavailable", "busy")
+                } else {
+                    ("200 OK", "{\"access_token\":\"tok-from-server-123\"}")
+                };
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            }
+        });
+        (format!("http://{addr}"), hits)
+    }
+
+    fn transport(root: &str, redactor: Arc<Redactor>) -> Transport {
+        let mut t = Target::new(
+            TargetKind::Live,
+            emr_catalog::ProfileId::Oscar,
+            root,
+            serde_json::Value::Null,
+        );
+        t.net.retries = RetryPolicy {
+            max_retries: 2,
+            backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+        };
+        Transport::for_target(&t, false, redactor).unwrap()
+    }
+
+    fn req(method: &str, url: &str) -> HttpRequest {
+        HttpRequest {
+            method: method.into(),
+            url: url.into(),
+            headers: vec![("Authorization".into(), "Bearer sent-token-456".into())],
+            body: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_are_retried_and_writes_never() {
+        let redactor = Arc::new(Redactor::new(false));
+        let (url, hits) = flaky(2).await;
+        let r = transport(&url, redactor.clone())
+            .send(&req("GET", &url))
+            .await
+            .unwrap();
+        assert_eq!((r.status, hits.load(Ordering::SeqCst)), (200, 3));
+        // Tokens that crossed the transport are secrets from now on.
+        assert_eq!(
+            redactor.scrub("tok-from-server-123 sent-token-456"),
+            "[secret] [secret]"
+        );
+
+        let (url, hits) = flaky(2).await;
+        let r = transport(&url, redactor.clone())
+            .send(&req("POST", &url))
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.status, hits.load(Ordering::SeqCst)),
+            (503, 1),
+            "a write is sent once"
+        );
+
+        let (url, hits) = flaky(5).await;
+        let r = transport(&url, redactor)
+            .send(&req("HEAD", &url))
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.status, hits.load(Ordering::SeqCst)),
+            (503, 3),
+            "bounded retries"
+        );
+    }
+}

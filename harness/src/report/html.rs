@@ -35,7 +35,7 @@ main{max-width:1200px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d8dce3;padding-bottom:4px}
 h3{font-size:15px;margin:16px 0 6px}
 table{border-collapse:collapse;width:100%;background:#fff;margin:6px 0}
-th,td{border:1px solid #e1e4ea;padding:4px 8px;text-align:left;vertical-align:top}
+th,td{border:1px solid #e1e4ea;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#eef0f4;font-weight:600}
 code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}
 pre{background:#fff;border:1px solid #e1e4ea;padding:8px;overflow:auto;max-height:360px;white-space:pre-wrap;word-break:break-all}

@@ -570,6 +570,23 @@ steps:
     }
 
     #[test]
+    fn cleanup_steps_load_and_leaves_belongs_to_them() {
+        let ok = "name: x\nprofile: oscar\nsteps:\n  - request: {method: POST, path: /a}\n    capture: {id: {json: $.id}}\ncleanup:\n  - request: {method: DELETE, path: '/a/{{id}}'}\n    leaves: 'record {{id}} (deactivated)'\n";
+        let s = parse(Path::new("s.yaml"), "s".into(), ok).unwrap();
+        assert_eq!(s[0].cleanup.len(), 1);
+        assert!(s[0].cleanup[0].leaves.is_some());
+        let e = errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a}\n    leaves: x\n");
+        assert!(
+            e[0].contains("`leaves` belongs to a `cleanup:` step"),
+            "{}",
+            e[0]
+        );
+        let e = errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a}\ncleanup:\n  - request: {method: DELETE, path: '/a/{{nope}}'}\n");
+        assert!(e[0].starts_with("s.yaml:6:"), "{}", e[0]);
+        assert!(e[0].contains("variable `nope` is not defined"), "{}", e[0]);
+    }
+
+    #[test]
     fn ids_come_from_paths_under_the_root() {
         assert_eq!(
             file_id(Path::new("x/scenarios/oscar/health.yaml")),
