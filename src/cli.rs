@@ -12,7 +12,6 @@ use emr_harness::runner::RunOptions;
 use emr_harness::scenario::{load_all, Scenario};
 use emr_harness::snapshot::{SnapshotMode, Snapshots};
 use emr_harness::suite::{self, Event, Provisioner};
-use emr_harness::target::{Target, TargetKind};
 use emr_mock::{MockConfig, MockServer};
 
 use crate::exit;
@@ -39,12 +38,19 @@ pub enum Command {
     Mock(MockArgs),
     /// List the scenarios, their tags and the operations each covers.
     List(ListArgs),
+    /// Compare two recordings (`run --snapshot-dir`) by shape; exits 1 on
+    /// breaking drift.
+    Diff(crate::live::DiffArgs),
+    /// Authorize interactively against a live target and store the tokens
+    /// for later runs.
+    Auth(crate::live::AuthArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// `mock` (the embedded mock, one fresh server per scenario) or the
-    /// base URL of a live server (then give exactly one --profile).
+    /// `mock` (the embedded mock, one fresh server per scenario), a target
+    /// file (`targets/staging.yaml`), or the base URL of a live server
+    /// (then give exactly one --profile).
     #[arg(long, default_value = "mock")]
     pub target: String,
     /// Only scenarios of these profiles: oscar, open-o, juno, openemr, emedpractice.
@@ -68,6 +74,8 @@ pub struct RunArgs {
     /// Seed of the embedded mock's data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    #[command(flatten)]
+    pub live: crate::live::LiveRunArgs,
 }
 
 #[derive(Debug, Args)]
@@ -157,53 +165,32 @@ pub async fn run(
         scenarios.retain(|s| s.id.contains(f.as_str()) || s.name.contains(f.as_str()));
     }
 
-    let (provisioner, label): (Arc<dyn Provisioner>, String) = if args.target == "mock" {
-        (
+    if let Some(shard) = &args.live.shard {
+        scenarios = shard.select(scenarios, |s| s.id.clone());
+    }
+    let resolved = crate::live::resolve_target(&args.target, &profiles, &args.live, err)?;
+    let (provisioner, label): (Arc<dyn Provisioner>, String) = match &resolved.live {
+        None => (
             Arc::new(EmbeddedMock {
                 seed: args.seed,
                 ..EmbeddedMock::default()
             }),
             "the embedded mock".into(),
-        )
-    } else {
-        let [profile] = profiles.as_slice() else {
-            return Err(UsageError(
-                "--target URL needs exactly one --profile (the kind of server it is)".into(),
-            ));
-        };
-        let url = url::Url::parse(&args.target).map_err(|e| {
-            UsageError(format!(
-                "--target `{}` is not `mock` or a URL: {e}",
-                args.target
-            ))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(UsageError(format!(
-                "--target `{}` must be http(s)",
-                args.target
-            )));
-        }
-        let mut target = Target::new(
-            TargetKind::Live,
-            *profile,
-            url.as_str(),
-            serde_json::json!({}),
-        );
-        // A URL that already ends with the context (`https://host/oscar`)
-        // is the webapp's base.
-        if !target.context.is_empty() && target.root.ends_with(&target.context) {
-            target
-                .root
-                .truncate(target.root.len() - target.context.len());
-        }
-        (Arc::new(Live { target }), args.target.clone())
+        ),
+        Some(target) => (
+            Arc::new(Live {
+                target: target.clone(),
+            }),
+            resolved.label.clone(),
+        ),
     };
 
     if scenarios.is_empty() {
         return Err(UsageError(
-            "no scenario matches the given --scenarios, --profile and --filter".into(),
+            "no scenario matches the given --scenarios, --profile, --filter and --shard".into(),
         ));
     }
+    crate::live::check_writes(&scenarios, &resolved)?;
 
     let snapshots = Snapshots {
         dir: snapshots_dir(&args.scenarios),
@@ -214,34 +201,106 @@ pub async fn run(
         } else {
             SnapshotMode::Compare
         },
-        redact_personal: args.target != "mock",
+        redact_personal: resolved.redactor.redact_personal,
     };
+    let recording_dir = crate::live::recording_dir(&args.live, &args.report_dir);
     let opts = Arc::new(RunOptions {
         snapshots,
-        insecure: false,
+        insecure: args.live.insecure,
         run_id: format!("{:x}", chrono::Utc::now().timestamp_millis()),
+        policy: emr_harness::policy::RunPolicy {
+            read_only: resolved.read_only,
+            allow_writes: args.live.allow_writes,
+            redactor: resolved.redactor.clone(),
+            recorder: recording_dir
+                .as_ref()
+                .map(|_| Arc::new(emr_harness::diff::Recorder::new())),
+        },
     });
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let style = console::Style {
-        color: std::io::stdout().is_terminal(),
-    };
+    let jobs = args.jobs.unwrap_or_else(|| {
+        if resolved.live.is_some() {
+            // One scenario at a time on somebody's server unless asked.
+            1
+        } else {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        }
+    });
+    let stdout_tty = std::io::stdout().is_terminal();
+    let style = console::Style { color: stdout_tty };
+    let shard = args
+        .live
+        .shard
+        .map(|s| format!(", shard {s}"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "    Starting {} scenarios against {label} ({jobs} at a time)",
-        scenarios.len()
+        "    Starting {} scenarios against {label} ({jobs} at a time{shard}{})",
+        scenarios.len(),
+        if resolved.read_only {
+            ", read-only"
+        } else {
+            ""
+        }
     );
     let _ = out.flush();
-    let suite = suite::run(scenarios, provisioner, opts, jobs, label, move |e| {
-        if let Event::Finished(o) = e {
+    let expected = match &args.live.expected {
+        Some(path) => Some((
+            emr_harness::expected::ExpectedResults::load(path)
+                .map_err(|e| UsageError(e.to_string()))?,
+            path.display().to_string(),
+        )),
+        None => None,
+    };
+    let progress = Arc::new(report::progress::Progress::new(
+        scenarios.len(),
+        report::progress::Progress::wants_bar(stdout_tty),
+        style,
+    ));
+    let events = progress.clone();
+    let marks = expected.as_ref().map(|(e, _)| e.clone());
+    let mut suite = suite::run(
+        scenarios,
+        provisioner,
+        opts.clone(),
+        jobs,
+        label,
+        move |e| {
             // Progress goes straight to stdout so it appears as scenarios finish.
-            println!("{}", console::scenario_line(o, style));
-        }
-    })
+            let mut stdout = std::io::stdout();
+            match e {
+                Event::Started { id, .. } => events.started(id, &mut stdout),
+                Event::Finished(o) => match &marks {
+                    // The line says XFAIL/XPASS as the final report will.
+                    Some(m) => {
+                        let mut o = o.clone();
+                        m.apply(std::slice::from_mut(&mut o), "");
+                        events.finished(&o, &mut stdout)
+                    }
+                    None => events.finished(o, &mut stdout),
+                },
+            }
+        },
+    )
     .await;
-    let _ = console::summary(&suite, out, style);
-    match report::write_files(&suite, &args.report_dir) {
+    progress.clear(&mut std::io::stdout());
+    let drift_failed = crate::live::after_run(
+        &mut suite,
+        &opts,
+        &resolved,
+        &args.live,
+        recording_dir.as_deref(),
+        expected,
+        err,
+    )?;
+    let mut summary = Vec::new();
+    let _ = console::summary(&suite, &mut summary, style);
+    let _ = out.write_all(
+        resolved
+            .redactor
+            .scrub(&String::from_utf8_lossy(&summary))
+            .as_bytes(),
+    );
+    match report::write_files_scrubbed(&suite, &args.report_dir, &resolved.redactor) {
         Ok(paths) => {
             let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
             let _ = writeln!(out, "     Reports {}", shown.join(", "));
@@ -255,7 +314,7 @@ pub async fn run(
             return Ok(exit::FAILED);
         }
     }
-    Ok(if suite.passed() {
+    Ok(if suite.passed() && !drift_failed {
         exit::PASSED
     } else {
         exit::FAILED

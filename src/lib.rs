@@ -5,6 +5,7 @@
 //! the command does.
 
 pub mod cli;
+pub mod live;
 pub mod provision;
 
 /// Exit codes of the CLI contract.

@@ -23,6 +23,8 @@ fn main() -> ExitCode {
             Command::Run(args) => cli::run(args, &mut out, &mut err).await,
             Command::Mock(args) => cli::mock(args, &mut out).await,
             Command::List(args) => cli::list(args, &mut out, &mut err),
+            Command::Diff(args) => emr_conformance::live::diff(args, &mut out, &mut err),
+            Command::Auth(args) => emr_conformance::live::auth(args, &mut out, &mut err).await,
         }
     });
     match result {

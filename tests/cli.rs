@@ -74,6 +74,43 @@ fn passing_suite_exits_0_and_writes_valid_reports() {
     );
     assert_eq!(json["coverage"][0]["profile"], "oscar");
     assert_eq!(json["coverage"][0]["covered"], 1);
+
+    let html = std::fs::read_to_string(dir.path().join("reports/report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("id=\"coverage\""));
+}
+
+#[test]
+fn auth_and_diff_refuse_what_they_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = |extra: &[&str]| {
+        bin()
+            .args([
+                "auth",
+                "--target",
+                "http://127.0.0.1:9/oscar",
+                "--profile",
+                "oscar",
+            ])
+            .args(extra)
+            .env("EMR_CONFORMANCE_CONFIG_DIR", dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = auth(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no interactive authorization flow is available for the oscar profile"),
+        "{out:?}"
+    );
+    let out = auth(&["--show"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing stored for 127.0.0.1_9_oscar"));
+    let out = bin()
+        .args(["diff", "a-missing-dir", "another"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]

@@ -33,6 +33,7 @@ fn main() {
         },
         insecure: false,
         run_id: "cargo-test".into(),
+        policy: Default::default(),
     });
 
     let mut trials: Vec<Trial> = errors

@@ -5,10 +5,12 @@
 //! apart. The tables live under `catalog/data/` and are compiled into the
 //! binary: nothing here reads the file system at run time.
 
+mod access;
 mod profile;
 mod table;
 mod template;
 
+pub use access::Access;
 pub use profile::{CatalogFile, Family, Profile, ProfileId, UnknownProfile};
 pub use table::{strip_media_extension, Api, Catalog, CatalogError, Lookup, Operation, TableKind};
 pub use template::{PathMatch, PathTemplate};

@@ -11,10 +11,16 @@
 pub mod auth;
 pub mod check;
 pub mod coverage;
+pub mod diff;
+pub mod expected;
+pub mod live;
 pub mod outcome;
+pub mod policy;
+pub mod redact;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod shard;
 pub mod snapshot;
 pub mod suite;
 pub mod target;

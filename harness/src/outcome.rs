@@ -40,6 +40,10 @@ pub enum FailureKind {
     Auth,
     Coverage,
     Setup,
+    /// A live-target safety rule refused the step or scenario.
+    Safety,
+    /// A `cleanup:` step failed: data may have been left behind.
+    Cleanup,
 }
 
 /// One failed check, with enough to see why without rerunning.
@@ -79,6 +83,9 @@ impl Failure {
 pub struct Exchange {
     pub method: String,
     pub url: String,
+    /// Request headers, credentials replaced by `[secret]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub request_headers: Vec<(String, String)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_body: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -103,6 +110,9 @@ pub struct StepOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
     pub failures: Vec<Failure>,
+    /// Why the step was not sent (read-only mode, an earlier failure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
 }
 
 /// One scenario's result.
@@ -125,16 +135,75 @@ pub struct ScenarioOutcome {
     pub failures: Vec<Failure>,
     /// Catalogue operations the scenario's requests addressed.
     pub exercised: Vec<String>,
+    /// The operations the scenario declares it covers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub covers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// The scenario's `cleanup:` steps, run after the others whatever
+    /// happened.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cleanup: Vec<StepOutcome>,
+    /// What the scenario may have left on the target: failed cleanup steps
+    /// and what cleanup steps declare they leave (`leaves:`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_behind: Vec<String>,
+    /// Set when an expected-results file lists this scenario.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expectation: Option<Expectation>,
+}
+
+/// How an expected-results entry applied to a scenario.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Expectation {
+    /// It failed as the entry says: a known, accepted deviation.
+    AcceptedFailure { reason: String },
+    /// The entry expects a failure but the scenario passed: the entry can
+    /// go.
+    NowPasses { reason: String },
 }
 
 impl ScenarioOutcome {
+    /// An empty outcome for a scenario, before anything ran.
+    pub fn empty(scenario: &crate::scenario::Scenario) -> ScenarioOutcome {
+        ScenarioOutcome {
+            id: scenario.id.clone(),
+            name: scenario.name.clone(),
+            profile: scenario.profile,
+            file: scenario.file.to_string_lossy().into_owned(),
+            tags: scenario.tags.clone(),
+            requirements: scenario.requirements.clone(),
+            status: Status::Passed,
+            duration: Duration::ZERO,
+            network: Duration::ZERO,
+            steps: Vec::new(),
+            failures: Vec::new(),
+            exercised: Vec::new(),
+            covers: scenario.covers.clone(),
+            skip_reason: None,
+            cleanup: Vec::new(),
+            left_behind: Vec::new(),
+            expectation: None,
+        }
+    }
+
+    /// A failure that an expected-results file accepts.
+    pub fn is_accepted_failure(&self) -> bool {
+        self.status == Status::Failed
+            && matches!(self.expectation, Some(Expectation::AcceptedFailure { .. }))
+    }
+
+    /// A failure no expected-results entry accepts: what fails CI.
+    pub fn is_new_failure(&self) -> bool {
+        self.status == Status::Failed && !self.is_accepted_failure()
+    }
+
     /// Every failure, scenario-level and per step, with the step's name.
     pub fn all_failures(&self) -> Vec<(Option<&str>, &Failure)> {
         let mut out: Vec<(Option<&str>, &Failure)> =
             self.failures.iter().map(|f| (None, f)).collect();
-        for s in &self.steps {
+        for s in self.steps.iter().chain(self.cleanup.iter()) {
             out.extend(s.failures.iter().map(|f| (Some(s.name.as_str()), f)));
         }
         out

@@ -6,13 +6,15 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use emr_catalog::{Catalog, Lookup};
+use emr_catalog::{Access, Catalog, Lookup};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::auth::{self, AuthContext, AuthState};
 use crate::check::{check, parse_json};
 use crate::outcome::{Exchange, Failure, FailureKind, ScenarioOutcome, Status, StepOutcome};
+use crate::policy::{self, RunPolicy};
+use crate::redact::Redactor;
 use crate::scenario::{
     display, render_json, Action, Body, Capture, CaptureSource, Params, RequestSpec, Scenario,
     Step, Vars,
@@ -29,6 +31,8 @@ pub struct RunOptions {
     pub insecure: bool,
     /// Unique per run, for synthetic data (`{{run_id}}`).
     pub run_id: String,
+    /// Read-only mode, writes on live targets, redaction, recording.
+    pub policy: RunPolicy,
 }
 
 /// RFC 3986 unreserved characters stay; everything else is escaped.
@@ -51,41 +55,71 @@ pub fn uses_admin_api(scenario: &Scenario) -> bool {
 }
 
 /// Runs a scenario and reports what happened; never panics on what the
-/// target sends back.
+/// target sends back. Everything the outcome shows is scrubbed of secrets
+/// (and, on live targets, personal data) before it is returned.
 pub async fn run(scenario: &Scenario, target: &Target, opts: &RunOptions) -> ScenarioOutcome {
+    let mut outcome = run_unscrubbed(scenario, target, opts).await;
+    opts.policy.redactor.scrub_outcome(&mut outcome);
+    outcome
+}
+
+async fn run_unscrubbed(
+    scenario: &Scenario,
+    target: &Target,
+    opts: &RunOptions,
+) -> ScenarioOutcome {
     let started = Instant::now();
-    let mut outcome = ScenarioOutcome {
-        id: scenario.id.clone(),
-        name: scenario.name.clone(),
-        profile: scenario.profile,
-        file: scenario.file.to_string_lossy().into_owned(),
-        tags: scenario.tags.clone(),
-        requirements: scenario.requirements.clone(),
-        status: Status::Passed,
-        duration: Duration::ZERO,
-        network: Duration::ZERO,
-        steps: Vec::new(),
-        failures: Vec::new(),
-        exercised: Vec::new(),
-        skip_reason: None,
+    // The target's credentials are secrets in every artifact.
+    opts.policy
+        .redactor
+        .register_credentials(&target.credentials);
+    let mut outcome = ScenarioOutcome::empty(scenario);
+    let skip = |mut outcome: ScenarioOutcome, reason: String| {
+        outcome.status = Status::Skipped;
+        outcome.skip_reason = Some(reason);
+        outcome
     };
     if target.kind == TargetKind::Live && uses_admin_api(scenario) {
-        outcome.status = Status::Skipped;
-        outcome.skip_reason = Some("uses the mock's /__admin/ API".into());
-        return outcome;
+        return skip(outcome, "uses the mock's /__admin/ API".into());
+    }
+    let catalog = Catalog::of(scenario.profile);
+    if let Some(reason) = policy::disabled_service(scenario, target, &catalog) {
+        return skip(outcome, reason);
+    }
+    let policy = &opts.policy;
+    let access: Vec<Access> = scenario
+        .steps
+        .iter()
+        .map(|s| policy::step_access(s, &catalog))
+        .collect();
+    if target.kind == TargetKind::Live && !policy.read_only {
+        let writes = policy::write_steps(scenario, &catalog);
+        if let Some(first) = writes.first() {
+            let refusal = if !policy.allow_writes {
+                Some(format!(
+                    "refused: step `{}` writes, and writes to a live target need --allow-writes (or run with --read-only to skip them)",
+                    first.name
+                ))
+            } else {
+                policy::live_write_rules(scenario, &catalog).err()
+            };
+            if let Some(message) = refusal {
+                let f = Failure::new(FailureKind::Safety, "live target", message);
+                return finish(outcome, started, vec![f]);
+            }
+        }
     }
     let mut vars = match initial_vars(scenario, target, opts) {
         Ok(v) => v,
         Err(f) => return finish(outcome, started, vec![f]),
     };
-    let transport = match Transport::new(target.timeout, opts.insecure) {
+    let transport = match Transport::for_target(target, opts.insecure, policy.redactor.clone()) {
         Ok(t) => t,
         Err(e) => {
             let f = Failure::new(FailureKind::Setup, "transport", e.to_string());
             return finish(outcome, started, vec![f]);
         }
     };
-    let catalog = Catalog::of(scenario.profile);
     let mut auth_state = AuthState::default();
     let mut ctx = StepContext {
         scenario,
@@ -96,29 +130,91 @@ pub async fn run(scenario: &Scenario, target: &Target, opts: &RunOptions) -> Sce
         auth: &mut auth_state,
         exercised: &mut outcome.exercised,
         network: Duration::ZERO,
+        step_key: String::new(),
     };
 
+    let keys = step_keys(&scenario.steps, "");
     let mut failed = false;
-    for step in &scenario.steps {
-        if failed {
-            outcome.steps.push(StepOutcome {
-                name: step.name.clone(),
-                status: Status::Skipped,
-                duration: Duration::ZERO,
-                attempts: 0,
-                exchange: None,
-                failures: Vec::new(),
-            });
+    let mut read_only_skips = 0usize;
+    for ((step, access), key) in scenario.steps.iter().zip(&access).zip(keys) {
+        let reason = if failed {
+            Some("skipped: an earlier step failed".to_owned())
+        } else if read_only_skips > 0 {
+            Some(policy::AFTER_READ_ONLY_SKIP.to_owned())
+        } else if policy.read_only && *access == Access::Write {
+            read_only_skips += 1;
+            Some(policy::READ_ONLY_SKIP.to_owned())
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            outcome.steps.push(skipped_step(step, reason));
             continue;
         }
+        ctx.step_key = key;
         let result = run_step(step, &mut ctx, &mut vars).await;
         failed = result.status == Status::Failed;
         outcome.steps.push(result);
     }
+
+    // Cleanup runs whatever happened above.
+    let mut cleanup_failures = Vec::new();
+    for (step, key) in scenario
+        .cleanup
+        .iter()
+        .zip(step_keys(&scenario.cleanup, "cleanup: "))
+    {
+        let missing: Vec<String> = crate::scenario::step_references(step)
+            .into_iter()
+            .filter(|name| vars.get(name).is_none())
+            .collect();
+        if !missing.is_empty() {
+            outcome.cleanup.push(skipped_step(
+                step,
+                format!(
+                    "skipped: nothing to clean up (`{}` was never captured)",
+                    missing.join("`, `")
+                ),
+            ));
+            continue;
+        }
+        if policy.read_only && policy::step_access(step, &catalog) == Access::Write {
+            outcome
+                .cleanup
+                .push(skipped_step(step, policy::READ_ONLY_SKIP.to_owned()));
+            continue;
+        }
+        ctx.step_key = key;
+        let result = run_step(step, &mut ctx, &mut vars).await;
+        if result.status == Status::Failed {
+            let what = result
+                .exchange
+                .as_ref()
+                .map(|x| format!("{} {}", x.method, x.url))
+                .unwrap_or_else(|| step.action.describe());
+            outcome
+                .left_behind
+                .push(format!("cleanup step `{}` failed: {what}", step.name));
+            cleanup_failures.push(Failure::new(
+                FailureKind::Cleanup,
+                step.name.clone(),
+                format!("cleanup failed, data may be left on the target ({what})"),
+            ));
+        } else if let Some(leaves) = &step.leaves {
+            match leaves.render(&vars) {
+                Ok(text) => outcome.left_behind.push(text),
+                Err(e) => outcome
+                    .left_behind
+                    .push(format!("{} ({e})", leaves.as_str())),
+            }
+        }
+        outcome.cleanup.push(result);
+    }
     outcome.network = ctx.network;
 
-    let mut failures = Vec::new();
-    if !failed {
+    let mut failures = cleanup_failures;
+    let all_ran = outcome.steps.iter().all(|s| s.status != Status::Skipped);
+    if !failed && all_ran {
         for id in &scenario.covers {
             if !outcome.exercised.contains(id) {
                 failures.push(Failure::new(
@@ -129,7 +225,52 @@ pub async fn run(scenario: &Scenario, target: &Target, opts: &RunOptions) -> Sce
             }
         }
     }
+    if read_only_skips > 0 && !failed {
+        let ran = outcome
+            .steps
+            .iter()
+            .filter(|s| s.status != Status::Skipped)
+            .count();
+        if ran == 0 {
+            outcome.status = Status::Skipped;
+        }
+        outcome.skip_reason = Some(format!(
+            "{} of {} steps not sent: read-only mode",
+            outcome.steps.len() - ran,
+            outcome.steps.len()
+        ));
+    }
     finish(outcome, started, failures)
+}
+
+/// Keys that name each step in recordings: its name, with `#2`, `#3`...
+/// for repeated names.
+fn step_keys(steps: &[Step], prefix: &str) -> Vec<String> {
+    let mut seen: std::collections::HashMap<&str, usize> = Default::default();
+    steps
+        .iter()
+        .map(|s| {
+            let n = seen.entry(s.name.as_str()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                format!("{prefix}{}", s.name)
+            } else {
+                format!("{prefix}{} #{n}", s.name)
+            }
+        })
+        .collect()
+}
+
+fn skipped_step(step: &Step, reason: String) -> StepOutcome {
+    StepOutcome {
+        name: step.name.clone(),
+        status: Status::Skipped,
+        duration: Duration::ZERO,
+        attempts: 0,
+        exchange: None,
+        failures: Vec::new(),
+        skip_reason: Some(reason),
+    }
 }
 
 fn finish(
@@ -140,7 +281,13 @@ fn finish(
     outcome.failures.extend(failures);
     outcome.exercised.sort();
     outcome.exercised.dedup();
-    if !outcome.failures.is_empty() || outcome.steps.iter().any(|s| s.status == Status::Failed) {
+    if !outcome.failures.is_empty()
+        || outcome
+            .steps
+            .iter()
+            .chain(outcome.cleanup.iter())
+            .any(|s| s.status == Status::Failed)
+    {
         outcome.status = Status::Failed;
     }
     outcome.duration = started.elapsed();
@@ -161,6 +308,7 @@ fn initial_vars(scenario: &Scenario, target: &Target, opts: &RunOptions) -> Resu
     vars.set("today", Value::String(now.format("%Y-%m-%d").to_string()));
     vars.set("now_epoch", Value::from(now.timestamp()));
     vars.set("run_id", Value::String(opts.run_id.clone()));
+    vars.set("synthetic", synthetic(&opts.run_id));
     vars.set("credentials", target.credentials.clone());
     for (name, value) in &scenario.vars {
         let rendered = render_json(value, &vars).map_err(|e| {
@@ -169,6 +317,20 @@ fn initial_vars(scenario: &Scenario, target: &Target, opts: &RunOptions) -> Resu
         vars.set(name.clone(), rendered);
     }
     Ok(vars)
+}
+
+/// The `{{synthetic}}` built-in: values that mark records a scenario
+/// creates as test data, unique per run, so they are found and removed
+/// (and never mistaken for a real patient).
+pub fn synthetic(run_id: &str) -> Value {
+    let marker = format!("ZZTEST-{run_id}");
+    serde_json::json!({
+        "marker": marker,
+        "last_name": marker,
+        "first_name": "Synthetic",
+        "email": format!("zztest-{run_id}@example.invalid"),
+        "phone": "555-0100",
+    })
 }
 
 struct StepContext<'a> {
@@ -180,6 +342,8 @@ struct StepContext<'a> {
     auth: &'a mut AuthState,
     exercised: &'a mut Vec<String>,
     network: Duration,
+    /// The running step's name in recordings.
+    step_key: String,
 }
 
 async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> StepOutcome {
@@ -191,6 +355,7 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
         attempts: 0,
         exchange: None,
         failures: Vec::new(),
+        skip_reason: None,
     };
     let attempts = step
         .poll
@@ -236,10 +401,11 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
             if let Err(f) = capture_all(&step.capture, resp, vars) {
                 out.failures.push(f);
             } else if let Some(spec) = &step.snapshot {
+                let shown = scrubbed(resp, &ctx.opts.policy.redactor);
                 if let Err(f) =
                     ctx.opts
                         .snapshots
-                        .check(ctx.scenario, spec, &step.action.describe(), resp)
+                        .check(ctx.scenario, spec, &step.action.describe(), &shown)
                 {
                     out.failures.push(f);
                 }
@@ -278,12 +444,35 @@ async fn exchange(
         )
     })?;
     ctx.network += resp.elapsed;
+    let policy = &ctx.opts.policy;
+    policy.redactor.collect_personal(&resp.body);
     if !path.starts_with("/__admin/") {
-        if let Lookup::Found(op, _) = ctx
+        let op = match ctx
             .catalog
             .resolve(&request.method, ctx.target.catalogue_path(&path))
         {
-            ctx.exercised.push(op.id.clone());
+            Lookup::Found(op, _) => {
+                ctx.exercised.push(op.id.clone());
+                Some(op.id.clone())
+            }
+            _ => None,
+        };
+        if let Some(recorder) = &policy.recorder {
+            let operation = op.unwrap_or_else(|| {
+                format!(
+                    "(not in the catalogue) {} {}",
+                    spec.method,
+                    spec.path.as_str()
+                )
+            });
+            recorder.record(
+                ctx.scenario,
+                &ctx.step_key,
+                &operation,
+                &request,
+                &resp,
+                &policy.redactor,
+            );
         }
     }
     Ok((request, resp))
@@ -426,11 +615,34 @@ fn excerpt(s: &str, max: usize) -> String {
     }
 }
 
+/// The response with secrets (and collected personal data) scrubbed,
+/// for snapshots.
+fn scrubbed(resp: &HttpResponse, redactor: &Redactor) -> HttpResponse {
+    let mut shown = resp.clone();
+    shown.body = Bytes::from(redactor.scrub_body(&resp.text()));
+    if shown.body.is_empty() != resp.body.is_empty() {
+        shown.body = resp.body.clone();
+    }
+    shown
+}
+
 /// What a report shows of an exchange: bounded, with secrets redacted.
 fn summarize(req: &HttpRequest, resp: &HttpResponse) -> Exchange {
     Exchange {
         method: req.method.clone(),
         url: redact_text(&req.url),
+        request_headers: req
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let v = if crate::redact::is_credential_header(n) {
+                    crate::redact::SECRET.to_owned()
+                } else {
+                    v.clone()
+                };
+                (n.clone(), v)
+            })
+            .collect(),
         request_body: req
             .body
             .as_ref()
@@ -460,6 +672,7 @@ mod tests {
             },
             insecure: false,
             run_id: "t".into(),
+            policy: RunPolicy::default(),
         }
     }
 
@@ -506,6 +719,40 @@ steps:
         .await;
         assert_eq!(o.status, Status::Passed, "{:#?}", o.all_failures());
         assert_eq!(o.exercised, vec!["GET /ws/rs/status/checkIfAuthed"]);
+    }
+
+    #[tokio::test]
+    async fn cleanup_runs_after_a_failure_and_reports_what_it_leaves() {
+        let o = run_yaml(
+            ProfileId::Oscar,
+            r#"
+name: cleanup
+profile: oscar
+steps:
+  - name: create
+    request: {method: POST, path: /ws/rs/demographics, json: {lastName: '{{synthetic.last_name}}'}}
+    capture: {status: {status: true}}
+  - name: fails
+    request: {path: /ws/rs/status/checkIfAuthed}
+    expect: {status: 200}
+cleanup:
+  - name: deactivate
+    request: {method: PUT, path: /ws/rs/demographics}
+    leaves: 'demographic {{synthetic.last_name}} (status {{status}}), deactivated'
+"#,
+        )
+        .await;
+        assert_eq!(o.status, Status::Failed);
+        assert_eq!(o.cleanup.len(), 1);
+        assert_eq!(
+            o.cleanup[0].status,
+            Status::Passed,
+            "cleanup ran after the failure"
+        );
+        assert_eq!(
+            o.left_behind,
+            ["demographic ZZTEST-t (status 401), deactivated"]
+        );
     }
 
     #[tokio::test]

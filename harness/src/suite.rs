@@ -47,6 +47,8 @@ pub struct SuiteOutcome {
     pub target: String,
     pub outcomes: Vec<ScenarioOutcome>,
     pub coverage: Vec<ProfileCoverage>,
+    /// What the command adds after the run: expected results, drift.
+    pub extras: crate::report::extras::RunExtras,
 }
 
 impl SuiteOutcome {
@@ -54,8 +56,9 @@ impl SuiteOutcome {
         self.outcomes.iter().filter(|o| o.status == status).count()
     }
 
+    /// No failure that an expected-results file does not accept.
     pub fn passed(&self) -> bool {
-        self.count(Status::Failed) == 0
+        !self.outcomes.iter().any(ScenarioOutcome::is_new_failure)
     }
 }
 
@@ -119,25 +122,15 @@ where
         target: target_label,
         outcomes,
         coverage,
+        extras: Default::default(),
     }
 }
 
 fn setup_failure(scenario: &Scenario, reason: String) -> ScenarioOutcome {
-    ScenarioOutcome {
-        id: scenario.id.clone(),
-        name: scenario.name.clone(),
-        profile: scenario.profile,
-        file: scenario.file.to_string_lossy().into_owned(),
-        tags: scenario.tags.clone(),
-        requirements: scenario.requirements.clone(),
-        status: Status::Failed,
-        duration: Duration::ZERO,
-        network: Duration::ZERO,
-        steps: Vec::new(),
-        failures: vec![Failure::new(FailureKind::Setup, "target", reason)],
-        exercised: Vec::new(),
-        skip_reason: None,
-    }
+    let mut o = ScenarioOutcome::empty(scenario);
+    o.status = Status::Failed;
+    o.failures = vec![Failure::new(FailureKind::Setup, "target", reason)];
+    o
 }
 
 fn panic_outcome(reason: String) -> ScenarioOutcome {
@@ -158,6 +151,10 @@ fn panic_outcome(reason: String) -> ScenarioOutcome {
             format!("a scenario task panicked: {reason}"),
         )],
         exercised: Vec::new(),
+        covers: Vec::new(),
         skip_reason: None,
+        cleanup: Vec::new(),
+        left_behind: Vec::new(),
+        expectation: None,
     }
 }

@@ -29,6 +29,12 @@ pub struct Target {
     /// scenarios as `{{credentials...}}` and to the auth drivers.
     pub credentials: Value,
     pub timeout: Duration,
+    /// Rate limit, retries, TLS (see `live::net`); defaults for the mock.
+    pub net: crate::live::net::NetSettings,
+    /// The services the target enables (`rest`, `soap`, `fhir`, `portal`,
+    /// `auth`, or a service name); `None` means all. Scenarios that need
+    /// another are skipped.
+    pub services: Option<Vec<String>>,
 }
 
 impl Target {
@@ -43,6 +49,8 @@ impl Target {
             site: p.sites.first().cloned().unwrap_or_default(),
             credentials,
             timeout: Duration::from_secs(30),
+            net: Default::default(),
+            services: None,
         }
     }
 

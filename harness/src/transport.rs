@@ -3,9 +3,13 @@
 //! One client per scenario: its cookie jar is the scenario's session, and
 //! redirects are not followed, so OAuth redirects can be inspected.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+
+use crate::live::net::{RateLimiter, RetryPolicy};
+use crate::redact::Redactor;
 
 /// A request ready to send, after templates and auth.
 #[derive(Debug, Clone)]
@@ -76,6 +80,10 @@ pub enum TransportError {
 pub struct Transport {
     client: reqwest::Client,
     timeout: Duration,
+    limiter: Option<Arc<RateLimiter>>,
+    retries: RetryPolicy,
+    /// Every credential that crosses the transport is registered here.
+    redactor: Option<Arc<Redactor>>,
 }
 
 impl Transport {
@@ -87,10 +95,90 @@ impl Transport {
             .timeout(timeout)
             .build()
             .map_err(|e| TransportError::Other(e.to_string()))?;
-        Ok(Transport { client, timeout })
+        Ok(Transport {
+            client,
+            timeout,
+            limiter: None,
+            retries: RetryPolicy::none(),
+            redactor: None,
+        })
     }
 
+    /// The client of one scenario against `target`: its timeouts, rate
+    /// limit, retries and TLS settings; tokens and cookies that cross it
+    /// are registered with `redactor`.
+    pub fn for_target(
+        target: &crate::target::Target,
+        insecure: bool,
+        redactor: Arc<Redactor>,
+    ) -> Result<Transport, TransportError> {
+        let net = &target.net;
+        let mut builder = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .danger_accept_invalid_certs(insecure || net.insecure)
+            .timeout(target.timeout)
+            .connect_timeout(net.connect_timeout);
+        if let Some(pem) = &net.ca_pem {
+            for cert in reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| TransportError::Invalid(format!("CA certificates: {e}")))?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder
+            .build()
+            .map_err(|e| TransportError::Other(e.to_string()))?;
+        Ok(Transport {
+            client,
+            timeout: target.timeout,
+            limiter: net.rate_limit.clone(),
+            retries: net.retries,
+            redactor: Some(redactor),
+        })
+    }
+
+    /// Sends a request, paced by the target's rate limit; a GET or HEAD
+    /// that gets no answer, or a 429/502/503/504, is retried with backoff
+    /// as the target allows. Other methods are sent exactly once.
     pub async fn send(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        if let Some(r) = &self.redactor {
+            r.register_request_headers(&req.headers);
+        }
+        let retries = if RetryPolicy::applies_to(&req.method) {
+            self.retries.max_retries
+        } else {
+            0
+        };
+        let mut attempt = 0;
+        loop {
+            if let Some(l) = &self.limiter {
+                l.acquire().await;
+            }
+            let result = self.send_once(req).await;
+            let retry_after = match &result {
+                Ok(resp) if RetryPolicy::retry_status(resp.status) => {
+                    Some(resp.header("retry-after").map(str::to_owned))
+                }
+                Err(TransportError::Timeout(_) | TransportError::Connect { .. }) => Some(None),
+                _ => None,
+            };
+            match retry_after {
+                Some(after) if attempt < retries => {
+                    attempt += 1;
+                    tokio::time::sleep(self.retries.delay(attempt, after.as_deref())).await;
+                }
+                _ => {
+                    if let (Ok(resp), Some(r)) = (&result, &self.redactor) {
+                        r.register_response(&resp.headers, &resp.body);
+                    }
+                    return result;
+                }
+            }
+        }
+    }
+
+    async fn send_once(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| TransportError::Invalid(format!("method `{}`: {e}", req.method)))?;
         let mut builder = self.client.request(method, &req.url);
@@ -143,5 +231,103 @@ impl Transport {
         } else {
             TransportError::Other(e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::net::RetryPolicy;
+    use crate::target::{Target, TargetKind};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers 503 to the first `failures` requests, then
+    /// 200; counts what it received.
+    async fn flaky(failures: usize) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                let mut buf = vec![0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let (status, body) = if n < failures {
+                    ("503 Service Unavailable", "busy")
+                } else {
+                    ("200 OK", "{\"access_token\":\"tok-from-server-123\"}")
+                };
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            }
+        });
+        (format!("http://{addr}"), hits)
+    }
+
+    fn transport(root: &str, redactor: Arc<Redactor>) -> Transport {
+        let mut t = Target::new(
+            TargetKind::Live,
+            emr_catalog::ProfileId::Oscar,
+            root,
+            serde_json::Value::Null,
+        );
+        t.net.retries = RetryPolicy {
+            max_retries: 2,
+            backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+        };
+        Transport::for_target(&t, false, redactor).unwrap()
+    }
+
+    fn req(method: &str, url: &str) -> HttpRequest {
+        HttpRequest {
+            method: method.into(),
+            url: url.into(),
+            headers: vec![("Authorization".into(), "Bearer sent-token-456".into())],
+            body: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_are_retried_and_writes_never() {
+        let redactor = Arc::new(Redactor::new(false));
+        let (url, hits) = flaky(2).await;
+        let r = transport(&url, redactor.clone())
+            .send(&req("GET", &url))
+            .await
+            .unwrap();
+        assert_eq!((r.status, hits.load(Ordering::SeqCst)), (200, 3));
+        // Tokens that crossed the transport are secrets from now on.
+        assert_eq!(
+            redactor.scrub("tok-from-server-123 sent-token-456"),
+            "[secret] [secret]"
+        );
+
+        let (url, hits) = flaky(2).await;
+        let r = transport(&url, redactor.clone())
+            .send(&req("POST", &url))
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.status, hits.load(Ordering::SeqCst)),
+            (503, 1),
+            "a write is sent once"
+        );
+
+        let (url, hits) = flaky(5).await;
+        let r = transport(&url, redactor)
+            .send(&req("HEAD", &url))
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.status, hits.load(Ordering::SeqCst)),
+            (503, 3),
+            "bounded retries"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::outcome::{ScenarioOutcome, Status};
+use crate::outcome::{Expectation, ScenarioOutcome, Status};
 use crate::suite::SuiteOutcome;
 
 /// ANSI colours, or none when the output is not a terminal.
@@ -32,9 +32,27 @@ impl Style {
 /// The line printed when a scenario finishes.
 pub fn scenario_line(o: &ScenarioOutcome, style: Style) -> String {
     let time = format!("[{:>8.3}s]", o.duration.as_secs_f64());
-    let mut line = format!("{} {} {}  {}", style.status(o.status), time, o.id, o.name);
+    let status = match &o.expectation {
+        Some(Expectation::AcceptedFailure { .. }) if o.status == Status::Failed => {
+            style.paint("1;34", "   XFAIL")
+        }
+        Some(Expectation::NowPasses { .. }) if o.status == Status::Passed => {
+            style.paint("1;33", "   XPASS")
+        }
+        _ => style.status(o.status),
+    };
+    let mut line = format!("{status} {time} {}  {}", o.id, o.name);
     if let Some(reason) = &o.skip_reason {
         line.push_str(&format!(" ({reason})"));
+    }
+    match &o.expectation {
+        Some(Expectation::AcceptedFailure { reason }) => {
+            line.push_str(&format!(" (expected failure: {reason})"))
+        }
+        Some(Expectation::NowPasses { reason }) => line.push_str(&format!(
+            " (listed as an expected failure, passes now: {reason})"
+        )),
+        None => {}
     }
     line
 }
@@ -50,11 +68,22 @@ pub fn failure_details(o: &ScenarioOutcome, out: &mut impl Write, style: Style) 
     for f in &o.failures {
         writeln!(out, "  {}: {}", f.subject, f.message)?;
     }
-    for (i, step) in o.steps.iter().enumerate() {
+    let cleanup = o
+        .cleanup
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, s, "cleanup step"));
+    for (i, step, what) in o
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, s, "step"))
+        .chain(cleanup)
+    {
         if step.status != Status::Failed {
             continue;
         }
-        write!(out, "  step {} \"{}\"", i + 1, step.name)?;
+        write!(out, "  {what} {} \"{}\"", i + 1, step.name)?;
         if let Some(x) = &step.exchange {
             write!(out, ": {} {}", x.method, x.url)?;
             if let Some(s) = x.status {
@@ -100,9 +129,21 @@ pub fn failure_details(o: &ScenarioOutcome, out: &mut impl Write, style: Style) 
 
 /// Failures in full, the summary line and coverage per profile.
 pub fn summary(s: &SuiteOutcome, out: &mut impl Write, style: Style) -> io::Result<()> {
-    for o in s.outcomes.iter().filter(|o| o.status == Status::Failed) {
+    for o in s.outcomes.iter().filter(|o| o.is_new_failure()) {
         writeln!(out)?;
         failure_details(o, out, style)?;
+    }
+    let left: Vec<(&str, &String)> = s
+        .outcomes
+        .iter()
+        .flat_map(|o| o.left_behind.iter().map(move |l| (o.id.as_str(), l)))
+        .collect();
+    if !left.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", style.paint("1;33", "Left on the target:"))?;
+        for (id, l) in left {
+            writeln!(out, "  {id}: {l}")?;
+        }
     }
     writeln!(out, "------------")?;
     let (passed, failed, skipped) = (
@@ -110,18 +151,67 @@ pub fn summary(s: &SuiteOutcome, out: &mut impl Write, style: Style) -> io::Resu
         s.count(Status::Failed),
         s.count(Status::Skipped),
     );
-    let verdict = if failed == 0 {
+    let verdict = if s.passed() {
         style.paint("1;32", "     Summary")
     } else {
         style.paint("1;31", "     Summary")
     };
+    let accepted = s
+        .outcomes
+        .iter()
+        .filter(|o| o.is_accepted_failure())
+        .count();
+    let expected = if accepted > 0 {
+        format!(" ({accepted} expected)")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{verdict} [{:>8.3}s] {} scenarios run against {}: {passed} passed, {failed} failed, {skipped} skipped",
+        "{verdict} [{:>8.3}s] {} scenarios run against {}: {passed} passed, {failed} failed{expected}, {skipped} skipped",
         s.duration.as_secs_f64(),
         s.outcomes.len(),
         s.target
     )?;
+    if let Some(e) = &s.extras.expected {
+        for (id, reason) in &e.now_passing {
+            writeln!(
+                out,
+                "{} {id} passes now but {} lists it as an expected failure ({reason}): remove the entry",
+                style.paint("1;33", "       XPASS"),
+                e.file
+            )?;
+        }
+        for u in &e.unused {
+            writeln!(
+                out,
+                "        Note {} lists `{}`, which matched no scenario of this run",
+                e.file, u.scenario
+            )?;
+        }
+    }
+    let reqs = crate::report::requirements::group(&s.outcomes);
+    if !reqs.is_empty() {
+        let (proven, failed, accepted, not_run) = crate::report::requirements::tally(&reqs);
+        writeln!(
+            out,
+            "Requirements {proven} proven, {failed} failed, {accepted} accepted deviations, {not_run} not run"
+        )?;
+        for r in reqs
+            .iter()
+            .filter(|r| r.verdict == crate::report::requirements::Verdict::Failed)
+        {
+            let ids: Vec<&str> = r.scenarios.iter().map(|(id, _)| id.as_str()).collect();
+            writeln!(out, "      failed {} ({})", r.id, ids.join(", "))?;
+        }
+    }
+    if let Some(d) = &s.extras.drift {
+        writeln!(
+            out,
+            "       Drift {} → {}: {} breaking, {} additions, {} other changes",
+            d.before, d.after, d.summary.breaking, d.summary.additions, d.summary.info
+        )?;
+    }
     for c in &s.coverage {
         let parts: Vec<String> = c
             .apis

@@ -4,6 +4,8 @@ use serde::Serialize;
 
 use crate::coverage::ProfileCoverage;
 use crate::outcome::{ScenarioOutcome, Status};
+use crate::report::extras::RunExtras;
+use crate::report::requirements::{self, Requirement};
 use crate::suite::SuiteOutcome;
 
 #[derive(Serialize)]
@@ -15,6 +17,9 @@ struct Report<'a> {
     target: &'a str,
     summary: Summary,
     coverage: &'a [ProfileCoverage],
+    requirements: Vec<Requirement>,
+    #[serde(flatten)]
+    extras: &'a RunExtras,
     scenarios: &'a [ScenarioOutcome],
 }
 
@@ -24,6 +29,12 @@ struct Summary {
     passed: usize,
     failed: usize,
     skipped: usize,
+    /// Failures an expected-results file accepts (counted in `failed`).
+    accepted_failures: usize,
+    /// Failures that fail the run.
+    new_failures: usize,
+    /// Scenarios listed as expected failures that passed.
+    now_passing: usize,
 }
 
 pub fn render(s: &SuiteOutcome) -> String {
@@ -38,8 +49,26 @@ pub fn render(s: &SuiteOutcome) -> String {
             passed: s.count(Status::Passed),
             failed: s.count(Status::Failed),
             skipped: s.count(Status::Skipped),
+            accepted_failures: s
+                .outcomes
+                .iter()
+                .filter(|o| o.is_accepted_failure())
+                .count(),
+            new_failures: s.outcomes.iter().filter(|o| o.is_new_failure()).count(),
+            now_passing: s
+                .outcomes
+                .iter()
+                .filter(|o| {
+                    matches!(
+                        o.expectation,
+                        Some(crate::outcome::Expectation::NowPasses { .. })
+                    )
+                })
+                .count(),
         },
         coverage: &s.coverage,
+        requirements: requirements::group(&s.outcomes),
+        extras: &s.extras,
         scenarios: &s.outcomes,
     };
     // Serialising plain data with string keys cannot fail.

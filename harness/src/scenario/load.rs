@@ -8,7 +8,7 @@ use std::sync::Arc;
 use emr_catalog::Catalog;
 
 use super::matcher::Matcher;
-use super::model::{Action, Body, Capture, Scenario, ScenarioDoc};
+use super::model::{Action, Body, Capture, Scenario, ScenarioDoc, Step};
 use super::template::{json_templates, Template, VarRef};
 use super::vars::BUILTINS;
 
@@ -156,6 +156,7 @@ pub fn parse(path: &Path, id: String, text: &str) -> Result<Vec<Scenario>, Vec<L
                 .map(|(k, v)| (k.clone(), v.0.clone()))
                 .collect(),
             steps: doc.steps.clone(),
+            cleanup: doc.cleanup.clone(),
         };
         for e in check(&scenario) {
             if !errors.contains(&e) {
@@ -233,83 +234,43 @@ fn check(s: &Scenario) -> Vec<LoadError> {
     }
 
     let mut cursor = locate(text, "steps", 0).map_or(0, |p| p.2);
-    let mut snapshots: Vec<&str> = Vec::new();
+    let mut snapshots: Vec<String> = Vec::new();
     for step in &s.steps {
-        // Errors in a step are located from the step's name onwards.
-        if let Some((_, _, at)) = locate(text, &step.name, cursor) {
-            cursor = at;
+        if step.leaves.is_some() {
+            errors.push(err(
+                "leaves",
+                cursor,
+                "`leaves` belongs to a `cleanup:` step (it says what cleanup could not remove)"
+                    .into(),
+            ));
         }
-        let mut templates = Vec::new();
-        match &step.action {
-            Action::Request(r) => {
-                templates.push(r.path.clone());
-                templates.extend(r.query.0.iter().map(|(_, t)| t.clone()));
-                templates.extend(r.headers.0.iter().map(|(_, t)| t.clone()));
-                match &r.body {
-                    Some(Body::Json(v)) => {
-                        if let Err(e) = json_templates(v, &mut templates) {
-                            errors.push(err("json", cursor, e));
-                        }
-                    }
-                    Some(Body::Form(p)) => templates.extend(p.0.iter().map(|(_, t)| t.clone())),
-                    Some(Body::Raw(t)) => templates.push(t.clone()),
-                    None => {}
-                }
-            }
-        }
-        let mut matchers: Vec<&Matcher> = Vec::new();
-        matchers.extend(step.expect.headers.values());
-        matchers.extend(step.expect.json.values());
-        matchers.extend(step.expect.body.iter());
-        if let Some(p) = &step.poll {
-            matchers.extend(p.until.headers.values());
-            matchers.extend(p.until.json.values());
-            matchers.extend(p.until.body.iter());
-        }
-        for m in matchers {
-            for v in m.expected_values() {
-                if let Err(e) = json_templates(v, &mut templates) {
-                    errors.push(err("expect", cursor, e));
-                }
-            }
-        }
-        for t in &templates {
+        check_step(
+            step,
+            &mut defined,
+            &mut snapshots,
+            &mut cursor,
+            &mut errors,
+            &err,
+            text,
+        );
+    }
+    // Cleanup steps may use any capture: one whose step never ran is
+    // skipped at run time, with nothing to clean.
+    if !s.cleanup.is_empty() {
+        cursor = locate(text, "cleanup", cursor).map_or(cursor, |p| p.2);
+    }
+    for step in &s.cleanup {
+        check_step(
+            step,
+            &mut defined,
+            &mut snapshots,
+            &mut cursor,
+            &mut errors,
+            &err,
+            text,
+        );
+        if let Some(t) = &step.leaves {
             check_refs(t, &defined, &mut errors, &err, cursor);
-        }
-        // Captures become defined for the following steps.
-        for (name, Capture { .. }) in &step.capture {
-            if !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                || name.starts_with(|c: char| c.is_ascii_digit())
-            {
-                errors.push(err(
-                    name,
-                    cursor,
-                    format!("capture name `{name}` must be a plain identifier"),
-                ));
-            }
-            if BUILTINS.contains(&name.as_str()) {
-                errors.push(err(
-                    name,
-                    cursor,
-                    format!("capture `{name}` would hide the built-in variable"),
-                ));
-            }
-            defined.push(name.clone());
-        }
-        if let Some(snap) = &step.snapshot {
-            if snapshots.contains(&snap.name.as_str()) {
-                errors.push(err(
-                    &snap.name,
-                    cursor,
-                    format!(
-                        "snapshot name `{}` is used twice in this scenario",
-                        snap.name
-                    ),
-                ));
-            }
-            snapshots.push(&snap.name);
         }
     }
 
@@ -328,6 +289,115 @@ fn check(s: &Scenario) -> Vec<LoadError> {
         }
     }
     errors
+}
+
+/// The templates a step's request renders: path, query, headers, body.
+pub fn step_templates(step: &Step) -> Result<Vec<Template>, String> {
+    let mut templates = Vec::new();
+    match &step.action {
+        Action::Request(r) => {
+            templates.push(r.path.clone());
+            templates.extend(r.query.0.iter().map(|(_, t)| t.clone()));
+            templates.extend(r.headers.0.iter().map(|(_, t)| t.clone()));
+            match &r.body {
+                Some(Body::Json(v)) => json_templates(v, &mut templates)?,
+                Some(Body::Form(p)) => templates.extend(p.0.iter().map(|(_, t)| t.clone())),
+                Some(Body::Raw(t)) => templates.push(t.clone()),
+                None => {}
+            }
+        }
+    }
+    Ok(templates)
+}
+
+/// The variables a step's request uses (not its expectations).
+pub fn step_references(step: &Step) -> Vec<String> {
+    let mut names: Vec<String> = step_templates(step)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|t| t.references().map(|r| r.name.clone()).collect::<Vec<_>>())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Checks one step; its captures become defined for what follows.
+fn check_step(
+    step: &Step,
+    defined: &mut Vec<String>,
+    snapshots: &mut Vec<String>,
+    cursor: &mut usize,
+    errors: &mut Vec<LoadError>,
+    err: &impl Fn(&str, usize, String) -> LoadError,
+    text: &str,
+) {
+    // Errors in a step are located from the step's name onwards.
+    if let Some((_, _, at)) = locate(text, &step.name, *cursor) {
+        *cursor = at;
+    }
+    let cursor = *cursor;
+    let mut templates = match step_templates(step) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(err("json", cursor, e));
+            Vec::new()
+        }
+    };
+    let mut matchers: Vec<&Matcher> = Vec::new();
+    matchers.extend(step.expect.headers.values());
+    matchers.extend(step.expect.json.values());
+    matchers.extend(step.expect.body.iter());
+    if let Some(p) = &step.poll {
+        matchers.extend(p.until.headers.values());
+        matchers.extend(p.until.json.values());
+        matchers.extend(p.until.body.iter());
+    }
+    for m in matchers {
+        for v in m.expected_values() {
+            if let Err(e) = json_templates(v, &mut templates) {
+                errors.push(err("expect", cursor, e));
+            }
+        }
+    }
+    for t in &templates {
+        check_refs(t, defined, errors, err, cursor);
+    }
+    // Captures become defined for the following steps.
+    for (name, Capture { .. }) in &step.capture {
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            || name.starts_with(|c: char| c.is_ascii_digit())
+        {
+            errors.push(err(
+                name,
+                cursor,
+                format!("capture name `{name}` must be a plain identifier"),
+            ));
+        }
+        if BUILTINS.contains(&name.as_str()) {
+            errors.push(err(
+                name,
+                cursor,
+                format!("capture `{name}` would hide the built-in variable"),
+            ));
+        }
+        defined.push(name.clone());
+    }
+    if let Some(snap) = &step.snapshot {
+        if snapshots.contains(&snap.name) {
+            errors.push(err(
+                &snap.name,
+                cursor,
+                format!(
+                    "snapshot name `{}` is used twice in this scenario",
+                    snap.name
+                ),
+            ));
+        }
+        snapshots.push(snap.name.clone());
+    }
 }
 
 fn check_refs(
@@ -424,7 +494,7 @@ steps:
             errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a}\n    expekt: {}\n");
         assert_eq!(
             e,
-            vec!["s.yaml:4:5: steps[0]: unknown field `expekt`, expected one of `name`, `request`, `auth`, `expect`, `capture`, `snapshot`, `repeat`, `poll`"]
+            vec!["s.yaml:4:5: steps[0]: unknown field `expekt`, expected one of `name`, `request`, `auth`, `expect`, `capture`, `snapshot`, `repeat`, `poll`, `leaves`"]
         );
         let e = errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a, methd: GET}\n");
         assert!(e[0].contains("unknown field `methd`"), "{}", e[0]);
@@ -497,6 +567,23 @@ steps:
     fn duplicate_snapshot_names_are_errors() {
         let e = errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a}\n    snapshot: s\n  - request: {path: /b}\n    snapshot: s\n");
         assert!(e[0].contains("snapshot name `s` is used twice"), "{}", e[0]);
+    }
+
+    #[test]
+    fn cleanup_steps_load_and_leaves_belongs_to_them() {
+        let ok = "name: x\nprofile: oscar\nsteps:\n  - request: {method: POST, path: /a}\n    capture: {id: {json: $.id}}\ncleanup:\n  - request: {method: DELETE, path: '/a/{{id}}'}\n    leaves: 'record {{id}} (deactivated)'\n";
+        let s = parse(Path::new("s.yaml"), "s".into(), ok).unwrap();
+        assert_eq!(s[0].cleanup.len(), 1);
+        assert!(s[0].cleanup[0].leaves.is_some());
+        let e = errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a}\n    leaves: x\n");
+        assert!(
+            e[0].contains("`leaves` belongs to a `cleanup:` step"),
+            "{}",
+            e[0]
+        );
+        let e = errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a}\ncleanup:\n  - request: {method: DELETE, path: '/a/{{nope}}'}\n");
+        assert!(e[0].starts_with("s.yaml:6:"), "{}", e[0]);
+        assert!(e[0].contains("variable `nope` is not defined"), "{}", e[0]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod model;
 mod template;
 mod vars;
 
-pub use load::{discover, load_all, load_file, parse, LoadError};
+pub use load::{discover, load_all, load_file, parse, step_references, step_templates, LoadError};
 pub use matcher::{JsonType, Matcher, Mismatch, Op, Pattern};
 pub use model::*;
 pub use template::{display, render_json, Template, TemplateError, VarRef};

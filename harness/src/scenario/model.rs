@@ -34,6 +34,9 @@ pub struct Scenario {
     pub auth: AuthSpec,
     pub vars: IndexMap<String, Value>,
     pub steps: Vec<Step>,
+    /// Steps that run after `steps` whatever happened (even after a
+    /// failure), to remove what the scenario created.
+    pub cleanup: Vec<Step>,
 }
 
 /// The document as written; [`Scenario`] adds where it came from.
@@ -55,6 +58,8 @@ pub(crate) struct ScenarioDoc {
     #[serde(default)]
     pub vars: IndexMap<String, Json>,
     pub steps: Vec<Step>,
+    #[serde(default)]
+    pub cleanup: Vec<Step>,
 }
 
 /// `profile: oscar`, or a list of profiles the same steps apply to; the
@@ -175,6 +180,9 @@ pub struct Step {
     /// Send the request this many times; every response must pass.
     pub repeat: u32,
     pub poll: Option<Poll>,
+    /// In a `cleanup:` step: what stays on the target even when the step
+    /// succeeds (a record the API can only deactivate), for the report.
+    pub leaves: Option<Template>,
 }
 
 /// What a step does.
@@ -184,7 +192,7 @@ pub enum Action {
 }
 
 pub const STEP_KEYS: &[&str] = &[
-    "name", "request", "auth", "expect", "capture", "snapshot", "repeat", "poll",
+    "name", "request", "auth", "expect", "capture", "snapshot", "repeat", "poll", "leaves",
 ];
 
 impl<'de> Deserialize<'de> for Step {
@@ -204,6 +212,7 @@ impl<'de> Deserialize<'de> for Step {
                 let mut snapshot = None;
                 let mut repeat = None;
                 let mut poll = None;
+                let mut leaves = None;
                 while let Some(key) = map.next_key::<String>()? {
                     let set_action = |action: &mut Option<Action>, a: Action| {
                         if action.is_some() {
@@ -223,6 +232,7 @@ impl<'de> Deserialize<'de> for Step {
                         "snapshot" => snapshot = Some(map.next_value()?),
                         "repeat" => repeat = Some(map.next_value()?),
                         "poll" => poll = Some(map.next_value()?),
+                        "leaves" => leaves = Some(map.next_value()?),
                         other => return Err(de::Error::unknown_field(other, STEP_KEYS)),
                     }
                 }
@@ -245,6 +255,7 @@ impl<'de> Deserialize<'de> for Step {
                     snapshot,
                     repeat,
                     poll,
+                    leaves,
                 })
             }
         }

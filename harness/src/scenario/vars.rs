@@ -14,6 +14,7 @@ pub const BUILTINS: &[&str] = &[
     "now_epoch",
     "run_id",
     "credentials",
+    "synthetic",
 ];
 
 /// A scope of named JSON values.

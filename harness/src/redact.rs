@@ -1,0 +1,563 @@
+//! Central redaction: secrets (passwords, PINs, client secrets, tokens)
+//! and, on live targets, personal data, scrubbed from every artifact of a
+//! run before it is written anywhere.
+//!
+//! Secrets are *registered* as they become known: the values of the
+//! credentials document when a run starts, and every token, cookie or
+//! authorization header that crosses the transport (so a token an auth
+//! driver obtains is registered without the driver doing anything). Every
+//! report, snapshot, recording and console line is then scrubbed of them.
+//! Personal values (names, birth dates, health numbers, contacts) are
+//! collected from the responses of a live target the same way.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::RwLock;
+
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use serde_json::Value;
+
+use crate::outcome::{Exchange, Failure, ScenarioOutcome, StepOutcome};
+
+/// What a scrubbed secret becomes.
+pub const SECRET: &str = "[secret]";
+/// What a scrubbed personal value becomes.
+pub const PERSONAL: &str = "[personal]";
+
+/// Secrets shorter than this are replaced only as whole words, so a PIN
+/// like `1117` does not eat the digits of `111700`.
+const WHOLE_WORD_BELOW: usize = 12;
+
+/// The values to scrub from every artifact of a run. Shared by every
+/// scenario of the run; its `Debug` output never shows a value.
+#[derive(Default)]
+pub struct Redactor {
+    secrets: RwLock<BTreeSet<String>>,
+    personal: RwLock<BTreeSet<String>>,
+    /// Collect and scrub personal data (the default on live targets).
+    pub redact_personal: bool,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redactor")
+            .field("secrets", &self.secret_count())
+            .field("redact_personal", &self.redact_personal)
+            .finish()
+    }
+}
+
+/// Keys whose values are secrets in a credentials document or a token
+/// response.
+pub fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "password",
+        "passwd",
+        "pin",
+        "secret",
+        "token",
+        "verifier",
+        "assertion",
+        "private_key",
+        "cookie",
+        "session",
+        "api_key",
+        "apikey",
+    ]
+    .iter()
+    .any(|s| k == *s || k.ends_with(&format!("_{s}")))
+        || k.contains("secret")
+        || k.contains("password")
+        || k.ends_with("token")
+}
+
+/// Keys holding personal data (names, birth dates, health numbers,
+/// contacts), collected from live responses.
+pub fn is_personal_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase().replace(['_', '-'], "");
+    // Short names only as whole keys: `within` holds no health number.
+    const EXACT: &[&str] = &[
+        "name", "given", "family", "hin", "sin", "ssn", "dob", "mrn", "zip", "city", "alias",
+    ];
+    const PART: &[&str] = &[
+        "firstname",
+        "lastname",
+        "middlename",
+        "fullname",
+        "preferredname",
+        "fname",
+        "lname",
+        "mname",
+        "birth",
+        "healthcard",
+        "healthnum",
+        "hinnumber",
+        "phone",
+        "email",
+        "address",
+        "street",
+        "postal",
+        "telecom",
+        "chartno",
+    ];
+    EXACT.contains(&k.as_str()) || PART.iter().any(|p| k.contains(p))
+}
+
+impl Redactor {
+    pub fn new(redact_personal: bool) -> Redactor {
+        Redactor {
+            redact_personal,
+            ..Redactor::default()
+        }
+    }
+
+    /// Registers a secret value (and its URL- and JSON-encoded forms).
+    pub fn register(&self, value: &str) {
+        let value = value.trim();
+        if value.len() < 3 {
+            // Too short to scrub without destroying ordinary text.
+            return;
+        }
+        let mut forms = vec![value.to_owned()];
+        let encoded = utf8_percent_encode(value, NON_ALPHANUMERIC).to_string();
+        forms.push(encoded.clone());
+        forms.push(encoded.replace("%20", "+"));
+        if let Ok(json) = serde_json::to_string(value) {
+            forms.push(json.trim_matches('"').to_owned());
+        }
+        if let Ok(mut set) = self.secrets.write() {
+            set.extend(forms.into_iter().filter(|f| f.len() >= 3));
+        }
+    }
+
+    /// Registers every secret of a credentials document: values under
+    /// secret-named keys, and the `value` of a token (a session cookie).
+    pub fn register_credentials(&self, doc: &Value) {
+        fn walk(r: &Redactor, v: &Value, secret: bool) {
+            match v {
+                Value::Object(m) => {
+                    for (k, x) in m {
+                        walk(r, x, secret || is_secret_key(k) || k == "value");
+                    }
+                }
+                Value::Array(a) => a.iter().for_each(|x| walk(r, x, secret)),
+                Value::String(s) if secret => r.register(s),
+                Value::Number(n) if secret => r.register(&n.to_string()),
+                _ => {}
+            }
+        }
+        walk(self, doc, false);
+    }
+
+    /// Registers the secrets an outgoing request carries: the credentials
+    /// in `Authorization`, `Cookie` and token-bearing headers.
+    pub fn register_request_headers(&self, headers: &[(String, String)]) {
+        for (name, value) in headers {
+            let n = name.to_ascii_lowercase();
+            if n == "authorization" || n == "proxy-authorization" {
+                self.register_authorization(value);
+            } else if n == "cookie" {
+                for pair in value.split(';') {
+                    if let Some((_, v)) = pair.split_once('=') {
+                        self.register(v);
+                    }
+                }
+            } else if is_secret_key(&n.replace('-', "_")) {
+                self.register(value);
+            }
+        }
+    }
+
+    fn register_authorization(&self, value: &str) {
+        let (scheme, rest) = value.trim().split_once(' ').unwrap_or(("", value));
+        self.register(rest.trim());
+        if scheme.eq_ignore_ascii_case("basic") {
+            use base64::Engine;
+            if let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(rest.trim()) {
+                if let Some((_, password)) = String::from_utf8_lossy(&raw).split_once(':') {
+                    self.register(password);
+                }
+            }
+        } else if scheme.eq_ignore_ascii_case("oauth") {
+            // `oauth_token="…", oauth_signature="…"`: the token and the
+            // signature are secrets, the rest protocol parameters.
+            for part in rest.split(',') {
+                if let Some((k, v)) = part.trim().split_once('=') {
+                    let k = k.trim();
+                    if k == "oauth_token" || k == "oauth_signature" || k == "oauth_verifier" {
+                        let v = v.trim().trim_matches('"');
+                        self.register(v);
+                        if let Ok(d) = percent_encoding::percent_decode_str(v).decode_utf8() {
+                            self.register(&d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Registers the secrets a response hands out: cookies it sets and
+    /// tokens in a JSON or form-encoded body.
+    pub fn register_response(&self, headers: &[(String, String)], body: &[u8]) {
+        for (name, value) in headers {
+            if name.eq_ignore_ascii_case("set-cookie") {
+                if let Some((_, v)) = value.split(';').next().unwrap_or("").split_once('=') {
+                    self.register(v);
+                }
+            }
+        }
+        if body.len() > 256 * 1024 {
+            return;
+        }
+        let text = String::from_utf8_lossy(body);
+        let trimmed = text.trim();
+        if trimmed.starts_with('{') {
+            if let Ok(doc) = serde_json::from_str::<Value>(trimmed) {
+                self.register_token_fields(&doc);
+            }
+        } else if trimmed.contains("oauth_token=") {
+            for pair in trimmed.split('&') {
+                if let Some((k, v)) = pair.split_once('=') {
+                    if k.starts_with("oauth_token") || k == "oauth_verifier" {
+                        self.register(v);
+                        if let Ok(d) = percent_encoding::percent_decode_str(v).decode_utf8() {
+                            self.register(&d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn register_token_fields(&self, v: &Value) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match x {
+                        Value::String(s) if is_secret_key(k) => self.register(s),
+                        _ => self.register_token_fields(x),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| self.register_token_fields(x)),
+            _ => {}
+        }
+    }
+
+    /// Collects personal values from a response body (JSON or XML), when
+    /// personal data is being redacted.
+    pub fn collect_personal(&self, body: &[u8]) {
+        if !self.redact_personal || body.len() > 4 * 1024 * 1024 {
+            return;
+        }
+        let mut found = Vec::new();
+        if let Ok(doc) = serde_json::from_slice::<Value>(body) {
+            personal_json(&doc, None, &mut found);
+        } else if let Ok(text) = std::str::from_utf8(body) {
+            if let Ok(doc) = roxmltree::Document::parse(text.trim_start()) {
+                for node in doc.descendants().filter(|n| n.is_element()) {
+                    if is_personal_key(node.tag_name().name()) {
+                        if let Some(t) = node.text() {
+                            found.push(t.trim().to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        self.add_personal(found);
+    }
+
+    /// Adds values to scrub as personal data.
+    pub fn add_personal(&self, values: impl IntoIterator<Item = String>) {
+        if let Ok(mut set) = self.personal.write() {
+            set.extend(
+                values
+                    .into_iter()
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| v.chars().count() >= 2 && v != "null"),
+            );
+        }
+    }
+
+    pub fn secret_count(&self) -> usize {
+        self.secrets.read().map_or(0, |s| s.len())
+    }
+
+    /// Every registered secret, for tests that scan artifacts.
+    pub fn secrets(&self) -> Vec<String> {
+        self.secrets
+            .read()
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The text with every secret (and, when enabled, every collected
+    /// personal value) replaced.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        if let Ok(secrets) = self.secrets.read() {
+            // Longest first, so a secret that contains another goes whole.
+            let mut list: Vec<&String> = secrets.iter().collect();
+            list.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            for s in list {
+                out = replace(&out, s, SECRET);
+            }
+        }
+        if self.redact_personal {
+            if let Ok(personal) = self.personal.read() {
+                let mut list: Vec<&String> = personal.iter().collect();
+                list.sort_by_key(|s| std::cmp::Reverse(s.len()));
+                for s in list {
+                    out = replace(&out, s, PERSONAL);
+                }
+            }
+        }
+        out
+    }
+
+    /// Scrubs every string of a JSON value in place; with personal data
+    /// redaction, values under personal keys are replaced keeping their
+    /// type (strings become `[personal]`, numbers 0), so shapes survive.
+    pub fn scrub_json(&self, v: &mut Value) {
+        self.scrub_json_at(v, None);
+    }
+
+    fn scrub_json_at(&self, v: &mut Value, key: Option<&str>) {
+        let personal = self.redact_personal && key.is_some_and(is_personal_key);
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    self.scrub_json_at(x, Some(k));
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| self.scrub_json_at(x, key)),
+            Value::String(s) if personal && !s.is_empty() => *s = PERSONAL.to_owned(),
+            Value::String(s) if key.is_some_and(is_secret_key) && !s.is_empty() => {
+                *s = SECRET.to_owned()
+            }
+            Value::String(s) => *s = self.scrub(s),
+            Value::Number(_) if personal => *v = Value::from(0),
+            _ => {}
+        }
+    }
+
+    /// A body for a report or a recording: JSON is scrubbed value by value
+    /// (it stays valid JSON), anything else as text.
+    pub fn scrub_body(&self, body: &str) -> String {
+        match serde_json::from_str::<Value>(body) {
+            Ok(mut doc) if !body.trim().is_empty() => {
+                self.scrub_json(&mut doc);
+                serde_json::to_string(&doc).unwrap_or_default()
+            }
+            _ => self.scrub(body),
+        }
+    }
+
+    /// Scrubs everything a scenario's outcome will show in a report.
+    pub fn scrub_outcome(&self, o: &mut ScenarioOutcome) {
+        for f in &mut o.failures {
+            self.scrub_failure(f);
+        }
+        for s in o.steps.iter_mut().chain(o.cleanup.iter_mut()) {
+            self.scrub_step(s);
+        }
+        if let Some(r) = &mut o.skip_reason {
+            *r = self.scrub(r);
+        }
+        for l in &mut o.left_behind {
+            *l = self.scrub(l);
+        }
+    }
+
+    fn scrub_step(&self, s: &mut StepOutcome) {
+        for f in &mut s.failures {
+            self.scrub_failure(f);
+        }
+        if let Some(x) = &mut s.exchange {
+            self.scrub_exchange(x);
+        }
+        if let Some(r) = &mut s.skip_reason {
+            *r = self.scrub(r);
+        }
+    }
+
+    fn scrub_failure(&self, f: &mut Failure) {
+        f.subject = self.scrub(&f.subject);
+        f.message = self.scrub(&f.message);
+        if let Some(d) = &mut f.diff {
+            *d = self.scrub(d);
+        }
+    }
+
+    fn scrub_exchange(&self, x: &mut Exchange) {
+        x.url = self.scrub(&x.url);
+        for (name, value) in &mut x.request_headers {
+            *value = if is_credential_header(name) {
+                SECRET.to_owned()
+            } else {
+                self.scrub(value)
+            };
+        }
+        if let Some(b) = &mut x.request_body {
+            *b = self.scrub_body(b);
+        }
+        if let Some(b) = &mut x.response_body {
+            *b = self.scrub_body(b);
+        }
+    }
+}
+
+/// Headers whose whole value is a credential.
+pub fn is_credential_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "authorization" || n == "proxy-authorization" || n == "cookie" || n == "set-cookie"
+}
+
+fn personal_json(v: &Value, key: Option<&str>, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                personal_json(x, Some(k), out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| personal_json(x, key, out)),
+        Value::String(s) if key.is_some_and(is_personal_key) => out.push(s.clone()),
+        Value::Number(n) if key.is_some_and(is_personal_key) => out.push(n.to_string()),
+        _ => {}
+    }
+}
+
+/// Replaces `needle` in `text`; short needles only where they are not
+/// part of a longer word or number.
+fn replace(text: &str, needle: &str, with: &str) -> String {
+    if needle.is_empty() || !text.contains(needle) {
+        return text.to_owned();
+    }
+    if needle.len() >= WHOLE_WORD_BELOW {
+        return text.replace(needle, with);
+    }
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(needle) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + needle.len()..].chars().next();
+        let edge_ok = |edge: Option<char>, inner: Option<char>| !(word(edge) && word(inner));
+        let first = needle.chars().next();
+        let last = needle.chars().next_back();
+        out.push_str(&rest[..i]);
+        if edge_ok(before, first) && edge_ok(after, last) {
+            out.push_str(with);
+        } else {
+            out.push_str(needle);
+        }
+        rest = &rest[i + needle.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn credentials_documents_register_their_secrets_only() {
+        let r = Redactor::new(false);
+        r.register_credentials(&json!({
+            "profile": "oscar",
+            "users": [{"username": "oscardoc", "password": "mac2002#", "pin": "1117", "security_no": 128}],
+            "tokens": {"oauth2": {"access_token": "tok-abcdefghijklmnop", "expires_in": 3600}},
+            "oauth1": {"clients": [{"key": "consumer-key", "secret": "s3cr3t-value"}]}
+        }));
+        let text = "user oscardoc pw mac2002# enc mac2002%23 pin 1117 not 111700 tok-abcdefghijklmnop s3cr3t-value 128";
+        assert_eq!(
+            r.scrub(text),
+            "user oscardoc pw [secret] enc [secret] pin [secret] not 111700 [secret] [secret] 128"
+        );
+    }
+
+    #[test]
+    fn tokens_crossing_the_transport_are_registered() {
+        let r = Redactor::new(false);
+        r.register_request_headers(&[
+            ("Authorization".into(), "Bearer eyJabc.def.ghi-token".into()),
+            (
+                "Cookie".into(),
+                "JSESSIONID=ABCDEF123456; other=xyz123".into(),
+            ),
+        ]);
+        r.register_response(
+            &[("Set-Cookie".into(), "OpenEMR=sess-987654321; Path=/".into())],
+            br#"{"access_token":"at-1234567890","refresh_token":"rt-0987654321","token_type":"Bearer"}"#,
+        );
+        r.register_response(
+            &[],
+            b"oauth_token=req%2Btok123&oauth_token_secret=sec456789&oauth_callback_confirmed=true",
+        );
+        r.register_request_headers(&[(
+            "Authorization".into(),
+            "OAuth oauth_consumer_key=\"ck\", oauth_token=\"acc-tok-42\", oauth_signature=\"sig%3D%3D\"".into(),
+        )]);
+        let r2 = Redactor::new(false);
+        r2.register_request_headers(&[(
+            "Authorization".into(),
+            "Basic b3NjYXJkb2M6bWFjMjAwMiM=".into(),
+        )]);
+        for s in [
+            "eyJabc.def.ghi-token",
+            "ABCDEF123456",
+            "xyz123",
+            "sess-987654321",
+            "at-1234567890",
+            "rt-0987654321",
+            "req+tok123",
+            "sec456789",
+            "acc-tok-42",
+            "sig==",
+        ] {
+            assert_eq!(r.scrub(&format!("<{s}>")), "<[secret]>", "{s}");
+        }
+        assert_eq!(r.scrub("Bearer"), "Bearer");
+        assert_eq!(r2.scrub("pw=mac2002#"), "pw=[secret]");
+    }
+
+    #[test]
+    fn personal_values_are_collected_and_scrubbed_keeping_json_shape() {
+        let r = Redactor::new(true);
+        r.collect_personal(br#"{"firstName":"Jordan","lastName":"Lee","hin":1234567897,"username":"oscardoc","id":7}"#);
+        r.collect_personal(b"<return><lastName>Okafor</lastName><id>3</id></return>");
+        assert_eq!(
+            r.scrub("expected \"Lee\", got \"Jordan Okafor\" (Leeds, 1234567897)"),
+            "expected \"[personal]\", got \"[personal] [personal]\" (Leeds, [personal])"
+        );
+        let mut doc = json!({"firstName": "Jordan", "hin": 1234567897, "username": "oscardoc", "note": "Lee called", "password": "x"});
+        r.scrub_json(&mut doc);
+        assert_eq!(
+            doc,
+            json!({"firstName": "[personal]", "hin": 0, "username": "oscardoc", "note": "[personal] called", "password": "[secret]"})
+        );
+        let off = Redactor::new(false);
+        off.collect_personal(br#"{"lastName":"Lee"}"#);
+        assert_eq!(off.scrub("Lee"), "Lee", "not collected against the mock");
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let r = Redactor::new(false);
+        r.register("hunter2-password");
+        assert!(!format!("{r:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn short_secrets_are_replaced_as_whole_words() {
+        assert_eq!(replace("pass passed pass.", "pass", "X"), "X passed X.");
+        assert_eq!(replace("a1117b 1117", "1117", "X"), "a1117b X");
+        assert_eq!(
+            replace("xlong-secret-valuex", "long-secret-value", "X"),
+            "xXx"
+        );
+    }
+}
