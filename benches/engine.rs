@@ -41,6 +41,7 @@ fn main() {
         },
         insecure: false,
         run_id: "bench".into(),
+        policy: Default::default(),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -321,6 +321,30 @@ pub async fn run(
     })
 }
 
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when
+/// this is called, not when the future is first polled, so a signal sent
+/// right after the `listening` line is never lost.
+fn interrupted() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
 /// `mock`: serves until Ctrl-C.
 pub async fn mock(args: MockArgs, out: &mut impl Write) -> Result<u8, UsageError> {
     let profile: ProfileId = args
@@ -333,9 +357,10 @@ pub async fn mock(args: MockArgs, out: &mut impl Write) -> Result<u8, UsageError
     let server = MockServer::start(config, args.addr)
         .await
         .map_err(|e| UsageError(format!("cannot listen on {}: {e}", args.addr)))?;
+    let stop = interrupted().map_err(|e| UsageError(format!("cannot watch for Ctrl-C: {e}")))?;
     let _ = writeln!(out, "listening on {}", server.base_url());
     let _ = out.flush();
-    let _ = tokio::signal::ctrl_c().await;
+    stop.await;
     let _ = server.shutdown().await;
     Ok(exit::PASSED)
 }
