@@ -273,8 +273,16 @@ fn check(s: &Scenario) -> Vec<LoadError> {
                 }
             }
         }
+        let auth = step.auth.as_ref().unwrap_or(&s.auth);
+        templates.extend(auth.templates());
         for t in &templates {
             check_refs(t, &defined, &mut errors, &err, cursor);
+        }
+        // The oauth2 driver publishes what it obtained as `{{oauth2.*}}`.
+        if matches!(auth, crate::scenario::AuthSpec::OAuth2(_))
+            && !defined.iter().any(|d| d == "oauth2")
+        {
+            defined.push("oauth2".to_owned());
         }
         // Captures become defined for the following steps.
         for (name, Capture { .. }) in &step.capture {
