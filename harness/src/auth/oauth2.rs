@@ -272,10 +272,23 @@ async fn obtain(
             f.push(("scope".into(), render(&spec.scope, ctx.vars)?));
             f
         }
-        OAuth2Grant::ClientCredentials => vec![
-            ("grant_type".to_owned(), "client_credentials".to_owned()),
-            ("scope".to_owned(), render(&spec.scope, ctx.vars)?),
-        ],
+        OAuth2Grant::ClientCredentials => {
+            if !spec.exchange {
+                // Hand the assertion to the scenario instead of using it.
+                let assertion = assertion(spec, ctx, &client, &site, &ep.token)?;
+                published["client_assertion"] = json!(assertion);
+                published["client_assertion_type"] = json!(JWT_BEARER);
+                return Ok(Session {
+                    client,
+                    tokens: None,
+                    published,
+                });
+            }
+            vec![
+                ("grant_type".to_owned(), "client_credentials".to_owned()),
+                ("scope".to_owned(), render(&spec.scope, ctx.vars)?),
+            ]
+        }
     };
     let tokens = token_request(spec, ctx, &ep, &client, &site, form).await?;
     publish(&mut published, &tokens);

@@ -194,8 +194,9 @@ pub struct OAuth2Spec {
     pub state: Option<Template>,
     #[serde(default)]
     pub nonce: Option<Template>,
-    /// `false`: stop once the code is in hand (`{{oauth2.code}}`), send
-    /// the request unsigned.
+    /// `false`: stop before the token request, publish what it would have
+    /// sent (`{{oauth2.code}}` and `code_verifier`, or `client_assertion`)
+    /// and send the request unsigned.
     #[serde(default = "yes")]
     pub exchange: bool,
     /// The key client assertions are signed with.

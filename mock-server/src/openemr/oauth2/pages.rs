@@ -6,31 +6,21 @@
 //! styling: a client or a harness drives them by field name.
 
 use axum::http::{header, HeaderMap};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::xml_escape as esc;
 
 /// The OAuth session cookie of OpenEMR's authorization server.
 pub const SESSION_COOKIE: &str = "authserverOpenEMR";
 
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-pub fn encode(s: &str) -> String {
-    utf8_percent_encode(s, COMPONENT).to_string()
-}
-
-/// `uri` with `pairs` appended to its query, as PHP's `http_build_query`.
+/// `uri` with `pairs` appended to its query, as PHP's `http_build_query`
+/// writes it (spaces as `+`).
 pub fn append_query(uri: &str, pairs: &[(&str, String)]) -> String {
-    let query: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect();
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k, v);
+    }
     let sep = if uri.contains('?') { '&' } else { '?' };
-    format!("{uri}{sep}{}", query.join("&"))
+    format!("{uri}{sep}{}", q.finish())
 }
 
 /// Decodes `a=1&b=2` (form or query), in order.
