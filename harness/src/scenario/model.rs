@@ -299,9 +299,9 @@ pub enum LoginRole {
     Patient,
 }
 
-/// Where the assertion key comes from.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// Where the assertion key comes from: `credentials`, `generated`,
+/// `{site: NAME}` or `{pem: ..., kid: ...}`.
+#[derive(Debug, Clone, PartialEq)]
 pub enum KeySpec {
     /// The credentials document's JWKS client key (the default).
     Credentials,
@@ -311,6 +311,46 @@ pub enum KeySpec {
     Generated,
     /// A PKCS#8 PEM private key and its `kid`.
     Pem { pem: Template, kid: Template },
+}
+
+impl<'de> Deserialize<'de> for KeySpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeySpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`credentials`, `generated`, `{site: NAME}` or `{pem: PEM, kid: KID}`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeySpec, E> {
+                match v {
+                    "credentials" => Ok(KeySpec::Credentials),
+                    "generated" => Ok(KeySpec::Generated),
+                    other => Err(E::unknown_variant(other, &["credentials", "generated"])),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeySpec, A::Error> {
+                let mut site = None;
+                let mut pem = None;
+                let mut kid = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "site" => site = Some(map.next_value::<String>()?),
+                        "pem" => pem = Some(map.next_value::<Template>()?),
+                        "kid" => kid = Some(map.next_value::<Template>()?),
+                        other => return Err(de::Error::unknown_field(other, &["site", "pem", "kid"])),
+                    }
+                }
+                match (site, pem, kid) {
+                    (Some(s), None, None) => Ok(KeySpec::Site(s)),
+                    (None, Some(pem), Some(kid)) => Ok(KeySpec::Pem { pem, kid }),
+                    _ => Err(de::Error::custom(
+                        "a key map is `{site: NAME}` or `{pem: PEM, kid: KID}`",
+                    )),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Overrides of the client assertion's claims.
