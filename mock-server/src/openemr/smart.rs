@@ -81,11 +81,14 @@ pub fn capability_statement(ctx: &Ctx<'_>, catalog: &Catalog, today: &str) -> Va
     }
     let mut resources: BTreeMap<String, Res> = BTreeMap::new();
     for op in catalog.operations().iter().filter(|o| o.api == Api::Fhir) {
-        let resource = op.column("resource");
         let interaction = op.column("interaction");
-        if resource.is_empty() || resource == "-" {
-            continue;
-        }
+        // Operation-only roots (`$export`, `$bulkdata-status`) are typed
+        // OperationDefinition; the discovery documents are not resources.
+        let resource = match op.column("resource") {
+            "(system)" => "OperationDefinition",
+            r if r.is_empty() || r.starts_with('(') || r == "CapabilityStatement" => continue,
+            r => r,
+        };
         let r = resources.entry(resource.to_owned()).or_default();
         let code = match interaction {
             "read" => Some("read"),
