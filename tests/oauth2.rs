@@ -46,8 +46,13 @@ async fn password_tokens(base: &str, site: &str) -> (Value, String) {
         .await
         .unwrap();
     let c = credentials(base, site).await;
-    let id = c["oauth2"]["confidential"]["client_id"].as_str().unwrap().to_owned();
-    let secret = c["oauth2"]["confidential"]["client_secret"].as_str().unwrap();
+    let id = c["oauth2"]["confidential"]["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret = c["oauth2"]["confidential"]["client_secret"]
+        .as_str()
+        .unwrap();
     let r: Value = http
         .post(format!("{base}/oauth2/{site}/token"))
         .basic_auth(&id, Some(secret))
@@ -159,7 +164,14 @@ async fn the_oauth2_crate_completes_authorization_code_with_pkce() {
     let browser = client();
     let r = browser.get(url).send().await.unwrap();
     let login = r.headers()["location"].to_str().unwrap().to_owned();
-    let page = browser.get(&login).send().await.unwrap().text().await.unwrap();
+    let page = browser
+        .get(&login)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let token = attr(&page, r#"name="csrf_token_form" value="([^"]+)""#);
     let r = browser
         .post(&login)
@@ -173,7 +185,14 @@ async fn the_oauth2_crate_completes_authorization_code_with_pkce() {
         .await
         .unwrap();
     let consent = r.headers()["location"].to_str().unwrap().to_owned();
-    let page = browser.get(&consent).send().await.unwrap().text().await.unwrap();
+    let page = browser
+        .get(&consent)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let action = attr(&page, r#"<form method="post" action="([^"]+)""#);
     let mut form: Vec<(String, String)> = Regex::new(r#"name="(scope\[[^\]]+\])" value="([^"]+)""#)
         .unwrap()
@@ -194,7 +213,10 @@ async fn the_oauth2_crate_completes_authorization_code_with_pkce() {
         .request_async(&http)
         .await
         .unwrap();
-    assert!(tokens.refresh_token().is_some(), "offline_access was granted");
+    assert!(
+        tokens.refresh_token().is_some(),
+        "offline_access was granted"
+    );
     let patient = c["patients"][0]["uuid"].as_str().unwrap();
     let r = http
         .get(format!("{base}/apis/default/api/patient/{patient}"))

@@ -161,7 +161,11 @@ async fn send(ctx: &mut AuthContext<'_>, req: HttpRequest) -> Result<HttpRespons
         .map_err(|e| fail(format!("{} {}: {e}", req.method, req.url)))
 }
 
-fn form_request(url: &str, pairs: &[(String, String)], headers: Vec<(String, String)>) -> HttpRequest {
+fn form_request(
+    url: &str,
+    pairs: &[(String, String)],
+    headers: Vec<(String, String)>,
+) -> HttpRequest {
     let mut h = headers;
     h.push((
         "Content-Type".into(),
@@ -201,7 +205,10 @@ fn absolute(ctx: &AuthContext<'_>, location: &str) -> String {
 
 fn location(r: &HttpResponse, what: &str) -> Result<String, AuthError> {
     if !(300..400).contains(&r.status) {
-        return Err(fail(format!("{what}: expected a redirect, got {}", excerpt(r))));
+        return Err(fail(format!(
+            "{what}: expected a redirect, got {}",
+            excerpt(r)
+        )));
     }
     r.header("location")
         .map(str::to_owned)
@@ -336,7 +343,8 @@ async fn client(
             && meta.get("jwks_uri").is_none()
         {
             let (_, jwk) = &*generated_key(ctx)?;
-            meta["jwks"] = json!({"keys": [serde_json::from_str::<Value>(jwk).unwrap_or_default()]});
+            meta["jwks"] =
+                json!({"keys": [serde_json::from_str::<Value>(jwk).unwrap_or_default()]});
         }
         let req = HttpRequest {
             method: "POST".into(),
@@ -366,7 +374,10 @@ async fn client(
             };
             let r = send(ctx, req).await?;
             if r.status != 200 {
-                return Err(fail(format!("approving the client failed: {}", excerpt(&r))));
+                return Err(fail(format!(
+                    "approving the client failed: {}",
+                    excerpt(&r)
+                )));
             }
         }
         let redirect_uri = match opt(&spec.redirect_uri, ctx.vars)? {
@@ -468,7 +479,8 @@ fn login(
 /// Attributes of every `<input>` and `<button>` of a page.
 fn fields(html: &str) -> Vec<HashMap<String, String>> {
     let tag = Regex::new(r"(?is)<(?:input|button)\b([^>]*)>").ok();
-    let attr = Regex::new(r#"(?is)([a-zA-Z_:][-a-zA-Z0-9_:.\[\]]*)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).ok();
+    let attr =
+        Regex::new(r#"(?is)([a-zA-Z_:][-a-zA-Z0-9_:.\[\]]*)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).ok();
     let (Some(tag), Some(attr)) = (tag, attr) else {
         return Vec::new();
     };
@@ -515,7 +527,10 @@ fn random_text(len: usize) -> String {
 }
 
 fn s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes()))
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        verifier.as_bytes(),
+    ))
 }
 
 /// authorize → login → (patient picker) → consent → code.
@@ -544,7 +559,11 @@ async fn browser_flow(
         q.push(("nonce".into(), n));
     }
     published["state"] = json!(state);
-    let r = send(ctx, get_request(&format!("{}/authorize?{}", ep.base, encode_pairs(&q)))).await?;
+    let r = send(
+        ctx,
+        get_request(&format!("{}/authorize?{}", ep.base, encode_pairs(&q))),
+    )
+    .await?;
     let mut next = absolute(ctx, &location(&r, "authorize")?);
     if next.starts_with(&client.redirect_uri) {
         return Err(fail(format!("authorize refused: {next}")));
@@ -590,8 +609,12 @@ async fn browser_flow(
         let csrf = field_value(&f, "csrf_token").unwrap_or_default();
         let patient = match opt(&spec.patient, ctx.vars)? {
             Some(p) => p,
-            None => field_value(&f, "patient_id")
-                .ok_or_else(|| fail(format!("patient picker offers no patient: {}", excerpt(&page))))?,
+            None => field_value(&f, "patient_id").ok_or_else(|| {
+                fail(format!(
+                    "patient picker offers no patient: {}",
+                    excerpt(&page)
+                ))
+            })?,
         };
         let action = Regex::new(r#"(?is)<form[^>]*action="([^"]+)""#)
             .ok()
@@ -641,11 +664,16 @@ async fn browser_flow(
     if let Some(e) = q.get("error") {
         return Err(fail(format!(
             "authorization refused: {e}: {}",
-            q.get("hint").or(q.get("error_description")).cloned().unwrap_or_default()
+            q.get("hint")
+                .or(q.get("error_description"))
+                .cloned()
+                .unwrap_or_default()
         )));
     }
     if q.get("state") != Some(&state) {
-        return Err(fail(format!("the redirect did not echo state `{state}`: {back}")));
+        return Err(fail(format!(
+            "the redirect did not echo state `{state}`: {back}"
+        )));
     }
     let code = q
         .get("code")
@@ -667,7 +695,10 @@ async fn token_request(
     match client.auth {
         ClientAuth::Basic => headers.push((
             "Authorization".to_owned(),
-            format!("Basic {}", STANDARD.encode(format!("{}:{}", client.id, client.secret))),
+            format!(
+                "Basic {}",
+                STANDARD.encode(format!("{}:{}", client.id, client.secret))
+            ),
         )),
         ClientAuth::Post => {
             form.push(("client_id".into(), client.id.clone()));
@@ -787,7 +818,11 @@ fn assertion(
         let pem = doc
             .pointer("/oauth2/jwks/private_key_pem")
             .and_then(Value::as_str)
-            .ok_or_else(|| fail(format!("the credentials have no `sites.{site}.oauth2.jwks.private_key_pem`")))?;
+            .ok_or_else(|| {
+                fail(format!(
+                    "the credentials have no `sites.{site}.oauth2.jwks.private_key_pem`"
+                ))
+            })?;
         let kid = doc
             .pointer("/oauth2/jwks/kid")
             .and_then(Value::as_str)
@@ -803,7 +838,9 @@ fn assertion(
             let jwk: Value = serde_json::from_str(&k.1).unwrap_or_default();
             (k.0.clone(), jwk["kid"].as_str().unwrap_or("").to_owned())
         }
-        Some(KeySpec::Pem { pem, kid }) => (pem_der(&render(pem, ctx.vars)?)?, render(kid, ctx.vars)?),
+        Some(KeySpec::Pem { pem, kid }) => {
+            (pem_der(&render(pem, ctx.vars)?)?, render(kid, ctx.vars)?)
+        }
     };
     let a = &spec.assertion;
     let kid = opt(&a.kid, ctx.vars)?.unwrap_or(kid);
@@ -826,9 +863,18 @@ fn assertion(
     );
     let pair = RsaKeyPair::from_pkcs8(&der).map_err(|e| fail(format!("the assertion key: {e}")))?;
     let mut sig = vec![0u8; pair.public().modulus_len()];
-    let params = if a.rs256 { &RSA_PKCS1_SHA256 } else { &RSA_PKCS1_SHA384 };
-    pair.sign(params, &ring::rand::SystemRandom::new(), input.as_bytes(), &mut sig)
-        .map_err(|_| fail("could not sign the assertion"))?;
+    let params = if a.rs256 {
+        &RSA_PKCS1_SHA256
+    } else {
+        &RSA_PKCS1_SHA384
+    };
+    pair.sign(
+        params,
+        &ring::rand::SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .map_err(|_| fail("could not sign the assertion"))?;
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
 }
 
@@ -836,7 +882,9 @@ fn assertion(
 fn tamper(t: &Tokens, how: Tamper) -> Result<String, AuthError> {
     let parts: Vec<&str> = t.access.split('.').collect();
     let [h, c, s] = parts.as_slice() else {
-        return Err(fail("the access token is not a JWT; it cannot be tampered with"));
+        return Err(fail(
+            "the access token is not a JWT; it cannot be tampered with",
+        ));
     };
     Ok(match how {
         Tamper::Signature => {

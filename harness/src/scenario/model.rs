@@ -337,7 +337,9 @@ impl<'de> Deserialize<'de> for KeySpec {
                         "site" => site = Some(map.next_value::<String>()?),
                         "pem" => pem = Some(map.next_value::<Template>()?),
                         "kid" => kid = Some(map.next_value::<Template>()?),
-                        other => return Err(de::Error::unknown_field(other, &["site", "pem", "kid"])),
+                        other => {
+                            return Err(de::Error::unknown_field(other, &["site", "pem", "kid"]))
+                        }
                     }
                 }
                 match (site, pem, kid) {

@@ -105,7 +105,12 @@ fn not_yet() -> Response {
 }
 
 fn json_response(status: StatusCode, content_type: &'static str, v: &Value) -> Response {
-    (status, [(header::CONTENT_TYPE, content_type)], v.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        v.to_string(),
+    )
+        .into_response()
 }
 
 /// `RestControllerHelper::createProcessingResultResponse`.
@@ -185,7 +190,11 @@ fn fhir_patient(call: &ApiCall<'_>) -> Response {
         }
     }
     call.site.store.read(|d| match patient_by_uuid(d, uuid) {
-        Some(p) => json_response(StatusCode::OK, "application/fhir+json", &fhir_patient_json(p)),
+        Some(p) => json_response(
+            StatusCode::OK,
+            "application/fhir+json",
+            &fhir_patient_json(p),
+        ),
         None => json_response(StatusCode::NOT_FOUND, "application/json", &json!([])),
     })
 }

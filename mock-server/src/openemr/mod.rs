@@ -66,6 +66,16 @@ const PUBLIC_ROUTES: &[&str] = &[
     "/api/product",
 ];
 
+/// A refusal of the front controller, as the exception listener writes it.
+#[derive(Debug, Clone, Copy)]
+struct Refusal(StatusCode, &'static str, i64);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        openemr_error(self.0, self.1, self.2)
+    }
+}
+
 pub fn valid_site_name(site: &str) -> bool {
     !site.is_empty()
         && site
@@ -74,7 +84,11 @@ pub fn valid_site_name(site: &str) -> bool {
 }
 
 /// The site a request addresses, and which API by its path.
-fn site_of<'a>(state: &'a AppState, layout: Layout, path: &str) -> Result<(&'a Site, Option<Api>), Response> {
+fn site_of<'a>(
+    state: &'a AppState,
+    layout: Layout,
+    path: &str,
+) -> Result<(&'a Site, Option<Api>), Refusal> {
     match layout {
         Layout::OpenEmr => {
             let rest = path.strip_prefix("/apis/").unwrap_or("");
@@ -83,7 +97,7 @@ fn site_of<'a>(state: &'a AppState, layout: Layout, path: &str) -> Result<(&'a S
             let site = state
                 .site(site)
                 .filter(|_| valid_site_name(site))
-                .ok_or_else(|| openemr_error(StatusCode::BAD_REQUEST, SITE_ERROR, 0))?;
+                .ok_or(Refusal(StatusCode::BAD_REQUEST, SITE_ERROR, 0))?;
             let api = match parts.next() {
                 Some("api") => Some(Api::Rest),
                 Some("portal") => Some(Api::Portal),
@@ -108,7 +122,7 @@ async fn apis(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
     let (site, path_api) = match site_of(&state, layout, &path) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     // CORS preflight is answered before authorization.
     if req.method() == axum::http::Method::OPTIONS && req.headers().contains_key(header::ORIGIN) {
@@ -122,9 +136,7 @@ async fn apis(State(state): State<AppState>, req: Request) -> Response {
     };
     let mut response = gate(&state, site, layout, path_api, op, params, req).await;
     if let Some(op) = op {
-        response
-            .extensions_mut()
-            .insert(OperationId(op.id.clone()));
+        response.extensions_mut().insert(OperationId(op.id.clone()));
     }
     response
 }
@@ -143,28 +155,28 @@ async fn gate(
     let public = op.filter(|o| PUBLIC_ROUTES.contains(&o.column("path")));
     if let Some(op) = public {
         return api::handle(ApiCall {
-                state,
-                site,
-                layout,
-                op,
-                params: &params,
-                principal: None,
-                request: req,
-                root,
-            })
-            .await;
+            state,
+            site,
+            layout,
+            op,
+            params: &params,
+            principal: None,
+            request: req,
+            root,
+        })
+        .await;
     }
     let api = op.map(|o| o.api).or(path_api).unwrap_or(Api::Fhir);
     let principal = match authenticate(state, site, &req, api) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some(op) = op else {
         return openemr_error(StatusCode::NOT_FOUND, "Route not found", 0);
     };
     let principal = match check_scope(layout, op, principal, req.method().as_str()) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     api::handle(ApiCall {
         state,
@@ -180,25 +192,33 @@ async fn gate(
 }
 
 /// Bearer validation, then the role and API gate.
-fn authenticate(state: &AppState, site: &Site, req: &Request, api: Api) -> Result<Principal, Response> {
+fn authenticate(
+    state: &AppState,
+    site: &Site,
+    req: &Request,
+    api: Api,
+) -> Result<Principal, Refusal> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| openemr_error(StatusCode::UNAUTHORIZED, DENIED, 0))?;
+        .ok_or(Refusal(StatusCode::UNAUTHORIZED, DENIED, 0))?;
     let rec = match site.oauth2.check_access_token(token, state.clock.unix()) {
-        TokenCheck::Valid(rec) => rec,
-        TokenCheck::Invalid => return Err(openemr_error(StatusCode::UNAUTHORIZED, DENIED, 0)),
+        TokenCheck::Valid(rec) => *rec,
+        TokenCheck::Invalid => return Err(Refusal(StatusCode::UNAUTHORIZED, DENIED, 0)),
         // league's access_denied code.
-        TokenCheck::Revoked => return Err(openemr_error(StatusCode::UNAUTHORIZED, DENIED, 9)),
-        TokenCheck::LoggedOut => return Err(openemr_error(StatusCode::BAD_REQUEST, LOGGED_OUT, 0)),
-        TokenCheck::Expired => return Err(openemr_error(StatusCode::UNAUTHORIZED, EXPIRED, 0)),
+        TokenCheck::Revoked => return Err(Refusal(StatusCode::UNAUTHORIZED, DENIED, 9)),
+        TokenCheck::LoggedOut => return Err(Refusal(StatusCode::BAD_REQUEST, LOGGED_OUT, 0)),
+        TokenCheck::Expired => return Err(Refusal(StatusCode::UNAUTHORIZED, EXPIRED, 0)),
     };
     let has = |s: &str| rec.scopes.iter().any(|x| x == s);
-    let forbidden = || openemr_error(StatusCode::FORBIDDEN, INSUFFICIENT, 0);
+    let forbidden = || Refusal(StatusCode::FORBIDDEN, INSUFFICIENT, 0);
     match api {
         Api::Rest if !has("api:oemr") => return Err(forbidden()),
         Api::Portal if !has("api:port") => return Err(forbidden()),
@@ -214,7 +234,7 @@ fn authenticate(state: &AppState, site: &Site, req: &Request, api: Api) -> Resul
         return Err(forbidden());
     }
     if rec.user.role == Role::Patient && rec.user.pid.is_none() {
-        return Err(openemr_error(StatusCode::UNAUTHORIZED, DENIED, 0));
+        return Err(Refusal(StatusCode::UNAUTHORIZED, DENIED, 0));
     }
     Ok(Principal {
         role: rec.user.role,
@@ -240,8 +260,8 @@ fn check_scope(
     op: &emr_catalog::Operation,
     mut p: Principal,
     method: &str,
-) -> Result<Principal, Response> {
-    let unauthorized = || openemr_error(StatusCode::UNAUTHORIZED, "Unauthorized", 0);
+) -> Result<Principal, Refusal> {
+    let unauthorized = || Refusal(StatusCode::UNAUTHORIZED, "Unauthorized", 0);
     let Some(rs) = RouteScope::of(op) else {
         return Ok(p);
     };

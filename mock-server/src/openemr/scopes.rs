@@ -303,7 +303,12 @@ mod tests {
         assert!(s.allows(Context::Patient, "Observation", &Need::Letter('s')));
         let s = ResourceScope::parse("user/Patient.cruds").unwrap();
         assert!(s.allows(Context::User, "Patient", &Need::Letter('u')));
-        for bad in ["user/Patient.sr", "user/Patient.rr", "user/Patient.x", "user/Patient."] {
+        for bad in [
+            "user/Patient.sr",
+            "user/Patient.rr",
+            "user/Patient.x",
+            "user/Patient.",
+        ] {
             assert_eq!(
                 ResourceScope::parse(bad),
                 Err(ScopeError::Permission),
@@ -311,11 +316,7 @@ mod tests {
             );
         }
         let s = ResourceScope::parse("system/*.$export").unwrap();
-        assert!(s.allows(
-            Context::System,
-            "*",
-            &Need::Operation("$export".into())
-        ));
+        assert!(s.allows(Context::System, "*", &Need::Operation("$export".into())));
         assert!(!s.allows(Context::System, "*", &Need::Letter('r')));
     }
 
@@ -327,7 +328,10 @@ mod tests {
             rs.contexts,
             vec![Context::User, Context::Patient, Context::System]
         );
-        assert_eq!((rs.resource.as_str(), &rs.need), ("Patient", &Need::Letter('r')));
+        assert_eq!(
+            (rs.resource.as_str(), &rs.need),
+            ("Patient", &Need::Letter('r'))
+        );
         let rs = RouteScope::of(c.get("GET /api/patient").unwrap()).unwrap();
         assert_eq!(rs.contexts, vec![Context::User]);
         assert_eq!(rs.need, Need::Letter('s'));
@@ -349,7 +353,12 @@ mod tests {
         ] {
             assert!(k.knows(ok), "{ok}");
         }
-        for bad in ["user/Nothing.read", "patient/Group.read", "superuser", "patient/Document.read"] {
+        for bad in [
+            "user/Nothing.read",
+            "patient/Group.read",
+            "superuser",
+            "patient/Document.read",
+        ] {
             assert!(!k.knows(bad), "{bad}");
         }
         let e = KnownScopes::of(&Catalog::of(ProfileId::EMedPractice), &["Document"]);

@@ -116,10 +116,18 @@ pub fn capability_statement(ctx: &Ctx<'_>, catalog: &Catalog, today: &str) -> Va
         {
             let name = name.trim_start_matches('$');
             let definition = match (name, resource) {
-                ("export", "Patient") => "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export".to_owned(),
-                ("export", "Group") => "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export".to_owned(),
-                ("export", _) => "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export".to_owned(),
-                ("docref", _) => "http://hl7.org/fhir/us/core/OperationDefinition/docref".to_owned(),
+                ("export", "Patient") => {
+                    "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export".to_owned()
+                }
+                ("export", "Group") => {
+                    "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export".to_owned()
+                }
+                ("export", _) => {
+                    "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export".to_owned()
+                }
+                ("docref", _) => {
+                    "http://hl7.org/fhir/us/core/OperationDefinition/docref".to_owned()
+                }
                 (other, _) => format!("{fhir_base}/OperationDefinition/${other}"),
             };
             if !r.operations.iter().any(|(n, _)| n == name) {

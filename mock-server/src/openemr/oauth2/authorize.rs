@@ -34,9 +34,7 @@ async fn params(ctx: &Ctx<'_>, req: Request) -> Result<(Pairs, axum::http::Heade
     if parts.method == Method::POST {
         let bytes = body::read(raw, ctx.state.config.max_body_bytes)
             .await
-            .map_err(|f| {
-                crate::error::openemr_error(f.status(), &f.to_string(), 0)
-            })?;
+            .map_err(|f| crate::error::openemr_error(f.status(), &f.to_string(), 0))?;
         pairs.extend(parse_pairs(&String::from_utf8_lossy(&bytes)));
     }
     Ok((pairs, parts.headers))
@@ -68,8 +66,8 @@ pub async fn authorize(ctx: &Ctx<'_>, req: Request) -> Response {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let existing = pages::session_id(&headers)
-        .filter(|id| ctx.auth().with(|d| d.sessions.contains_key(id)));
+    let existing =
+        pages::session_id(&headers).filter(|id| ctx.auth().with(|d| d.sessions.contains_key(id)));
     let id = ctx.auth().with(|d| {
         let id = existing.unwrap_or_else(|| d.token(32));
         let csrf = d.token(40);
@@ -204,12 +202,8 @@ pub async fn login(ctx: &Ctx<'_>, req: Request) -> Response {
     };
     let action = format!("{}/provider/login", ctx.auth_base());
     let name = client_name(ctx, &request.client_id);
-    let form = |error: Option<&str>| {
-        html(
-            StatusCode::OK,
-            pages::login(&action, &s.csrf, &name, error),
-        )
-    };
+    let form =
+        |error: Option<&str>| html(StatusCode::OK, pages::login(&action, &s.csrf, &name, error));
     let (Some(username), Some(password)) = (get(&p, "username"), get(&p, "password")) else {
         return form(None);
     };
@@ -217,9 +211,7 @@ pub async fn login(ctx: &Ctx<'_>, req: Request) -> Response {
         return form(Some("Sorry. Invalid CSRF!"));
     }
     let who = match get(&p, "user_role") {
-        Some("portal-api") => {
-            find_patient(ctx, username, password, get(&p, "email").unwrap_or(""))
-        }
+        Some("portal-api") => find_patient(ctx, username, password, get(&p, "email").unwrap_or("")),
         _ => find_user(ctx, username, password),
     };
     let Some(user) = who else {
@@ -269,14 +261,20 @@ pub fn find_user(ctx: &Ctx<'_>, username: &str, password: &str) -> Option<Logged
 }
 
 /// A portal login: username, password and the patient's e-mail.
-pub fn find_patient(ctx: &Ctx<'_>, username: &str, password: &str, email: &str) -> Option<LoggedIn> {
+pub fn find_patient(
+    ctx: &Ctx<'_>,
+    username: &str,
+    password: &str,
+    email: &str,
+) -> Option<LoggedIn> {
     if email.is_empty() {
         return None;
     }
     ctx.site.store.read(|d| {
-        let p = d.patients().iter().find(|p| {
-            !p.portal_username.is_empty() && p.portal_username == username
-        })?;
+        let p = d
+            .patients()
+            .iter()
+            .find(|p| !p.portal_username.is_empty() && p.portal_username == username)?;
         if p.portal_password != password || !p.email.eq_ignore_ascii_case(email) {
             return None;
         }
@@ -296,22 +294,42 @@ pub fn find_patient(ctx: &Ctx<'_>, username: &str, password: &str, email: &str) 
 /// logged-in user may pick, at most 100, filtered by `search[...]`.
 pub fn patient_select(ctx: &Ctx<'_>, req: Request, _search: bool) -> Response {
     let Some((_, s)) = session(ctx, req.headers()) else {
-        return html(StatusCode::UNAUTHORIZED, pages::error_page("Invalid Request"));
+        return html(
+            StatusCode::UNAUTHORIZED,
+            pages::error_page("Invalid Request"),
+        );
     };
     if s.user.as_ref().map(|u| u.role) != Some(Role::Users) {
-        return html(StatusCode::UNAUTHORIZED, pages::error_page("Invalid Request"));
+        return html(
+            StatusCode::UNAUTHORIZED,
+            pages::error_page("Invalid Request"),
+        );
     }
     let q = parse_pairs(req.uri().query().unwrap_or(""));
     let filter = |key: &str| get(&q, &format!("search[{key}]")).map(str::to_lowercase);
-    let (fname, lname, dob, pid) = (filter("fname"), filter("lname"), filter("DOB"), filter("pid"));
+    let (fname, lname, dob, pid) = (
+        filter("fname"),
+        filter("lname"),
+        filter("DOB"),
+        filter("pid"),
+    );
     let rows = ctx.site.store.read(|d| {
         d.patients()
             .iter()
-            .filter(|p| fname.as_ref().is_none_or(|f| p.first_name.to_lowercase().starts_with(f)))
-            .filter(|p| lname.as_ref().is_none_or(|f| p.last_name.to_lowercase().starts_with(f)))
             .filter(|p| {
-                dob.as_ref()
-                    .is_none_or(|f| p.birth_date.map(|b| b.to_string()).as_deref() == Some(f.as_str()))
+                fname
+                    .as_ref()
+                    .is_none_or(|f| p.first_name.to_lowercase().starts_with(f))
+            })
+            .filter(|p| {
+                lname
+                    .as_ref()
+                    .is_none_or(|f| p.last_name.to_lowercase().starts_with(f))
+            })
+            .filter(|p| {
+                dob.as_ref().is_none_or(|f| {
+                    p.birth_date.map(|b| b.to_string()).as_deref() == Some(f.as_str())
+                })
             })
             .filter(|p| pid.as_ref().is_none_or(|f| p.id.to_string() == *f))
             .take(100)
@@ -325,7 +343,10 @@ pub fn patient_select(ctx: &Ctx<'_>, req: Request, _search: bool) -> Response {
             .collect::<Vec<_>>()
     });
     let action = format!("{}/smart/patient-select-confirm", ctx.auth_base());
-    html(StatusCode::OK, pages::patient_select(&action, &s.csrf, &rows))
+    html(
+        StatusCode::OK,
+        pages::patient_select(&action, &s.csrf, &rows),
+    )
 }
 
 /// `POST /smart/patient-select-confirm`.
@@ -335,10 +356,16 @@ pub async fn patient_select_confirm(ctx: &Ctx<'_>, req: Request) -> Response {
         Err(r) => return r,
     };
     let Some((id, s)) = session(ctx, &headers) else {
-        return html(StatusCode::UNAUTHORIZED, pages::error_page("Invalid Request"));
+        return html(
+            StatusCode::UNAUTHORIZED,
+            pages::error_page("Invalid Request"),
+        );
     };
     let (Some(request), Some(_)) = (s.request.clone(), s.user.as_ref()) else {
-        return html(StatusCode::UNAUTHORIZED, pages::error_page("Invalid Request"));
+        return html(
+            StatusCode::UNAUTHORIZED,
+            pages::error_page("Invalid Request"),
+        );
     };
     if get(&p, "csrf_token") != Some(s.csrf.as_str()) {
         return html(
@@ -370,10 +397,16 @@ pub async fn patient_select_confirm(ctx: &Ctx<'_>, req: Request) -> Response {
 /// `GET /scope-authorize-confirm`: the consent page.
 pub fn consent(ctx: &Ctx<'_>, req: Request) -> Response {
     let Some((_, s)) = session(ctx, req.headers()) else {
-        return html(StatusCode::UNAUTHORIZED, pages::error_page("Invalid Request"));
+        return html(
+            StatusCode::UNAUTHORIZED,
+            pages::error_page("Invalid Request"),
+        );
     };
     let (Some(request), Some(user)) = (s.request.as_ref(), s.user.as_ref()) else {
-        return html(StatusCode::UNAUTHORIZED, pages::error_page("Invalid Request"));
+        return html(
+            StatusCode::UNAUTHORIZED,
+            pages::error_page("Invalid Request"),
+        );
     };
     let until = Utc
         .timestamp_opt(ctx.now(), 0)
@@ -403,10 +436,16 @@ pub async fn device_code(ctx: &Ctx<'_>, req: Request) -> Response {
         Err(r) => return r,
     };
     let Some((id, s)) = session(ctx, &headers) else {
-        return html(StatusCode::UNAUTHORIZED, pages::error_page("Invalid Request"));
+        return html(
+            StatusCode::UNAUTHORIZED,
+            pages::error_page("Invalid Request"),
+        );
     };
     let (Some(request), Some(user)) = (s.request.clone(), s.user.clone()) else {
-        return html(StatusCode::UNAUTHORIZED, pages::error_page("Invalid Request"));
+        return html(
+            StatusCode::UNAUTHORIZED,
+            pages::error_page("Invalid Request"),
+        );
     };
     if get(&p, "csrf_token_form") != Some(s.csrf.as_str()) {
         return (

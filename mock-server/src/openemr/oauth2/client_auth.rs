@@ -57,14 +57,18 @@ pub fn authenticate(
     let had_header = headers.contains_key(header::AUTHORIZATION);
     if let Some(kind) = field(form, "client_assertion_type") {
         if kind != JWT_BEARER {
-            return Err(OAuthError::invalid_request("assertion type is not supported"));
+            return Err(OAuthError::invalid_request(
+                "assertion type is not supported",
+            ));
         }
-        let assertion =
-            field(form, "client_assertion").ok_or_else(|| OAuthError::missing("client_assertion"))?;
+        let assertion = field(form, "client_assertion")
+            .ok_or_else(|| OAuthError::missing("client_assertion"))?;
         let client = verify_assertion(ctx, assertion)?;
         if let Some(id) = field(form, "client_id") {
             if id != client.id {
-                return Err(OAuthError::invalid_client_assertion("client_id does not match the assertion"));
+                return Err(OAuthError::invalid_client_assertion(
+                    "client_id does not match the assertion",
+                ));
             }
         }
         return Ok((client, Method::Assertion));
@@ -157,7 +161,9 @@ pub fn verify_assertion(ctx: &Ctx<'_>, assertion: &str) -> Result<Client, OAuthE
     }
     if let Some(iat) = jwt.claim_i64("iat") {
         if iat < now - 300 - LEEWAY {
-            return Err(OAuthError::invalid_request("Token issued too far in the past"));
+            return Err(OAuthError::invalid_request(
+                "Token issued too far in the past",
+            ));
         }
     }
     let jti = jwt

@@ -102,7 +102,9 @@ impl OAuthError {
             400,
             "unauthorized_client",
             "The authenticated client is not authorized to use this authorization grant type.",
-            Some(format!("Grant type {grant} is not registered for this client.")),
+            Some(format!(
+                "Grant type {grant} is not registered for this client."
+            )),
         )
     }
 

@@ -54,11 +54,19 @@ pub async fn introspect(ctx: &Ctx<'_>, req: Request) -> Response {
         client
     };
     let Some(token) = field(&form, "token") else {
-        return error(StatusCode::BAD_REQUEST, "Missing token or unsupported hint.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Missing token or unsupported hint.",
+        );
     };
     let hint = match field(&form, "token_type_hint") {
         Some(h @ ("access_token" | "refresh_token")) => h,
-        Some(_) => return error(StatusCode::BAD_REQUEST, "Missing token or unsupported hint."),
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Missing token or unsupported hint.",
+            )
+        }
         None if token.split('.').count() == 3 => "access_token",
         None => "refresh_token",
     };
@@ -71,9 +79,10 @@ pub async fn introspect(ctx: &Ctx<'_>, req: Request) -> Response {
         if r.client_id != client.id {
             return error(StatusCode::BAD_REQUEST, "Client ID mismatch");
         }
-        let trusted = ctx
-            .auth()
-            .with(|d| d.trusted.contains_key(&(r.client_id.clone(), r.user.uuid.clone())));
+        let trusted = ctx.auth().with(|d| {
+            d.trusted
+                .contains_key(&(r.client_id.clone(), r.user.uuid.clone()))
+        });
         let mut out = json!({
             "active": true,
             "scope": r.scopes.join(" "),
@@ -118,9 +127,10 @@ pub async fn introspect(ctx: &Ctx<'_>, req: Request) -> Response {
     if rec.expires <= now {
         return inactive();
     }
-    let trusted = ctx
-        .auth()
-        .with(|d| d.trusted.contains_key(&(rec.client_id.clone(), rec.user.uuid.clone())));
+    let trusted = ctx.auth().with(|d| {
+        d.trusted
+            .contains_key(&(rec.client_id.clone(), rec.user.uuid.clone()))
+    });
     let mut out = json!({
         "active": true,
         "scope": rec.scopes.join(" "),

@@ -39,11 +39,9 @@ pub fn logout(ctx: &Ctx<'_>, req: Request) -> Response {
         return bad("Id token not issued from this server");
     };
     let client_id = match jwt.claims.get("aud") {
-        Some(serde_json::Value::Array(a)) => a
-            .first()
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_owned(),
+        Some(serde_json::Value::Array(a)) => {
+            a.first().and_then(|v| v.as_str()).unwrap_or("").to_owned()
+        }
         _ => jwt.claim_str("aud").unwrap_or("").to_owned(),
     };
     let user = jwt.claim_str("sub").unwrap_or("").to_owned();

@@ -29,9 +29,7 @@ use axum::Router;
 pub use discovery::{scopes_supported, RESPONSE_TYPES};
 pub use error::OAuthError;
 pub use settings::admin_routes;
-pub use store::{
-    AccessRecord, AuthData, Client, LoggedIn, Role, SiteAuth, TokenCheck, TrustedKey,
-};
+pub use store::{AccessRecord, AuthData, Client, LoggedIn, Role, SiteAuth, TokenCheck, TrustedKey};
 
 use super::layout::Layout;
 use crate::journal::OperationId;
@@ -102,7 +100,10 @@ async fn openemr(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
     let rest = path.strip_prefix("/oauth2/").unwrap_or("");
     let site_name = rest.split('/').next().unwrap_or("").to_owned();
-    let Some(site) = state.site(&site_name).filter(|_| super::valid_site_name(&site_name)) else {
+    let Some(site) = state
+        .site(&site_name)
+        .filter(|_| super::valid_site_name(&site_name))
+    else {
         return crate::error::openemr_error(StatusCode::BAD_REQUEST, super::SITE_ERROR, 0);
     };
     let sub = &rest[site_name.len()..];
@@ -174,9 +175,7 @@ async fn dispatch(
     };
     // The journal names the catalogue operation the request addressed.
     if let emr_catalog::Lookup::Found(op, _) = state.catalog.resolve(method.as_str(), &full_path) {
-        response
-            .extensions_mut()
-            .insert(OperationId(op.id.clone()));
+        response.extensions_mut().insert(OperationId(op.id.clone()));
     }
     response
 }

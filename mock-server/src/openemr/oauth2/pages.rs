@@ -57,7 +57,12 @@ fn page(title: &str, body: &str) -> String {
 /// ("Patient Login", `user_role=portal-api`, e-mail required).
 pub fn login(action: &str, csrf: &str, client_name: &str, error: Option<&str>) -> String {
     let error = error
-        .map(|e| format!("<div class=\"alert alert-danger\" id=\"login-error\">{}</div>\n", esc(e)))
+        .map(|e| {
+            format!(
+                "<div class=\"alert alert-danger\" id=\"login-error\">{}</div>\n",
+                esc(e)
+            )
+        })
         .unwrap_or_default();
     page(
         "OpenEMR Authorization",
@@ -146,5 +151,8 @@ pub fn consent(
 
 /// OpenEMR's error page for a broken browser flow.
 pub fn error_page(message: &str) -> String {
-    page("OpenEMR Error", &format!("<h1>Error</h1>\n<p>{}</p>", esc(message)))
+    page(
+        "OpenEMR Error",
+        &format!("<h1>Error</h1>\n<p>{}</p>", esc(message)),
+    )
 }

@@ -92,7 +92,11 @@ fn create(ctx: &Ctx<'_>, meta: Map<String, Value>) -> Result<Value, OAuthError> 
     for (key, allowed) in [
         (
             "token_endpoint_auth_method",
-            &["client_secret_basic", "client_secret_post", "private_key_jwt"][..],
+            &[
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+            ][..],
         ),
         ("subject_type", &["pairwise", "public"][..]),
     ] {
@@ -105,7 +109,9 @@ fn create(ctx: &Ctx<'_>, meta: Map<String, Value>) -> Result<Value, OAuthError> 
     }
     let redirect_uris = strings(meta.get("redirect_uris"))
         .filter(|r| !r.is_empty() && r.iter().all(|u| url::Url::parse(u).is_ok()))
-        .ok_or_else(|| OAuthError::registration("invalid_redirect_uri", "redirect_uris is invalid"))?;
+        .ok_or_else(|| {
+            OAuthError::registration("invalid_redirect_uri", "redirect_uris is invalid")
+        })?;
     let post_logout = strings(meta.get("post_logout_redirect_uris"))
         .ok_or_else(|| metadata_error("Unsupported post_logout_redirect_uris value"))?;
     let contacts = strings(meta.get("contacts"))
@@ -124,22 +130,22 @@ fn create(ctx: &Ctx<'_>, meta: Map<String, Value>) -> Result<Value, OAuthError> 
     }
     let jwks = meta.get("jwks").cloned();
     if let Some(j) = &jwks {
-        let ok = j
-            .get("keys")
-            .and_then(Value::as_array)
-            .is_some_and(|keys| {
-                !keys.is_empty()
-                    && keys.iter().all(|k| {
-                        k.get("kty").and_then(Value::as_str) == Some("RSA")
-                            && k.get("n").and_then(Value::as_str).is_some()
-                            && k.get("e").and_then(Value::as_str).is_some()
-                    })
-            });
+        let ok = j.get("keys").and_then(Value::as_array).is_some_and(|keys| {
+            !keys.is_empty()
+                && keys.iter().all(|k| {
+                    k.get("kty").and_then(Value::as_str) == Some("RSA")
+                        && k.get("n").and_then(Value::as_str).is_some()
+                        && k.get("e").and_then(Value::as_str).is_some()
+                })
+        });
         if !ok {
             return Err(metadata_error("jwks is invalid"));
         }
     }
-    let jwks_uri = meta.get("jwks_uri").and_then(Value::as_str).map(str::to_owned);
+    let jwks_uri = meta
+        .get("jwks_uri")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let has_keys = jwks.is_some() || jwks_uri.is_some();
     if confidential && system && !has_keys {
         return Err(metadata_error("jwks is invalid"));
@@ -148,7 +154,11 @@ fn create(ctx: &Ctx<'_>, meta: Map<String, Value>) -> Result<Value, OAuthError> 
     let method = meta
         .get("token_endpoint_auth_method")
         .and_then(Value::as_str)
-        .unwrap_or(if confidential { "client_secret_basic" } else { "none" })
+        .unwrap_or(if confidential {
+            "client_secret_basic"
+        } else {
+            "none"
+        })
         .to_owned();
     let manual = ctx.auth().settings().app_manual_approval;
     let enabled = !(manual
@@ -163,7 +173,11 @@ fn create(ctx: &Ctx<'_>, meta: Map<String, Value>) -> Result<Value, OAuthError> 
     let client = ctx.auth().with(|d| {
         let c = Client {
             id: d.token(43),
-            secret: if confidential { d.token(86) } else { String::new() },
+            secret: if confidential {
+                d.token(86)
+            } else {
+                String::new()
+            },
             name: meta
                 .get("client_name")
                 .and_then(Value::as_str)
@@ -197,7 +211,11 @@ fn create(ctx: &Ctx<'_>, meta: Map<String, Value>) -> Result<Value, OAuthError> 
     );
     out.insert(
         "registration_client_uri".into(),
-        json!(format!("{}/client/{}", ctx.auth_base(), client.registration_path)),
+        json!(format!(
+            "{}/client/{}",
+            ctx.auth_base(),
+            client.registration_path
+        )),
     );
     out.insert("client_id_issued_at".into(), json!(client.issued_at));
     out.insert("client_secret_expires_at".into(), json!(0));

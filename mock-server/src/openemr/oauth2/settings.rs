@@ -47,7 +47,10 @@ struct Change {
     app_manual_approval: Option<bool>,
 }
 
-async fn parse<T: for<'de> Deserialize<'de>>(state: &AppState, raw: Body) -> Result<T, DialectError> {
+async fn parse<T: for<'de> Deserialize<'de>>(
+    state: &AppState,
+    raw: Body,
+) -> Result<T, DialectError> {
     let bytes = crate::body::read(raw, state.config.max_body_bytes)
         .await
         .map_err(fail)?;
@@ -95,9 +98,13 @@ async fn client(
             })
         });
         if found.is_some() {
-            return Ok(Json(json!({"site": site.name, "client_id": client_id, "enabled": a.enabled}))
-                .into_response());
+            return Ok(Json(
+                json!({"site": site.name, "client_id": client_id, "enabled": a.enabled}),
+            )
+            .into_response());
         }
     }
-    Err(fail(Failure::BadRequest(format!("no client `{client_id}`"))))
+    Err(fail(Failure::BadRequest(format!(
+        "no client `{client_id}`"
+    ))))
 }

@@ -182,8 +182,6 @@ pub struct Settings {
     pub app_manual_approval: bool,
 }
 
-
-
 /// Everything that changes, behind one lock.
 #[derive(Debug)]
 pub struct AuthData {
@@ -220,7 +218,9 @@ impl AuthData {
     /// `len` URL-safe characters, like OpenEMR's base64url secrets.
     pub fn token(&mut self, len: usize) -> String {
         (0..len)
-            .map(|_| crate::rng::URL_SAFE[self.rng.gen_range(0..crate::rng::URL_SAFE.len())] as char)
+            .map(|_| {
+                crate::rng::URL_SAFE[self.rng.gen_range(0..crate::rng::URL_SAFE.len())] as char
+            })
             .collect()
     }
 
@@ -349,14 +349,14 @@ impl SiteAuth {
         if rec.expires <= now {
             return TokenCheck::Expired;
         }
-        TokenCheck::Valid(rec.clone())
+        TokenCheck::Valid(Box::new(rec.clone()))
     }
 }
 
 /// The outcome of checking a bearer token.
 #[derive(Debug, Clone)]
 pub enum TokenCheck {
-    Valid(AccessRecord),
+    Valid(Box<AccessRecord>),
     /// Malformed, badly signed, expired or not yet valid.
     Invalid,
     Revoked,
@@ -434,7 +434,10 @@ fn seed_clients(auth: &SiteAuth, d: &mut AuthData) -> Vec<Client> {
     if !system_scopes.iter().any(|s| s == "system/*.$export") {
         system_scopes.push("system/*.$export".into());
     }
-    if !system_scopes.iter().any(|s| s == "system/*.$bulkdata-status") {
+    if !system_scopes
+        .iter()
+        .any(|s| s == "system/*.$bulkdata-status")
+    {
         system_scopes.push("system/*.$bulkdata-status".into());
     }
     let now = 1_700_000_000;
@@ -445,7 +448,11 @@ fn seed_clients(auth: &SiteAuth, d: &mut AuthData) -> Vec<Client> {
                       grants: &[&str],
                       jwks: Option<Value>| {
         let id = d.token(43);
-        let secret = if confidential { d.token(86) } else { String::new() };
+        let secret = if confidential {
+            d.token(86)
+        } else {
+            String::new()
+        };
         let mut metadata = serde_json::Map::new();
         metadata.insert("x-seeded".into(), Value::Bool(true));
         Client {

@@ -64,12 +64,16 @@ fn grant(ctx: &Ctx<'_>, headers: &axum::http::HeaderMap, form: &Form) -> Result<
         }
         "client_credentials" => {
             if field(form, "client_assertion_type").is_none() {
-                return Err(OAuthError::invalid_request("assertion type is not supported"));
+                return Err(OAuthError::invalid_request(
+                    "assertion type is not supported",
+                ));
             }
             let (client, method) = client_auth::authenticate(ctx, headers, form)?;
             require_grant(&client, grant_type)?;
             if method != Method::Assertion {
-                return Err(OAuthError::invalid_request("assertion type is not supported"));
+                return Err(OAuthError::invalid_request(
+                    "assertion type is not supported",
+                ));
             }
             client_credentials(ctx, &client, form)
         }
@@ -108,7 +112,9 @@ fn authorization_code(ctx: &Ctx<'_>, client: &Client, form: &Form) -> Result<Val
         ));
     }
     if grant.expires <= now {
-        return Err(OAuthError::invalid_request("Authorization code has expired"));
+        return Err(OAuthError::invalid_request(
+            "Authorization code has expired",
+        ));
     }
     if grant.client_id != client.id {
         return Err(OAuthError::invalid_request(
@@ -133,7 +139,9 @@ fn authorization_code(ctx: &Ctx<'_>, client: &Client, form: &Form) -> Result<Val
                 ));
             }
             if s256(v) != *challenge {
-                return Err(OAuthError::invalid_grant("Failed to verify `code_verifier`."));
+                return Err(OAuthError::invalid_grant(
+                    "Failed to verify `code_verifier`.",
+                ));
             }
         }
         (None, Some(_)) => {
@@ -172,7 +180,9 @@ fn refresh(ctx: &Ctx<'_>, client: &Client, form: &Form) -> Result<Value, OAuthEr
         .with(|d| d.refresh.get(token).cloned())
         .ok_or_else(|| OAuthError::invalid_refresh_token("Cannot decrypt the refresh token"))?;
     if old.client_id != client.id {
-        return Err(OAuthError::invalid_refresh_token("Token is not linked to client"));
+        return Err(OAuthError::invalid_refresh_token(
+            "Token is not linked to client",
+        ));
     }
     if old.expires <= now {
         return Err(OAuthError::invalid_refresh_token("Token has expired"));
@@ -235,8 +245,10 @@ fn password(ctx: &Ctx<'_>, client: &Client, form: &Form) -> Result<Value, OAuthE
     let requested = scopes::split(field(form, "scope").unwrap_or(""));
     let granted = finalize(ctx, client, &requested)?;
     let patient = (user.role == Role::Patient).then(|| user.uuid.clone());
-    ctx.auth()
-        .with(|d| d.trusted.insert((client.id.clone(), user.uuid.clone()), None));
+    ctx.auth().with(|d| {
+        d.trusted
+            .insert((client.id.clone(), user.uuid.clone()), None)
+    });
     let with_refresh = granted.iter().any(|s| s == "offline_access");
     Ok(issue(
         ctx,
@@ -271,8 +283,10 @@ fn client_credentials(ctx: &Ctx<'_>, client: &Client, form: &Form) -> Result<Val
         first_name: "System".into(),
         last_name: "Operation User".into(),
     };
-    ctx.auth()
-        .with(|d| d.trusted.insert((client.id.clone(), system.uuid.clone()), None));
+    ctx.auth().with(|d| {
+        d.trusted
+            .insert((client.id.clone(), system.uuid.clone()), None)
+    });
     Ok(issue(
         ctx,
         Issue {
@@ -289,7 +303,11 @@ fn client_credentials(ctx: &Ctx<'_>, client: &Client, form: &Form) -> Result<Val
 
 /// Requested scopes must be known; the token gets those the client
 /// registered.
-fn finalize(ctx: &Ctx<'_>, client: &Client, requested: &[String]) -> Result<Vec<String>, OAuthError> {
+fn finalize(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    requested: &[String],
+) -> Result<Vec<String>, OAuthError> {
     if let Some(bad) = requested.iter().find(|s| !ctx.auth().known.knows(s)) {
         return Err(OAuthError::invalid_scope(bad));
     }
