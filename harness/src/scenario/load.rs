@@ -462,6 +462,23 @@ steps:
     }
 
     #[test]
+    fn oauth2_specs_are_checked_where_they_are_written() {
+        let e = errors("name: x\nprofile: openemr\nauth:\n  oauth2:\n    grant: authorization_code\n    scoep: openid\nsteps:\n  - request: {path: /a}\n");
+        assert!(e[0].starts_with("s.yaml:6:5: "), "{e:?}");
+        assert!(e[0].contains("unknown field `scoep`"), "{e:?}");
+        let e = errors("name: x\nprofile: openemr\nauth: {oauth2: {grant: implicit}}\nsteps:\n  - request: {path: /a}\n");
+        assert!(e[0].contains("unknown variant `implicit`"), "{e:?}");
+        let e = errors("name: x\nprofile: openemr\nauth: {oauth2: {grant: client_credentials, key: {site: a, kid: b}}}\nsteps:\n  - request: {path: /a}\n");
+        assert!(e[0].contains("`{site: NAME}` or `{pem: PEM, kid: KID}`"), "{e:?}");
+        // The driver's outputs exist after the first step that uses it,
+        // and its own templates are checked.
+        let e = errors("name: x\nprofile: openemr\nauth: {oauth2: {grant: password, username: '{{who}}'}}\nsteps:\n  - request: {path: '/a/{{oauth2.access_token}}'}\n  - request: {path: '/b/{{oauth2.access_token}}'}\n");
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e.iter().any(|m| m.contains("variable `who`")), "{e:?}");
+        assert!(e.iter().any(|m| m.contains("variable `oauth2`")), "{e:?}");
+    }
+
+    #[test]
     fn undefined_variables_are_found_before_running() {
         let e = errors(
             "name: x\nprofile: oscar\nsteps:\n  - request: {path: '/a/{{id}}'}\n    capture: {id: {json: $.id}}\n  - request: {path: '/b/{{id}}/{{other}}'}\n",
