@@ -469,7 +469,10 @@ steps:
         let e = errors("name: x\nprofile: openemr\nauth: {oauth2: {grant: implicit}}\nsteps:\n  - request: {path: /a}\n");
         assert!(e[0].contains("unknown variant `implicit`"), "{e:?}");
         let e = errors("name: x\nprofile: openemr\nauth: {oauth2: {grant: client_credentials, key: {site: a, kid: b}}}\nsteps:\n  - request: {path: /a}\n");
-        assert!(e[0].contains("`{site: NAME}` or `{pem: PEM, kid: KID}`"), "{e:?}");
+        assert!(
+            e[0].contains("`{site: NAME}` or `{pem: PEM, kid: KID}`"),
+            "{e:?}"
+        );
         // The driver's outputs exist after the first step that uses it,
         // and its own templates are checked.
         let e = errors("name: x\nprofile: openemr\nauth: {oauth2: {grant: password, username: '{{who}}'}}\nsteps:\n  - request: {path: '/a/{{oauth2.access_token}}'}\n  - request: {path: '/b/{{oauth2.access_token}}'}\n");
