@@ -94,6 +94,45 @@ pub enum Family {
 pub struct CatalogFile {
     pub file: String,
     pub kind: crate::table::TableKind,
+    /// Serves the table's paths under another prefix: eMedicalPractice
+    /// mounts OpenEMR's routes elsewhere (`{from: /fhir, to: /fhir/r4}`).
+    #[serde(default)]
+    pub rebase: Option<Rebase>,
+    /// Extra paths of an operation, by its (rebased) path: the same
+    /// operation also answers there (`/fhir/r4/metadata: [/metadata]`).
+    #[serde(default)]
+    pub aliases: BTreeMap<String, Vec<String>>,
+}
+
+/// A path prefix replaced by another.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rebase {
+    pub from: String,
+    pub to: String,
+}
+
+impl CatalogFile {
+    /// Applies `rebase` and `aliases` to an operation read from the file;
+    /// the id follows the new path.
+    pub(crate) fn mount(
+        &self,
+        mut op: crate::table::Operation,
+    ) -> Result<crate::table::Operation, String> {
+        if let Some(r) = &self.rebase {
+            if let Some(rest) = op.path.as_str().strip_prefix(r.from.as_str()) {
+                let path = format!("{}{rest}", r.to);
+                op.id = format!("{} {path}", op.method);
+                op.path = crate::template::PathTemplate::parse(&path)?;
+            }
+        }
+        if let Some(extra) = self.aliases.get(op.path.as_str()) {
+            for p in extra {
+                op.alt_paths.push(crate::template::PathTemplate::parse(p)?);
+            }
+        }
+        Ok(op)
+    }
 }
 
 /// What the mock imitates for one profile name.

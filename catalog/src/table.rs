@@ -32,6 +32,14 @@ const FILES: &[(&str, &str)] = &[
         "openemr/fhir-api.tsv",
         include_str!("../data/openemr/fhir-api.tsv"),
     ),
+    (
+        "openemr/oauth2.tsv",
+        include_str!("../data/openemr/oauth2.tsv"),
+    ),
+    (
+        "emedpractice/auth.tsv",
+        include_str!("../data/emedpractice/auth.tsv"),
+    ),
 ];
 
 /// How to read a catalogue file: which columns hold the method, the path
@@ -46,6 +54,10 @@ pub enum TableKind {
     /// OpenEMR route tables (`standard-api.tsv`, `portal-api.tsv`,
     /// `fhir-api.tsv`): one row per route, paths under `/apis/{site}`.
     OpenemrRoutes,
+    /// Authorization-server endpoints (`openemr/oauth2.tsv`,
+    /// `emedpractice/auth.tsv`): a `method` cell may list several methods
+    /// (`GET|POST`), each becoming its own operation.
+    AuthEndpoints,
 }
 
 /// Which kind of interface an operation belongs to.
@@ -194,19 +206,22 @@ impl Catalog {
                         continue;
                     }
                 }
-                let op = operation(source.kind, row).map_err(|message| CatalogError::Row {
+                let row_error = |message| CatalogError::Row {
                     file: source.file.clone(),
                     line,
                     message,
-                })?;
-                if catalog.by_id.contains_key(&op.id) {
-                    return Err(CatalogError::Duplicate {
-                        file: source.file.clone(),
-                        line,
-                        id: op.id,
-                    });
+                };
+                for op in operations(source.kind, row).map_err(row_error)? {
+                    let op = source.mount(op).map_err(row_error)?;
+                    if catalog.by_id.contains_key(&op.id) {
+                        return Err(CatalogError::Duplicate {
+                            file: source.file.clone(),
+                            line,
+                            id: op.id,
+                        });
+                    }
+                    catalog.push(op);
                 }
-                catalog.push(op);
             }
         }
         Ok(catalog)
@@ -352,6 +367,51 @@ fn rows(file: &str, text: &str) -> Result<Vec<(usize, Row)>, CatalogError> {
     Ok(out)
 }
 
+/// The operations of one row: one, except for auth rows listing several
+/// methods.
+fn operations(kind: TableKind, row: Row) -> Result<Vec<Operation>, String> {
+    if kind != TableKind::AuthEndpoints {
+        return operation(kind, row).map(|op| vec![op]);
+    }
+    let methods = row
+        .get("method")
+        .ok_or_else(|| "missing column `method`".to_owned())?
+        .clone();
+    let path = row
+        .get("path")
+        .ok_or_else(|| "missing column `path`".to_owned())?
+        .clone();
+    let handler = row.get("handler").cloned().unwrap_or_default();
+    let (group, name) = match handler.split_once("::") {
+        Some((g, n)) => (g.to_owned(), n.to_owned()),
+        None => (String::new(), handler.clone()),
+    };
+    let api = match row.get("api").map(String::as_str) {
+        None | Some("auth") => Api::Auth,
+        Some("fhir") => Api::Fhir,
+        Some(other) => return Err(format!("unknown api `{other}`")),
+    };
+    methods
+        .split('|')
+        .map(|m| {
+            let method = m.trim().to_ascii_uppercase();
+            if method.is_empty() {
+                return Err(format!("empty method in `{methods}`"));
+            }
+            Ok(Operation {
+                id: format!("{method} {path}"),
+                api,
+                method,
+                path: PathTemplate::parse(&path)?,
+                alt_paths: Vec::new(),
+                group: group.clone(),
+                name: name.clone(),
+                columns: row.clone(),
+            })
+        })
+        .collect()
+}
+
 fn operation(kind: TableKind, row: Row) -> Result<Operation, String> {
     let cell = |name: &str| -> Result<String, String> {
         row.get(name)
@@ -416,6 +476,7 @@ fn operation(kind: TableKind, row: Row) -> Result<Operation, String> {
                 columns: row,
             })
         }
+        TableKind::AuthEndpoints => Err("auth rows are read by `operations`".into()),
         TableKind::OscarSoap => {
             let service_path = cell("service_path")?;
             let service = service_path
@@ -507,6 +568,40 @@ mod tests {
                 assert_eq!(m.get("uuid"), Some("9a1"));
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn auth_tables_expand_methods_and_emedpractice_mounts_the_routes() {
+        // 15 rows under /oauth2/{site}; GET|POST and POST|OPTIONS rows
+        // become one operation per method.
+        assert_eq!(count(ProfileId::OpenEmr, Api::Auth), 18);
+        let c = Catalog::of(ProfileId::OpenEmr);
+        assert!(c.get("OPTIONS /oauth2/{site}/token").is_some());
+        match c.resolve("POST", "/oauth2/alternate/authorize") {
+            Lookup::Found(op, m) => {
+                assert_eq!(op.id, "POST /oauth2/{site}/authorize");
+                assert_eq!(m.get("site"), Some("alternate"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = Catalog::of(ProfileId::EMedPractice);
+        assert_eq!(count(ProfileId::EMedPractice, Api::Auth), 17);
+        assert_eq!(count(ProfileId::EMedPractice, Api::Fhir), 80);
+        assert_eq!(count(ProfileId::EMedPractice, Api::Rest), 94);
+        assert_eq!(count(ProfileId::EMedPractice, Api::Portal), 5);
+        for (method, path, id) in [
+            ("GET", "/fhir/r4/Patient/abc", "GET /fhir/r4/Patient/:uuid"),
+            ("GET", "/fhir/r4/patient/abc", "GET /fhir/r4/patient/:puuid"),
+            ("GET", "/metadata", "GET /fhir/r4/metadata"),
+            ("GET", "/fhir/r4/metadata", "GET /fhir/r4/metadata"),
+            ("POST", "/connect/token", "POST /connect/token"),
+            ("GET", "/authorize/logout", "GET /authorize/logout"),
+        ] {
+            match e.resolve(method, path) {
+                Lookup::Found(op, _) => assert_eq!(op.id, id, "{path}"),
+                other => panic!("{path}: {other:?}"),
+            }
         }
     }
 

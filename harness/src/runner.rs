@@ -423,7 +423,7 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
 async fn exchange(
     step: &Step,
     ctx: &mut StepContext<'_>,
-    vars: &Vars,
+    vars: &mut Vars,
 ) -> Result<(HttpRequest, HttpResponse), Failure> {
     let Action::Request(spec) = &step.action;
     let (mut request, path) = build(spec, ctx.target, vars)?;
@@ -432,10 +432,22 @@ async fn exchange(
         target: ctx.target,
         transport: ctx.transport,
         state: ctx.auth,
+        vars,
     };
-    auth::authorize(auth_spec, &mut auth_ctx, &mut request)
-        .await
-        .map_err(|e| Failure::new(FailureKind::Auth, auth_spec.name(), e.to_string()))?;
+    let authorized = auth::authorize(auth_spec, &mut auth_ctx, &mut request).await;
+    // What the driver's own requests exercised counts as coverage.
+    for (method, url) in std::mem::take(&mut ctx.auth.calls) {
+        if let Some(rest) = url.strip_prefix(&ctx.target.root) {
+            let path = rest.split('?').next().unwrap_or("");
+            if let Lookup::Found(op, _) = ctx
+                .catalog
+                .resolve(&method, ctx.target.catalogue_path(path))
+            {
+                ctx.exercised.push(op.id.clone());
+            }
+        }
+    }
+    authorized.map_err(|e| Failure::new(FailureKind::Auth, auth_spec.name(), e.to_string()))?;
     let resp = ctx.transport.send(&request).await.map_err(|e| {
         Failure::new(
             FailureKind::Transport,

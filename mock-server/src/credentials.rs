@@ -23,6 +23,7 @@ pub fn of(state: &AppState) -> Value {
                     json!({
                         "users": users(site, false),
                         "patients": portal_patients(site),
+                        "oauth2": crate::openemr::oauth2::credentials(site),
                     }),
                 );
             }

@@ -45,6 +45,8 @@ impl MockConfig {
 pub struct Site {
     pub name: String,
     pub store: Store,
+    /// OpenEMR-family authorization server state (clients, keys, tokens).
+    pub oauth2: crate::openemr::oauth2::SiteAuth,
 }
 
 /// Everything a handler can reach.
@@ -81,9 +83,15 @@ impl AppState {
             .enumerate()
             .map(|(i, name)| {
                 let data = seed::generate(&seed_config(&config, profile.family, i, &clock));
+                let oauth2 = crate::openemr::oauth2::SiteAuth::new(
+                    config.profile,
+                    &name,
+                    site_seed(config.seed, i),
+                );
                 Site {
                     name,
                     store: Store::new(data),
+                    oauth2,
                 }
             })
             .collect();
@@ -128,6 +136,7 @@ impl Shared {
         }
         self.rng.reseed(seed);
         for (i, site) in self.sites.iter().enumerate() {
+            site.oauth2.reset(site_seed(seed, i));
             site.store.replace(seed::generate(&seed_config(
                 &config,
                 self.profile.family,
@@ -159,6 +168,11 @@ fn site_names(profile: &Profile) -> Vec<String> {
     }
 }
 
+/// Each site gets its own data, still fixed by the one seed.
+fn site_seed(seed: u64, site_index: usize) -> u64 {
+    seed.wrapping_add(site_index as u64 * 0x9E37_79B9)
+}
+
 fn seed_config(
     config: &MockConfig,
     family: Family,
@@ -166,8 +180,7 @@ fn seed_config(
     clock: &Clock,
 ) -> SeedConfig {
     SeedConfig {
-        // Each site gets its own data, still fixed by the one seed.
-        seed: config.seed.wrapping_add(site_index as u64 * 0x9E37_79B9),
+        seed: site_seed(config.seed, site_index),
         patients: config.patients,
         today: clock.now().date_naive(),
         family,

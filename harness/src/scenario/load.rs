@@ -46,13 +46,21 @@ impl LoadError {
 
 /// Every `*.yaml`/`*.yml` file under the given files or directories, with
 /// the id each scenario gets, sorted by id. Unreadable paths are errors.
+///
+/// Ids are relative to the enclosing `scenarios` directory when there is
+/// one, so `--scenarios scenarios/oscar` gives the same ids (and finds the
+/// same snapshots) as running the whole suite.
 pub fn discover(roots: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, LoadError> {
     let mut out = Vec::new();
     for root in roots {
         let meta = std::fs::metadata(root)
             .map_err(|e| LoadError::at(root, None, format!("cannot read: {e}")))?;
         if meta.is_dir() {
-            walk(root, root, &mut out)?;
+            let base = root
+                .ancestors()
+                .find(|a| a.file_name().is_some_and(|n| n == "scenarios"))
+                .unwrap_or(root);
+            walk(base, root, &mut out)?;
         } else {
             let id = file_id(root);
             out.push((root.clone(), id));
@@ -206,71 +214,53 @@ fn locate(text: &str, needle: &str, from: usize) -> Option<(usize, usize, usize)
 /// Checks that need the whole file: variables defined before use, step
 /// and snapshot names, and covered operations that exist.
 fn check(s: &Scenario) -> Vec<LoadError> {
-    let mut errors = Vec::new();
-    let text = &*s.source;
-    let err = |needle: &str, from: usize, message: String| {
-        let pos = locate(text, needle, from);
-        LoadError::at(&s.file, pos.map(|(l, c, _)| (l, c)), message)
+    let mut c = Checker {
+        scenario: s,
+        text: &s.source,
+        defined: BUILTINS.iter().map(|b| (*b).to_owned()).collect(),
+        snapshots: Vec::new(),
+        cursor: 0,
+        errors: Vec::new(),
     };
-
     if s.steps.is_empty() {
-        errors.push(err(
+        c.error(
             "steps",
             0,
             "`steps` is empty: a scenario needs at least one step".into(),
-        ));
+        );
     }
-
-    let mut defined: Vec<String> = BUILTINS.iter().map(|s| (*s).to_owned()).collect();
-    defined.extend(s.vars.keys().cloned());
+    c.defined.extend(s.vars.keys().cloned());
     let mut templates = Vec::new();
     for v in s.vars.values() {
         if let Err(e) = json_templates(v, &mut templates) {
-            errors.push(err("vars", 0, e));
+            c.error("vars", 0, e);
         }
     }
     for t in &templates {
-        check_refs(t, &defined, &mut errors, &err, 0);
+        c.refs(t, 0);
     }
 
-    let mut cursor = locate(text, "steps", 0).map_or(0, |p| p.2);
-    let mut snapshots: Vec<String> = Vec::new();
+    c.cursor = locate(c.text, "steps", 0).map_or(0, |p| p.2);
     for step in &s.steps {
         if step.leaves.is_some() {
-            errors.push(err(
+            c.error(
                 "leaves",
-                cursor,
+                c.cursor,
                 "`leaves` belongs to a `cleanup:` step (it says what cleanup could not remove)"
                     .into(),
-            ));
+            );
         }
-        check_step(
-            step,
-            &mut defined,
-            &mut snapshots,
-            &mut cursor,
-            &mut errors,
-            &err,
-            text,
-        );
+        c.step(step);
     }
     // Cleanup steps may use any capture: one whose step never ran is
     // skipped at run time, with nothing to clean.
     if !s.cleanup.is_empty() {
-        cursor = locate(text, "cleanup", cursor).map_or(cursor, |p| p.2);
+        c.cursor = locate(c.text, "cleanup", c.cursor).map_or(c.cursor, |p| p.2);
     }
     for step in &s.cleanup {
-        check_step(
-            step,
-            &mut defined,
-            &mut snapshots,
-            &mut cursor,
-            &mut errors,
-            &err,
-            text,
-        );
+        c.step(step);
         if let Some(t) = &step.leaves {
-            check_refs(t, &defined, &mut errors, &err, cursor);
+            c.refs(t, c.cursor);
         }
     }
 
@@ -278,17 +268,132 @@ fn check(s: &Scenario) -> Vec<LoadError> {
     for id in &s.covers {
         if catalog.get(id).is_none() {
             let hint = suggestion(&catalog, id);
-            errors.push(err(
+            c.error(
                 id,
                 0,
                 format!(
                     "`covers`: `{id}` is not an operation of the {} catalogue{hint}",
                     s.profile
                 ),
-            ));
+            );
         }
     }
-    errors
+    c.errors
+}
+
+/// The state of the whole-file checks: what is defined so far, and where
+/// in the text the current step starts (to locate errors).
+struct Checker<'a> {
+    scenario: &'a Scenario,
+    text: &'a str,
+    defined: Vec<String>,
+    snapshots: Vec<String>,
+    cursor: usize,
+    errors: Vec<LoadError>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, needle: &str, from: usize, message: String) {
+        let pos = locate(self.text, needle, from);
+        self.errors.push(LoadError::at(
+            &self.scenario.file,
+            pos.map(|(l, c, _)| (l, c)),
+            message,
+        ));
+    }
+
+    /// Every variable a template uses must be defined by now.
+    fn refs(&mut self, t: &Template, from: usize) {
+        for VarRef { name, .. } in t.references() {
+            if !self.defined.iter().any(|d| d == name) {
+                self.error(
+                    &format!("{{{{{name}"),
+                    from,
+                    format!(
+                        "variable `{name}` is not defined here (define it in `vars`, capture it in an earlier step, or use a built-in: {})",
+                        BUILTINS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Checks one step; its captures become defined for what follows.
+    fn step(&mut self, step: &Step) {
+        // Errors in a step are located from the step's name onwards.
+        if let Some((_, _, at)) = locate(self.text, &step.name, self.cursor) {
+            self.cursor = at;
+        }
+        let cursor = self.cursor;
+        let mut templates = match step_templates(step) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error("json", cursor, e);
+                Vec::new()
+            }
+        };
+        let mut matchers: Vec<&Matcher> = Vec::new();
+        matchers.extend(step.expect.headers.values());
+        matchers.extend(step.expect.json.values());
+        matchers.extend(step.expect.body.iter());
+        if let Some(p) = &step.poll {
+            matchers.extend(p.until.headers.values());
+            matchers.extend(p.until.json.values());
+            matchers.extend(p.until.body.iter());
+        }
+        for m in matchers {
+            for v in m.expected_values() {
+                if let Err(e) = json_templates(v, &mut templates) {
+                    self.error("expect", cursor, e);
+                }
+            }
+        }
+        let auth = step.auth.as_ref().unwrap_or(&self.scenario.auth);
+        templates.extend(auth.templates());
+        for t in &templates {
+            self.refs(t, cursor);
+        }
+        // The oauth2 driver publishes what it obtained as `{{oauth2.*}}`.
+        if matches!(auth, crate::scenario::AuthSpec::OAuth2(_))
+            && !self.defined.iter().any(|d| d == "oauth2")
+        {
+            self.defined.push("oauth2".to_owned());
+        }
+        for (name, Capture { .. }) in &step.capture {
+            if !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                || name.starts_with(|c: char| c.is_ascii_digit())
+            {
+                self.error(
+                    name,
+                    cursor,
+                    format!("capture name `{name}` must be a plain identifier"),
+                );
+            }
+            if BUILTINS.contains(&name.as_str()) {
+                self.error(
+                    name,
+                    cursor,
+                    format!("capture `{name}` would hide the built-in variable"),
+                );
+            }
+            self.defined.push(name.clone());
+        }
+        if let Some(snap) = &step.snapshot {
+            if self.snapshots.contains(&snap.name) {
+                self.error(
+                    &snap.name,
+                    cursor,
+                    format!(
+                        "snapshot name `{}` is used twice in this scenario",
+                        snap.name
+                    ),
+                );
+            }
+            self.snapshots.push(snap.name.clone());
+        }
+    }
 }
 
 /// The templates a step's request renders: path, query, headers, body.
@@ -320,105 +425,6 @@ pub fn step_references(step: &Step) -> Vec<String> {
     names.sort();
     names.dedup();
     names
-}
-
-/// Checks one step; its captures become defined for what follows.
-fn check_step(
-    step: &Step,
-    defined: &mut Vec<String>,
-    snapshots: &mut Vec<String>,
-    cursor: &mut usize,
-    errors: &mut Vec<LoadError>,
-    err: &impl Fn(&str, usize, String) -> LoadError,
-    text: &str,
-) {
-    // Errors in a step are located from the step's name onwards.
-    if let Some((_, _, at)) = locate(text, &step.name, *cursor) {
-        *cursor = at;
-    }
-    let cursor = *cursor;
-    let mut templates = match step_templates(step) {
-        Ok(t) => t,
-        Err(e) => {
-            errors.push(err("json", cursor, e));
-            Vec::new()
-        }
-    };
-    let mut matchers: Vec<&Matcher> = Vec::new();
-    matchers.extend(step.expect.headers.values());
-    matchers.extend(step.expect.json.values());
-    matchers.extend(step.expect.body.iter());
-    if let Some(p) = &step.poll {
-        matchers.extend(p.until.headers.values());
-        matchers.extend(p.until.json.values());
-        matchers.extend(p.until.body.iter());
-    }
-    for m in matchers {
-        for v in m.expected_values() {
-            if let Err(e) = json_templates(v, &mut templates) {
-                errors.push(err("expect", cursor, e));
-            }
-        }
-    }
-    for t in &templates {
-        check_refs(t, defined, errors, err, cursor);
-    }
-    // Captures become defined for the following steps.
-    for (name, Capture { .. }) in &step.capture {
-        if !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            || name.starts_with(|c: char| c.is_ascii_digit())
-        {
-            errors.push(err(
-                name,
-                cursor,
-                format!("capture name `{name}` must be a plain identifier"),
-            ));
-        }
-        if BUILTINS.contains(&name.as_str()) {
-            errors.push(err(
-                name,
-                cursor,
-                format!("capture `{name}` would hide the built-in variable"),
-            ));
-        }
-        defined.push(name.clone());
-    }
-    if let Some(snap) = &step.snapshot {
-        if snapshots.contains(&snap.name) {
-            errors.push(err(
-                &snap.name,
-                cursor,
-                format!(
-                    "snapshot name `{}` is used twice in this scenario",
-                    snap.name
-                ),
-            ));
-        }
-        snapshots.push(snap.name.clone());
-    }
-}
-
-fn check_refs(
-    t: &Template,
-    defined: &[String],
-    errors: &mut Vec<LoadError>,
-    err: &impl Fn(&str, usize, String) -> LoadError,
-    from: usize,
-) {
-    for VarRef { name, .. } in t.references() {
-        if !defined.iter().any(|d| d == name) {
-            errors.push(err(
-                &format!("{{{{{name}"),
-                from,
-                format!(
-                    "variable `{name}` is not defined here (define it in `vars`, capture it in an earlier step, or use a built-in: {})",
-                    BUILTINS.join(", ")
-                ),
-            ));
-        }
-    }
 }
 
 /// "did you mean" for an unknown operation id: same path, or same last
@@ -524,6 +530,26 @@ steps:
     }
 
     #[test]
+    fn oauth2_specs_are_checked_where_they_are_written() {
+        let e = errors("name: x\nprofile: openemr\nauth:\n  oauth2:\n    grant: authorization_code\n    scoep: openid\nsteps:\n  - request: {path: /a}\n");
+        assert!(e[0].starts_with("s.yaml:6:5: "), "{e:?}");
+        assert!(e[0].contains("unknown field `scoep`"), "{e:?}");
+        let e = errors("name: x\nprofile: openemr\nauth: {oauth2: {grant: implicit}}\nsteps:\n  - request: {path: /a}\n");
+        assert!(e[0].contains("unknown variant `implicit`"), "{e:?}");
+        let e = errors("name: x\nprofile: openemr\nauth: {oauth2: {grant: client_credentials, key: {site: a, kid: b}}}\nsteps:\n  - request: {path: /a}\n");
+        assert!(
+            e[0].contains("`{site: NAME}` or `{pem: PEM, kid: KID}`"),
+            "{e:?}"
+        );
+        // The driver's outputs exist after the first step that uses it,
+        // and its own templates are checked.
+        let e = errors("name: x\nprofile: openemr\nauth: {oauth2: {grant: password, username: '{{who}}'}}\nsteps:\n  - request: {path: '/a/{{oauth2.access_token}}'}\n  - request: {path: '/b/{{oauth2.access_token}}'}\n");
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e.iter().any(|m| m.contains("variable `who`")), "{e:?}");
+        assert!(e.iter().any(|m| m.contains("variable `oauth2`")), "{e:?}");
+    }
+
+    #[test]
     fn undefined_variables_are_found_before_running() {
         let e = errors(
             "name: x\nprofile: oscar\nsteps:\n  - request: {path: '/a/{{id}}'}\n    capture: {id: {json: $.id}}\n  - request: {path: '/b/{{id}}/{{other}}'}\n",
@@ -584,6 +610,18 @@ steps:
         let e = errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a}\ncleanup:\n  - request: {method: DELETE, path: '/a/{{nope}}'}\n");
         assert!(e[0].starts_with("s.yaml:6:"), "{}", e[0]);
         assert!(e[0].contains("variable `nope` is not defined"), "{}", e[0]);
+    }
+
+    #[test]
+    fn ids_are_stable_whichever_subdirectory_is_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("scenarios/oscar/auth");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join("flow.yaml"), GOOD).unwrap();
+        let whole = discover(&[dir.path().join("scenarios")]).unwrap();
+        let part = discover(&[dir.path().join("scenarios/oscar")]).unwrap();
+        assert_eq!(whole[0].1, "oscar/auth/flow");
+        assert_eq!(part[0].1, "oscar/auth/flow");
     }
 
     #[test]

@@ -120,16 +120,279 @@ pub enum AuthSpec {
     /// Send requests as they are.
     #[default]
     None,
+    /// OpenEMR / eMedicalPractice OAuth2 (authorization code with PKCE,
+    /// password, client credentials), bearer tokens.
+    OAuth2(Box<OAuth2Spec>),
 }
 
-pub const AUTH_DRIVERS: &[&str] = &["none"];
+pub const AUTH_DRIVERS: &[&str] = &["none", "oauth2"];
 
 impl AuthSpec {
     pub fn name(&self) -> &'static str {
         match self {
             AuthSpec::None => "none",
+            AuthSpec::OAuth2(_) => "oauth2",
         }
     }
+
+    /// The templates inside the spec, for the load-time variable check.
+    pub fn templates(&self) -> Vec<Template> {
+        match self {
+            AuthSpec::None => Vec::new(),
+            AuthSpec::OAuth2(o) => o.templates(),
+        }
+    }
+}
+
+/// `auth: {oauth2: {...}}`: how the `oauth2` driver obtains and uses a
+/// token. Every string is a template. See `docs/scenarios.md`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Spec {
+    pub grant: OAuth2Grant,
+    /// OpenEMR site (default: the target's).
+    #[serde(default)]
+    pub site: Option<Template>,
+    /// A seeded client of the credentials document (default: `jwks` for
+    /// client credentials, `public` for a patient login, else
+    /// `confidential`).
+    #[serde(default)]
+    pub client: Option<SeededClient>,
+    #[serde(default)]
+    pub client_id: Option<Template>,
+    #[serde(default)]
+    pub client_secret: Option<Template>,
+    /// Register a new client first with this metadata (RFC 7591).
+    #[serde(default)]
+    pub register: Option<Json>,
+    /// After registering, enable the client through the mock's admin API
+    /// (an administrator's approval on a live server).
+    #[serde(default)]
+    pub approve: bool,
+    /// Client authentication at the token endpoint (default: `basic` for
+    /// confidential clients, `private_key_jwt` for client credentials,
+    /// `none` for public clients).
+    #[serde(default)]
+    pub client_auth: Option<ClientAuth>,
+    #[serde(default = "empty_template")]
+    pub scope: Template,
+    /// Login (default: the credentials' first user or portal patient).
+    #[serde(default)]
+    pub username: Option<Template>,
+    #[serde(default)]
+    pub password: Option<Template>,
+    #[serde(default)]
+    pub email: Option<Template>,
+    /// `users` (staff, the default) or `patient`.
+    #[serde(default)]
+    pub role: Option<LoginRole>,
+    /// The patient UUID to pick when a staff login asks `launch/patient`
+    /// (default: the first one offered).
+    #[serde(default)]
+    pub patient: Option<Template>,
+    /// Send a PKCE S256 challenge (default: yes).
+    #[serde(default)]
+    pub pkce: Option<bool>,
+    #[serde(default)]
+    pub redirect_uri: Option<Template>,
+    #[serde(default)]
+    pub state: Option<Template>,
+    #[serde(default)]
+    pub nonce: Option<Template>,
+    /// `false`: stop before the token request, publish what it would have
+    /// sent (`{{oauth2.code}}` and `code_verifier`, or `client_assertion`)
+    /// and send the request unsigned.
+    #[serde(default = "yes")]
+    pub exchange: bool,
+    /// The key client assertions are signed with.
+    #[serde(default)]
+    pub key: Option<KeySpec>,
+    /// Deliberately wrong assertion claims.
+    #[serde(default)]
+    pub assertion: AssertionSpec,
+    /// Deliberately damage the bearer token before sending it.
+    #[serde(default)]
+    pub tamper: Option<Tamper>,
+    /// Consider the token stale after this many seconds (default: its
+    /// `expires_in` less 30 s) and refresh it, or run the flow again.
+    #[serde(default)]
+    pub refresh_after: Option<u64>,
+}
+
+fn empty_template() -> Template {
+    Template::literal("")
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl OAuth2Spec {
+    pub fn templates(&self) -> Vec<Template> {
+        let mut out: Vec<Template> = [
+            &self.site,
+            &self.client_id,
+            &self.client_secret,
+            &self.username,
+            &self.password,
+            &self.email,
+            &self.patient,
+            &self.redirect_uri,
+            &self.state,
+            &self.nonce,
+            &self.assertion.aud,
+            &self.assertion.kid,
+            &self.assertion.jti,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+        out.push(self.scope.clone());
+        if let Some(KeySpec::Pem { pem, kid }) = &self.key {
+            out.push(pem.clone());
+            out.push(kid.clone());
+        }
+        if let Some(Json(v)) = &self.register {
+            let _ = super::template::json_templates(v, &mut out);
+        }
+        out
+    }
+
+    /// The same spec without the options that only change how the token
+    /// is sent: specs equal under this share cached tokens.
+    pub fn cache_key(&self) -> String {
+        let mut s = self.clone();
+        s.tamper = None;
+        s.refresh_after = None;
+        format!("{s:?}")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuth2Grant {
+    AuthorizationCode,
+    Password,
+    ClientCredentials,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeededClient {
+    Confidential,
+    Public,
+    Jwks,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// HTTP Basic `client_id:client_secret`.
+    Basic,
+    /// `client_id` and `client_secret` form fields.
+    Post,
+    PrivateKeyJwt,
+    /// A public client: `client_id` only.
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginRole {
+    Users,
+    Patient,
+}
+
+/// Where the assertion key comes from: `credentials`, `generated`,
+/// `{site: NAME}` or `{pem: ..., kid: ...}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeySpec {
+    /// The credentials document's JWKS client key (the default).
+    Credentials,
+    /// The JWKS client key of another site of the credentials document.
+    Site(String),
+    /// A fresh RSA key pair, made for this scenario.
+    Generated,
+    /// A PKCS#8 PEM private key and its `kid`.
+    Pem { pem: Template, kid: Template },
+}
+
+impl<'de> Deserialize<'de> for KeySpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeySpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`credentials`, `generated`, `{site: NAME}` or `{pem: PEM, kid: KID}`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeySpec, E> {
+                match v {
+                    "credentials" => Ok(KeySpec::Credentials),
+                    "generated" => Ok(KeySpec::Generated),
+                    other => Err(E::unknown_variant(other, &["credentials", "generated"])),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeySpec, A::Error> {
+                let mut site = None;
+                let mut pem = None;
+                let mut kid = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "site" => site = Some(map.next_value::<String>()?),
+                        "pem" => pem = Some(map.next_value::<Template>()?),
+                        "kid" => kid = Some(map.next_value::<Template>()?),
+                        other => {
+                            return Err(de::Error::unknown_field(other, &["site", "pem", "kid"]))
+                        }
+                    }
+                }
+                match (site, pem, kid) {
+                    (Some(s), None, None) => Ok(KeySpec::Site(s)),
+                    (None, Some(pem), Some(kid)) => Ok(KeySpec::Pem { pem, kid }),
+                    _ => Err(de::Error::custom(
+                        "a key map is `{site: NAME}` or `{pem: PEM, kid: KID}`",
+                    )),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Overrides of the client assertion's claims.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssertionSpec {
+    #[serde(default)]
+    pub aud: Option<Template>,
+    /// Seconds from now to `exp` (default 300; negative: already expired).
+    #[serde(default)]
+    pub exp_in: Option<i64>,
+    /// Seconds added to `iat` (negative: issued in the past).
+    #[serde(default)]
+    pub iat_offset: Option<i64>,
+    #[serde(default)]
+    pub kid: Option<Template>,
+    #[serde(default)]
+    pub jti: Option<Template>,
+    /// Sign with RS256 instead of RS384.
+    #[serde(default)]
+    pub rs256: bool,
+}
+
+/// How to damage the bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tamper {
+    /// Flip a bit of the signature.
+    Signature,
+    /// Change a claim, keep the signature.
+    Payload,
+    /// Header `alg: none`, no signature.
+    AlgNone,
+    /// Send the id token instead of the access token.
+    IdToken,
 }
 
 impl<'de> Deserialize<'de> for AuthSpec {
@@ -155,6 +418,7 @@ impl<'de> Deserialize<'de> for AuthSpec {
                         map.next_value::<de::IgnoredAny>()?;
                         AuthSpec::None
                     }
+                    "oauth2" => AuthSpec::OAuth2(Box::new(map.next_value()?)),
                     other => return Err(de::Error::unknown_variant(other, AUTH_DRIVERS)),
                 };
                 if map.next_key::<String>()?.is_some() {
