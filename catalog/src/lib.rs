@@ -9,6 +9,6 @@ mod profile;
 mod table;
 mod template;
 
-pub use profile::{CatalogFile, Family, Profile, ProfileId, UnknownProfile};
+pub use profile::{CatalogFile, Family, Profile, ProfileId, Quirk, UnknownProfile};
 pub use table::{strip_media_extension, Api, Catalog, CatalogError, Lookup, Operation, TableKind};
 pub use template::{PathMatch, PathTemplate};

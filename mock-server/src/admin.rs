@@ -56,6 +56,7 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         "context": state.profile.context,
         "sites": state.sites().map(|s| s.name.clone()).collect::<Vec<_>>(),
         "operations": state.catalog.operations().len(),
+        "quirks": state.profile.quirks,
         "seed": state.config.seed,
         "now": state.clock.now(),
     }))

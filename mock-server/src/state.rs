@@ -45,6 +45,10 @@ impl MockConfig {
 pub struct Site {
     pub name: String,
     pub store: Store,
+    /// OSCAR's OAuth 1.0a clients, tokens and nonces.
+    pub oauth1: crate::oscar::oauth1::Provider,
+    /// Tomcat HTTP sessions (`JSESSIONID`), for `/login.do` and `/ws/rs`.
+    pub sessions: crate::oscar::session::Sessions,
 }
 
 /// Everything a handler can reach.
@@ -84,6 +88,8 @@ impl AppState {
                 Site {
                     name,
                     store: Store::new(data),
+                    oauth1: crate::oscar::oauth1::Provider::new(clock.now()),
+                    sessions: Default::default(),
                 }
             })
             .collect();
@@ -134,6 +140,8 @@ impl Shared {
                 i,
                 &self.clock,
             )));
+            site.oauth1.reset(self.clock.now());
+            site.sessions.clear();
         }
         self.journal.clear();
         self.audit.clear();
