@@ -266,6 +266,7 @@ async fn exchange(
         target: ctx.target,
         transport: ctx.transport,
         state: ctx.auth,
+        vars,
     };
     auth::authorize(auth_spec, &mut auth_ctx, &mut request)
         .await

@@ -76,6 +76,7 @@ pub enum TransportError {
 pub struct Transport {
     client: reqwest::Client,
     timeout: Duration,
+    insecure: bool,
 }
 
 impl Transport {
@@ -87,7 +88,18 @@ impl Transport {
             .timeout(timeout)
             .build()
             .map_err(|e| TransportError::Other(e.to_string()))?;
-        Ok(Transport { client, timeout })
+        Ok(Transport {
+            client,
+            timeout,
+            insecure,
+        })
+    }
+
+    /// Another client with the same settings and an empty cookie jar: a
+    /// separate user agent, such as the browser in which a user approves
+    /// an OAuth application.
+    pub fn fresh(&self) -> Result<Transport, TransportError> {
+        Transport::new(self.timeout, self.insecure)
     }
 
     pub async fn send(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {

@@ -231,6 +231,9 @@ fn check(s: &Scenario) -> Vec<LoadError> {
     for t in &templates {
         check_refs(t, &defined, &mut errors, &err, 0);
     }
+    for t in s.auth.templates() {
+        check_refs(t, &defined, &mut errors, &err, 0);
+    }
 
     let mut cursor = locate(text, "steps", 0).map_or(0, |p| p.2);
     let mut snapshots: Vec<&str> = Vec::new();
@@ -239,7 +242,12 @@ fn check(s: &Scenario) -> Vec<LoadError> {
         if let Some((_, _, at)) = locate(text, &step.name, cursor) {
             cursor = at;
         }
-        let mut templates = Vec::new();
+        let mut templates: Vec<Template> = step
+            .auth
+            .iter()
+            .flat_map(|a| a.templates())
+            .cloned()
+            .collect();
         match &step.action {
             Action::Request(r) => {
                 templates.push(r.path.clone());
