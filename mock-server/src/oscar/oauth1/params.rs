@@ -227,10 +227,15 @@ impl OpenOParams {
         // OAuth1ParamParser.parseFromRequest
         let mut parser: Vec<(String, String)> = Vec::new();
         for header in req.authorization {
-            if header.len() < 6 || !header[..6].eq_ignore_ascii_case("OAuth ") {
+            // `regionMatches(true, 0, "OAuth ", 0, 6)`; `get` keeps a
+            // non-ASCII header from splitting a character.
+            let (Some(scheme), Some(rest)) = (header.get(..6), header.get(6..)) else {
+                continue;
+            };
+            if !scheme.eq_ignore_ascii_case("OAuth ") {
                 continue;
             }
-            for part in header[6..].trim().split(',') {
+            for part in rest.trim().split(',') {
                 if let Some((k, v)) = part.trim().split_once('=') {
                     parser.push((k.trim().to_owned(), strip_quotes(v.trim()).to_owned()));
                 }

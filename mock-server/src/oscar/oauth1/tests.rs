@@ -1358,6 +1358,20 @@ async fn open_o_resource_refusals_are_xml_faults() {
         )
         .await;
     assert_fault(&r, "missing_consumer_key");
+    // Non-ASCII in the header is read, not a crash.
+    let r = m
+        .send(
+            Request::get(format!("/oscar{AUTHED}"))
+                .header(header::HOST, HOST)
+                .header(
+                    header::AUTHORIZATION,
+                    "OAuthé oauth_consumer_key=\"é\"".as_bytes(),
+                )
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_fault(&r, "missing_consumer_key");
     // The token was not revoked by any of that, and never expires.
     m.advance(30 * 24 * 3600);
     assert_eq!(m.signed("GET", AUTHED, &[], &good).await.status, 200);
