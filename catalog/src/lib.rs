@@ -11,6 +11,6 @@ mod table;
 mod template;
 
 pub use access::Access;
-pub use profile::{CatalogFile, Family, Profile, ProfileId, Rebase, UnknownProfile};
+pub use profile::{CatalogFile, Family, Profile, ProfileId, Quirk, Rebase, UnknownProfile};
 pub use table::{strip_media_extension, Api, Catalog, CatalogError, Lookup, Operation, TableKind};
 pub use template::{PathMatch, PathTemplate};

@@ -156,6 +156,18 @@ pub struct Profile {
     pub sites: Vec<String>,
     #[serde(default)]
     pub catalogs: Vec<CatalogFile>,
+    /// Behaviours of the real system that are bugs or oddities, which the
+    /// mock reproduces on purpose.
+    #[serde(default)]
+    pub quirks: Vec<Quirk>,
+}
+
+/// A deliberate reproduction of a real system's bug or oddity.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quirk {
+    pub id: String,
+    pub description: String,
 }
 
 fn placeholder_id() -> ProfileId {

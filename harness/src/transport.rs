@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::live::net::{RateLimiter, RetryPolicy};
+use crate::live::net::{NetSettings, RetryPolicy};
 use crate::redact::Redactor;
 
 /// A request ready to send, after templates and auth.
@@ -27,6 +27,27 @@ pub struct HttpResponse {
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
     pub elapsed: Duration,
+}
+
+/// A reqwest client: a cookie jar, no redirects followed (OAuth redirects
+/// are inspected, not followed), the target's timeouts and TLS trust.
+fn build_client(timeout: Duration, net: &NetSettings) -> Result<reqwest::Client, TransportError> {
+    let mut builder = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .danger_accept_invalid_certs(net.insecure)
+        .timeout(timeout)
+        .connect_timeout(net.connect_timeout);
+    if let Some(pem) = &net.ca_pem {
+        for cert in reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| TransportError::Invalid(format!("CA certificates: {e}")))?
+        {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| TransportError::Other(e.to_string()))
 }
 
 impl HttpResponse {
@@ -80,26 +101,24 @@ pub enum TransportError {
 pub struct Transport {
     client: reqwest::Client,
     timeout: Duration,
-    limiter: Option<Arc<RateLimiter>>,
-    retries: RetryPolicy,
+    /// How `client` was built: pacing, retries, TLS. `fresh` builds
+    /// another client like it.
+    net: NetSettings,
     /// Every credential that crosses the transport is registered here.
     redactor: Option<Arc<Redactor>>,
 }
 
 impl Transport {
+    /// A client with default network settings (the embedded mock's).
     pub fn new(timeout: Duration, insecure: bool) -> Result<Transport, TransportError> {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .danger_accept_invalid_certs(insecure)
-            .timeout(timeout)
-            .build()
-            .map_err(|e| TransportError::Other(e.to_string()))?;
+        let net = NetSettings {
+            insecure,
+            ..NetSettings::default()
+        };
         Ok(Transport {
-            client,
+            client: build_client(timeout, &net)?,
             timeout,
-            limiter: None,
-            retries: RetryPolicy::none(),
+            net,
             redactor: None,
         })
     }
@@ -112,29 +131,23 @@ impl Transport {
         insecure: bool,
         redactor: Arc<Redactor>,
     ) -> Result<Transport, TransportError> {
-        let net = &target.net;
-        let mut builder = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .danger_accept_invalid_certs(insecure || net.insecure)
-            .timeout(target.timeout)
-            .connect_timeout(net.connect_timeout);
-        if let Some(pem) = &net.ca_pem {
-            for cert in reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| TransportError::Invalid(format!("CA certificates: {e}")))?
-            {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let client = builder
-            .build()
-            .map_err(|e| TransportError::Other(e.to_string()))?;
+        let mut net = target.net.clone();
+        net.insecure |= insecure;
         Ok(Transport {
-            client,
+            client: build_client(target.timeout, &net)?,
             timeout: target.timeout,
-            limiter: net.rate_limit.clone(),
-            retries: net.retries,
+            net,
             redactor: Some(redactor),
+        })
+    }
+
+    /// Another client with the same settings and an empty cookie jar: a
+    /// separate user agent, such as the browser in which a user approves
+    /// an OAuth application.
+    pub fn fresh(&self) -> Result<Transport, TransportError> {
+        Ok(Transport {
+            client: build_client(self.timeout, &self.net)?,
+            ..self.clone()
         })
     }
 
@@ -146,13 +159,13 @@ impl Transport {
             r.register_request_headers(&req.headers);
         }
         let retries = if RetryPolicy::applies_to(&req.method) {
-            self.retries.max_retries
+            self.net.retries.max_retries
         } else {
             0
         };
         let mut attempt = 0;
         loop {
-            if let Some(l) = &self.limiter {
+            if let Some(l) = &self.net.rate_limit {
                 l.acquire().await;
             }
             let result = self.send_once(req).await;
@@ -166,7 +179,7 @@ impl Transport {
             match retry_after {
                 Some(after) if attempt < retries => {
                     attempt += 1;
-                    tokio::time::sleep(self.retries.delay(attempt, after.as_deref())).await;
+                    tokio::time::sleep(self.net.retries.delay(attempt, after.as_deref())).await;
                 }
                 _ => {
                     if let (Ok(resp), Some(r)) = (&result, &self.redactor) {

@@ -49,7 +49,7 @@ async fn options<T: for<'de> Deserialize<'de> + Default>(
 }
 
 async fn health(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({
+    let mut health = json!({
         "status": "ok",
         "profile": state.config.profile.as_str(),
         "title": state.profile.title,
@@ -58,7 +58,12 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         "operations": state.catalog.operations().len(),
         "seed": state.config.seed,
         "now": state.clock.now(),
-    }))
+    });
+    // The real system's bugs the profile reproduces on purpose.
+    if !state.profile.quirks.is_empty() {
+        health["quirks"] = json!(state.profile.quirks);
+    }
+    Json(health)
 }
 
 #[derive(Debug, Default, Deserialize)]

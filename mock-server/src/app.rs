@@ -11,7 +11,7 @@ use axum::Router;
 use emr_catalog::Family;
 
 use crate::error::{Dialect, Failure};
-use crate::journal::{Entry, OperationId};
+use crate::journal::{Authenticated, Entry, OperationId};
 use crate::state::AppState;
 use crate::{admin, openemr, oscar};
 
@@ -76,6 +76,7 @@ async fn journal(State(state): State<AppState>, req: Request, next: Next) -> Res
         .extensions()
         .get::<OperationId>()
         .map(|o| o.0.clone());
+    let auth = response.extensions().get::<Authenticated>().cloned();
     state.journal.record(Entry {
         seq,
         at,
@@ -85,6 +86,7 @@ async fn journal(State(state): State<AppState>, req: Request, next: Next) -> Res
         content_type,
         status: response.status().as_u16(),
         operation,
+        auth,
         duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     });
     response

@@ -14,6 +14,10 @@ pub fn of(state: &AppState) -> Value {
         Family::Oscar => {
             let site = state.default_site();
             out.insert("users".into(), users(site, true));
+            out.insert(
+                "oauth1".into(),
+                crate::oscar::oauth1::admin::credentials(state),
+            );
         }
         Family::OpenEmr => {
             let mut sites = Map::new();

@@ -14,6 +14,15 @@ use serde::Serialize;
 #[derive(Debug, Clone)]
 pub struct OperationId(pub String);
 
+/// Set on a response by an authentication layer: who the request was
+/// authenticated as, so the journal can show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Authenticated {
+    pub provider_no: String,
+    /// `session`, `oauth1`, ...
+    pub via: &'static str,
+}
+
 /// One request as the journal records it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
@@ -29,6 +38,9 @@ pub struct Entry {
     /// The catalogue operation the request addressed, when it matched one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
+    /// Who the request was authenticated as, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Authenticated>,
     pub duration_us: u64,
 }
 

@@ -47,6 +47,10 @@ pub struct Site {
     pub store: Store,
     /// OpenEMR-family authorization server state (clients, keys, tokens).
     pub oauth2: crate::openemr::oauth2::SiteAuth,
+    /// OSCAR's OAuth 1.0a clients, tokens and nonces.
+    pub oauth1: crate::oscar::oauth1::Provider,
+    /// Tomcat HTTP sessions (`JSESSIONID`), for `/login.do` and `/ws/rs`.
+    pub sessions: crate::oscar::session::Sessions,
 }
 
 /// Everything a handler can reach.
@@ -92,6 +96,8 @@ impl AppState {
                     name,
                     store: Store::new(data),
                     oauth2,
+                    oauth1: crate::oscar::oauth1::Provider::new(clock.now()),
+                    sessions: Default::default(),
                 }
             })
             .collect();
@@ -143,6 +149,8 @@ impl Shared {
                 i,
                 &self.clock,
             )));
+            site.oauth1.reset(self.clock.now());
+            site.sessions.clear();
         }
         self.journal.clear();
         self.audit.clear();

@@ -1,9 +1,14 @@
 //! Auth drivers: they obtain credentials for a scenario (running the
 //! target's own flows) and sign each request.
 
+mod forms;
+pub mod oauth1;
 pub mod oauth2;
+pub mod session;
 
-use crate::scenario::{AuthSpec, Vars};
+use serde_json::Value;
+
+use crate::scenario::{AuthSpec, Template, Vars};
 use crate::target::Target;
 use crate::transport::{HttpRequest, Transport};
 
@@ -17,6 +22,15 @@ pub enum AuthError {
     },
 }
 
+impl AuthError {
+    pub(crate) fn new(driver: &'static str, message: impl Into<String>) -> AuthError {
+        AuthError::Failed {
+            driver,
+            message: message.into(),
+        }
+    }
+}
+
 /// Per-scenario state of every driver (tokens, sessions), reused by the
 /// scenario's steps.
 #[derive(Debug, Default)]
@@ -24,6 +38,8 @@ pub struct AuthState {
     /// `(method, url)` of every request a driver sent, for coverage.
     pub calls: Vec<(String, String)>,
     pub oauth2: oauth2::OAuth2State,
+    pub oauth1: oauth1::State,
+    pub session: session::State,
 }
 
 /// What a driver can use to authorize a request.
@@ -36,6 +52,18 @@ pub struct AuthContext<'a> {
     pub vars: &'a mut Vars,
 }
 
+impl AuthContext<'_> {
+    pub(crate) fn render(
+        &self,
+        driver: &'static str,
+        t: Option<&Template>,
+    ) -> Result<Option<String>, AuthError> {
+        t.map(|t| t.render(&*self.vars))
+            .transpose()
+            .map_err(|e| AuthError::new(driver, e.to_string()))
+    }
+}
+
 /// Authorizes `req` as `spec` says, running the flow first if needed.
 pub async fn authorize(
     spec: &AuthSpec,
@@ -45,5 +73,40 @@ pub async fn authorize(
     match spec {
         AuthSpec::None => Ok(()),
         AuthSpec::OAuth2(o) => oauth2::authorize(o, ctx, req).await,
+        AuthSpec::OAuth1(opts) => oauth1::authorize(opts, ctx, req).await,
+        AuthSpec::Session(opts) => session::authorize(opts, ctx, req).await,
+    }
+}
+
+/// A login of the credentials document's `users`: by username, or the
+/// first one.
+pub(crate) fn user<'a>(
+    driver: &'static str,
+    credentials: &'a Value,
+    username: Option<&str>,
+) -> Result<&'a Value, AuthError> {
+    let users = credentials["users"].as_array().ok_or_else(|| {
+        AuthError::new(
+            driver,
+            "the target's credentials list no `users` (expected the shape of the mock's /__admin/credentials)",
+        )
+    })?;
+    match username {
+        None => users
+            .first()
+            .ok_or_else(|| AuthError::new(driver, "the credentials' `users` is empty")),
+        Some(name) => users
+            .iter()
+            .find(|u| u["username"] == name)
+            .ok_or_else(|| AuthError::new(driver, format!("no user `{name}` in the credentials"))),
+    }
+}
+
+/// A string field of a credentials entry (numbers are read as text).
+pub(crate) fn field(v: &Value, name: &str) -> String {
+    match &v[name] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
     }
 }

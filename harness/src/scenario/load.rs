@@ -239,6 +239,9 @@ fn check(s: &Scenario) -> Vec<LoadError> {
     for t in &templates {
         c.refs(t, 0);
     }
+    for t in s.auth.templates() {
+        c.refs(&t, 0);
+    }
 
     c.cursor = locate(c.text, "steps", 0).map_or(0, |p| p.2);
     for step in &s.steps {
@@ -348,8 +351,11 @@ impl Checker<'_> {
                 }
             }
         }
+        // The scenario's own `auth` was checked once, at the top.
+        if let Some(a) = &step.auth {
+            templates.extend(a.templates());
+        }
         let auth = step.auth.as_ref().unwrap_or(&self.scenario.auth);
-        templates.extend(auth.templates());
         for t in &templates {
             self.refs(t, cursor);
         }

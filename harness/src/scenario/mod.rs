@@ -1,11 +1,15 @@
 //! Scenario files: the model, the loader, templates and matchers.
 
+mod auth_model;
 mod load;
 mod matcher;
 mod model;
 mod template;
 mod vars;
 
+pub use auth_model::{
+    ClientRef, Consent, Leg, OAuth1Options, Placement, SessionOptions, SignatureMethodName,
+};
 pub use load::{discover, load_all, load_file, parse, step_references, step_templates, LoadError};
 pub use matcher::{JsonType, Matcher, Mismatch, Op, Pattern};
 pub use model::*;

@@ -120,17 +120,23 @@ pub enum AuthSpec {
     /// Send requests as they are.
     #[default]
     None,
+    /// OSCAR's OAuth 1.0a: run the three-legged flow, sign requests.
+    OAuth1(Box<super::auth_model::OAuth1Options>),
+    /// OSCAR's `/login.do` session cookie.
+    Session(super::auth_model::SessionOptions),
     /// OpenEMR / eMedicalPractice OAuth2 (authorization code with PKCE,
     /// password, client credentials), bearer tokens.
     OAuth2(Box<OAuth2Spec>),
 }
 
-pub const AUTH_DRIVERS: &[&str] = &["none", "oauth2"];
+pub const AUTH_DRIVERS: &[&str] = &["none", "oauth1", "session", "oauth2"];
 
 impl AuthSpec {
     pub fn name(&self) -> &'static str {
         match self {
             AuthSpec::None => "none",
+            AuthSpec::OAuth1(_) => "oauth1",
+            AuthSpec::Session(_) => "session",
             AuthSpec::OAuth2(_) => "oauth2",
         }
     }
@@ -139,6 +145,8 @@ impl AuthSpec {
     pub fn templates(&self) -> Vec<Template> {
         match self {
             AuthSpec::None => Vec::new(),
+            AuthSpec::OAuth1(o) => o.templates().into_iter().cloned().collect(),
+            AuthSpec::Session(o) => o.user.iter().cloned().collect(),
             AuthSpec::OAuth2(o) => o.templates(),
         }
     }
@@ -406,6 +414,8 @@ impl<'de> Deserialize<'de> for AuthSpec {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<AuthSpec, E> {
                 match v {
                     "none" => Ok(AuthSpec::None),
+                    "oauth1" => Ok(AuthSpec::OAuth1(Box::default())),
+                    "session" => Ok(AuthSpec::Session(Default::default())),
                     other => Err(E::unknown_variant(other, AUTH_DRIVERS)),
                 }
             }
@@ -418,6 +428,10 @@ impl<'de> Deserialize<'de> for AuthSpec {
                         map.next_value::<de::IgnoredAny>()?;
                         AuthSpec::None
                     }
+                    "oauth1" => AuthSpec::OAuth1(Box::new(
+                        map.next_value::<super::auth_model::OAuth1Options>()?,
+                    )),
+                    "session" => AuthSpec::Session(map.next_value()?),
                     "oauth2" => AuthSpec::OAuth2(Box::new(map.next_value()?)),
                     other => return Err(de::Error::unknown_variant(other, AUTH_DRIVERS)),
                 };

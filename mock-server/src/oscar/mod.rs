@@ -1,51 +1,33 @@
-//! OSCAR-family routes: the JAX-RS resources under `{context}/ws/rs`.
+//! OSCAR-family routes: the JAX-RS resources under `{context}/ws/rs` and
+//! `{context}/ws/services`, the OAuth 1.0a provider under
+//! `{context}/ws/oauth`, and `{context}/login.do`.
 
-use axum::extract::{Request, State};
-use axum::response::{IntoResponse, Response};
+pub mod jsonlib;
+pub mod oauth1;
+pub mod operations;
+pub mod rest;
+pub mod session;
+
 use axum::routing::any;
 use axum::Router;
-use emr_catalog::{Lookup, Profile};
+use emr_catalog::Profile;
 
-use crate::error::{Dialect, Failure};
-use crate::journal::OperationId;
 use crate::state::AppState;
 
 pub fn routes(profile: &Profile) -> Router<AppState> {
     let ctx = &profile.context;
     Router::new()
-        .route(&format!("{ctx}/ws/rs"), any(rs))
-        .route(&format!("{ctx}/ws/rs/{{*rest}}"), any(rs))
-}
-
-/// `/ws/rs/...`: CXF selects the resource first (unknown path 404, wrong
-/// method 405), then `AuthenticationInInterceptor` refuses a request
-/// without a logged-in session with its XML 401.
-async fn rs(State(state): State<AppState>, req: Request) -> Response {
-    let full = req.uri().path();
-    let in_context = full
-        .strip_prefix(state.profile.context.as_str())
-        .unwrap_or(full);
-    match state.catalog.resolve(req.method().as_str(), in_context) {
-        Lookup::NotFound => Failure::NotFound
-            .in_dialect(Dialect::OscarRest)
-            .into_response(),
-        Lookup::WrongMethod(allow) => Failure::MethodNotAllowed {
-            allow: allow.into_iter().map(str::to_owned).collect(),
-        }
-        .in_dialect(Dialect::OscarRest)
-        .into_response(),
-        Lookup::Found(op, _) => {
-            state.audit(
-                "REST WS: NOT AUTHORIZED",
-                None,
-                None,
-                &format!("{} {}", req.method(), full),
-            );
-            let mut response = Failure::Unauthorized
-                .in_dialect(Dialect::OscarRest)
-                .into_response();
-            response.extensions_mut().insert(OperationId(op.id.clone()));
-            response
-        }
-    }
+        .route(&format!("{ctx}/ws/rs"), any(rest::rs))
+        .route(&format!("{ctx}/ws/rs/{{*rest}}"), any(rest::rs))
+        .route(&format!("{ctx}/ws/services"), any(rest::services))
+        .route(&format!("{ctx}/ws/services/{{*rest}}"), any(rest::services))
+        .route(
+            &format!("{ctx}/ws/oauth/{{*rest}}"),
+            any(oauth1::endpoints::handle),
+        )
+        .route(&format!("{ctx}/login.do"), any(session::login))
+        // `login.do;jsessionid=...`, as the consent page's script posts it;
+        // any other single segment is Tomcat's 404.
+        .route(&format!("{ctx}/{{page}}"), any(session::login))
+        .merge(oauth1::admin::routes())
 }
