@@ -6,9 +6,14 @@
 //! binary: nothing here reads the file system at run time.
 
 mod profile;
+mod soap;
 mod table;
 mod template;
 
 pub use profile::{CatalogFile, Family, Profile, ProfileId, UnknownProfile};
+pub use soap::{
+    signature, ComplexType, EnumType, Field, Signature, SoapDataError, SoapTypes, TypeRef, Xsd,
+    SOAP_VARIANTS,
+};
 pub use table::{strip_media_extension, Api, Catalog, CatalogError, Lookup, Operation, TableKind};
 pub use template::{PathMatch, PathTemplate};

@@ -16,6 +16,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod snapshot;
+pub mod soap;
 pub mod suite;
 pub mod target;
 pub mod transport;

@@ -14,10 +14,11 @@ use crate::auth::{self, AuthContext, AuthState};
 use crate::check::{check, parse_json};
 use crate::outcome::{Exchange, Failure, FailureKind, ScenarioOutcome, Status, StepOutcome};
 use crate::scenario::{
-    display, render_json, Action, Body, Capture, CaptureSource, Params, RequestSpec, Scenario,
-    Step, Vars,
+    display, element_text, render_json, Action, AuthSpec, Body, Capture, CaptureSource, Params,
+    RequestSpec, Scenario, SoapSpec, Step, Vars,
 };
 use crate::snapshot::{redact_text, Snapshots};
+use crate::soap;
 use crate::target::{Target, TargetKind};
 use crate::transport::{HttpRequest, HttpResponse, Transport};
 
@@ -47,6 +48,7 @@ pub fn encode(s: &str) -> String {
 pub fn uses_admin_api(scenario: &Scenario) -> bool {
     scenario.steps.iter().any(|s| match &s.action {
         Action::Request(r) => r.path.as_str().starts_with("/__admin/"),
+        Action::Soap(_) => false,
     })
 }
 
@@ -162,6 +164,14 @@ fn initial_vars(scenario: &Scenario, target: &Target, opts: &RunOptions) -> Resu
     vars.set("now_epoch", Value::from(now.timestamp()));
     vars.set("run_id", Value::String(opts.run_id.clone()));
     vars.set("credentials", target.credentials.clone());
+    vars.set(
+        "soap_namespace",
+        Value::String(
+            soap::target_namespace(target.profile)
+                .unwrap_or("")
+                .to_owned(),
+        ),
+    );
     for (name, value) in &scenario.vars {
         let rendered = render_json(value, &vars).map_err(|e| {
             Failure::new(FailureKind::Template, format!("vars.{name}"), e.to_string())
@@ -259,7 +269,10 @@ async fn exchange(
     ctx: &mut StepContext<'_>,
     vars: &Vars,
 ) -> Result<(HttpRequest, HttpResponse), Failure> {
-    let Action::Request(spec) = &step.action;
+    let spec = match &step.action {
+        Action::Request(spec) => spec,
+        Action::Soap(spec) => return soap_exchange(spec, step, ctx, vars).await,
+    };
     let (mut request, path) = build(spec, ctx.target, vars)?;
     let auth_spec = step.auth.as_ref().unwrap_or(&ctx.scenario.auth);
     let mut auth_ctx = AuthContext {
@@ -285,6 +298,84 @@ async fn exchange(
         {
             ctx.exercised.push(op.id.clone());
         }
+    }
+    Ok((request, resp))
+}
+
+/// Builds the SOAP envelope (with the WS-Security header when the step's
+/// auth is `wss`), posts it to the service, and records the operation.
+async fn soap_exchange(
+    spec: &SoapSpec,
+    step: &Step,
+    ctx: &mut StepContext<'_>,
+    vars: &Vars,
+) -> Result<(HttpRequest, HttpResponse), Failure> {
+    let template_err = |what: &str, e: crate::scenario::TemplateError| {
+        Failure::new(FailureKind::Template, what.to_owned(), e.to_string())
+    };
+    let namespace = match &spec.namespace {
+        Some(t) => t.render(vars).map_err(|e| template_err("namespace", e))?,
+        None => soap::target_namespace(ctx.target.profile)
+            .ok_or_else(|| {
+                Failure::new(
+                    FailureKind::Setup,
+                    "soap",
+                    format!("the {} profile has no SOAP services", ctx.target.profile),
+                )
+            })?
+            .to_owned(),
+    };
+    let mut args = Vec::with_capacity(spec.args.len());
+    for (name, value) in &spec.args {
+        let v = render_json(value, vars).map_err(|e| template_err(&format!("args.{name}"), e))?;
+        args.push((name.clone(), v));
+    }
+    let ordered = soap::ordered_args(ctx.catalog, &spec.service, &spec.operation, &args);
+    let auth_spec = step.auth.as_ref().unwrap_or(&ctx.scenario.auth);
+    let mut auth_ctx = AuthContext {
+        target: ctx.target,
+        transport: ctx.transport,
+        state: ctx.auth,
+    };
+    let header = match auth_spec {
+        AuthSpec::Wss(w) => Some(
+            auth::wss::header(w, &mut auth_ctx, vars)
+                .await
+                .map_err(|e| Failure::new(FailureKind::Auth, "wss", e.to_string()))?,
+        ),
+        _ => None,
+    };
+    let body = soap::envelope(&namespace, &spec.operation, &ordered, header.as_deref());
+    let mut headers = render_params(&spec.headers, vars).map_err(|e| template_err("headers", e))?;
+    for (name, value) in [
+        ("Content-Type", "text/xml; charset=UTF-8"),
+        ("SOAPAction", "\"\""),
+    ] {
+        if !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(name)) {
+            headers.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    let mut request = HttpRequest {
+        method: "POST".into(),
+        url: ctx.target.url(&format!("/ws/{}", spec.service)),
+        headers,
+        body: Some(Bytes::from(body)),
+    };
+    if !matches!(auth_spec, AuthSpec::Wss(_)) {
+        auth::authorize(auth_spec, &mut auth_ctx, &mut request)
+            .await
+            .map_err(|e| Failure::new(FailureKind::Auth, auth_spec.name(), e.to_string()))?;
+    }
+    let resp = ctx.transport.send(&request).await.map_err(|e| {
+        Failure::new(
+            FailureKind::Transport,
+            format!("POST {}", request.url),
+            e.to_string(),
+        )
+    })?;
+    ctx.network += resp.elapsed;
+    if let Some(op) = ctx.catalog.soap(&spec.service, &spec.operation) {
+        ctx.exercised.push(op.id.clone());
     }
     Ok((request, resp))
 }
@@ -377,6 +468,29 @@ fn capture_all(
                 let doc = parse_json(resp).map_err(|f| fail(f.message))?;
                 match path.select(&doc).as_slice() {
                     [v] => v.clone(),
+                    [] => return Err(fail(format!("{} matched nothing", path.source))),
+                    many => {
+                        return Err(fail(format!(
+                            "{} matched {} values; capture needs exactly one",
+                            path.source,
+                            many.len()
+                        )))
+                    }
+                }
+            }
+            CaptureSource::Xml(path) => {
+                let text = resp.text();
+                let doc = soap::parse_response(&text).map_err(fail)?;
+                let tns = vars.get("soap_namespace").map(display).unwrap_or_default();
+                match path.select(&doc, &tns).as_slice() {
+                    [n] => Value::String(if path.selects_elements() {
+                        element_text(*n)
+                    } else {
+                        path.values(&doc, &tns)
+                            .into_iter()
+                            .next()
+                            .unwrap_or_default()
+                    }),
                     [] => return Err(fail(format!("{} matched nothing", path.source))),
                     many => {
                         return Err(fail(format!(

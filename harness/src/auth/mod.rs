@@ -1,6 +1,8 @@
 //! Auth drivers: they obtain credentials for a scenario (running the
 //! target's own flows) and sign each request.
 
+pub mod wss;
+
 use crate::scenario::AuthSpec;
 use crate::target::Target;
 use crate::transport::{HttpRequest, Transport};
@@ -18,7 +20,9 @@ pub enum AuthError {
 /// Per-scenario state of every driver (tokens, sessions), reused by the
 /// scenario's steps.
 #[derive(Debug, Default)]
-pub struct AuthState {}
+pub struct AuthState {
+    pub wss: wss::WssCache,
+}
 
 /// What a driver can use to authorize a request.
 pub struct AuthContext<'a> {
@@ -35,5 +39,10 @@ pub async fn authorize(
 ) -> Result<(), AuthError> {
     match spec {
         AuthSpec::None => Ok(()),
+        // The SOAP step builds the header itself (`wss::header`).
+        AuthSpec::Wss(_) => Err(AuthError::Failed {
+            driver: "wss",
+            message: "WS-Security goes in a SOAP envelope: use it on `soap:` steps".into(),
+        }),
     }
 }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use emr_catalog::Catalog;
 
 use super::matcher::Matcher;
-use super::model::{Action, Body, Capture, Scenario, ScenarioDoc};
+use super::model::{
+    Action, AuthSpec, Body, Capture, Scenario, ScenarioDoc, SoapSpec, TokenPart, WssSpec,
+};
 use super::template::{json_templates, Template, VarRef};
 use super::vars::BUILTINS;
 
@@ -232,6 +234,14 @@ fn check(s: &Scenario) -> Vec<LoadError> {
         check_refs(t, &defined, &mut errors, &err, 0);
     }
 
+    if let AuthSpec::Wss(w) = &s.auth {
+        let mut ts = Vec::new();
+        wss_templates(w, &mut ts);
+        for t in &ts {
+            check_refs(t, &defined, &mut errors, &err, 0);
+        }
+    }
+
     let mut cursor = locate(text, "steps", 0).map_or(0, |p| p.2);
     let mut snapshots: Vec<&str> = Vec::new();
     for step in &s.steps {
@@ -256,15 +266,33 @@ fn check(s: &Scenario) -> Vec<LoadError> {
                     None => {}
                 }
             }
+            Action::Soap(call) => {
+                for v in call.args.values() {
+                    if let Err(e) = json_templates(v, &mut templates) {
+                        errors.push(err("args", cursor, e));
+                    }
+                }
+                templates.extend(call.namespace.iter().cloned());
+                templates.extend(call.headers.0.iter().map(|(_, t)| t.clone()));
+                if let Some(e) = check_soap_call(s, call, step.expect.fault.is_some()) {
+                    errors.push(err(&call.operation, cursor, e));
+                }
+            }
+        }
+        if let Some(AuthSpec::Wss(w)) = &step.auth {
+            wss_templates(w, &mut templates);
         }
         let mut matchers: Vec<&Matcher> = Vec::new();
         matchers.extend(step.expect.headers.values());
         matchers.extend(step.expect.json.values());
         matchers.extend(step.expect.body.iter());
+        matchers.extend(step.expect.xml.values());
+        matchers.extend(step.expect.fault.iter().flat_map(|f| f.string.iter()));
         if let Some(p) = &step.poll {
             matchers.extend(p.until.headers.values());
             matchers.extend(p.until.json.values());
             matchers.extend(p.until.body.iter());
+            matchers.extend(p.until.xml.values());
         }
         for m in matchers {
             for v in m.expected_values() {
@@ -328,6 +356,75 @@ fn check(s: &Scenario) -> Vec<LoadError> {
         }
     }
     errors
+}
+
+/// The templates of a `wss` auth block.
+fn wss_templates(w: &WssSpec, out: &mut Vec<Template>) {
+    out.extend(w.username.iter().cloned());
+    out.extend(w.password.iter().cloned());
+    out.extend(w.namespace.iter().cloned());
+    for part in [&w.nonce, &w.created] {
+        if let TokenPart::Fixed(t) = part {
+            out.push(t.clone());
+        }
+    }
+    if let Some(l) = &w.login {
+        out.extend(l.username.iter().cloned());
+        out.extend(l.password.iter().cloned());
+    }
+}
+
+/// A SOAP call must name a service of the profile, and (unless the step
+/// expects a fault: a negative test) one of its operations with its
+/// parameter names.
+fn check_soap_call(s: &Scenario, call: &SoapSpec, negative: bool) -> Option<String> {
+    let catalog = Catalog::of(s.profile);
+    let services = catalog.soap_services();
+    let Some(ops) = services.get(call.service.as_str()) else {
+        let known: Vec<&str> = services.keys().copied().collect();
+        return Some(if known.is_empty() {
+            format!("the {} profile has no SOAP services", s.profile)
+        } else {
+            format!(
+                "`{}` is not a SOAP service of the {} catalogue (services: {})",
+                call.service,
+                s.profile,
+                known.join(", ")
+            )
+        });
+    };
+    if negative {
+        return None;
+    }
+    let Some(op) = ops.iter().find(|o| o.name == call.operation) else {
+        let names: Vec<&str> = ops.iter().map(|o| o.name.as_str()).collect();
+        return Some(format!(
+            "`{}` is not an operation of {} in the {} catalogue (operations: {}); a negative test expects a `fault`",
+            call.operation,
+            call.service,
+            s.profile,
+            names.join(", ")
+        ));
+    };
+    let params: Vec<String> = emr_catalog::signature(op)
+        .map(|sig| sig.params.into_iter().map(|p| p.name).collect())
+        .unwrap_or_default();
+    for name in call.args.keys() {
+        if !params.contains(name) {
+            return Some(format!(
+                "{}.{} has no parameter `{name}` in the {} catalogue (parameters: {})",
+                call.service,
+                call.operation,
+                s.profile,
+                if params.is_empty() {
+                    "none".to_owned()
+                } else {
+                    params.join(", ")
+                }
+            ));
+        }
+    }
+    None
 }
 
 fn check_refs(
@@ -424,7 +521,7 @@ steps:
             errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a}\n    expekt: {}\n");
         assert_eq!(
             e,
-            vec!["s.yaml:4:5: steps[0]: unknown field `expekt`, expected one of `name`, `request`, `auth`, `expect`, `capture`, `snapshot`, `repeat`, `poll`"]
+            vec!["s.yaml:4:5: steps[0]: unknown field `expekt`, expected one of `name`, `request`, `soap`, `auth`, `expect`, `capture`, `snapshot`, `repeat`, `poll`"]
         );
         let e = errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a, methd: GET}\n");
         assert!(e[0].contains("unknown field `methd`"), "{}", e[0]);

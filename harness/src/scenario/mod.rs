@@ -5,9 +5,11 @@ mod matcher;
 mod model;
 mod template;
 mod vars;
+mod xmlpath;
 
 pub use load::{discover, load_all, load_file, parse, LoadError};
 pub use matcher::{JsonType, Matcher, Mismatch, Op, Pattern};
 pub use model::*;
 pub use template::{display, render_json, Template, TemplateError, VarRef};
 pub use vars::{Vars, BUILTINS};
+pub use xmlpath::{element_text, namespace_of, XmlPath, PREFIXES};

@@ -14,6 +14,7 @@ pub const BUILTINS: &[&str] = &[
     "now_epoch",
     "run_id",
     "credentials",
+    "soap_namespace",
 ];
 
 /// A scope of named JSON values.

@@ -1,4 +1,10 @@
-//! OSCAR-family routes: the JAX-RS resources under `{context}/ws/rs`.
+//! OSCAR-family routes: the JAX-RS resources under `{context}/ws/rs` and
+//! the JAX-WS services under `{context}/ws/<Name>Service`.
+
+pub mod soap;
+pub mod wss;
+
+pub use soap::SoapState;
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +21,7 @@ pub fn routes(profile: &Profile) -> Router<AppState> {
     Router::new()
         .route(&format!("{ctx}/ws/rs"), any(rs))
         .route(&format!("{ctx}/ws/rs/{{*rest}}"), any(rs))
+        .merge(soap::routes(profile))
 }
 
 /// `/ws/rs/...`: CXF selects the resource first (unknown path 404, wrong
