@@ -4,6 +4,7 @@
 //! ```text
 //! return/firstName                      relative: from the SOAP Body's first element
 //! //return[id='5']/lastName             anywhere, with a child-equals predicate
+//! return[.='42']                        an element whose own text is 42
 //! /soap:Envelope/soap:Body/tns:getDemographicResponse/return[2]/demographicNo
 //! //soap:Fault/faultcode                prefixes are the built-in ones below
 //! //wsdl:port/wsoap:address/@location   an attribute
@@ -62,6 +63,8 @@ enum Pred {
     Index(usize),
     /// `[child='value']`.
     ChildEquals { name: NameTest, value: String },
+    /// `[.='value']`: the element's own text.
+    SelfEquals(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,9 +239,13 @@ impl XmlPath {
                             .and_then(|v| v.strip_suffix('\''))
                             .or_else(|| value.strip_prefix('"').and_then(|v| v.strip_suffix('"')))
                             .ok_or_else(|| format!("`{source}`: quote the value in `[{inner}]`"))?;
-                        Pred::ChildEquals {
-                            name: name_test(child.trim(), source)?,
-                            value: unquoted.to_owned(),
+                        if child.trim() == "." {
+                            Pred::SelfEquals(unquoted.to_owned())
+                        } else {
+                            Pred::ChildEquals {
+                                name: name_test(child.trim(), source)?,
+                                value: unquoted.to_owned(),
+                            }
                         }
                     }
                     None => {
@@ -309,6 +316,10 @@ impl XmlPath {
                                     matches_name(&c, name, tns) && element_text(c) == *value
                                 })
                             })
+                            .collect(),
+                        Pred::SelfEquals(value) => matched
+                            .into_iter()
+                            .filter(|n| element_text(*n) == *value)
                             .collect(),
                     };
                 }
@@ -438,6 +449,7 @@ mod tests {
         assert_eq!(values("return/id"), ["1", "2"]);
         assert_eq!(values("return[2]/lastName"), ["Li"]);
         assert_eq!(values("return[id='2']/lastName"), ["Li"]);
+        assert_eq!(values("return/id[.='2']"), ["2"]);
         assert_eq!(values("//lastName"), ["Lee", "Li"]);
         assert_eq!(
             values("/soap:Envelope/soap:Body/tns:getXResponse/return[1]/lastName"),
