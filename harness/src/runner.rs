@@ -274,7 +274,12 @@ async fn exchange(
         Action::Soap(spec) => return soap_exchange(spec, step, ctx, vars).await,
     };
     let (mut request, path) = build(spec, ctx.target, vars)?;
-    let auth_spec = step.auth.as_ref().unwrap_or(&ctx.scenario.auth);
+    // The mock's own admin API is never authorized.
+    let auth_spec = if path.starts_with("/__admin/") {
+        &AuthSpec::None
+    } else {
+        step.auth.as_ref().unwrap_or(&ctx.scenario.auth)
+    };
     let mut auth_ctx = AuthContext {
         target: ctx.target,
         transport: ctx.transport,

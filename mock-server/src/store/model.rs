@@ -486,6 +486,8 @@ pub struct Document {
     pub status: String,
     #[serde(skip)]
     pub content: bytes::Bytes,
+    /// Providers who acknowledged it in their inbox.
+    pub acknowledged_by: Vec<String>,
     pub created: Timestamp,
     pub last_update: Timestamp,
 }

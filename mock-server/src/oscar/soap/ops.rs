@@ -331,10 +331,10 @@ const HANDLERS: &[(&str, Handler)] = &[
                 let Some(doc) = d.documents.get(id) else {
                     return Val::List(Vec::new());
                 };
-                let acknowledged = doc.status == "A" && !doc.responsible_no.is_empty();
                 list(
-                    d.provider(&doc.responsible_no)
-                        .filter(|_| acknowledged)
+                    doc.acknowledged_by
+                        .iter()
+                        .filter_map(|no| d.provider(no))
                         .map(transfer::provider),
                 )
             })))
@@ -712,6 +712,9 @@ fn validated(id: Option<Id>, violations: &str) -> Val {
     Val::Obj(o)
 }
 
+/// Books the appointment with the first listed provider for whom its start
+/// is a free slot of the template (`templateDurations` gives each code's
+/// length, which sets the end).
 fn add_available_provider_appointment(c: &mut Call) -> Outcome {
     let providers: Vec<String> = c
         .list(0)
@@ -724,16 +727,29 @@ fn add_available_provider_appointment(c: &mut Call) -> Outcome {
     let Some(t) = c.obj(1).cloned() else {
         return Err(SoapFault::server(""));
     };
-    template_durations(c.string(2))?;
+    let durations = template_durations(c.string(2))?;
     booking_rules(c.string(3))?;
+    let Some(start) = t.time("appointmentStartDateTime") else {
+        return Err(SoapFault::server(transfer::missing_column("startTime")));
+    };
+    let start = start.with_timezone(&server_zone()).naive_local();
     for provider in &providers {
+        let slot = c.read(|d| {
+            available_slots(d, provider, start.date(), start.date(), &durations)
+                .into_iter()
+                .find(|(_, s, _)| *s == start.time())
+        });
+        let Some((date, begin, minutes)) = slot else {
+            continue;
+        };
+        let end = transfer::slot_end(begin, minutes);
         let mut attempt = t.clone();
-        attempt.set("providerNo", provider.as_str());
+        attempt
+            .set("providerNo", provider.as_str())
+            .set("appointmentEndDateTime", super::xml::local(date, end, false));
         match insert_appointment(c, &attempt, true) {
             Ok(id) => return Ok(Some(validated(Some(id), "[]"))),
-            Err(SoapFault::Server { message, .. }) if message.contains("already booked") => {
-                continue
-            }
+            Err(SoapFault::Server { message, .. }) if message.contains("already booked") => continue,
             Err(e) => return Err(e),
         }
     }
