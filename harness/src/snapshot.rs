@@ -177,9 +177,14 @@ fn xml_pretty(text: &str, redact: &[Redaction], personal: bool, tns: &str) -> Op
     }
     let doc = crate::soap::parse_response(text).ok()?;
     let mut marked: HashSet<NodeId> = HashSet::new();
+    let mut marked_attrs: HashSet<(NodeId, String)> = HashSet::new();
     for r in redact {
         if let Redaction::Xml(path) = r {
-            marked.extend(path.select(&doc, tns).into_iter().map(|n| n.id()));
+            let nodes = path.select(&doc, tns).into_iter().map(|n| n.id());
+            match path.attribute() {
+                Some(a) => marked_attrs.extend(nodes.map(|id| (id, a.to_owned()))),
+                None => marked.extend(nodes),
+            }
         }
     }
     let esc = crate::soap::escape;
@@ -226,7 +231,12 @@ fn xml_pretty(text: &str, redact: &[Redaction], personal: bool, tns: &str) -> Op
         }
         for a in node.attributes() {
             let an = qname(&node, a.namespace(), a.name());
-            open.push_str(&format!(" {an}=\"{}\"", esc(a.value())));
+            let value = if marked_attrs.contains(&(node.id(), a.name().to_owned())) {
+                "[redacted]".to_owned()
+            } else {
+                esc(a.value())
+            };
+            open.push_str(&format!(" {an}=\"{value}\""));
         }
         let children: Vec<Node> = node.children().filter(Node::is_element).collect();
         let own_text: String = node

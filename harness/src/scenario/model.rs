@@ -117,7 +117,7 @@ pub enum AuthSpec {
     #[default]
     None,
     /// WS-Security UsernameToken in the SOAP header (SOAP steps only).
-    Wss(WssSpec),
+    Wss(Box<WssSpec>),
 }
 
 pub const AUTH_DRIVERS: &[&str] = &["none", "wss"];
@@ -307,7 +307,7 @@ impl<'de> Deserialize<'de> for AuthSpec {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<AuthSpec, E> {
                 match v {
                     "none" => Ok(AuthSpec::None),
-                    "wss" => Ok(AuthSpec::Wss(WssSpec::default())),
+                    "wss" => Ok(AuthSpec::Wss(Box::default())),
                     other => Err(E::unknown_variant(other, AUTH_DRIVERS)),
                 }
             }
@@ -320,7 +320,7 @@ impl<'de> Deserialize<'de> for AuthSpec {
                         map.next_value::<de::IgnoredAny>()?;
                         AuthSpec::None
                     }
-                    "wss" => AuthSpec::Wss(map.next_value()?),
+                    "wss" => AuthSpec::Wss(Box::new(map.next_value()?)),
                     other => return Err(de::Error::unknown_variant(other, AUTH_DRIVERS)),
                 };
                 if map.next_key::<String>()?.is_some() {

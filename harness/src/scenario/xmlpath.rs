@@ -357,6 +357,14 @@ impl XmlPath {
         }
     }
 
+    /// The local name of the attribute the path ends with, if it does.
+    pub fn attribute(&self) -> Option<&str> {
+        match &self.target {
+            Target::Attr { local, .. } => Some(local),
+            _ => None,
+        }
+    }
+
     /// Whether the path selects elements (so a redaction can replace
     /// their text), rather than attributes.
     pub fn selects_elements(&self) -> bool {

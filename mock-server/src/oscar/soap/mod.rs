@@ -104,10 +104,13 @@ async fn endpoint(State(state): State<AppState>, req: Request) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     };
     let ops: Vec<&Operation> = ops.clone();
-    let wants_wsdl = req
-        .uri()
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p.eq_ignore_ascii_case("wsdl")));
+    let wants_wsdl = req.uri().query().is_some_and(|q| {
+        q.split('&').any(|p| {
+            p.split('=')
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case("wsdl"))
+        })
+    });
     match *req.method() {
         Method::GET if wants_wsdl => {
             let host = req

@@ -463,7 +463,7 @@ fn appointments_for_patient(c: &mut Call, gmt: bool) -> Outcome {
     Ok(Some(c.read(|d| {
         let mut rows: Vec<&Appointment> = d.appointments().for_patient(patient).collect();
         // Newest first, as the DAO orders them.
-        rows.sort_by(|a, b| (b.date, b.start).cmp(&(a.date, a.start)));
+        rows.sort_by_key(|a| std::cmp::Reverse((a.date, a.start)));
         list(
             rows.into_iter()
                 .skip(start)
@@ -744,12 +744,15 @@ fn add_available_provider_appointment(c: &mut Call) -> Outcome {
         };
         let end = transfer::slot_end(begin, minutes);
         let mut attempt = t.clone();
-        attempt
-            .set("providerNo", provider.as_str())
-            .set("appointmentEndDateTime", super::xml::local(date, end, false));
+        attempt.set("providerNo", provider.as_str()).set(
+            "appointmentEndDateTime",
+            super::xml::local(date, end, false),
+        );
         match insert_appointment(c, &attempt, true) {
             Ok(id) => return Ok(Some(validated(Some(id), "[]"))),
-            Err(SoapFault::Server { message, .. }) if message.contains("already booked") => continue,
+            Err(SoapFault::Server { message, .. }) if message.contains("already booked") => {
+                continue
+            }
             Err(e) => return Err(e),
         }
     }
