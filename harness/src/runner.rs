@@ -631,16 +631,24 @@ steps:
     async fn soap_expectations_fail_with_their_own_kinds() {
         let one = |step: &'static str| async move {
             let yaml = format!("name: x\nprofile: oscar\nsteps:\n{step}");
-            run_yaml(ProfileId::Oscar, &yaml).await.steps[0].failures.clone()
+            run_yaml(ProfileId::Oscar, &yaml).await.steps[0]
+                .failures
+                .clone()
         };
         let f = one("  - soap: {service: SystemInfoService, operation: isAlive}\n    expect: {fault: {code: 'soap:Client'}}\n").await;
         assert_eq!(f[0].kind, FailureKind::Fault);
         assert!(f[0].message.contains("has no soap:Fault"), "{:?}", f);
         let f = one("  - soap: {service: ProviderService, operation: getLoggedInProviderTransfer}\n    expect: {fault: {code: 'wss4j:SecurityError', string: nope}}\n").await;
         assert_eq!(f[0].message, "expected wss4j:SecurityError, got wsse:InvalidSecurity ({http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd}InvalidSecurity)");
-        assert_eq!((f[1].kind, f[1].subject.as_str()), (FailureKind::Fault, "fault string"));
+        assert_eq!(
+            (f[1].kind, f[1].subject.as_str()),
+            (FailureKind::Fault, "fault string")
+        );
         let f = one("  - soap: {service: SystemInfoService, operation: isAlive}\n    expect: {xml: {return: dead}}\n").await;
-        assert_eq!((f[0].kind, f[0].subject.as_str()), (FailureKind::Xml, "return"));
+        assert_eq!(
+            (f[0].kind, f[0].subject.as_str()),
+            (FailureKind::Xml, "return")
+        );
         assert_eq!(f[0].message, "expected \"dead\", got \"alive\"");
         let f = one("  - request: {path: /__admin/health}\n    expect: {xml: {x: '1'}}\n").await;
         assert_eq!(f[0].kind, FailureKind::Xml);
@@ -650,7 +658,13 @@ steps:
         assert!(f[0].message.contains("use it on `soap:` steps"), "{:?}", f);
         let f = one("  - soap: {service: ProviderService, operation: getLoggedInProviderTransfer}\n    auth: {wss: {login: {username: oscardoc, password: wrong}}}\n").await;
         assert_eq!(f[0].kind, FailureKind::Auth);
-        assert!(f[0].message.contains("LoginService.login2 refused the login (soap:Server: Invalid Username/Password)"), "{:?}", f);
+        assert!(
+            f[0].message.contains(
+                "LoginService.login2 refused the login (soap:Server: Invalid Username/Password)"
+            ),
+            "{:?}",
+            f
+        );
     }
 
     #[tokio::test]

@@ -607,14 +607,34 @@ steps:
         assert!(e[0].starts_with("s.yaml:5:"), "{}", e[0]);
         assert!(e[0].contains("`NoService` is not a SOAP service of the oscar catalogue (services: AllergyService"), "{}", e[0]);
         let e = call("{service: SystemInfoService, operation: getNothing}");
-        assert!(e[0].contains("`getNothing` is not an operation of SystemInfoService"), "{}", e[0]);
-        assert!(e[0].contains("a negative test expects a `fault`"), "{}", e[0]);
+        assert!(
+            e[0].contains("`getNothing` is not an operation of SystemInfoService"),
+            "{}",
+            e[0]
+        );
+        assert!(
+            e[0].contains("a negative test expects a `fault`"),
+            "{}",
+            e[0]
+        );
         let ok = errors("name: x\nprofile: oscar\nsteps:\n  - soap: {service: SystemInfoService, operation: getNothing}\n    expect: {fault: {code: 'soap:Client'}}\n");
         assert!(ok.is_empty(), "{ok:?}");
-        let e = call("{service: DemographicService, operation: getDemographic, args: {demographicId: 1}}");
-        assert!(e[0].contains("has no parameter `demographicId` in the oscar catalogue (parameters: arg0)"), "{}", e[0]);
+        let e = call(
+            "{service: DemographicService, operation: getDemographic, args: {demographicId: 1}}",
+        );
+        assert!(
+            e[0].contains(
+                "has no parameter `demographicId` in the oscar catalogue (parameters: arg0)"
+            ),
+            "{}",
+            e[0]
+        );
         let e = errors("name: x\nprofile: openemr\nsteps:\n  - soap: {service: A, operation: b}\n");
-        assert!(e[0].contains("the openemr profile has no SOAP services"), "{}", e[0]);
+        assert!(
+            e[0].contains("the openemr profile has no SOAP services"),
+            "{}",
+            e[0]
+        );
         let e = call("{service: SystemInfoService, operation: 'is Alive'}");
         assert!(e[0].contains("plain names"), "{}", e[0]);
     }
@@ -622,13 +642,25 @@ steps:
     #[test]
     fn wss_options_xml_paths_and_their_templates_are_checked() {
         let e = errors("name: x\nprofile: oscar\nauth: {wss: {password: '{{secret}}'}}\nsteps:\n  - soap: {service: SystemInfoService, operation: isAlive}\n");
-        assert!(e[0].contains("variable `secret` is not defined here"), "{}", e[0]);
+        assert!(
+            e[0].contains("variable `secret` is not defined here"),
+            "{}",
+            e[0]
+        );
         let e = errors("name: x\nprofile: oscar\nsteps:\n  - soap: {service: SystemInfoService, operation: isAlive}\n    auth: {wss: {login: true, username: '1'}}\n");
-        assert!(e[0].contains("`login` obtains the username and password"), "{}", e[0]);
+        assert!(
+            e[0].contains("`login` obtains the username and password"),
+            "{}",
+            e[0]
+        );
         let e = errors("name: x\nprofile: oscar\nsteps:\n  - soap: {service: SystemInfoService, operation: isAlive}\n    auth: {wss: {nonse: true}}\n");
         assert!(e[0].contains("unknown field `nonse`"), "{}", e[0]);
         let e = errors("name: x\nprofile: oscar\nsteps:\n  - soap: {service: SystemInfoService, operation: isAlive}\n    auth: {wss: {nonce: 5}}\n");
-        assert!(e[0].contains("`nonce` is `true`, `false` or a base64 value"), "{}", e[0]);
+        assert!(
+            e[0].contains("`nonce` is `true`, `false` or a base64 value"),
+            "{}",
+            e[0]
+        );
         let e = errors("name: x\nprofile: oscar\nsteps:\n  - soap: {service: SystemInfoService, operation: isAlive}\n    expect:\n      xml: {'x:return': a}\n");
         assert!(e[0].starts_with("s.yaml:"), "{}", e[0]);
         assert!(e[0].contains("unknown prefix `x`"), "{}", e[0]);
