@@ -176,7 +176,7 @@ mod tests {
              <soapenv:Body><tns:op><arg0><providerNo>999998</providerNo><demographicNo>5</demographicNo>\
              <notes>a&lt;b</notes></arg0><arg1>true</arg1></tns:op></soapenv:Body></soapenv:Envelope>"
         );
-        let list = vec![("arg0".to_owned(), json!([1, 2]))];
+        let list = [("arg0".to_owned(), json!([1, 2]))];
         let refs: Vec<&(String, Value)> = list.iter().collect();
         assert!(envelope("urn:t", "op", &refs, None).contains("<arg0>1</arg0><arg0>2</arg0>"));
     }
