@@ -176,12 +176,11 @@ pub async fn authenticate(
         Ok(v) => {
             state.audit("WS_LOGIN_SUCCESS", Some(&v.login.provider_no), ip, "");
         }
-        Err((fault, reason, slow)) => {
+        Err((_, reason, slow)) => {
             if *slow {
                 tokio::time::sleep(state.config.wss_failure_delay).await;
             }
             state.audit("WS_LOGIN_FAILURE", None, ip, reason);
-            let _ = fault;
         }
     }
     outcome.map_err(|(f, _, _)| f)
