@@ -7,10 +7,15 @@
 
 mod access;
 mod profile;
+mod soap;
 mod table;
 mod template;
 
 pub use access::Access;
 pub use profile::{CatalogFile, Family, Profile, ProfileId, Quirk, Rebase, UnknownProfile};
+pub use soap::{
+    signature, ComplexType, EnumType, Field, Signature, SoapDataError, SoapTypes, TypeRef, Xsd,
+    SOAP_VARIANTS,
+};
 pub use table::{strip_media_extension, Api, Catalog, CatalogError, Lookup, Operation, TableKind};
 pub use template::{PathMatch, PathTemplate};

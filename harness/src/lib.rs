@@ -22,6 +22,7 @@ pub mod runner;
 pub mod scenario;
 pub mod shard;
 pub mod snapshot;
+pub mod soap;
 pub mod suite;
 pub mod target;
 pub mod transport;

@@ -33,6 +33,8 @@ pub enum FailureKind {
     Header,
     Json,
     Body,
+    Xml,
+    Fault,
     Capture,
     Snapshot,
     Transport,

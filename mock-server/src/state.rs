@@ -25,6 +25,9 @@ pub struct MockConfig {
     pub max_body_bytes: usize,
     /// Requests kept by the journal.
     pub journal_capacity: usize,
+    /// How long a WS-Security login with a wrong password waits before it
+    /// fails (OSCAR sleeps 250 ms to slow down password guessing).
+    pub wss_failure_delay: std::time::Duration,
 }
 
 impl MockConfig {
@@ -35,6 +38,7 @@ impl MockConfig {
             patients: 50,
             max_body_bytes: 16 * 1024 * 1024,
             journal_capacity: 1000,
+            wss_failure_delay: std::time::Duration::from_millis(250),
         }
     }
 }
@@ -63,6 +67,8 @@ pub struct Shared {
     pub rng: SeededRng,
     pub journal: Journal,
     pub audit: Ring<AuditEntry>,
+    /// SOAP and WS-Security state (nonce cache, boot time for tokens).
+    pub soap: crate::oscar::SoapState,
     /// In the profile's order; the first is the default site.
     sites: Vec<Site>,
 }
@@ -107,6 +113,7 @@ impl AppState {
             rng: SeededRng::new(config.seed),
             journal: Journal::new(config.journal_capacity),
             audit: Ring::new(config.journal_capacity),
+            soap: crate::oscar::SoapState::new(&clock),
             clock,
             sites,
             config,
@@ -154,6 +161,7 @@ impl Shared {
         }
         self.journal.clear();
         self.audit.clear();
+        self.soap.reset();
     }
 
     /// Records a row of the real system's audit log.

@@ -166,6 +166,8 @@ fn kind(k: crate::outcome::FailureKind) -> &'static str {
         Header => "header",
         Json => "json",
         Body => "body",
+        Xml => "xml",
+        Fault => "fault",
         Capture => "capture",
         Snapshot => "snapshot",
         Transport => "transport",

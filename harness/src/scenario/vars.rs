@@ -15,6 +15,7 @@ pub const BUILTINS: &[&str] = &[
     "run_id",
     "credentials",
     "synthetic",
+    "soap_namespace",
 ];
 
 /// A scope of named JSON values.

@@ -200,12 +200,46 @@ pub struct Appointment {
     pub urgency: String,
     pub remarks: String,
     pub booking_source: String,
+    /// When and by whom the patient confirmed it (Juno), if they did.
+    pub confirmed_at: Option<Timestamp>,
+    pub confirmed_by: String,
+    pub confirmed_by_type: String,
     pub created: Timestamp,
     pub creator: String,
     pub last_update: Timestamp,
     pub last_update_user: String,
 }
 record!(Appointment, patient_opt, uuid);
+
+/// An earlier version of an appointment, kept when it changes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AppointmentArchive {
+    pub id: Id,
+    pub appointment_id: Id,
+    /// The appointment as it was before the change.
+    pub appointment: Appointment,
+    /// When it was archived.
+    pub last_update: Timestamp,
+}
+record!(AppointmentArchive);
+
+/// A billing record received from an outside billing system.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BillingRecord {
+    pub id: Id,
+    pub patient: Option<Id>,
+    pub appointment_id: Option<Id>,
+    pub practitioner_no: String,
+    pub billing_code: String,
+    pub amount: String,
+    pub service_date: String,
+    pub status: String,
+    /// Every other field as received, by its wire name.
+    pub fields: BTreeMap<String, String>,
+    pub created: Timestamp,
+    pub last_update: Timestamp,
+}
+record!(BillingRecord, patient_opt);
 
 impl Appointment {
     pub fn is_cancelled(&self) -> bool {
@@ -452,6 +486,8 @@ pub struct Document {
     pub status: String,
     #[serde(skip)]
     pub content: bytes::Bytes,
+    /// Providers who acknowledged it in their inbox.
+    pub acknowledged_by: Vec<String>,
     pub created: Timestamp,
     pub last_update: Timestamp,
 }
