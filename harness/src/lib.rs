@@ -19,6 +19,7 @@ pub mod policy;
 pub mod redact;
 pub mod report;
 pub mod runner;
+pub mod schema;
 pub mod scenario;
 pub mod shard;
 pub mod snapshot;

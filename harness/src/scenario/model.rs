@@ -775,6 +775,10 @@ pub struct Expect {
     /// Matcher on the whole body as text.
     #[serde(default)]
     pub body: Option<Matcher>,
+    /// Validate the body against a schema: `openapi` (the OpenAPI document
+    /// of the operation addressed) or `fhir` (FHIR R4 resource rules).
+    #[serde(default)]
+    pub schema: Option<crate::schema::SchemaKind>,
 }
 
 impl Expect {
@@ -783,6 +787,7 @@ impl Expect {
             && self.headers.is_empty()
             && self.json.is_empty()
             && self.body.is_none()
+            && self.schema.is_none()
     }
 }
 

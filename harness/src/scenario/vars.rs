@@ -15,6 +15,9 @@ pub const BUILTINS: &[&str] = &[
     "run_id",
     "credentials",
     "synthetic",
+    "api_path",
+    "portal_path",
+    "fhir_path",
 ];
 
 /// A scope of named JSON values.

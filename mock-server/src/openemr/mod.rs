@@ -8,13 +8,19 @@
 //! route (404), the route's required scope from the catalogue (401
 //! "Unauthorized"), and then hands the request to [`api::handle`].
 
+pub mod acl;
 pub mod api;
+pub mod fhir;
 pub mod jwt;
 pub mod keys;
 pub mod layout;
 pub mod oauth2;
+pub mod portal;
 pub mod scopes;
 pub mod smart;
+pub mod standard;
+pub mod swagger;
+pub mod vitals;
 
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -41,7 +47,9 @@ pub fn routes(profile: &Profile) -> Router<AppState> {
             .route("/portal/{*rest}", any(apis))
             .route("/metadata", any(apis)),
     };
-    api.merge(oauth2::routes(layout))
+    api.route("/swagger/openemr-api.yaml", axum::routing::get(swagger::yaml))
+        .route("/swagger/openemr-api.json", axum::routing::get(swagger::json))
+        .merge(oauth2::routes(layout))
         .merge(oauth2::admin_routes())
 }
 

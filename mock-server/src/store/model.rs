@@ -154,6 +154,8 @@ pub struct Facility {
     pub npi: String,
     pub active: bool,
     pub primary: bool,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Facility, uuid);
@@ -202,6 +204,8 @@ pub struct Appointment {
     pub booking_source: String,
     pub created: Timestamp,
     pub creator: String,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
     pub last_update_user: String,
 }
@@ -276,6 +280,8 @@ pub struct Allergy {
     pub life_stage: String,
     pub archived: bool,
     pub provider_no: String,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Allergy, patient, uuid);
@@ -351,6 +357,8 @@ pub struct Medication {
     pub archived: bool,
     pub archived_reason: String,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Medication, patient, uuid);
@@ -388,6 +396,8 @@ pub struct Problem {
     pub comments: String,
     pub provider_no: String,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Problem, patient, uuid);
@@ -407,6 +417,8 @@ pub struct Encounter {
     pub sensitivity: String,
     pub appointment_id: Option<Id>,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Encounter, patient, uuid);
@@ -453,6 +465,8 @@ pub struct Document {
     #[serde(skip)]
     pub content: bytes::Bytes,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Document, patient_opt, uuid);
@@ -472,6 +486,8 @@ pub struct LabResult {
     pub provider_no: String,
     pub observed: Option<Timestamp>,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(LabResult, patient_opt, uuid);
@@ -508,6 +524,8 @@ pub struct Message {
     pub status: String,
     pub kind: String,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Message, patient_opt);

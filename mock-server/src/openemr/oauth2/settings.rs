@@ -3,7 +3,8 @@
 //! System → API Clients:
 //!
 //! - `GET|POST /__admin/openemr/settings` `{"site"?, "password_grant"?,
-//!   "app_manual_approval"?}` (every site when `site` is omitted);
+//!   "app_manual_approval"?, "export_delay_seconds"?}` (every site when
+//!   `site` is omitted);
 //! - `POST /__admin/openemr/clients/{client_id}` `{"enabled": bool}`.
 
 use axum::body::Body;
@@ -45,6 +46,7 @@ struct Change {
     site: Option<String>,
     password_grant: Option<bool>,
     app_manual_approval: Option<bool>,
+    export_delay_seconds: Option<u64>,
 }
 
 async fn parse<T: for<'de> Deserialize<'de>>(
@@ -73,6 +75,9 @@ async fn change(State(state): State<AppState>, raw: Body) -> Result<Response, Di
             }
             if let Some(v) = c.app_manual_approval {
                 d.settings.app_manual_approval = v;
+            }
+            if let Some(v) = c.export_delay_seconds {
+                d.settings.export_delay_seconds = v;
             }
         });
     }
