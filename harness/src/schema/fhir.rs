@@ -286,7 +286,7 @@ fn check_object(
                 let rest = key.strip_prefix(e.name.as_str())?;
                 return e.types.iter().find_map(|t| match t {
                     TypeRef::Named(n) if capitalized(n) == rest || (n == "*" && !rest.is_empty()) => {
-                        Some((e, TypeRef::Named(if n == "*" { lower_first(rest) } else { n.clone() })))
+                        Some((e, TypeRef::Named(if n == "*" { any_type(rules, rest) } else { n.clone() })))
                     }
                     _ => None,
                 });
@@ -335,6 +335,17 @@ fn check_object(
             let name = if e.choice { format!("{}[x]", e.name) } else { e.name.clone() };
             errors.push(format!("{at}: required element `{name}` is missing"));
         }
+    }
+}
+
+/// The type an Extension's `value<Type>` names: a primitive (`valueString`
+/// → `string`) or a datatype (`valueCoding` → `Coding`).
+fn any_type(rules: &Rules, suffix: &str) -> String {
+    let lower = lower_first(suffix);
+    if rules.primitives.contains_key(&lower) || JSON_PRIMITIVES.contains(&lower.as_str()) {
+        lower
+    } else {
+        suffix.to_owned()
     }
 }
 

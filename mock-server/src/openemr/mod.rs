@@ -298,7 +298,9 @@ fn check_scope(
         if p.patient.is_none() {
             return Err(unauthorized());
         }
-        if op.api == Api::Fhir && method != "GET" {
+        // isPatientWriteRequest: a patient may not write FHIR; operations
+        // that only read ($docref is a POST) are not writes.
+        if op.api == Api::Fhir && method != "GET" && !op.column("path").contains('$') {
             return Err(unauthorized());
         }
     }

@@ -470,6 +470,16 @@ fn first_str(v: &Value, path: &str) -> Option<String> {
         .find_map(|n| n.as_str().map(str::to_owned))
 }
 
+/// The NPI among a resource's identifiers (its system URL has dots, so
+/// the path walk of [`search::select`] cannot filter on it).
+fn npi_of(v: &Value) -> Option<String> {
+    v.get("identifier")?
+        .as_array()?
+        .iter()
+        .find(|i| i.get("system").and_then(Value::as_str) == Some("http://hl7.org/fhir/sid/us-npi"))
+        .and_then(|i| i.get("value")?.as_str().map(str::to_owned))
+}
+
 fn write_status(c: &Call<'_>) -> StatusCode {
     if c.op.method == "POST" {
         StatusCode::CREATED
@@ -560,7 +570,7 @@ fn write_organization(c: &Call<'_>) -> Answer {
         acl::check(d, c.principal, "admin/super")?;
         let apply = |f: &mut crate::store::Facility| {
             f.name = name.clone();
-            if let Some(x) = first_str(&v, "identifier?system=http://hl7.org/fhir/sid/us-npi.value") {
+            if let Some(x) = npi_of(&v) {
                 f.npi = x;
             }
             if let Some(x) = first_str(&v, "telecom?system=phone.value") {
@@ -627,13 +637,15 @@ fn write_practitioner(c: &Call<'_>) -> Answer {
     for (k, path) in [
         ("fname", "name.given"),
         ("lname", "name.family"),
-        ("npi", "identifier?system=http://hl7.org/fhir/sid/us-npi.value"),
         ("email", "telecom?system=email.value"),
         ("phone", "telecom?system=phone.value"),
     ] {
         if let Some(x) = first_str(&v, path) {
             fields.insert(k.to_owned(), Value::String(x));
         }
+    }
+    if let Some(x) = npi_of(&v) {
+        fields.insert("npi".to_owned(), Value::String(x));
     }
     let now = c.now();
     c.site.store.write(|d| {

@@ -171,11 +171,25 @@ fn is_empty(v: &Value) -> bool {
 }
 
 fn item(id: String, patient: Option<Id>, t: Timestamp, resource: Value) -> Item {
+    let mut resource = clean(resource);
+    drop_valueless_telecom(&mut resource);
     Item {
         id,
         patient,
         last_updated: t,
-        resource: clean(resource),
+        resource,
+    }
+}
+
+/// A ContactPoint without a value says nothing: drop it.
+fn drop_valueless_telecom(r: &mut Value) {
+    if let Some(Value::Array(t)) = r.get_mut("telecom") {
+        t.retain(|c| c.get("value").is_some());
+        if t.is_empty() {
+            if let Value::Object(m) = r {
+                m.remove("telecom");
+            }
+        }
     }
 }
 
