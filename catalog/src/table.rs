@@ -625,8 +625,14 @@ mod tests {
     #[test]
     fn source_ids_name_rebased_operations() {
         let e = Catalog::of(ProfileId::EMedPractice);
-        assert_eq!(e.canonical("GET /api/patient").unwrap().id, "GET /fhir/r4/patient");
-        assert_eq!(e.canonical("GET /fhir/Patient/:uuid").unwrap().id, "GET /fhir/r4/Patient/:uuid");
+        assert_eq!(
+            e.canonical("GET /api/patient").unwrap().id,
+            "GET /fhir/r4/patient"
+        );
+        assert_eq!(
+            e.canonical("GET /fhir/Patient/:uuid").unwrap().id,
+            "GET /fhir/r4/Patient/:uuid"
+        );
         assert!(e.get("GET /api/patient").is_none());
         assert!(e.canonical("GET /api/nothing").is_none());
     }

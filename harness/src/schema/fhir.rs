@@ -40,7 +40,13 @@ struct Rules {
 }
 
 /// Primitive types checked by JSON type rather than a pattern.
-const JSON_PRIMITIVES: &[&str] = &["boolean", "integer", "positiveInt", "unsignedInt", "decimal"];
+const JSON_PRIMITIVES: &[&str] = &[
+    "boolean",
+    "integer",
+    "positiveInt",
+    "unsignedInt",
+    "decimal",
+];
 
 /// Why the rules file does not load: a build defect, caught by the tests.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +73,10 @@ fn parse_elements(map: &serde_yaml::Mapping) -> Result<Vec<Element>, RulesError>
                 out.push(Element {
                     name,
                     choice,
-                    types: body.split('|').map(|t| TypeRef::Named(t.trim().to_owned())).collect(),
+                    types: body
+                        .split('|')
+                        .map(|t| TypeRef::Named(t.trim().to_owned()))
+                        .collect(),
                     required,
                     many,
                 });
@@ -116,12 +125,18 @@ fn load() -> Result<Rules, RulesError> {
     }
     for (k, v) in section("id_exceptions")? {
         let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
-            return Err(RulesError::Shape("id_exceptions are `Resource: regex`".into()));
+            return Err(RulesError::Shape(
+                "id_exceptions are `Resource: regex`".into(),
+            ));
         };
-        let re = Regex::new(v).map_err(|e| RulesError::Shape(format!("id exception `{k}`: {e}")))?;
+        let re =
+            Regex::new(v).map_err(|e| RulesError::Shape(format!("id exception `{k}`: {e}")))?;
         rules.id_exceptions.insert(k.to_owned(), re);
     }
-    for (target, name) in [(&mut rules.types, "types"), (&mut rules.resources, "resources")] {
+    for (target, name) in [
+        (&mut rules.types, "types"),
+        (&mut rules.resources, "resources"),
+    ] {
         for (k, v) in section(name)? {
             let (Some(k), Some(m)) = (k.as_str(), v.as_mapping()) else {
                 return Err(RulesError::Shape(format!("`{name}` entries are maps")));
@@ -131,11 +146,16 @@ fn load() -> Result<Rules, RulesError> {
     }
     for (k, v) in section("codes")? {
         let (Some(k), Some(list)) = (k.as_str(), v.as_sequence()) else {
-            return Err(RulesError::Shape("codes are `Type.element: [codes]`".into()));
+            return Err(RulesError::Shape(
+                "codes are `Type.element: [codes]`".into(),
+            ));
         };
-        rules
-            .codes
-            .insert(k.to_owned(), list.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect());
+        rules.codes.insert(
+            k.to_owned(),
+            list.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+        );
     }
     Ok(rules)
 }
@@ -155,12 +175,19 @@ pub fn known_resources() -> Vec<String> {
 
 /// What is wrong with a FHIR response: a resource, a Bundle, or NDJSON.
 pub fn check_response(resp: &HttpResponse) -> Vec<String> {
-    let media = resp.header("content-type").unwrap_or("").to_ascii_lowercase();
+    let media = resp
+        .header("content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if media.contains("ndjson") {
         let text = resp.text();
         let mut errors = Vec::new();
         let mut lines = 0;
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             lines += 1;
             match serde_json::from_str::<Value>(line) {
                 Ok(v) => check_resource(&v, &format!("line {}", i + 1), &mut errors),
@@ -200,13 +227,18 @@ pub fn check_resource(v: &Value, at: &str, errors: &mut Vec<String>) {
         return;
     };
     let Some(elements) = rules.resources.get(kind) else {
-        errors.push(format!("{at}: resource type `{kind}` is not one the rules describe"));
+        errors.push(format!(
+            "{at}: resource type `{kind}` is not one the rules describe"
+        ));
         return;
     };
     if let Some(id) = m.get("id") {
         let ok = id.as_str().is_some_and(|s| {
             rules.primitives.get("id").is_some_and(|re| re.is_match(s))
-                || rules.id_exceptions.get(kind).is_some_and(|re| re.is_match(s))
+                || rules
+                    .id_exceptions
+                    .get(kind)
+                    .is_some_and(|re| re.is_match(s))
         });
         if !ok {
             errors.push(format!("{at}.id: {id} is not a valid id"));
@@ -231,7 +263,15 @@ pub fn check_resource(v: &Value, at: &str, errors: &mut Vec<String>) {
             many,
         });
     }
-    check_object(rules, m, &all, &["resourceType", "id"], at, Some(kind), errors);
+    check_object(
+        rules,
+        m,
+        &all,
+        &["resourceType", "id"],
+        at,
+        Some(kind),
+        errors,
+    );
 }
 
 fn common_element(name: &str, t: &str, many: bool) -> Element {
@@ -273,7 +313,10 @@ fn check_object(
         let here = format!("{at}.{key}");
         // `_given` carries a primitive's id and extensions.
         if let Some(base) = key.strip_prefix('_') {
-            if !elements.iter().any(|e| e.name == base || (e.choice && base.starts_with(&e.name))) {
+            if !elements
+                .iter()
+                .any(|e| e.name == base || (e.choice && base.starts_with(&e.name)))
+            {
                 errors.push(format!("{here}: unknown element"));
             }
             continue;
@@ -285,8 +328,17 @@ fn check_object(
             if e.choice {
                 let rest = key.strip_prefix(e.name.as_str())?;
                 return e.types.iter().find_map(|t| match t {
-                    TypeRef::Named(n) if capitalized(n) == rest || (n == "*" && !rest.is_empty()) => {
-                        Some((e, TypeRef::Named(if n == "*" { any_type(rules, rest) } else { n.clone() })))
+                    TypeRef::Named(n)
+                        if capitalized(n) == rest || (n == "*" && !rest.is_empty()) =>
+                    {
+                        Some((
+                            e,
+                            TypeRef::Named(if n == "*" {
+                                any_type(rules, rest)
+                            } else {
+                                n.clone()
+                            }),
+                        ))
                     }
                     _ => None,
                 });
@@ -302,14 +354,22 @@ fn check_object(
                 if a.is_empty() {
                     errors.push(format!("{here}: an array must not be empty"));
                 }
-                a.iter().enumerate().map(|(i, x)| (format!("{here}[{i}]"), x)).collect()
+                a.iter()
+                    .enumerate()
+                    .map(|(i, x)| (format!("{here}[{i}]"), x))
+                    .collect()
             }
             (true, other) => {
-                errors.push(format!("{here}: cardinality 0..* needs an array, got {}", short(other)));
+                errors.push(format!(
+                    "{here}: cardinality 0..* needs an array, got {}",
+                    short(other)
+                ));
                 continue;
             }
             (false, Value::Array(_)) => {
-                errors.push(format!("{here}: cardinality ..1 allows one value, got an array"));
+                errors.push(format!(
+                    "{here}: cardinality ..1 allows one value, got an array"
+                ));
                 continue;
             }
             (false, other) => vec![(here.clone(), other)],
@@ -319,7 +379,10 @@ fn check_object(
             if let (Some(owner), Some(s)) = (owner, item.as_str()) {
                 if let Some(allowed) = rules.codes.get(&format!("{owner}.{key}")) {
                     if !allowed.iter().any(|a| a == s) {
-                        errors.push(format!("{loc}: `{s}` is not a code of {owner}.{key} ({})", allowed.join(", ")));
+                        errors.push(format!(
+                            "{loc}: `{s}` is not a code of {owner}.{key} ({})",
+                            allowed.join(", ")
+                        ));
                     }
                 }
             }
@@ -327,12 +390,17 @@ fn check_object(
     }
     for e in elements.iter().filter(|e| e.required) {
         let present = if e.choice {
-            m.keys().any(|k| k.starts_with(e.name.as_str()) && k.len() > e.name.len())
+            m.keys()
+                .any(|k| k.starts_with(e.name.as_str()) && k.len() > e.name.len())
         } else {
             m.contains_key(&e.name)
         };
         if !present {
-            let name = if e.choice { format!("{}[x]", e.name) } else { e.name.clone() };
+            let name = if e.choice {
+                format!("{}[x]", e.name)
+            } else {
+                e.name.clone()
+            };
             errors.push(format!("{at}: required element `{name}` is missing"));
         }
     }
@@ -360,7 +428,10 @@ fn lower_first(t: &str) -> String {
 fn short(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 50 {
-        format!("{}…", &s[..s.char_indices().nth(47).map_or(s.len(), |(i, _)| i)])
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(47).map_or(s.len(), |(i, _)| i)]
+        )
     } else {
         s
     }
@@ -424,8 +495,12 @@ fn check_named(rules: &Rules, v: &Value, name: &str, at: &str, errors: &mut Vec<
             Some(n) if n < i64::from(i32::MIN) || n > i64::from(i32::MAX) => {
                 errors.push(format!("{at}: {n} is out of the 32-bit integer range"))
             }
-            Some(n) if name == "positiveInt" && n < 1 => errors.push(format!("{at}: {n} is not a positiveInt")),
-            Some(n) if name == "unsignedInt" && n < 0 => errors.push(format!("{at}: {n} is not an unsignedInt")),
+            Some(n) if name == "positiveInt" && n < 1 => {
+                errors.push(format!("{at}: {n} is not a positiveInt"))
+            }
+            Some(n) if name == "unsignedInt" && n < 0 => {
+                errors.push(format!("{at}: {n} is not an unsignedInt"))
+            }
             Some(_) => {}
             None => errors.push(format!("{at}: expected an {name}, got {}", short(v))),
         },
@@ -438,8 +513,13 @@ fn check_named(rules: &Rules, v: &Value, name: &str, at: &str, errors: &mut Vec<
             if let Some(re) = rules.primitives.get(name) {
                 match v.as_str() {
                     Some(s) if re.is_match(s) => {}
-                    Some(s) => errors.push(format!("{at}: {} is not a valid {name}", short(&Value::String(s.to_owned())))),
-                    None => errors.push(format!("{at}: expected a {name} string, got {}", short(v))),
+                    Some(s) => errors.push(format!(
+                        "{at}: {} is not a valid {name}",
+                        short(&Value::String(s.to_owned()))
+                    )),
+                    None => {
+                        errors.push(format!("{at}: expected a {name} string, got {}", short(v)))
+                    }
                 }
             } else if let Some(elements) = rules.types.get(name) {
                 let Value::Object(m) = v else {
@@ -449,9 +529,14 @@ fn check_named(rules: &Rules, v: &Value, name: &str, at: &str, errors: &mut Vec<
                 let mut all = elements.clone();
                 all.push(common_element("id", "string", false));
                 all.push(common_element("extension", "Extension", true));
-                if name == "Dosage" || name.starts_with("Questionnaire") || name.starts_with("ValueSet")
-                    || name.starts_with("OperationDefinition") || name.starts_with("CapabilityStatement")
-                    || name == "ProvenanceAgent" || name == "BundleLink" || name == "ObservationReferenceRange"
+                if name == "Dosage"
+                    || name.starts_with("Questionnaire")
+                    || name.starts_with("ValueSet")
+                    || name.starts_with("OperationDefinition")
+                    || name.starts_with("CapabilityStatement")
+                    || name == "ProvenanceAgent"
+                    || name == "BundleLink"
+                    || name == "ObservationReferenceRange"
                 {
                     all.push(common_element("modifierExtension", "Extension", true));
                 }
@@ -484,7 +569,9 @@ mod tests {
                 for t in &e.types {
                     match t {
                         TypeRef::Named(n) => {
-                            let known = n == "*" || n == "Resource" || n == "Extension"
+                            let known = n == "*"
+                                || n == "Resource"
+                                || n == "Extension"
                                 || JSON_PRIMITIVES.contains(&n.as_str())
                                 || r.primitives.contains_key(n)
                                 || r.types.contains_key(n);
@@ -519,21 +606,66 @@ mod tests {
     #[test]
     fn each_rule_catches_its_mistake() {
         let cases = [
-            (json!({"resourceType": "Patient", "name": {"family": "Lee"}}), "needs an array"),
-            (json!({"resourceType": "Patient", "gender": ["male"]}), "allows one value"),
-            (json!({"resourceType": "Patient", "birthDate": "02/03/1980"}), "not a valid date"),
-            (json!({"resourceType": "Patient", "gender": "man"}), "not a code of Patient.gender"),
-            (json!({"resourceType": "Patient", "nickname": "Jo"}), "unknown element"),
-            (json!({"resourceType": "Patient", "active": "yes"}), "expected a boolean"),
-            (json!({"resourceType": "Patient", "name": []}), "must not be empty"),
-            (json!({"resourceType": "Patient", "id": "has space"}), "not a valid id"),
-            (json!({"resourceType": "Observation", "status": "final"}), "required element `code`"),
-            (json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueFoo": 1}), "unknown element"),
-            (json!({"resourceType": "Immunization", "status": "completed", "vaccineCode": {"text": "x"}, "patient": {"reference": "Patient/1"}}), "occurrence[x]"),
-            (json!({"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {"resourceType": "Patient", "gender": 1}}]}), "entry[0].resource.gender"),
-            (json!({"resourceType": "Patient", "meta": {"lastUpdated": "2024-01-02T03:04:05"}}), "not a valid instant"),
-            (json!({"resourceType": "Nope"}), "not one the rules describe"),
-            (json!({"resourceType": "Patient", "name": [{"family": ""}]}), "not a valid string"),
+            (
+                json!({"resourceType": "Patient", "name": {"family": "Lee"}}),
+                "needs an array",
+            ),
+            (
+                json!({"resourceType": "Patient", "gender": ["male"]}),
+                "allows one value",
+            ),
+            (
+                json!({"resourceType": "Patient", "birthDate": "02/03/1980"}),
+                "not a valid date",
+            ),
+            (
+                json!({"resourceType": "Patient", "gender": "man"}),
+                "not a code of Patient.gender",
+            ),
+            (
+                json!({"resourceType": "Patient", "nickname": "Jo"}),
+                "unknown element",
+            ),
+            (
+                json!({"resourceType": "Patient", "active": "yes"}),
+                "expected a boolean",
+            ),
+            (
+                json!({"resourceType": "Patient", "name": []}),
+                "must not be empty",
+            ),
+            (
+                json!({"resourceType": "Patient", "id": "has space"}),
+                "not a valid id",
+            ),
+            (
+                json!({"resourceType": "Observation", "status": "final"}),
+                "required element `code`",
+            ),
+            (
+                json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueFoo": 1}),
+                "unknown element",
+            ),
+            (
+                json!({"resourceType": "Immunization", "status": "completed", "vaccineCode": {"text": "x"}, "patient": {"reference": "Patient/1"}}),
+                "occurrence[x]",
+            ),
+            (
+                json!({"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {"resourceType": "Patient", "gender": 1}}]}),
+                "entry[0].resource.gender",
+            ),
+            (
+                json!({"resourceType": "Patient", "meta": {"lastUpdated": "2024-01-02T03:04:05"}}),
+                "not a valid instant",
+            ),
+            (
+                json!({"resourceType": "Nope"}),
+                "not one the rules describe",
+            ),
+            (
+                json!({"resourceType": "Patient", "name": [{"family": ""}]}),
+                "not a valid string",
+            ),
         ];
         for (v, want) in cases {
             let e = errors(v.clone());
@@ -542,6 +674,9 @@ mod tests {
         // OpenEMR's documented id formats are accepted, others are not.
         assert!(errors(json!({"resourceType": "Goal", "id": "0a1b2c3d-0000-4000-8000-000000000000_1",
             "lifecycleStatus": "active", "description": {"text": "x"}, "subject": {"reference": "Patient/1"}})).is_empty());
-        assert!(!errors(json!({"resourceType": "Patient", "id": "0a1b2c3d-0000-4000-8000-000000000000_1"})).is_empty());
+        assert!(!errors(
+            json!({"resourceType": "Patient", "id": "0a1b2c3d-0000-4000-8000-000000000000_1"})
+        )
+        .is_empty());
     }
 }

@@ -36,17 +36,37 @@ pub fn check_response(openemr_path: &str, method: &str, resp: &HttpResponse) -> 
     check_with(document(), openemr_path, method, resp)
 }
 
-pub fn check_with(doc: &Value, openemr_path: &str, method: &str, resp: &HttpResponse) -> Vec<String> {
+pub fn check_with(
+    doc: &Value,
+    openemr_path: &str,
+    method: &str,
+    resp: &HttpResponse,
+) -> Vec<String> {
     let path = openapi_path(openemr_path);
-    let Some(op) = doc["paths"].get(&path).and_then(|p| p.get(method.to_ascii_lowercase())) else {
-        return vec![format!("the OpenAPI document has no operation {method} {path}")];
+    let Some(op) = doc["paths"]
+        .get(&path)
+        .and_then(|p| p.get(method.to_ascii_lowercase()))
+    else {
+        return vec![format!(
+            "the OpenAPI document has no operation {method} {path}"
+        )];
     };
     let status = resp.status.to_string();
-    let Some(response) = op["responses"].get(&status).or_else(|| op["responses"].get("default")) else {
-        let documented: Vec<&String> = op["responses"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    let Some(response) = op["responses"]
+        .get(&status)
+        .or_else(|| op["responses"].get("default"))
+    else {
+        let documented: Vec<&String> = op["responses"]
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
         return vec![format!(
             "status {status} is not documented for {method} {path} (documented: {})",
-            documented.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            documented
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )];
     };
     let response = resolve(doc, response);
@@ -157,7 +177,11 @@ pub fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errors: &mut V
     }
     if let Some(options) = schema.get("enum").and_then(Value::as_array) {
         if !options.contains(v) {
-            errors.push(format!("{at}: {} is not one of {}", excerpt(v), Value::Array(options.clone())));
+            errors.push(format!(
+                "{at}: {} is not one of {}",
+                excerpt(v),
+                Value::Array(options.clone())
+            ));
         }
     }
     match v {
@@ -175,7 +199,9 @@ pub fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errors: &mut V
                 match props.and_then(|p| p.get(k)) {
                     Some(s) => validate(doc, s, val, &here, errors),
                     None => match schema.get("additionalProperties") {
-                        Some(Value::Bool(false)) => errors.push(format!("{here}: property not allowed here")),
+                        Some(Value::Bool(false)) => {
+                            errors.push(format!("{here}: property not allowed here"))
+                        }
                         Some(s @ Value::Object(_)) => validate(doc, s, val, &here, errors),
                         _ => {}
                     },
@@ -206,7 +232,10 @@ pub fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errors: &mut V
 fn excerpt(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 60 {
-        format!("{}…", &s[..s.char_indices().nth(57).map_or(s.len(), |(i, _)| i)])
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(57).map_or(s.len(), |(i, _)| i)]
+        )
     } else {
         s
     }
@@ -236,20 +265,45 @@ mod tests {
     #[test]
     fn a_matching_wrapper_passes_and_drift_is_reported() {
         let good = r#"{"validationErrors":[],"internalErrors":[],"data":{"id":"1","pid":"1","uuid":"u","fname":"A","lname":"B","DOB":"1990-01-01","sex":"Male"},"links":[]}"#;
-        assert!(check_response("/api/patient/:puuid", "GET", &resp(200, "application/json", good)).is_empty());
+        assert!(check_response(
+            "/api/patient/:puuid",
+            "GET",
+            &resp(200, "application/json", good)
+        )
+        .is_empty());
         // A type change, a missing field, an undocumented status.
         let drift = r#"{"validationErrors":[],"internalErrors":[],"data":{"id":1,"pid":"1","uuid":"u","fname":"A","DOB":"1990-01-01","sex":"Male"},"links":[]}"#;
-        let e = check_response("/api/patient/:puuid", "GET", &resp(200, "application/json", drift));
-        assert!(e.iter().any(|m| m.contains("$.data.id: expected string")), "{e:?}");
+        let e = check_response(
+            "/api/patient/:puuid",
+            "GET",
+            &resp(200, "application/json", drift),
+        );
+        assert!(
+            e.iter().any(|m| m.contains("$.data.id: expected string")),
+            "{e:?}"
+        );
         assert!(e.iter().any(|m| m.contains("`lname` is missing")), "{e:?}");
-        let e = check_response("/api/patient/:puuid", "GET", &resp(418, "application/json", "{}"));
+        let e = check_response(
+            "/api/patient/:puuid",
+            "GET",
+            &resp(418, "application/json", "{}"),
+        );
         assert!(e[0].contains("not documented"), "{e:?}");
     }
 
     #[test]
     fn legacy_empty_404s_and_media_types() {
-        assert!(check_response("/api/patient/:pid/medication", "GET", &resp(404, "text/html", "")).is_empty());
-        let e = check_response("/api/patient/:pid/medication", "GET", &resp(404, "text/html", "oops"));
+        assert!(check_response(
+            "/api/patient/:pid/medication",
+            "GET",
+            &resp(404, "text/html", "")
+        )
+        .is_empty());
+        let e = check_response(
+            "/api/patient/:pid/medication",
+            "GET",
+            &resp(404, "text/html", "oops"),
+        );
         assert_eq!(e.len(), 1, "{e:?}");
         let e = check_response("/api/patient/:puuid", "GET", &resp(200, "text/xml", "<a/>"));
         assert!(e[0].contains("media type"), "{e:?}");

@@ -15,8 +15,8 @@ use axum::response::Response;
 use super::api::Principal;
 use super::oauth2::Role;
 use crate::error::openemr_error;
-use crate::store::Data;
 use crate::store::seed::accounts;
+use crate::store::Data;
 
 pub const REFUSED: &str = "Organization policy does not have permit access resource";
 

@@ -184,7 +184,9 @@ pub async fn handle(call: ApiCall<'_>) -> Response {
         Api::Rest => super::standard::handle(&call),
         Api::Portal => super::portal::handle(&call),
         Api::Fhir => super::fhir::handle(&call),
-        _ => Err(Failure::NotFound.in_dialect(Dialect::OpenEmrApi).into_response()),
+        _ => Err(Failure::NotFound
+            .in_dialect(Dialect::OpenEmrApi)
+            .into_response()),
     };
     result.unwrap_or_else(|r| r)
 }
@@ -193,7 +195,12 @@ pub async fn handle(call: ApiCall<'_>) -> Response {
 pub type Answer = Result<Response, Response>;
 
 pub fn json_response(status: StatusCode, content_type: &'static str, v: &Value) -> Response {
-    (status, [(header::CONTENT_TYPE, content_type)], v.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        v.to_string(),
+    )
+        .into_response()
 }
 
 /// `RestControllerHelper::createProcessingResultResponse` for one record.

@@ -44,14 +44,24 @@ pub fn document(layout: Layout) -> &'static Value {
 pub async fn yaml(State(state): State<AppState>) -> Response {
     let doc = document(Layout::of(state.profile.id));
     match serde_yaml::to_string(doc) {
-        Ok(text) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/yaml")], text).into_response(),
+        Ok(text) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/yaml")],
+            text,
+        )
+            .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
 
 pub async fn json(State(state): State<AppState>) -> Response {
     let doc = document(Layout::of(state.profile.id));
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], doc.to_string()).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        doc.to_string(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -61,11 +71,18 @@ mod tests {
 
     #[test]
     fn every_standard_and_portal_route_has_an_operation() {
-        for (profile, layout) in [(ProfileId::OpenEmr, Layout::OpenEmr), (ProfileId::EMedPractice, Layout::EMedPractice)] {
+        for (profile, layout) in [
+            (ProfileId::OpenEmr, Layout::OpenEmr),
+            (ProfileId::EMedPractice, Layout::EMedPractice),
+        ] {
             let doc = document(layout);
             assert_eq!(doc["openapi"], "3.0.3");
             let mut n = 0;
-            for op in Catalog::of(profile).operations().iter().filter(|o| matches!(o.api, Api::Rest | Api::Portal)) {
+            for op in Catalog::of(profile)
+                .operations()
+                .iter()
+                .filter(|o| matches!(o.api, Api::Rest | Api::Portal))
+            {
                 let mut path = String::new();
                 for seg in op.path.as_str().split('/').filter(|s| !s.is_empty()) {
                     path.push('/');
@@ -75,7 +92,10 @@ mod tests {
                     }
                 }
                 let method = op.method.to_ascii_lowercase();
-                assert!(doc["paths"][&path][&method].is_object(), "{profile}: {method} {path}");
+                assert!(
+                    doc["paths"][&path][&method].is_object(),
+                    "{profile}: {method} {path}"
+                );
                 n += 1;
             }
             assert_eq!(n, 99);

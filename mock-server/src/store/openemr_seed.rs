@@ -13,7 +13,19 @@ use rand_chacha::ChaCha8Rng;
 use super::*;
 
 /// Name, generic, RxNorm, NDC, DIN, form, size, unit, route.
-pub const FORMULARY: &[(&str, &str, &str, &str, &str, &str, &str, &str, &str)] = &[
+type FormularyRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+pub const FORMULARY: &[FormularyRow] = &[
     (
         "Lipitor",
         "atorvastatin",
@@ -198,7 +210,8 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             f.npi = "1992888123".into();
             f.ext.insert("federal_ein".into(), "12-3456789".into());
             f.ext.insert("facility_code".into(), "MGFHT".into());
-            f.ext.insert("website".into(), "https://maplegrove.example.com".into());
+            f.ext
+                .insert("website".into(), "https://maplegrove.example.com".into());
             f.ext.insert("pos_code".into(), "11".into());
             f.ext.insert("service_location".into(), "1".into());
             f.ext.insert("billing_location".into(), "1".into());
@@ -248,12 +261,16 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 p.ext.insert("employer.name".into(), name.clone());
                 p.ext.insert("employer.street".into(), street.clone());
                 p.ext.insert("employer.city".into(), p.address.city.clone());
-                p.ext.insert("employer.state".into(), p.address.province.clone());
-                p.ext.insert("employer.postal_code".into(), p.address.postal.clone());
-                p.ext.insert("employer.country".into(), p.address.country.clone());
+                p.ext
+                    .insert("employer.state".into(), p.address.province.clone());
+                p.ext
+                    .insert("employer.postal_code".into(), p.address.postal.clone());
+                p.ext
+                    .insert("employer.country".into(), p.address.country.clone());
             }
             if guardian {
-                p.ext.insert("guardian.name".into(), format!("Alex {}", p.last_name));
+                p.ext
+                    .insert("guardian.name".into(), format!("Alex {}", p.last_name));
                 p.ext.insert("guardian.relationship".into(), "PRN".into());
                 p.ext.insert("guardian.phone".into(), p.phone_home.clone());
             }
@@ -345,9 +362,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         }
         if rng.gen_bool(0.3) {
             let u = uuid(&mut rng);
-            let text = format!(
-                "Referral letter for {first} {last}.\nPlease assess and advise.\n"
-            );
+            let text = format!("Referral letter for {first} {last}.\nPlease assess and advise.\n");
             d.documents.insert(Document {
                 uuid: u,
                 patient: Some(pid),
@@ -410,7 +425,11 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                         "Feeling down, depressed, or hopeless".into(),
                         b.to_string(),
                     ),
-                    ("55758-7".into(), "PHQ-2 total score".into(), (a + b).to_string()),
+                    (
+                        "55758-7".into(),
+                        "PHQ-2 total score".into(),
+                        (a + b).to_string(),
+                    ),
                 ],
                 last_update: now,
                 ..QuestionnaireResponse::default()
@@ -418,7 +437,10 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         }
         if rng.gen_bool(0.15) {
             let mut fields = std::collections::BTreeMap::new();
-            fields.insert("refer_date".into(), (today - Duration::days(20)).to_string());
+            fields.insert(
+                "refer_date".into(),
+                (today - Duration::days(20)).to_string(),
+            );
             fields.insert("refer_to".into(), "Dr. Lena Park, Cardiology".into());
             fields.insert("refer_diag".into(), "ICD10:I10".into());
             fields.insert("refer_risk_level".into(), "Medium".into());

@@ -60,20 +60,41 @@ fn grants_read(c: &Call<'_>, resource: &str) -> bool {
 
 pub fn kickoff(c: &Call<'_>, level: Level) -> Answer {
     if c.header("accept") != Some("application/fhir+json") {
-        return Err(outcome(c, StatusCode::BAD_REQUEST, "'Accept' header invalid"));
+        return Err(outcome(
+            c,
+            StatusCode::BAD_REQUEST,
+            "'Accept' header invalid",
+        ));
     }
     if c.header("prefer") != Some("respond-async") {
-        return Err(outcome(c, StatusCode::BAD_REQUEST, "'Prefer' header invalid"));
+        return Err(outcome(
+            c,
+            StatusCode::BAD_REQUEST,
+            "'Prefer' header invalid",
+        ));
     }
     let format = c.q("_outputFormat").unwrap_or("application/fhir+ndjson");
-    if !matches!(format, "application/fhir+ndjson" | "application/ndjson" | "ndjson") {
-        return Err(outcome(c, StatusCode::BAD_REQUEST, &format!("_outputFormat {format} is not supported")));
+    if !matches!(
+        format,
+        "application/fhir+ndjson" | "application/ndjson" | "ndjson"
+    ) {
+        return Err(outcome(
+            c,
+            StatusCode::BAD_REQUEST,
+            &format!("_outputFormat {format} is not supported"),
+        ));
     }
     let since = match c.q("_since") {
         Some(v) => Some(
             chrono::DateTime::parse_from_rfc3339(v)
                 .map(|t| t.with_timezone(&chrono::Utc))
-                .map_err(|_| outcome(c, StatusCode::BAD_REQUEST, "_since must be a valid FHIR instant"))?,
+                .map_err(|_| {
+                    outcome(
+                        c,
+                        StatusCode::BAD_REQUEST,
+                        "_since must be a valid FHIR instant",
+                    )
+                })?,
         ),
         None => None,
     };
@@ -90,10 +111,18 @@ pub fn kickoff(c: &Call<'_>, level: Level) -> Answer {
         Some(list) => {
             for t in &list {
                 if !supported.contains(&t.as_str()) {
-                    return Err(outcome(c, StatusCode::BAD_REQUEST, &format!("Resource type {t} is not supported for this export")));
+                    return Err(outcome(
+                        c,
+                        StatusCode::BAD_REQUEST,
+                        &format!("Resource type {t} is not supported for this export"),
+                    ));
                 }
                 if !grants_read(c, t) {
-                    return Err(outcome(c, StatusCode::BAD_REQUEST, &format!("AccessToken does not grant access to resource {t}")));
+                    return Err(outcome(
+                        c,
+                        StatusCode::BAD_REQUEST,
+                        &format!("AccessToken does not grant access to resource {t}"),
+                    ));
                 }
             }
             list
@@ -118,7 +147,10 @@ pub fn kickoff(c: &Call<'_>, level: Level) -> Answer {
     let group = (level == Level::Group).then(|| c.param("id").to_owned());
     c.site.store.write(|d| {
         acl::check(d, c.principal, "admin/users")?;
-        let b = Build { d, base: base.clone() };
+        let b = Build {
+            d,
+            base: base.clone(),
+        };
         let members: Option<Vec<Id>> = match &group {
             Some(g) => match resources::group_members(&b, g) {
                 Some(m) => Some(m),
@@ -128,11 +160,17 @@ pub fn kickoff(c: &Call<'_>, level: Level) -> Answer {
         };
         let mut files: Vec<(String, String)> = Vec::new();
         for t in &types {
-            let Some(def) = resources::def(t) else { continue };
+            let Some(def) = resources::def(t) else {
+                continue;
+            };
             let lines: Vec<String> = (def.items)(&b, None)
                 .into_iter()
                 .filter(|i| level == Level::System || i.patient.is_some())
-                .filter(|i| members.as_ref().is_none_or(|m| i.patient.is_some_and(|p| m.contains(&p))))
+                .filter(|i| {
+                    members
+                        .as_ref()
+                        .is_none_or(|m| i.patient.is_some_and(|p| m.contains(&p)))
+                })
                 .filter(|i| since.is_none_or(|s| i.last_updated >= s))
                 .map(|i| i.resource.to_string())
                 .collect();
@@ -176,7 +214,12 @@ pub fn kickoff(c: &Call<'_>, level: Level) -> Answer {
             ..ExportJob::default()
         });
         let location = format!("{base}/$bulkdata-status?job={job_uuid}");
-        let mut r = (StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json")], "").into_response();
+        let mut r = (
+            StatusCode::ACCEPTED,
+            [(header::CONTENT_TYPE, "application/json")],
+            "",
+        )
+            .into_response();
         if let Ok(v) = HeaderValue::from_str(&location) {
             r.headers_mut().insert(header::CONTENT_LOCATION, v);
         }
@@ -197,10 +240,19 @@ pub fn status(c: &Call<'_>) -> Answer {
     c.site.store.read(|d| {
         acl::check(d, c.principal, "admin/users")?;
         let Some(job) = job_of(c, d) else {
-            return Err(outcome(c, StatusCode::BAD_REQUEST, "The job id you submitted was invalid"));
+            return Err(outcome(
+                c,
+                StatusCode::BAD_REQUEST,
+                "The job id you submitted was invalid",
+            ));
         };
         if now < job.ready_at {
-            return Ok((StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json")], "").into_response());
+            return Ok((
+                StatusCode::ACCEPTED,
+                [(header::CONTENT_TYPE, "application/json")],
+                "",
+            )
+                .into_response());
         }
         let output: Vec<Value> = job
             .output
@@ -225,7 +277,12 @@ pub fn delete(c: &Call<'_>) -> Answer {
     c.site.store.write(|d| {
         acl::check(d, c.principal, "admin/users")?;
         let Some(job) = job_of(c, d).cloned() else {
-            return Ok((StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "application/json")], "").into_response());
+            return Ok((
+                StatusCode::NOT_FOUND,
+                [(header::CONTENT_TYPE, "application/json")],
+                "",
+            )
+                .into_response());
         };
         for (_, uuid) in &job.output {
             if let Some(id) = d.documents.by_uuid(uuid).map(|x| x.id) {
@@ -233,7 +290,12 @@ pub fn delete(c: &Call<'_>) -> Answer {
             }
         }
         d.export_jobs.remove(job.id);
-        Ok((StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json")], "").into_response())
+        Ok((
+            StatusCode::ACCEPTED,
+            [(header::CONTENT_TYPE, "application/json")],
+            "",
+        )
+            .into_response())
     })
 }
 
@@ -251,7 +313,12 @@ pub fn ccd(d: &Data, pid: Id, now: &Timestamp) -> String {
         if rows.is_empty() {
             "<paragraph>None recorded</paragraph>".into()
         } else {
-            format!("<list>{}</list>", rows.iter().map(|r| format!("<item>{}</item>", esc(r))).collect::<String>())
+            format!(
+                "<list>{}</list>",
+                rows.iter()
+                    .map(|r| format!("<item>{}</item>", esc(r)))
+                    .collect::<String>()
+            )
         }
     };
     let problems = items(
@@ -272,7 +339,14 @@ pub fn ccd(d: &Data, pid: Id, now: &Timestamp) -> String {
         d.medications
             .for_patient(pid)
             .filter(|m| !m.archived)
-            .map(|m| format!("{} {} {}", crate::openemr::standard::wire::medication_title(m), m.dosage, m.frequency))
+            .map(|m| {
+                format!(
+                    "{} {} {}",
+                    crate::openemr::standard::wire::medication_title(m),
+                    m.dosage,
+                    m.frequency
+                )
+            })
             .collect(),
     );
     let gender = match p.sex.as_str() {

@@ -22,8 +22,8 @@ use super::acl;
 use super::api::{is_uuid, json_response, unauthorized, Answer, Call};
 use super::oauth2::Role;
 use super::scopes::{Context, Grant};
-use resources::{Bound, Build, Def, IdKind, Item};
 use crate::store::{Data, Id};
+use resources::{Bound, Build, Def, IdKind, Item};
 
 /// FHIR resources and Bundles go out as `application/json`, as OpenEMR's
 /// `JsonResponse` sends them.
@@ -69,21 +69,33 @@ pub fn handle(c: &Call<'_>) -> Answer {
             &super::smart::smart_configuration(&c.ctx()),
         )),
         ("GET", "/fhir/OperationDefinition") => {
-            let items: Vec<(Item, &'static str)> =
-                operation_definitions(c).into_iter().map(|i| (i, "match")).collect();
+            let items: Vec<(Item, &'static str)> = operation_definitions(c)
+                .into_iter()
+                .map(|i| (i, "match"))
+                .collect();
             let total = items.len();
             Ok(json_response(
                 StatusCode::OK,
                 JSON,
-                &search::bundle(&c.url(), &c.query, total, items, &c.fhir_base(), 0, 0, &c.now()),
+                &search::bundle(
+                    &c.url(),
+                    &c.query,
+                    total,
+                    items,
+                    &c.fhir_base(),
+                    (0, 0),
+                    &c.now(),
+                ),
             ))
         }
         ("GET", "/fhir/OperationDefinition/:operation") => {
             let want = c.param("operation").trim_start_matches('$');
-            Ok(match operation_definitions(c).into_iter().find(|i| i.id == want) {
-                Some(i) => json_response(StatusCode::OK, JSON, &i.resource),
-                None => not_found(),
-            })
+            Ok(
+                match operation_definitions(c).into_iter().find(|i| i.id == want) {
+                    Some(i) => json_response(StatusCode::OK, JSON, &i.resource),
+                    None => not_found(),
+                },
+            )
         }
         ("GET", "/fhir/$export") => export::kickoff(c, export::Level::System),
         ("GET", "/fhir/Patient/$export") => export::kickoff(c, export::Level::Patient),
@@ -93,17 +105,29 @@ pub fn handle(c: &Call<'_>) -> Answer {
         ("POST", "/fhir/DocumentReference/$docref") => docref(c),
         ("GET", "/fhir/Binary/:id") => binary(c),
         ("POST", "/fhir/Patient") | ("PUT", "/fhir/Patient/:uuid") => write_patient(c),
-        ("POST", "/fhir/Organization") | ("PUT", "/fhir/Organization/:uuid") => write_organization(c),
-        ("POST", "/fhir/Practitioner") | ("PUT", "/fhir/Practitioner/:uuid") => write_practitioner(c),
+        ("POST", "/fhir/Organization") | ("PUT", "/fhir/Organization/:uuid") => {
+            write_organization(c)
+        }
+        ("POST", "/fhir/Practitioner") | ("PUT", "/fhir/Practitioner/:uuid") => {
+            write_practitioner(c)
+        }
         _ => {
             let resource = c.op.column("resource");
             let Some(def) = resources::def(resource) else {
-                return Err(crate::error::openemr_error(StatusCode::NOT_FOUND, "Route not found", 0));
+                return Err(crate::error::openemr_error(
+                    StatusCode::NOT_FOUND,
+                    "Route not found",
+                    0,
+                ));
             };
             match c.op.column("interaction") {
                 "search-type" => search_type(c, def),
                 "read" => read(c, def, c.param("uuid")),
-                _ => Err(crate::error::openemr_error(StatusCode::NOT_FOUND, "Route not found", 0)),
+                _ => Err(crate::error::openemr_error(
+                    StatusCode::NOT_FOUND,
+                    "Route not found",
+                    0,
+                )),
             }
         }
     }
@@ -194,8 +218,14 @@ fn search_type(c: &Call<'_>, def: &'static Def) -> Answer {
         }
     }
     let constraints = granular(c, def.name, 's');
-    let count = c.q("_count").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
-    let offset = c.q("_offset").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let count = c
+        .q("_count")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let offset = c
+        .q("_offset")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
     let revinclude = c
         .query
         .iter()
@@ -219,7 +249,10 @@ fn search_type(c: &Call<'_>, def: &'static Def) -> Answer {
             .filter(|i| allowed_by_scope(i, &constraints))
             .collect();
         // FhirObservationService: an `_id` that finds nothing is an error.
-        if def.name == "Observation" && matched.is_empty() && criteria.iter().any(|cr| cr.name == "_id") {
+        if def.name == "Observation"
+            && matched.is_empty()
+            && criteria.iter().any(|cr| cr.name == "_id")
+        {
             return Err(bad_search("_id", "Resource not found for that id"));
         }
         let total = matched.len();
@@ -240,7 +273,15 @@ fn search_type(c: &Call<'_>, def: &'static Def) -> Answer {
         Ok(json_response(
             StatusCode::OK,
             JSON,
-            &search::bundle(&url, &query, total, entries, &c.fhir_base(), count, offset, &c.now()),
+            &search::bundle(
+                &url,
+                &query,
+                total,
+                entries,
+                &c.fhir_base(),
+                (count, offset),
+                &c.now(),
+            ),
         ))
     })
 }
@@ -343,7 +384,9 @@ fn binary(c: &Call<'_>) -> Answer {
         match doc.patient {
             // An export file: the system client's, for an hour.
             None => {
-                if patient_request(c) || c.role() != Some(Role::System) && c.role() != Some(Role::Users) {
+                if patient_request(c)
+                    || c.role() != Some(Role::System) && c.role() != Some(Role::Users)
+                {
                     return Ok(not_found());
                 }
                 acl::check(d, c.principal, "admin/users")?;
@@ -374,17 +417,26 @@ fn binary(c: &Call<'_>) -> Answer {
 /// patient's CCD and answers a Bundle with its DocumentReference.
 fn docref(c: &Call<'_>) -> Answer {
     let Some(patient) = c.q("patient").map(str::to_owned) else {
-        return Err(bad_search("patient", &search::invalid_argument("patient parameter is required")));
+        return Err(bad_search(
+            "patient",
+            &search::invalid_argument("patient parameter is required"),
+        ));
     };
     if let Some(t) = c.q("type") {
         if !t.ends_with("34133-9") {
-            return Err(bad_search("type", &search::invalid_argument("only the CCD type 34133-9 is supported")));
+            return Err(bad_search(
+                "type",
+                &search::invalid_argument("only the CCD type 34133-9 is supported"),
+            ));
         }
     }
     for p in ["start", "end"] {
         if let Some(v) = c.q(p) {
             if search::date_range(v).is_none() {
-                return Err(bad_search(p, &search::invalid_argument(&format!("invalid date {v}"))));
+                return Err(bad_search(
+                    p,
+                    &search::invalid_argument(&format!("invalid date {v}")),
+                ));
             }
         }
     }
@@ -394,7 +446,9 @@ fn docref(c: &Call<'_>) -> Answer {
             acl::check(d, c.principal, "patients/demo")?;
         }
         let pid = match d.patients().by_uuid(&patient) {
-            Some(p) if !patient_request(c) || c.bound_patient() == Some(patient.as_str()) => Some(p.id),
+            Some(p) if !patient_request(c) || c.bound_patient() == Some(patient.as_str()) => {
+                Some(p.id)
+            }
             _ => None,
         };
         let url = format!("{}/DocumentReference/$docref", c.fhir_base());
@@ -402,7 +456,7 @@ fn docref(c: &Call<'_>) -> Answer {
             return Ok(json_response(
                 StatusCode::OK,
                 JSON,
-                &search::bundle(&url, &c.query, 0, Vec::new(), &c.fhir_base(), 0, 0, &now),
+                &search::bundle(&url, &c.query, 0, Vec::new(), &c.fhir_base(), (0, 0), &now),
             ));
         };
         let xml = export::ccd(d, pid, &now);
@@ -423,18 +477,19 @@ fn docref(c: &Call<'_>) -> Answer {
             ..Default::default()
         });
         let b = build(c, d);
-        let items: Vec<(Item, &'static str)> = (resources::def("DocumentReference").map(|x| x.items))
-            .map(|f| f(&b, Some(pid)))
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|i| i.id == uuid)
-            .map(|i| (i, "match"))
-            .collect();
+        let items: Vec<(Item, &'static str)> = (resources::def("DocumentReference")
+            .map(|x| x.items))
+        .map(|f| f(&b, Some(pid)))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| i.id == uuid)
+        .map(|i| (i, "match"))
+        .collect();
         let total = items.len();
         Ok(json_response(
             StatusCode::OK,
             JSON,
-            &search::bundle(&url, &c.query, total, items, &c.fhir_base(), 0, 0, &now),
+            &search::bundle(&url, &c.query, total, items, &c.fhir_base(), (0, 0), &now),
         ))
     })
 }
@@ -512,9 +567,21 @@ fn write_patient(c: &Call<'_>) -> Answer {
     put(&mut fields, "street", first_str(&v, "address.line"));
     put(&mut fields, "city", first_str(&v, "address.city"));
     put(&mut fields, "state", first_str(&v, "address.state"));
-    put(&mut fields, "postal_code", first_str(&v, "address.postalCode"));
-    put(&mut fields, "email", first_str(&v, "telecom?system=email.value"));
-    put(&mut fields, "phone_home", first_str(&v, "telecom?system=phone.value"));
+    put(
+        &mut fields,
+        "postal_code",
+        first_str(&v, "address.postalCode"),
+    );
+    put(
+        &mut fields,
+        "email",
+        first_str(&v, "telecom?system=email.value"),
+    );
+    put(
+        &mut fields,
+        "phone_home",
+        first_str(&v, "telecom?system=phone.value"),
+    );
     let now = c.now();
     c.site.store.write(|d| {
         acl::check(d, c.principal, "patients/demo")?;
@@ -524,7 +591,11 @@ fn write_patient(c: &Call<'_>) -> Answer {
             super::standard::Mode::Insert
         };
         if let Some(e) = super::standard::validate_set("patient", mode, &fields, d) {
-            return Err(json_response(StatusCode::BAD_REQUEST, JSON, &json!({"validationErrors": e})));
+            return Err(json_response(
+                StatusCode::BAD_REQUEST,
+                JSON,
+                &json!({"validationErrors": e}),
+            ));
         }
         let id = match &uuid {
             Some(u) => {
@@ -617,7 +688,11 @@ fn write_organization(c: &Call<'_>) -> Answer {
                 d.facilities.insert(f)
             }
         };
-        let uuid = d.facilities.get(id).map(|f| f.uuid.clone()).unwrap_or_default();
+        let uuid = d
+            .facilities
+            .get(id)
+            .map(|f| f.uuid.clone())
+            .unwrap_or_default();
         let b = build(c, d);
         let r = resources::def("Organization")
             .map(|x| (x.items)(&b, None))
@@ -656,7 +731,11 @@ fn write_practitioner(c: &Call<'_>) -> Answer {
             super::standard::Mode::Insert
         };
         if let Some(e) = super::standard::validate_set("practitioner", mode, &fields, d) {
-            return Err(json_response(StatusCode::BAD_REQUEST, JSON, &json!({"validationErrors": e})));
+            return Err(json_response(
+                StatusCode::BAD_REQUEST,
+                JSON,
+                &json!({"validationErrors": e}),
+            ));
         }
         let get = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_owned);
         let apply = |p: &mut crate::store::Provider| {
@@ -697,11 +776,16 @@ fn write_practitioner(c: &Call<'_>) -> Answer {
                 };
                 apply(&mut p);
                 let id = d.providers.insert(p);
-                d.providers.update(id, now, |p| p.provider_no = id.to_string());
+                d.providers
+                    .update(id, now, |p| p.provider_no = id.to_string());
                 id
             }
         };
-        let uuid = d.providers.get(id).map(|p| p.uuid.clone()).unwrap_or_default();
+        let uuid = d
+            .providers
+            .get(id)
+            .map(|p| p.uuid.clone())
+            .unwrap_or_default();
         let b = build(c, d);
         let r = resources::def("Practitioner")
             .map(|x| (x.items)(&b, None))

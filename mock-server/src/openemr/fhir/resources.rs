@@ -85,39 +85,287 @@ macro_rules! def {
 /// The served types (route notes of `fhir-api.tsv`: the ACL each route
 /// checks and whether a patient's token is bound to its compartment).
 pub const RESOURCES: &[Def] = &[
-    def!("AllergyIntolerance", "patients/med", "patients/med", Compartment, Compartment, Uuid, allergies),
-    def!("Appointment", "patients/appt", "patients/appt", Compartment, Compartment, Uuid, appointments),
-    def!("Binary", "admin/users", "admin/users", Compartment, Compartment, Uuid, no_items),
-    def!("CarePlan", "patients/med", "patients/med", Compartment, Compartment, Suffixed, care_plans),
-    def!("CareTeam", "patients/med", "patients/med", Compartment, Compartment, Uuid, care_teams),
-    def!("Condition", "patients/med", "patients/med", Compartment, Compartment, Uuid, conditions),
-    def!("Coverage", "admin/super", "admin/super", Compartment, Compartment, Uuid, coverages),
-    def!("Device", "admin/super", "admin/super", Compartment, Compartment, Uuid, devices),
-    def!("DiagnosticReport", "admin/super", "admin/super", Compartment, Compartment, Uuid, diagnostic_reports),
-    def!("DocumentReference", "admin/super", "admin/super", Compartment, Compartment, Uuid, document_references),
-    def!("Encounter", "encounters/auth_a", "admin/super", Compartment, Compartment, Uuid, encounters),
-    def!("Goal", "admin/super", "admin/super", Compartment, Compartment, Suffixed, goals),
-    def!("Group", "admin/users", "admin/users", Acl, Acl, Uuid, groups),
-    def!("Immunization", "patients/med", "patients/med", Compartment, Compartment, Uuid, immunizations),
+    def!(
+        "AllergyIntolerance",
+        "patients/med",
+        "patients/med",
+        Compartment,
+        Compartment,
+        Uuid,
+        allergies
+    ),
+    def!(
+        "Appointment",
+        "patients/appt",
+        "patients/appt",
+        Compartment,
+        Compartment,
+        Uuid,
+        appointments
+    ),
+    def!(
+        "Binary",
+        "admin/users",
+        "admin/users",
+        Compartment,
+        Compartment,
+        Uuid,
+        no_items
+    ),
+    def!(
+        "CarePlan",
+        "patients/med",
+        "patients/med",
+        Compartment,
+        Compartment,
+        Suffixed,
+        care_plans
+    ),
+    def!(
+        "CareTeam",
+        "patients/med",
+        "patients/med",
+        Compartment,
+        Compartment,
+        Uuid,
+        care_teams
+    ),
+    def!(
+        "Condition",
+        "patients/med",
+        "patients/med",
+        Compartment,
+        Compartment,
+        Uuid,
+        conditions
+    ),
+    def!(
+        "Coverage",
+        "admin/super",
+        "admin/super",
+        Compartment,
+        Compartment,
+        Uuid,
+        coverages
+    ),
+    def!(
+        "Device",
+        "admin/super",
+        "admin/super",
+        Compartment,
+        Compartment,
+        Uuid,
+        devices
+    ),
+    def!(
+        "DiagnosticReport",
+        "admin/super",
+        "admin/super",
+        Compartment,
+        Compartment,
+        Uuid,
+        diagnostic_reports
+    ),
+    def!(
+        "DocumentReference",
+        "admin/super",
+        "admin/super",
+        Compartment,
+        Compartment,
+        Uuid,
+        document_references
+    ),
+    def!(
+        "Encounter",
+        "encounters/auth_a",
+        "admin/super",
+        Compartment,
+        Compartment,
+        Uuid,
+        encounters
+    ),
+    def!(
+        "Goal",
+        "admin/super",
+        "admin/super",
+        Compartment,
+        Compartment,
+        Suffixed,
+        goals
+    ),
+    def!(
+        "Group",
+        "admin/users",
+        "admin/users",
+        Acl,
+        Acl,
+        Uuid,
+        groups
+    ),
+    def!(
+        "Immunization",
+        "patients/med",
+        "patients/med",
+        Compartment,
+        Compartment,
+        Uuid,
+        immunizations
+    ),
     def!("Location", "", "", Open, Open, Uuid, locations),
-    def!("Media", "patients/demo", "", Compartment, Compartment, Uuid, media),
-    def!("Medication", "patients/med", "patients/med", Acl, Open, Uuid, medications),
-    def!("MedicationDispense", "patients/med", "patients/med", Compartment, Compartment, Uuid, dispenses),
-    def!("MedicationRequest", "patients/med", "patients/med", Compartment, Compartment, Uuid, medication_requests),
-    def!("Observation", "patients/med", "patients/med", Compartment, Compartment, Uuid, observations),
-    def!("Organization", "admin/users", "admin/users", Open, Open, Uuid, organizations),
-    def!("Patient", "patients/demo", "patients/demo", Compartment, Compartment, Uuid, patients),
-    def!("Person", "admin/users", "admin/users", Acl, Compartment, Uuid, persons),
-    def!("Practitioner", "admin/users", "admin/users", Open, Open, Uuid, practitioners),
-    def!("PractitionerRole", "admin/users", "admin/users", Acl, Acl, Uuid, practitioner_roles),
-    def!("Procedure", "patients/med", "patients/med", Compartment, Compartment, Uuid, procedures),
-    def!("Provenance", "admin/super", "admin/super", Compartment, Compartment, Typed, provenances),
+    def!(
+        "Media",
+        "patients/demo",
+        "",
+        Compartment,
+        Compartment,
+        Uuid,
+        media
+    ),
+    def!(
+        "Medication",
+        "patients/med",
+        "patients/med",
+        Acl,
+        Open,
+        Uuid,
+        medications
+    ),
+    def!(
+        "MedicationDispense",
+        "patients/med",
+        "patients/med",
+        Compartment,
+        Compartment,
+        Uuid,
+        dispenses
+    ),
+    def!(
+        "MedicationRequest",
+        "patients/med",
+        "patients/med",
+        Compartment,
+        Compartment,
+        Uuid,
+        medication_requests
+    ),
+    def!(
+        "Observation",
+        "patients/med",
+        "patients/med",
+        Compartment,
+        Compartment,
+        Uuid,
+        observations
+    ),
+    def!(
+        "Organization",
+        "admin/users",
+        "admin/users",
+        Open,
+        Open,
+        Uuid,
+        organizations
+    ),
+    def!(
+        "Patient",
+        "patients/demo",
+        "patients/demo",
+        Compartment,
+        Compartment,
+        Uuid,
+        patients
+    ),
+    def!(
+        "Person",
+        "admin/users",
+        "admin/users",
+        Acl,
+        Compartment,
+        Uuid,
+        persons
+    ),
+    def!(
+        "Practitioner",
+        "admin/users",
+        "admin/users",
+        Open,
+        Open,
+        Uuid,
+        practitioners
+    ),
+    def!(
+        "PractitionerRole",
+        "admin/users",
+        "admin/users",
+        Acl,
+        Acl,
+        Uuid,
+        practitioner_roles
+    ),
+    def!(
+        "Procedure",
+        "patients/med",
+        "patients/med",
+        Compartment,
+        Compartment,
+        Uuid,
+        procedures
+    ),
+    def!(
+        "Provenance",
+        "admin/super",
+        "admin/super",
+        Compartment,
+        Compartment,
+        Typed,
+        provenances
+    ),
     def!("Questionnaire", "", "", Open, Open, Uuid, questionnaires),
-    def!("QuestionnaireResponse", "", "", Compartment, Compartment, Uuid, questionnaire_responses),
-    def!("RelatedPerson", "patients/demo", "patients/demo", Compartment, Open, Uuid, related_persons),
-    def!("ServiceRequest", "patients/med", "patients/med", Compartment, Compartment, Uuid, service_requests),
-    def!("Specimen", "admin/super", "admin/super", Compartment, Compartment, Uuid, specimens),
-    def!("ValueSet", "admin/super", "admin/super", Acl, Acl, Name, value_sets),
+    def!(
+        "QuestionnaireResponse",
+        "",
+        "",
+        Compartment,
+        Compartment,
+        Uuid,
+        questionnaire_responses
+    ),
+    def!(
+        "RelatedPerson",
+        "patients/demo",
+        "patients/demo",
+        Compartment,
+        Open,
+        Uuid,
+        related_persons
+    ),
+    def!(
+        "ServiceRequest",
+        "patients/med",
+        "patients/med",
+        Compartment,
+        Compartment,
+        Uuid,
+        service_requests
+    ),
+    def!(
+        "Specimen",
+        "admin/super",
+        "admin/super",
+        Compartment,
+        Compartment,
+        Uuid,
+        specimens
+    ),
+    def!(
+        "ValueSet",
+        "admin/super",
+        "admin/super",
+        Acl,
+        Acl,
+        Name,
+        value_sets
+    ),
 ];
 
 pub fn def(name: &str) -> Option<&'static Def> {
@@ -154,7 +402,9 @@ pub fn clean(v: Value) -> Value {
                 .collect();
             Value::Object(out)
         }
-        Value::Array(a) => Value::Array(a.into_iter().map(clean).filter(|v| !is_empty(v)).collect()),
+        Value::Array(a) => {
+            Value::Array(a.into_iter().map(clean).filter(|v| !is_empty(v)).collect())
+        }
         Value::String(s) if s.trim().is_empty() => Value::Null,
         other => other,
     }
@@ -217,14 +467,18 @@ impl Build<'_> {
 
     fn patient_ref(&self, id: Id) -> Value {
         match self.d.patients().get(id) {
-            Some(p) => json!({"reference": format!("Patient/{}", p.uuid), "display": format!("{} {}", p.first_name, p.last_name)}),
+            Some(p) => {
+                json!({"reference": format!("Patient/{}", p.uuid), "display": format!("{} {}", p.first_name, p.last_name)})
+            }
             None => Value::Null,
         }
     }
 
     fn practitioner_ref(&self, provider_no: &str) -> Value {
         match self.d.provider(provider_no) {
-            Some(p) => json!({"reference": format!("Practitioner/{}", p.uuid), "display": format!("{} {}", p.first_name, p.last_name)}),
+            Some(p) => {
+                json!({"reference": format!("Practitioner/{}", p.uuid), "display": format!("{} {}", p.first_name, p.last_name)})
+            }
             None => Value::Null,
         }
     }
@@ -308,8 +562,16 @@ pub fn patient(p: &Patient) -> Value {
     }
     let mut extension = Vec::new();
     for (url, code_key, text_key) in [
-        ("http://hl7.org/fhir/us/core/StructureDefinition/us-core-race", "race", "race_display"),
-        ("http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity", "ethnicity", "ethnicity_display"),
+        (
+            "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
+            "race",
+            "race_display",
+        ),
+        (
+            "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity",
+            "ethnicity",
+            "ethnicity_display",
+        ),
     ] {
         if let (Some(code), Some(text)) = (p.ext.get(code_key), p.ext.get(text_key)) {
             extension.push(json!({
@@ -528,18 +790,16 @@ fn groups(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
 
 /// The patients a Group lists.
 pub fn group_members(b: &Build<'_>, group_id: &str) -> Option<Vec<Id>> {
-    let prov = b
-        .d
-        .providers
-        .iter()
-        .find(|p| derived_id(&p.uuid, "Group") == group_id)?;
-    let members: Vec<Id> = b
-        .d
-        .patients()
-        .iter()
-        .filter(|p| p.provider_no == prov.provider_no)
-        .map(|p| p.id)
-        .collect();
+    let prov =
+        b.d.providers
+            .iter()
+            .find(|p| derived_id(&p.uuid, "Group") == group_id)?;
+    let members: Vec<Id> =
+        b.d.patients()
+            .iter()
+            .filter(|p| p.provider_no == prov.provider_no)
+            .map(|p| p.id)
+            .collect();
     (!members.is_empty()).then_some(members)
 }
 
@@ -726,7 +986,11 @@ fn quantity(value: &str, unit: &str) -> Value {
 }
 
 fn vital_observation(b: &Build<'_>, m: &Measurement) -> Option<Value> {
-    let category = [concept("http://terminology.hl7.org/CodeSystem/observation-category", "vital-signs", "Vital Signs")];
+    let category = [concept(
+        "http://terminology.hl7.org/CodeSystem/observation-category",
+        "vital-signs",
+        "Vital Signs",
+    )];
     let mut r = json!({
         "resourceType": "Observation",
         "id": m.uuid,
@@ -765,14 +1029,21 @@ fn vital_observation(b: &Build<'_>, m: &Measurement) -> Option<Value> {
 fn lab_code(kind: &str) -> Option<(&'static str, &'static str)> {
     match kind {
         "A1C" => Some(("4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood")),
-        "LDL" => Some(("13457-7", "Cholesterol in LDL [Mass/volume] in Serum or Plasma by calculation")),
+        "LDL" => Some((
+            "13457-7",
+            "Cholesterol in LDL [Mass/volume] in Serum or Plasma by calculation",
+        )),
         "TSH" => Some(("3016-3", "Thyrotropin [Units/volume] in Serum or Plasma")),
         _ => None,
     }
 }
 
 fn laboratory() -> Value {
-    json!([concept("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory", "Laboratory")])
+    json!([concept(
+        "http://terminology.hl7.org/CodeSystem/observation-category",
+        "laboratory",
+        "Laboratory"
+    )])
 }
 
 fn observations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
@@ -979,7 +1250,11 @@ fn procedures(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
 }
 
 fn lab_category() -> Value {
-    json!([concept("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB", "Laboratory")])
+    json!([concept(
+        "http://terminology.hl7.org/CodeSystem/v2-0074",
+        "LAB",
+        "Laboratory"
+    )])
 }
 
 fn diagnostic_reports(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
@@ -1068,7 +1343,11 @@ fn document_type(category: &str) -> Value {
         "Referral" => concept(LOINC, "57133-1", "Referral note"),
         "CCD" => concept(LOINC, "34133-9", "Summary of episode note"),
         "Lab Report" => concept(LOINC, "11502-2", "Laboratory report"),
-        other => concept(LOINC, "34109-9", if other.is_empty() { "Note" } else { other }),
+        other => concept(
+            LOINC,
+            "34109-9",
+            if other.is_empty() { "Note" } else { other },
+        ),
     }
 }
 
@@ -1294,7 +1573,10 @@ fn appointments(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
 }
 
 /// The targets Provenance records exist for: (type, id, patient, when).
-fn provenance_targets(b: &Build<'_>, patient: Option<Id>) -> Vec<(&'static str, String, Id, Timestamp)> {
+fn provenance_targets(
+    b: &Build<'_>,
+    patient: Option<Id>,
+) -> Vec<(&'static str, String, Id, Timestamp)> {
     let d = b.d;
     let mut out = Vec::new();
     let patients: Vec<&Patient> = match patient {
@@ -1304,21 +1586,54 @@ fn provenance_targets(b: &Build<'_>, patient: Option<Id>) -> Vec<(&'static str, 
     for p in patients {
         out.push(("Patient", p.uuid.clone(), p.id, p.last_update));
     }
-    out.extend(for_patient(&d.allergies, patient).filter(|a| !a.archived).map(|a| ("AllergyIntolerance", a.uuid.clone(), a.patient_id, a.last_update)));
-    out.extend(for_patient(&d.problems, patient).filter(|x| x.kind == "medical_problem").map(|x| ("Condition", x.uuid.clone(), x.patient_id, x.last_update)));
-    out.extend(for_patient(&d.encounters, patient).map(|e| ("Encounter", e.uuid.clone(), e.patient_id, e.last_update)));
-    out.extend(for_patient(&d.immunizations, patient).filter(|i| !i.deleted).map(|i| ("Immunization", i.uuid.clone(), i.patient_id, i.last_update)));
-    out.extend(for_patient(&d.medications, patient).map(|m| ("MedicationRequest", m.uuid.clone(), m.patient_id, m.last_update)));
+    out.extend(
+        for_patient(&d.allergies, patient)
+            .filter(|a| !a.archived)
+            .map(|a| {
+                (
+                    "AllergyIntolerance",
+                    a.uuid.clone(),
+                    a.patient_id,
+                    a.last_update,
+                )
+            }),
+    );
+    out.extend(
+        for_patient(&d.problems, patient)
+            .filter(|x| x.kind == "medical_problem")
+            .map(|x| ("Condition", x.uuid.clone(), x.patient_id, x.last_update)),
+    );
+    out.extend(
+        for_patient(&d.encounters, patient)
+            .map(|e| ("Encounter", e.uuid.clone(), e.patient_id, e.last_update)),
+    );
+    out.extend(
+        for_patient(&d.immunizations, patient)
+            .filter(|i| !i.deleted)
+            .map(|i| ("Immunization", i.uuid.clone(), i.patient_id, i.last_update)),
+    );
+    out.extend(for_patient(&d.medications, patient).map(|m| {
+        (
+            "MedicationRequest",
+            m.uuid.clone(),
+            m.patient_id,
+            m.last_update,
+        )
+    }));
     out.extend(
         for_patient(&d.measurements, patient)
             .filter(|m| vitals::is_vital(&m.kind))
             .map(|m| ("Observation", m.uuid.clone(), m.patient_id, m.last_update)),
     );
-    out.extend(for_patient(&d.problems, patient).filter(|x| x.kind == "surgery").map(|x| ("Procedure", x.uuid.clone(), x.patient_id, x.last_update)));
     out.extend(
-        for_patient(&d.documents, patient)
-            .filter_map(|doc| doc.patient.map(|p| ("DocumentReference", doc.uuid.clone(), p, doc.last_update))),
+        for_patient(&d.problems, patient)
+            .filter(|x| x.kind == "surgery")
+            .map(|x| ("Procedure", x.uuid.clone(), x.patient_id, x.last_update)),
     );
+    out.extend(for_patient(&d.documents, patient).filter_map(|doc| {
+        doc.patient
+            .map(|p| ("DocumentReference", doc.uuid.clone(), p, doc.last_update))
+    }));
     out
 }
 
@@ -1349,7 +1664,12 @@ fn provenances(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
 
 /// The questionnaires OpenEMR ships in its repository (PHQ-2 here).
 fn questionnaires(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
-    let at = b.d.patients().iter().next().map(|p| p.created).unwrap_or_default();
+    let at =
+        b.d.patients()
+            .iter()
+            .next()
+            .map(|p| p.created)
+            .unwrap_or_default();
     let id = derived_id("PHQ-2", "Questionnaire");
     let r = json!({
         "resourceType": "Questionnaire",
@@ -1391,9 +1711,17 @@ fn questionnaire_responses(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         .collect()
 }
 
+/// A value set: id, title, `(code, display)` concepts.
+type ValueSetRows = Vec<(String, String, Vec<(String, String)>)>;
+
 fn value_sets(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
-    let at = b.d.patients().iter().next().map(|p| p.created).unwrap_or_default();
-    let mut sets: Vec<(String, String, Vec<(String, String)>)> = vec![(
+    let at =
+        b.d.patients()
+            .iter()
+            .next()
+            .map(|p| p.created)
+            .unwrap_or_default();
+    let mut sets: ValueSetRows = vec![(
         "appointment-type".into(),
         "Appointment Type".into(),
         b.d.appointment_types

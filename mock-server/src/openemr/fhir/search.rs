@@ -36,7 +36,12 @@ pub const PARAMS: &[(&str, &str, Kind, &str)] = &[
     ("*", "_id", Kind::Token, "id"),
     ("*", "_lastUpdated", Kind::Date, "meta.lastUpdated"),
     ("AllergyIntolerance", "patient", Kind::Reference, "patient"),
-    ("Appointment", "patient", Kind::Reference, "participant.actor"),
+    (
+        "Appointment",
+        "patient",
+        Kind::Reference,
+        "participant.actor",
+    ),
     ("CarePlan", "patient", Kind::Reference, "subject"),
     ("CarePlan", "category", Kind::Token, "category"),
     ("CareTeam", "patient", Kind::Reference, "subject"),
@@ -77,15 +82,30 @@ pub const PARAMS: &[(&str, &str, Kind, &str)] = &[
     ("Organization", "telecom", Kind::Token, "telecom"),
     ("Organization", "address", Kind::String, "address"),
     ("Organization", "address-city", Kind::String, "address.city"),
-    ("Organization", "address-postalcode", Kind::String, "address.postalCode"),
-    ("Organization", "address-state", Kind::String, "address.state"),
+    (
+        "Organization",
+        "address-postalcode",
+        Kind::String,
+        "address.postalCode",
+    ),
+    (
+        "Organization",
+        "address-state",
+        Kind::String,
+        "address.state",
+    ),
     ("Patient", "identifier", Kind::Token, "identifier"),
     ("Patient", "name", Kind::String, "name"),
     ("Patient", "birthdate", Kind::Date, "birthDate"),
     ("Patient", "gender", Kind::Token, "gender"),
     ("Patient", "address", Kind::String, "address"),
     ("Patient", "address-city", Kind::String, "address.city"),
-    ("Patient", "address-postalcode", Kind::String, "address.postalCode"),
+    (
+        "Patient",
+        "address-postalcode",
+        Kind::String,
+        "address.postalCode",
+    ),
     ("Patient", "address-state", Kind::String, "address.state"),
     ("Patient", "email", Kind::Token, "telecom?system=email"),
     ("Patient", "family", Kind::String, "name.family"),
@@ -96,7 +116,12 @@ pub const PARAMS: &[(&str, &str, Kind, &str)] = &[
     ("Person", "active", Kind::Token, "active"),
     ("Person", "address", Kind::String, "address"),
     ("Person", "address-city", Kind::String, "address.city"),
-    ("Person", "address-postalcode", Kind::String, "address.postalCode"),
+    (
+        "Person",
+        "address-postalcode",
+        Kind::String,
+        "address.postalCode",
+    ),
     ("Person", "address-state", Kind::String, "address.state"),
     ("Person", "email", Kind::Token, "telecom?system=email"),
     ("Person", "family", Kind::String, "name.family"),
@@ -107,15 +132,30 @@ pub const PARAMS: &[(&str, &str, Kind, &str)] = &[
     ("Practitioner", "active", Kind::Token, "active"),
     ("Practitioner", "address", Kind::String, "address"),
     ("Practitioner", "address-city", Kind::String, "address.city"),
-    ("Practitioner", "address-postalcode", Kind::String, "address.postalCode"),
-    ("Practitioner", "address-state", Kind::String, "address.state"),
+    (
+        "Practitioner",
+        "address-postalcode",
+        Kind::String,
+        "address.postalCode",
+    ),
+    (
+        "Practitioner",
+        "address-state",
+        Kind::String,
+        "address.state",
+    ),
     ("Practitioner", "email", Kind::Token, "telecom?system=email"),
     ("Practitioner", "family", Kind::String, "name.family"),
     ("Practitioner", "given", Kind::String, "name.given"),
     ("Practitioner", "phone", Kind::Token, "telecom?system=phone"),
     ("Practitioner", "telecom", Kind::Token, "telecom"),
     ("PractitionerRole", "specialty", Kind::Token, "specialty"),
-    ("PractitionerRole", "practitioner", Kind::Reference, "practitioner"),
+    (
+        "PractitionerRole",
+        "practitioner",
+        Kind::Reference,
+        "practitioner",
+    ),
     ("Procedure", "patient", Kind::Reference, "subject"),
     ("Procedure", "date", Kind::Date, "performedDateTime"),
     ("RelatedPerson", "patient", Kind::Reference, "patient"),
@@ -127,7 +167,12 @@ pub const PARAMS: &[(&str, &str, Kind, &str)] = &[
     ("Specimen", "patient", Kind::Reference, "subject"),
     ("Specimen", "accession", Kind::Token, "accessionIdentifier"),
     ("Specimen", "type", Kind::Token, "type"),
-    ("Specimen", "collected", Kind::Date, "collection.collectedDateTime"),
+    (
+        "Specimen",
+        "collected",
+        Kind::Date,
+        "collection.collectedDateTime",
+    ),
 ];
 
 /// The type of a parameter of a resource (CapabilityStatement, parsing).
@@ -158,7 +203,10 @@ pub struct Criterion {
 /// Parses the criteria the resource supports; unsupported parameters are
 /// ignored, as OpenEMR ignores them. `Err((param, message))` for a value
 /// that does not parse.
-pub fn criteria(resource: &str, query: &[(String, String)]) -> Result<Vec<Criterion>, (String, String)> {
+pub fn criteria(
+    resource: &str,
+    query: &[(String, String)],
+) -> Result<Vec<Criterion>, (String, String)> {
     let mut out = Vec::new();
     for (key, value) in query {
         let (name, modifier) = match key.split_once(':') {
@@ -168,11 +216,18 @@ pub fn criteria(resource: &str, query: &[(String, String)]) -> Result<Vec<Criter
         let Some((kind, path)) = param(resource, name) else {
             continue;
         };
-        let values: Vec<String> = value.split(',').map(str::to_owned).filter(|v| !v.is_empty()).collect();
+        let values: Vec<String> = value
+            .split(',')
+            .map(str::to_owned)
+            .filter(|v| !v.is_empty())
+            .collect();
         if kind == Kind::Date {
             for v in &values {
                 if date_range(strip_prefix(v).1).is_none() {
-                    return Err((name.to_owned(), invalid_argument(&format!("invalid date {v}"))));
+                    return Err((
+                        name.to_owned(),
+                        invalid_argument(&format!("invalid date {v}")),
+                    ));
                 }
             }
         }
@@ -223,7 +278,9 @@ pub fn select<'v>(v: &'v Value, path: &str) -> Vec<&'v Value> {
 
 pub fn matches(resource: &Value, c: &Criterion) -> bool {
     let nodes = select(resource, c.path);
-    c.values.iter().any(|want| nodes.iter().any(|n| match_one(n, c, want)))
+    c.values
+        .iter()
+        .any(|want| nodes.iter().any(|n| match_one(n, c, want)))
 }
 
 fn match_one(node: &Value, c: &Criterion, want: &str) -> bool {
@@ -322,7 +379,10 @@ pub fn date_range(v: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     match v.len() {
         4 => {
             let y: i32 = v.parse().ok()?;
-            Some((day(NaiveDate::from_ymd_opt(y, 1, 1)?)?, day(NaiveDate::from_ymd_opt(y + 1, 1, 1)?)?))
+            Some((
+                day(NaiveDate::from_ymd_opt(y, 1, 1)?)?,
+                day(NaiveDate::from_ymd_opt(y + 1, 1, 1)?)?,
+            ))
         }
         7 => {
             let d = NaiveDate::parse_from_str(&format!("{v}-01"), "%Y-%m-%d").ok()?;
@@ -341,7 +401,11 @@ pub fn date_range(v: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
             let t = DateTime::parse_from_rfc3339(v)
                 .map(|t| t.with_timezone(&Utc))
                 .ok()
-                .or_else(|| NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S").ok().map(|t| t.and_utc()))?;
+                .or_else(|| {
+                    NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S")
+                        .ok()
+                        .map(|t| t.and_utc())
+                })?;
             Some((t, t + chrono::Duration::seconds(1)))
         }
     }
@@ -351,7 +415,17 @@ use chrono::Datelike;
 
 /// A searchset Bundle of one page of matches (and included Provenance),
 /// with `self`, and `next`/`previous` links when there are such pages.
-pub fn bundle(url: &str, query: &[(String, String)], total: usize, page: Vec<(Item, &'static str)>, base: &str, count: usize, offset: usize, now: &chrono::DateTime<Utc>) -> Value {
+/// `paging` is `(_count, _offset)`; a `_count` of 0 means no paging.
+pub fn bundle(
+    url: &str,
+    query: &[(String, String)],
+    total: usize,
+    page: Vec<(Item, &'static str)>,
+    base: &str,
+    paging: (usize, usize),
+    now: &chrono::DateTime<Utc>,
+) -> Value {
+    let (count, offset) = paging;
     let kept: Vec<(String, String)> = query
         .iter()
         .filter(|(k, _)| k != "_offset" && k != "_count")
@@ -367,10 +441,12 @@ pub fn bundle(url: &str, query: &[(String, String)], total: usize, page: Vec<(It
             format!("{url}?{q}&{extra}")
         }
     };
-    let mut links = vec![json!({"relation": "self", "url": if query.is_empty() { url.to_owned() } else {
-        let all = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query.iter()).finish();
-        format!("{url}?{all}")
-    }})];
+    let mut links = vec![
+        json!({"relation": "self", "url": if query.is_empty() { url.to_owned() } else {
+            let all = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query.iter()).finish();
+            format!("{url}?{all}")
+        }}),
+    ];
     if count > 0 {
         if offset > 0 {
             links.push(json!({"relation": "previous", "url": with(format!("_offset={}&_count={count}", offset.saturating_sub(count)))}));
@@ -382,7 +458,12 @@ pub fn bundle(url: &str, query: &[(String, String)], total: usize, page: Vec<(It
     let entry: Vec<Value> = page
         .into_iter()
         .map(|(item, mode)| {
-            let kind = item.resource.get("resourceType").and_then(Value::as_str).unwrap_or("").to_owned();
+            let kind = item
+                .resource
+                .get("resourceType")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
             json!({
                 "fullUrl": format!("{base}/{kind}/{}", item.id),
                 "resource": item.resource,
@@ -423,17 +504,52 @@ mod tests {
             "birthDate": "1980-05-02", "telecom": [{"system": "email", "value": "a@example.com"}],
             "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
             "subject": {"reference": "Patient/abc"}});
-        let c = |name: &str, kind, path, v: &str| Criterion { name: name.into(), modifier: None, kind, path, values: vec![v.into()] };
+        let c = |name: &str, kind, path, v: &str| Criterion {
+            name: name.into(),
+            modifier: None,
+            kind,
+            path,
+            values: vec![v.into()],
+        };
         assert!(matches(&p, &c("name", Kind::String, "name", "trem")));
         assert!(!matches(&p, &c("name", Kind::String, "name", "lee")));
         assert!(matches(&p, &c("gender", Kind::Token, "gender", "female")));
-        assert!(matches(&p, &c("birthdate", Kind::Date, "birthDate", "ge1980-01-01")));
-        assert!(!matches(&p, &c("birthdate", Kind::Date, "birthDate", "lt1980-01-01")));
-        assert!(matches(&p, &c("birthdate", Kind::Date, "birthDate", "1980")));
-        assert!(matches(&p, &c("email", Kind::Token, "telecom?system=email", "a@example.com")));
-        assert!(matches(&p, &c("code", Kind::Token, "code", "http://loinc.org|8867-4")));
-        assert!(!matches(&p, &c("code", Kind::Token, "code", "http://snomed.info/sct|8867-4")));
-        assert!(matches(&p, &c("patient", Kind::Reference, "subject", "abc")));
-        assert!(matches(&p, &c("patient", Kind::Reference, "subject", "Patient/abc")));
+        assert!(matches(
+            &p,
+            &c("birthdate", Kind::Date, "birthDate", "ge1980-01-01")
+        ));
+        assert!(!matches(
+            &p,
+            &c("birthdate", Kind::Date, "birthDate", "lt1980-01-01")
+        ));
+        assert!(matches(
+            &p,
+            &c("birthdate", Kind::Date, "birthDate", "1980")
+        ));
+        assert!(matches(
+            &p,
+            &c(
+                "email",
+                Kind::Token,
+                "telecom?system=email",
+                "a@example.com"
+            )
+        ));
+        assert!(matches(
+            &p,
+            &c("code", Kind::Token, "code", "http://loinc.org|8867-4")
+        ));
+        assert!(!matches(
+            &p,
+            &c("code", Kind::Token, "code", "http://snomed.info/sct|8867-4")
+        ));
+        assert!(matches(
+            &p,
+            &c("patient", Kind::Reference, "subject", "abc")
+        ));
+        assert!(matches(
+            &p,
+            &c("patient", Kind::Reference, "subject", "Patient/abc")
+        ));
     }
 }

@@ -41,7 +41,9 @@ async fn portal_login(
 ) -> Result<Response, DialectError> {
     let l: PortalLogin = parse(&state, raw).await?;
     if l.username.trim().is_empty() || l.password.is_empty() {
-        return Err(fail(Failure::BadRequest("username and password must not be empty".into())));
+        return Err(fail(Failure::BadRequest(
+            "username and password must not be empty".into(),
+        )));
     }
     let now = state.clock.now();
     for site in state.sites() {
@@ -54,7 +56,10 @@ async fn portal_login(
             .ok()
         });
         if done.is_some() {
-            return Ok(Json(json!({"site": site.name, "patient": patient, "username": l.username})).into_response());
+            return Ok(Json(
+                json!({"site": site.name, "patient": patient, "username": l.username}),
+            )
+            .into_response());
         }
     }
     Err(fail(Failure::BadRequest(format!("no patient `{patient}`"))))

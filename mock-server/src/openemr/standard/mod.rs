@@ -32,12 +32,11 @@ use validate::{text, validate, whitelist};
 
 /// The route's success status from the catalogue (`201`, `200 (404 ...)`).
 fn success(c: &Call<'_>) -> StatusCode {
-    let digits: String = c
-        .op
-        .column("success_status")
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let digits: String =
+        c.op.column("success_status")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
     digits
         .parse::<u16>()
         .ok()
@@ -75,12 +74,14 @@ pub fn handle(c: &Call<'_>) -> Answer {
 
         ("GET", "/api/patient") => Ok(patient_list(c, ok)),
         ("POST", "/api/patient") => patient_create(c, ok),
-        ("GET", "/api/patient/:puuid") => Ok(c.site.store.read(|d| {
-            match patient_by_uuid(d, c.param("puuid")) {
-                Some(p) => wrapper(ok, standard_patient_json(p)),
-                None => wrapper(StatusCode::NOT_FOUND, json!([])),
-            }
-        })),
+        ("GET", "/api/patient/:puuid") => {
+            Ok(c.site
+                .store
+                .read(|d| match patient_by_uuid(d, c.param("puuid")) {
+                    Some(p) => wrapper(ok, standard_patient_json(p)),
+                    None => wrapper(StatusCode::NOT_FOUND, json!([])),
+                }))
+        }
         ("PUT", "/api/patient/:puuid") => patient_update(c, ok),
 
         ("GET", "/api/patient/:puuid/encounter") => Ok(c.site.store.read(|d| {
@@ -125,7 +126,6 @@ pub fn handle(c: &Call<'_>) -> Answer {
                     .into_iter()
                     .collect()
             })
-            
         }
         ("POST", "/api/patient/:pid/encounter/:eid/soap_note") => soap_write(c, ok, None),
         ("PUT", "/api/patient/:pid/encounter/:eid/soap_note/:sid") => {
@@ -144,46 +144,55 @@ pub fn handle(c: &Call<'_>) -> Answer {
                 .filter(|f| f.vid == vid)
                 .map(|f| wire::vital(d, f))
                 .collect()
-        })
-        ,
+        }),
         ("POST", "/api/patient/:pid/encounter/:eid/vital") => vital_write(c, ok, None),
         ("PUT", "/api/patient/:pid/encounter/:eid/vital/:vid") => {
             vital_write(c, ok, Some(num(c.param("vid"))))
         }
 
         ("GET", "/api/practitioner") => Ok(c.site.store.read(|d| {
-            let rows = d.providers.iter().map(|p| wire::practitioner(d, p)).collect();
+            let rows = d
+                .providers
+                .iter()
+                .map(|p| wire::practitioner(d, p))
+                .collect();
             list_response(c, ok, filter_rows(c, rows))
         })),
-        ("GET", "/api/practitioner/:pruuid") => Ok(c.site.store.read(|d| {
-            match d.providers.by_uuid(c.param("pruuid")) {
-                Some(p) => wrapper(ok, wire::practitioner(d, p)),
-                None => wrapper(StatusCode::NOT_FOUND, json!([])),
-            }
-        })),
+        ("GET", "/api/practitioner/:pruuid") => {
+            Ok(c.site
+                .store
+                .read(|d| match d.providers.by_uuid(c.param("pruuid")) {
+                    Some(p) => wrapper(ok, wire::practitioner(d, p)),
+                    None => wrapper(StatusCode::NOT_FOUND, json!([])),
+                }))
+        }
         ("POST", "/api/practitioner") => practitioner_write(c, ok, None),
         ("PUT", "/api/practitioner/:pruuid") => practitioner_write(c, ok, Some(c.param("pruuid"))),
         ("GET", "/api/user") => Ok(c.site.store.read(|d| {
             let rows = d.providers.iter().map(|p| wire::user(d, p)).collect();
             list_response(c, ok, filter_rows(c, rows))
         })),
-        ("GET", "/api/user/:uuid") => Ok(c.site.store.read(|d| {
-            match d.providers.by_uuid(c.param("uuid")) {
-                Some(p) => wrapper(ok, wire::user(d, p)),
-                None => wrapper(StatusCode::NOT_FOUND, json!([])),
-            }
-        })),
+        ("GET", "/api/user/:uuid") => {
+            Ok(c.site
+                .store
+                .read(|d| match d.providers.by_uuid(c.param("uuid")) {
+                    Some(p) => wrapper(ok, wire::user(d, p)),
+                    None => wrapper(StatusCode::NOT_FOUND, json!([])),
+                }))
+        }
 
         ("GET", "/api/facility") => Ok(c.site.store.read(|d| {
             let rows = d.facilities.iter().map(wire::facility).collect();
             list_response(c, ok, filter_rows(c, rows))
         })),
-        ("GET", "/api/facility/:fuuid") => Ok(c.site.store.read(|d| {
-            match d.facilities.by_uuid(c.param("fuuid")) {
-                Some(f) => wrapper(ok, wire::facility(f)),
-                None => wrapper(StatusCode::NOT_FOUND, json!([])),
-            }
-        })),
+        ("GET", "/api/facility/:fuuid") => {
+            Ok(c.site
+                .store
+                .read(|d| match d.facilities.by_uuid(c.param("fuuid")) {
+                    Some(f) => wrapper(ok, wire::facility(f)),
+                    None => wrapper(StatusCode::NOT_FOUND, json!([])),
+                }))
+        }
         ("POST", "/api/facility") => facility_write(c, ok, None),
         ("PUT", "/api/facility/:fuuid") => facility_write(c, ok, Some(c.param("fuuid"))),
 
@@ -222,7 +231,9 @@ pub fn handle(c: &Call<'_>) -> Answer {
             let rows = d
                 .problems
                 .by_uuid(c.param("muuid"))
-                .filter(|x| x.kind == "medical_problem" && owned_by(d, x.patient_id, c.param("puuid")))
+                .filter(|x| {
+                    x.kind == "medical_problem" && owned_by(d, x.patient_id, c.param("puuid"))
+                })
                 .map(|x| wire::condition(d, x))
                 .into_iter()
                 .collect();
@@ -232,30 +243,37 @@ pub fn handle(c: &Call<'_>) -> Answer {
         ("PUT", "/api/patient/:puuid/medical_problem/:muuid") => {
             condition_write(c, ok, Some(c.param("muuid")))
         }
-        ("DELETE", "/api/patient/:puuid/medical_problem/:muuid") => {
-            Ok(c.site.store.write(|d| {
-                let id = d
-                    .problems
-                    .by_uuid(c.param("muuid"))
-                    .filter(|x| x.kind == "medical_problem" && owned_by(d, x.patient_id, c.param("puuid")))
-                    .map(|x| x.id);
-                match id.and_then(|i| d.problems.remove(i)) {
-                    Some(x) => wrapper(ok, json!({"uuid": x.uuid})),
-                    None => wrapper(StatusCode::NOT_FOUND, json!([])),
-                }
-            }))
-        }
-
-        ("GET", "/api/allergy") => Ok(c.site.store.read(|d| {
-            let rows = d.allergies.iter().filter(|a| !a.archived).map(|a| wire::allergy(d, a)).collect();
-            list_response(c, ok, rows)
-        })),
-        ("GET", "/api/allergy/:auuid") => Ok(c.site.store.read(|d| {
-            match d.allergies.by_uuid(c.param("auuid")) {
-                Some(a) => wrapper(ok, wire::allergy(d, a)),
+        ("DELETE", "/api/patient/:puuid/medical_problem/:muuid") => Ok(c.site.store.write(|d| {
+            let id = d
+                .problems
+                .by_uuid(c.param("muuid"))
+                .filter(|x| {
+                    x.kind == "medical_problem" && owned_by(d, x.patient_id, c.param("puuid"))
+                })
+                .map(|x| x.id);
+            match id.and_then(|i| d.problems.remove(i)) {
+                Some(x) => wrapper(ok, json!({"uuid": x.uuid})),
                 None => wrapper(StatusCode::NOT_FOUND, json!([])),
             }
         })),
+
+        ("GET", "/api/allergy") => Ok(c.site.store.read(|d| {
+            let rows = d
+                .allergies
+                .iter()
+                .filter(|a| !a.archived)
+                .map(|a| wire::allergy(d, a))
+                .collect();
+            list_response(c, ok, rows)
+        })),
+        ("GET", "/api/allergy/:auuid") => {
+            Ok(c.site
+                .store
+                .read(|d| match d.allergies.by_uuid(c.param("auuid")) {
+                    Some(a) => wrapper(ok, wire::allergy(d, a)),
+                    None => wrapper(StatusCode::NOT_FOUND, json!([])),
+                }))
+        }
         ("GET", "/api/patient/:puuid/allergy") => Ok(c.site.store.read(|d| {
             let rows = patient_by_uuid(d, c.param("puuid"))
                 .map(|p| {
@@ -279,7 +297,9 @@ pub fn handle(c: &Call<'_>) -> Answer {
             list_response(c, ok, rows)
         })),
         ("POST", "/api/patient/:puuid/allergy") => allergy_write(c, ok, None),
-        ("PUT", "/api/patient/:puuid/allergy/:auuid") => allergy_write(c, ok, Some(c.param("auuid"))),
+        ("PUT", "/api/patient/:puuid/allergy/:auuid") => {
+            allergy_write(c, ok, Some(c.param("auuid")))
+        }
         ("DELETE", "/api/patient/:puuid/allergy/:auuid") => Ok(c.site.store.write(|d| {
             let id = d
                 .allergies
@@ -300,32 +320,48 @@ pub fn handle(c: &Call<'_>) -> Answer {
         ("PUT", "/api/patient/:pid/medication/:mid") => {
             list_write(c, ok, "medication", Some(c.param("mid")))
         }
-        ("DELETE", "/api/patient/:pid/medication/:mid") => list_delete(c, ok, "medication", c.param("mid")),
+        ("DELETE", "/api/patient/:pid/medication/:mid") => {
+            list_delete(c, ok, "medication", c.param("mid"))
+        }
         ("GET", "/api/patient/:pid/surgery") => list_rows(c, ok, "surgery", None),
         ("GET", "/api/patient/:pid/surgery/:sid") => {
             list_rows(c, ok, "surgery", Some(c.param("sid")))
         }
         ("POST", "/api/patient/:pid/surgery") => list_write(c, ok, "surgery", None),
-        ("PUT", "/api/patient/:pid/surgery/:sid") => list_write(c, ok, "surgery", Some(c.param("sid"))),
-        ("DELETE", "/api/patient/:pid/surgery/:sid") => list_delete(c, ok, "surgery", c.param("sid")),
+        ("PUT", "/api/patient/:pid/surgery/:sid") => {
+            list_write(c, ok, "surgery", Some(c.param("sid")))
+        }
+        ("DELETE", "/api/patient/:pid/surgery/:sid") => {
+            list_delete(c, ok, "surgery", c.param("sid"))
+        }
         ("GET", "/api/patient/:pid/dental_issue") => list_rows(c, ok, "dental", None),
         ("GET", "/api/patient/:pid/dental_issue/:did") => {
             list_rows(c, ok, "dental", Some(c.param("did")))
         }
         ("POST", "/api/patient/:pid/dental_issue") => list_write(c, ok, "dental", None),
-        ("PUT", "/api/patient/:pid/dental_issue/:did") => list_write(c, ok, "dental", Some(c.param("did"))),
-        ("DELETE", "/api/patient/:pid/dental_issue/:did") => list_delete(c, ok, "dental", c.param("did")),
+        ("PUT", "/api/patient/:pid/dental_issue/:did") => {
+            list_write(c, ok, "dental", Some(c.param("did")))
+        }
+        ("DELETE", "/api/patient/:pid/dental_issue/:did") => {
+            list_delete(c, ok, "dental", c.param("did"))
+        }
 
         ("GET", "/api/appointment") => Ok(c.site.store.read(|d| {
-            let rows: Vec<Value> = d.appointments().iter().map(|a| wire::appointment(d, a)).collect();
+            let rows: Vec<Value> = d
+                .appointments()
+                .iter()
+                .map(|a| wire::appointment(d, a))
+                .collect();
             legacy_list(ok, rows)
         })),
         ("GET", "/api/appointment/:eid") | ("GET", "/api/patient/:pid/appointment/:eid") => {
-            Ok(c.site.store.read(|d| match d.appointments().get(num(c.param("eid"))) {
-                // AppointmentService::getAppointment returns a list of one.
-                Some(a) => legacy(ok, &json!([wire::appointment(d, a)])),
-                None => legacy_not_found(),
-            }))
+            Ok(c.site
+                .store
+                .read(|d| match d.appointments().get(num(c.param("eid"))) {
+                    // AppointmentService::getAppointment returns a list of one.
+                    Some(a) => legacy(ok, &json!([wire::appointment(d, a)])),
+                    None => legacy_not_found(),
+                }))
         }
         ("GET", "/api/patient/:pid/appointment") => Ok(c.site.store.read(|d| {
             let pid = num(c.param("pid"));
@@ -338,15 +374,17 @@ pub fn handle(c: &Call<'_>) -> Answer {
             legacy_list(ok, rows)
         })),
         ("POST", "/api/patient/:pid/appointment") => appointment_create(c, ok),
-        ("DELETE", "/api/patient/:pid/appointment/:eid") => Ok(c.site.store.write(|d| {
-            match d.remove_appointment(num(c.param("eid"))) {
-                Ok(_) => legacy(ok, &json!({"message": "record deleted"})),
-                Err(_) => legacy(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &json!({"message": "Failed to delete appointment"}),
-                ),
-            }
-        })),
+        ("DELETE", "/api/patient/:pid/appointment/:eid") => {
+            Ok(c.site
+                .store
+                .write(|d| match d.remove_appointment(num(c.param("eid"))) {
+                    Ok(_) => legacy(ok, &json!({"message": "record deleted"})),
+                    Err(_) => legacy(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        &json!({"message": "Failed to delete appointment"}),
+                    ),
+                }))
+        }
 
         ("GET", "/api/list/:list_name") => Ok(match list(c.param("list_name")) {
             Some(options) if !options.is_empty() => {
@@ -361,14 +399,22 @@ pub fn handle(c: &Call<'_>) -> Answer {
         }),
 
         ("GET", "/api/insurance_company") => Ok(c.site.store.read(|d| {
-            legacy_list(ok, d.insurance_companies.iter().map(wire::insurance_company).collect())
+            legacy_list(
+                ok,
+                d.insurance_companies
+                    .iter()
+                    .map(wire::insurance_company)
+                    .collect(),
+            )
         })),
-        ("GET", "/api/insurance_company/:iid") => Ok(c.site.store.read(|d| {
-            match d.insurance_companies.get(num(c.param("iid"))) {
-                Some(ic) => legacy(ok, &wire::insurance_company(ic)),
-                None => legacy_not_found(),
-            }
-        })),
+        ("GET", "/api/insurance_company/:iid") => {
+            Ok(c.site
+                .store
+                .read(|d| match d.insurance_companies.get(num(c.param("iid"))) {
+                    Some(ic) => legacy(ok, &wire::insurance_company(ic)),
+                    None => legacy_not_found(),
+                }))
+        }
         ("GET", "/api/insurance_type") => {
             let mut types = Map::new();
             for o in list("insurance_types").unwrap_or_default() {
@@ -393,7 +439,12 @@ pub fn handle(c: &Call<'_>) -> Answer {
         })),
         ("GET", "/api/patient/:puuid/insurance") => Ok(c.site.store.read(|d| {
             let rows = patient_by_uuid(d, c.param("puuid"))
-                .map(|p| d.insurances.for_patient(p.id).map(|i| wire::insurance(d, i)).collect())
+                .map(|p| {
+                    d.insurances
+                        .for_patient(p.id)
+                        .map(|i| wire::insurance(d, i))
+                        .collect()
+                })
                 .unwrap_or_default();
             list_response(c, ok, rows)
         })),
@@ -414,7 +465,9 @@ pub fn handle(c: &Call<'_>) -> Answer {
         ("GET", "/api/patient/:puuid/insurance/$swap-insurance") => insurance_swap(c, ok),
 
         ("POST", "/api/patient/:pid/message") => message_write(c, ok, None),
-        ("PUT", "/api/patient/:pid/message/:mid") => message_write(c, ok, Some(num(c.param("mid")))),
+        ("PUT", "/api/patient/:pid/message/:mid") => {
+            message_write(c, ok, Some(num(c.param("mid"))))
+        }
         ("DELETE", "/api/patient/:pid/message/:mid") => Ok(c.site.store.write(|d| {
             let pid = num(c.param("pid"));
             let mid = num(c.param("mid"));
@@ -442,44 +495,62 @@ pub fn handle(c: &Call<'_>) -> Answer {
         ("PUT", "/api/transaction/:tid") => transaction_write(c, ok, Some(num(c.param("tid")))),
 
         ("GET", "/api/immunization") => Ok(c.site.store.read(|d| {
-            let rows = d.immunizations.iter().filter(|i| !i.deleted).map(|i| wire::immunization(d, i)).collect();
+            let rows = d
+                .immunizations
+                .iter()
+                .filter(|i| !i.deleted)
+                .map(|i| wire::immunization(d, i))
+                .collect();
             list_response(c, ok, filter_rows(c, rows))
         })),
-        ("GET", "/api/immunization/:uuid") => Ok(c.site.store.read(|d| {
-            match d.immunizations.by_uuid(c.param("uuid")) {
-                Some(i) => wrapper(ok, wire::immunization(d, i)),
-                None => wrapper(StatusCode::NOT_FOUND, json!([])),
-            }
-        })),
+        ("GET", "/api/immunization/:uuid") => {
+            Ok(c.site
+                .store
+                .read(|d| match d.immunizations.by_uuid(c.param("uuid")) {
+                    Some(i) => wrapper(ok, wire::immunization(d, i)),
+                    None => wrapper(StatusCode::NOT_FOUND, json!([])),
+                }))
+        }
         ("GET", "/api/procedure") => Ok(c.site.store.read(|d| {
             let rows = d.labs.iter().map(|l| wire::procedure(d, l)).collect();
             list_response(c, ok, rows)
         })),
-        ("GET", "/api/procedure/:uuid") => Ok(c.site.store.read(|d| {
-            match d.labs.by_uuid(c.param("uuid")) {
-                Some(l) => wrapper(ok, wire::procedure(d, l)),
-                None => wrapper(StatusCode::NOT_FOUND, json!([])),
-            }
-        })),
-        ("GET", "/api/drug") => Ok(c.site.store.read(|d| {
-            list_response(c, ok, d.drugs.iter().map(wire::drug).collect())
-        })),
-        ("GET", "/api/drug/:uuid") => Ok(c.site.store.read(|d| {
-            match d.drugs.by_uuid(c.param("uuid")) {
-                Some(dr) => wrapper(ok, wire::drug(dr)),
-                None => wrapper(StatusCode::NOT_FOUND, json!([])),
-            }
-        })),
+        ("GET", "/api/procedure/:uuid") => {
+            Ok(c.site
+                .store
+                .read(|d| match d.labs.by_uuid(c.param("uuid")) {
+                    Some(l) => wrapper(ok, wire::procedure(d, l)),
+                    None => wrapper(StatusCode::NOT_FOUND, json!([])),
+                }))
+        }
+        ("GET", "/api/drug") => Ok(c
+            .site
+            .store
+            .read(|d| list_response(c, ok, d.drugs.iter().map(wire::drug).collect()))),
+        ("GET", "/api/drug/:uuid") => {
+            Ok(c.site
+                .store
+                .read(|d| match d.drugs.by_uuid(c.param("uuid")) {
+                    Some(dr) => wrapper(ok, wire::drug(dr)),
+                    None => wrapper(StatusCode::NOT_FOUND, json!([])),
+                }))
+        }
         ("GET", "/api/prescription") => Ok(c.site.store.read(|d| {
-            let rows = d.prescriptions.iter().map(|p| wire::prescription(d, p)).collect();
+            let rows = d
+                .prescriptions
+                .iter()
+                .map(|p| wire::prescription(d, p))
+                .collect();
             list_response(c, ok, filter_rows(c, rows))
         })),
-        ("GET", "/api/prescription/:uuid") => Ok(c.site.store.read(|d| {
-            match d.prescriptions.by_uuid(c.param("uuid")) {
-                Some(p) => wrapper(ok, wire::prescription(d, p)),
-                None => wrapper(StatusCode::NOT_FOUND, json!([])),
-            }
-        })),
+        ("GET", "/api/prescription/:uuid") => {
+            Ok(c.site
+                .store
+                .read(|d| match d.prescriptions.by_uuid(c.param("uuid")) {
+                    Some(p) => wrapper(ok, wire::prescription(d, p)),
+                    None => wrapper(StatusCode::NOT_FOUND, json!([])),
+                }))
+        }
         ("POST", "/api/prescription") => prescription_create(c, ok),
         ("DELETE", "/api/prescription/:uuid") => Ok(c.site.store.write(|d| {
             let Some(p) = d.prescriptions.by_uuid(c.param("uuid")).cloned() else {
@@ -529,7 +600,9 @@ fn current<'d>(d: &'d Data, c: &Call<'_>) -> Option<&'d Provider> {
 }
 
 fn current_no(d: &Data, c: &Call<'_>) -> String {
-    current(d, c).map(|p| p.provider_no.clone()).unwrap_or_default()
+    current(d, c)
+        .map(|p| p.provider_no.clone())
+        .unwrap_or_default()
 }
 
 fn field(m: &Map<String, Value>, k: &str) -> Option<String> {
@@ -567,15 +640,24 @@ fn links(c: &Call<'_>, limit: usize, offset: usize, has_more: bool) -> Value {
         .finish();
     let base = format!("{}?{query}", c.url());
     let mut l = Map::new();
-    l.insert("first".into(), json!(format!("{base}&_offset=0&_count={limit}")));
+    l.insert(
+        "first".into(),
+        json!(format!("{base}&_offset=0&_count={limit}")),
+    );
     if offset > 0 {
         l.insert(
             "previous".into(),
-            json!(format!("{base}&_offset={}&_count={limit}", offset.saturating_sub(limit))),
+            json!(format!(
+                "{base}&_offset={}&_count={limit}",
+                offset.saturating_sub(limit)
+            )),
         );
     }
     if has_more {
-        l.insert("next".into(), json!(format!("{base}&_offset={}&_count={limit}", offset + limit)));
+        l.insert(
+            "next".into(),
+            json!(format!("{base}&_offset={}&_count={limit}", offset + limit)),
+        );
     }
     Value::Object(l)
 }
@@ -589,7 +671,10 @@ fn list_response(c: &Call<'_>, ok: StatusCode, rows: Vec<Value>) -> Response {
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0)
         .min(200);
-    let offset = c.q("_offset").and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let offset = c
+        .q("_offset")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
     let total = rows.len();
     let page: Vec<Value> = if limit == 0 {
         rows.into_iter().skip(offset).collect()
@@ -663,7 +748,12 @@ fn legacy_rows(
 ) -> Answer {
     let pid = num(c.param("pid"));
     let eid = num(c.param("eid"));
-    let single = c.op.path.as_str().rsplit('/').next().is_some_and(|s| s.starts_with(':'));
+    let single =
+        c.op.path
+            .as_str()
+            .rsplit('/')
+            .next()
+            .is_some_and(|s| s.starts_with(':'));
     Ok(c.site.store.read(|d| {
         let valid = d.encounters.get(eid).is_some_and(|e| e.patient_id == pid);
         let mut rows = if valid { rows(d, pid, eid) } else { Vec::new() };
@@ -708,8 +798,21 @@ fn store_error(e: StoreError) -> Response {
 // ---- patients ---------------------------------------------------------
 
 const PATIENT_SEARCH: &[&str] = &[
-    "fname", "lname", "ss", "street", "postal_code", "city", "state", "phone_home", "phone_biz",
-    "phone_cell", "postal_contact", "sex", "country_code", "email", "DOB",
+    "fname",
+    "lname",
+    "ss",
+    "street",
+    "postal_code",
+    "city",
+    "state",
+    "phone_home",
+    "phone_biz",
+    "phone_cell",
+    "postal_contact",
+    "sex",
+    "country_code",
+    "email",
+    "DOB",
 ];
 
 fn patient_list(c: &Call<'_>, ok: StatusCode) -> Response {
@@ -768,7 +871,14 @@ pub fn apply_patient(p: &mut Patient, m: &Map<String, Value>) {
         }
         .into();
     }
-    for k in ["race", "ethnicity", "county", "drivers_license", "phone_contact", "contact_relationship"] {
+    for k in [
+        "race",
+        "ethnicity",
+        "county",
+        "drivers_license",
+        "phone_contact",
+        "contact_relationship",
+    ] {
         set_ext(&mut p.ext, m, k);
     }
 }
@@ -823,7 +933,11 @@ fn encounter_write(c: &Call<'_>, ok: StatusCode, euuid: Option<&str>) -> Answer 
     let input = whitelist("encounter", &c.json_object());
     let puuid = c.param("puuid").to_owned();
     let now = c.now();
-    let mode = if euuid.is_some() { Mode::Update } else { Mode::Insert };
+    let mode = if euuid.is_some() {
+        Mode::Update
+    } else {
+        Mode::Insert
+    };
     c.site.store.write(|d| {
         let Some(pid) = patient_by_uuid(d, &puuid).map(|p| p.id) else {
             return Err(wrapper_invalid(
@@ -872,14 +986,24 @@ fn encounter_write(c: &Call<'_>, ok: StatusCode, euuid: Option<&str>) -> Answer 
             if let Some(p) = &provider_no {
                 e.provider_no = p.clone();
             }
-            for k in ["pc_catid", "onset_date", "billing_facility", "referral_source", "pos_code", "external_id"] {
+            for k in [
+                "pc_catid",
+                "onset_date",
+                "billing_facility",
+                "referral_source",
+                "pos_code",
+                "external_id",
+            ] {
                 set_ext(&mut e.ext, &input, k);
             }
         };
         match existing {
             Some(id) => {
                 d.encounters.update(id, now, apply);
-                let e = d.encounters.get(id).ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
+                let e = d
+                    .encounters
+                    .get(id)
+                    .ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
                 Ok(wrapper(ok, wire::encounter(d, e)))
             }
             None => {
@@ -938,7 +1062,11 @@ fn soap_write(c: &Call<'_>, ok: StatusCode, sid: Option<Id>) -> Answer {
         };
         match sid {
             Some(sid) => {
-                if !d.notes.get(sid).is_some_and(|n| n.patient_id == pid && n.encounter_id == Some(eid)) {
+                if !d
+                    .notes
+                    .get(sid)
+                    .is_some_and(|n| n.patient_id == pid && n.encounter_id == Some(eid))
+                {
                     return Err(legacy_not_found());
                 }
                 d.notes.update(sid, now, apply);
@@ -983,7 +1111,10 @@ fn vital_write(c: &Call<'_>, ok: StatusCode, vid: Option<Id>) -> Answer {
                 let Some(f) = forms.iter().find(|f| f.vid == vid) else {
                     return Err(legacy_not_found());
                 };
-                (f.observed, f.rows.iter().map(|m| (m.id, m.kind.clone())).collect())
+                (
+                    f.observed,
+                    f.rows.iter().map(|m| (m.id, m.kind.clone())).collect(),
+                )
             }
             // A new form gets an instant of its own.
             None => (d.stamp(now), Vec::new()),
@@ -1005,7 +1136,9 @@ fn vital_write(c: &Call<'_>, ok: StatusCode, vid: Option<Id>) -> Answer {
         }
         for v in vitals::VITALS {
             if let Some(x) = field(&input, v.field) {
-                let instruction = (v.kind == "TEMP").then(|| field(&input, "temp_method")).flatten();
+                let instruction = (v.kind == "TEMP")
+                    .then(|| field(&input, "temp_method"))
+                    .flatten();
                 values.push((v.kind, x, v.openemr_unit, instruction));
             }
         }
@@ -1071,7 +1204,11 @@ fn vital_write(c: &Call<'_>, ok: StatusCode, vid: Option<Id>) -> Answer {
 fn practitioner_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
     let input = whitelist("practitioner", &c.json_object());
     let now = c.now();
-    let mode = if uuid.is_some() { Mode::Update } else { Mode::Insert };
+    let mode = if uuid.is_some() {
+        Mode::Update
+    } else {
+        Mode::Insert
+    };
     c.site.store.write(|d| {
         let existing = match uuid {
             Some(u) => match d.providers.by_uuid(u) {
@@ -1102,8 +1239,21 @@ fn practitioner_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answe
                 p.facility_id = Some(f);
             }
             for k in [
-                "mname", "federaltaxid", "federaldrugid", "upin", "billname", "url", "assistant",
-                "organization", "valedictory", "street", "streetb", "city", "state", "zip", "fax",
+                "mname",
+                "federaltaxid",
+                "federaldrugid",
+                "upin",
+                "billname",
+                "url",
+                "assistant",
+                "organization",
+                "valedictory",
+                "street",
+                "streetb",
+                "city",
+                "state",
+                "zip",
+                "fax",
                 "phonecell",
             ] {
                 set_ext(&mut p.ext, &input, k);
@@ -1112,7 +1262,10 @@ fn practitioner_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answe
         match existing {
             Some(id) => {
                 d.providers.update(id, now, apply);
-                let p = d.providers.get(id).ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
+                let p = d
+                    .providers
+                    .get(id)
+                    .ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
                 Ok(wrapper(ok, wire::practitioner(d, p)))
             }
             None => {
@@ -1126,7 +1279,8 @@ fn practitioner_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answe
                 apply(&mut p);
                 let uuid = p.uuid.clone();
                 let id = d.providers.insert(p);
-                d.providers.update(id, now, |p| p.provider_no = id.to_string());
+                d.providers
+                    .update(id, now, |p| p.provider_no = id.to_string());
                 Ok(wrapper(ok, json!({"id": id, "uuid": uuid})))
             }
         }
@@ -1136,7 +1290,11 @@ fn practitioner_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answe
 fn facility_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
     let input = whitelist("facility", &c.json_object());
     let now = c.now();
-    let mode = if uuid.is_some() { Mode::Update } else { Mode::Insert };
+    let mode = if uuid.is_some() {
+        Mode::Update
+    } else {
+        Mode::Insert
+    };
     c.site.store.write(|d| {
         let existing = match uuid {
             Some(u) => match d.facilities.by_uuid(u) {
@@ -1164,8 +1322,15 @@ fn facility_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
             set(&mut f.address.postal, &input, "postal_code");
             set(&mut f.address.country, &input, "country_code");
             for k in [
-                "federal_ein", "website", "domain_identifier", "facility_taxonomy", "facility_code",
-                "billing_location", "accepts_assignment", "oid", "service_location",
+                "federal_ein",
+                "website",
+                "domain_identifier",
+                "facility_taxonomy",
+                "facility_code",
+                "billing_location",
+                "accepts_assignment",
+                "oid",
+                "service_location",
             ] {
                 set_ext(&mut f.ext, &input, k);
             }
@@ -1173,7 +1338,10 @@ fn facility_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
         match existing {
             Some(id) => {
                 d.facilities.update(id, now, apply);
-                let f = d.facilities.get(id).ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
+                let f = d
+                    .facilities
+                    .get(id)
+                    .ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
                 Ok(wrapper(ok, wire::facility(f)))
             }
             None => {
@@ -1198,7 +1366,11 @@ fn condition_write(c: &Call<'_>, ok: StatusCode, muuid: Option<&str>) -> Answer 
     let input = whitelist("condition", &c.json_object());
     let puuid = c.param("puuid").to_owned();
     let now = c.now();
-    let mode = if muuid.is_some() { Mode::Update } else { Mode::Insert };
+    let mode = if muuid.is_some() {
+        Mode::Update
+    } else {
+        Mode::Insert
+    };
     c.site.store.write(|d| {
         let Some(pid) = patient_by_uuid(d, &puuid).map(|p| p.id) else {
             return Err(wrapper_invalid(
@@ -1206,7 +1378,11 @@ fn condition_write(c: &Call<'_>, ok: StatusCode, muuid: Option<&str>) -> Answer 
             ));
         };
         let existing = match muuid {
-            Some(u) => match d.problems.by_uuid(u).filter(|p| p.patient_id == pid && p.kind == "medical_problem") {
+            Some(u) => match d
+                .problems
+                .by_uuid(u)
+                .filter(|p| p.patient_id == pid && p.kind == "medical_problem")
+            {
                 Some(p) => Some(p.id),
                 None => {
                     return Err(wrapper_invalid(
@@ -1232,7 +1408,10 @@ fn condition_write(c: &Call<'_>, ok: StatusCode, muuid: Option<&str>) -> Answer 
         match existing {
             Some(id) => {
                 d.problems.update(id, now, apply);
-                let p = d.problems.get(id).ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
+                let p = d
+                    .problems
+                    .get(id)
+                    .ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
                 Ok(wrapper(ok, wire::condition(d, p)))
             }
             None => {
@@ -1258,7 +1437,11 @@ fn allergy_write(c: &Call<'_>, ok: StatusCode, auuid: Option<&str>) -> Answer {
     let input = whitelist("condition", &c.json_object());
     let puuid = c.param("puuid").to_owned();
     let now = c.now();
-    let mode = if auuid.is_some() { Mode::Update } else { Mode::Insert };
+    let mode = if auuid.is_some() {
+        Mode::Update
+    } else {
+        Mode::Insert
+    };
     c.site.store.write(|d| {
         let Some(pid) = patient_by_uuid(d, &puuid).map(|p| p.id) else {
             return Err(wrapper_invalid(
@@ -1290,7 +1473,10 @@ fn allergy_write(c: &Call<'_>, ok: StatusCode, auuid: Option<&str>) -> Answer {
         match existing {
             Some(id) => {
                 d.allergies.update(id, now, apply);
-                let a = d.allergies.get(id).ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
+                let a = d
+                    .allergies
+                    .get(id)
+                    .ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
                 Ok(wrapper(ok, wire::allergy(d, a)))
             }
             None => {
@@ -1344,7 +1530,11 @@ fn list_write(c: &Call<'_>, ok: StatusCode, kind: &str, id: Option<&str>) -> Ans
     let pid = num(c.param("pid"));
     let id = id.map(num);
     let now = c.now();
-    let mode = if id.is_some() { Mode::Update } else { Mode::Insert };
+    let mode = if id.is_some() {
+        Mode::Update
+    } else {
+        Mode::Insert
+    };
     c.site.store.write(|d| {
         if d.patients().get(pid).is_none() {
             return Err(legacy_not_found());
@@ -1375,7 +1565,7 @@ fn list_write(c: &Call<'_>, ok: StatusCode, kind: &str, id: Option<&str>) -> Ans
             };
             match id {
                 Some(i) => {
-                    if !d.medications.get(i).is_some_and(|m| m.patient_id == pid) {
+                    if d.medications.get(i).is_none_or(|m| m.patient_id != pid) {
                         return Err(legacy_not_found());
                     }
                     d.medications.update(i, now, apply);
@@ -1412,7 +1602,11 @@ fn list_write(c: &Call<'_>, ok: StatusCode, kind: &str, id: Option<&str>) -> Ans
             };
             match id {
                 Some(i) => {
-                    if !d.problems.get(i).is_some_and(|p| p.patient_id == pid && p.kind == kind) {
+                    if !d
+                        .problems
+                        .get(i)
+                        .is_some_and(|p| p.patient_id == pid && p.kind == kind)
+                    {
                         return Err(legacy_not_found());
                     }
                     d.problems.update(i, now, apply);
@@ -1442,9 +1636,12 @@ fn list_delete(c: &Call<'_>, ok: StatusCode, kind: &str, id: &str) -> Answer {
     let id = num(id);
     Ok(c.site.store.write(|d| {
         let found = if kind == "medication" {
-            d.medications.get(id).is_some_and(|m| m.patient_id == pid) && d.medications.remove(id).is_some()
+            d.medications.get(id).is_some_and(|m| m.patient_id == pid)
+                && d.medications.remove(id).is_some()
         } else {
-            d.problems.get(id).is_some_and(|p| p.patient_id == pid && p.kind == kind)
+            d.problems
+                .get(id)
+                .is_some_and(|p| p.patient_id == pid && p.kind == kind)
                 && d.problems.remove(id).is_some()
         };
         if found {
@@ -1472,7 +1669,9 @@ fn appointment_create(c: &Call<'_>, ok: StatusCode) -> Answer {
         let start = field(&input, "pc_startTime")
             .and_then(|t| chrono::NaiveTime::parse_from_str(&t, "%H:%M").ok())
             .unwrap_or_default();
-        let seconds = field(&input, "pc_duration").and_then(|s| s.parse::<f64>().ok()).unwrap_or(900.0);
+        let seconds = field(&input, "pc_duration")
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(900.0);
         let end = start + chrono::Duration::seconds((seconds as i64).max(60));
         let provider = field(&input, "pc_aid")
             .and_then(|a| a.parse::<Id>().ok())
@@ -1491,7 +1690,11 @@ fn appointment_create(c: &Call<'_>, ok: StatusCode) -> Answer {
                 ext.insert(k.to_owned(), v);
             }
         }
-        let name = d.patients().get(pid).map(Patient::display_name).unwrap_or_default();
+        let name = d
+            .patients()
+            .get(pid)
+            .map(Patient::display_name)
+            .unwrap_or_default();
         let a = Appointment {
             uuid: new_uuid(c),
             provider_no: provider.clone(),
@@ -1503,7 +1706,9 @@ fn appointment_create(c: &Call<'_>, ok: StatusCode) -> Answer {
             notes: field(&input, "pc_hometext").unwrap_or_default(),
             reason: field(&input, "pc_title").unwrap_or_default(),
             kind,
-            status: wire::appointment_status_code(&field(&input, "pc_apptstatus").unwrap_or_default()),
+            status: wire::appointment_status_code(
+                &field(&input, "pc_apptstatus").unwrap_or_default(),
+            ),
             facility_id: field(&input, "pc_facility").and_then(|f| f.parse().ok()),
             booking_source: "OpenEMR".into(),
             creator: provider.clone(),
@@ -1521,7 +1726,11 @@ fn appointment_create(c: &Call<'_>, ok: StatusCode) -> Answer {
 fn insurance_company_write(c: &Call<'_>, ok: StatusCode, iid: Option<Id>) -> Answer {
     let input = whitelist("insurance_company", &c.json_object());
     let now = c.now();
-    let mode = if iid.is_some() { Mode::Update } else { Mode::Insert };
+    let mode = if iid.is_some() {
+        Mode::Update
+    } else {
+        Mode::Insert
+    };
     c.site.store.write(|d| {
         if let Some(i) = iid {
             if d.insurance_companies.get(i).is_none() {
@@ -1537,7 +1746,11 @@ fn insurance_company_write(c: &Call<'_>, ok: StatusCode, iid: Option<Id>) -> Ans
             set(&mut ic.cms_id, &input, "cms_id");
             set(&mut ic.ins_type_code, &input, "ins_type_code");
             set(&mut ic.x12_receiver_id, &input, "x12_receiver_id");
-            set(&mut ic.x12_default_partner_id, &input, "x12_default_partner_id");
+            set(
+                &mut ic.x12_default_partner_id,
+                &input,
+                "x12_default_partner_id",
+            );
             set(&mut ic.alt_cms_id, &input, "alt_cms_id");
             set(&mut ic.address.street, &input, "line1");
             set(&mut ic.address.city, &input, "city");
@@ -1591,7 +1804,11 @@ fn insurance_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
             ));
         };
         let existing = match uuid {
-            Some(u) => match d.insurances.by_uuid(u).filter(|i| i.patient_id == patient.id) {
+            Some(u) => match d
+                .insurances
+                .by_uuid(u)
+                .filter(|i| i.patient_id == patient.id)
+            {
                 Some(i) => Some(i.id),
                 None => {
                     return Err(wrapper_invalid(
@@ -1610,8 +1827,10 @@ fn insurance_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
         let ss = field(&input, "subscriber_ss").unwrap_or_default();
         let mut errors = Map::new();
         if relationship == "self" {
-            let same = field(&input, "subscriber_fname").is_some_and(|f| f.eq_ignore_ascii_case(&patient.first_name))
-                && field(&input, "subscriber_lname").is_some_and(|l| l.eq_ignore_ascii_case(&patient.last_name));
+            let same = field(&input, "subscriber_fname")
+                .is_some_and(|f| f.eq_ignore_ascii_case(&patient.first_name))
+                && field(&input, "subscriber_lname")
+                    .is_some_and(|l| l.eq_ignore_ascii_case(&patient.last_name));
             if !same {
                 errors.insert(
                     "subscriber_fname".into(),
@@ -1634,7 +1853,10 @@ fn insurance_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
         let end = date_field(&input, "date_end");
         if let (Some(s), Some(e)) = (start, end) {
             if s > e {
-                errors.insert("date".into(), json!({"Callback::INVALID_VALUE": "date is invalid"}));
+                errors.insert(
+                    "date".into(),
+                    json!({"Callback::INVALID_VALUE": "date is invalid"}),
+                );
             }
         }
         let current_taken = end.is_none()
@@ -1642,7 +1864,10 @@ fn insurance_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
                 .for_patient(patient.id)
                 .any(|i| i.kind == kind && i.end.is_none() && Some(i.id) != existing);
         if current_taken {
-            errors.insert("date_end".into(), json!({"Callback::INVALID_VALUE": "date_end is invalid"}));
+            errors.insert(
+                "date_end".into(),
+                json!({"Callback::INVALID_VALUE": "date_end is invalid"}),
+            );
         }
         if !errors.is_empty() {
             return Err(wrapper_invalid(Value::Object(errors)));
@@ -1681,7 +1906,10 @@ fn insurance_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
                 d.insurances.insert(i)
             }
         };
-        let i = d.insurances.get(id).ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
+        let i = d
+            .insurances
+            .get(id)
+            .ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
         Ok(wrapper(ok, wire::insurance(d, i)))
     })
 }
@@ -1696,16 +1924,26 @@ fn insurance_swap(c: &Call<'_>, ok: StatusCode) -> Answer {
     c.site.store.write(|d| {
         let mut errors = Map::new();
         if !in_list("insurance_kind", &kind) {
-            errors.insert("type".into(), json!({"InArray::NOT_IN_ARRAY": "type must be in the defined set of values"}));
+            errors.insert(
+                "type".into(),
+                json!({"InArray::NOT_IN_ARRAY": "type must be in the defined set of values"}),
+            );
         }
         let Some(pid) = patient_by_uuid(d, &puuid).map(|p| p.id) else {
             return Err(wrapper_invalid(
                 json!({"puuid": {"Callback::INVALID_VALUE": "Patient UUID is invalid"}}),
             ));
         };
-        let target = d.insurances.by_uuid(&uuid).filter(|i| i.patient_id == pid).map(|i| (i.id, i.kind.clone()));
+        let target = d
+            .insurances
+            .by_uuid(&uuid)
+            .filter(|i| i.patient_id == pid)
+            .map(|i| (i.id, i.kind.clone()));
         if target.is_none() {
-            errors.insert("uuid".into(), json!({"Callback::INVALID_VALUE": "uuid is invalid"}));
+            errors.insert(
+                "uuid".into(),
+                json!({"Callback::INVALID_VALUE": "uuid is invalid"}),
+            );
         }
         if !errors.is_empty() {
             return Err(wrapper_invalid(Value::Object(errors)));
@@ -1722,7 +1960,11 @@ fn insurance_swap(c: &Call<'_>, ok: StatusCode) -> Answer {
             d.insurances.update(h, now, |i| i.kind = old_kind.clone());
         }
         d.insurances.update(id, now, |i| i.kind = kind.clone());
-        let rows: Vec<Value> = d.insurances.for_patient(pid).map(|i| wire::insurance(d, i)).collect();
+        let rows: Vec<Value> = d
+            .insurances
+            .for_patient(pid)
+            .map(|i| wire::insurance(d, i))
+            .collect();
         Ok(wrapper_list(ok, rows, json!({})))
     })
 }
@@ -1732,7 +1974,12 @@ fn employer_rows(p: &Patient) -> Vec<Value> {
     let Some(name) = p.ext.get("employer.name") else {
         return Vec::new();
     };
-    let e = |k: &str| p.ext.get(&format!("employer.{k}")).cloned().unwrap_or_default();
+    let e = |k: &str| {
+        p.ext
+            .get(&format!("employer.{k}"))
+            .cloned()
+            .unwrap_or_default()
+    };
     vec![json!({
         "name": name,
         "street": e("street"),
@@ -1760,7 +2007,7 @@ fn message_write(c: &Call<'_>, ok: StatusCode, mid: Option<Id>) -> Answer {
             return Err(legacy_not_found());
         }
         if let Some(m) = mid {
-            if !d.messages.get(m).is_some_and(|x| x.patient == Some(pid)) {
+            if d.messages.get(m).is_none_or(|x| x.patient != Some(pid)) {
                 return Err(legacy_not_found());
             }
         }
@@ -1816,7 +2063,9 @@ fn transaction_write(c: &Call<'_>, ok: StatusCode, tid: Option<Id>) -> Answer {
         if tid.is_none() {
             let mut errors = validate("transaction", Mode::Insert, &input, d);
             if field(&input, "type").as_deref() == Some("LBTref") {
-                if let Some(Value::Object(more)) = validate("transaction_LBTref", Mode::Insert, &input, d) {
+                if let Some(Value::Object(more)) =
+                    validate("transaction_LBTref", Mode::Insert, &input, d)
+                {
                     let mut all = match errors.take() {
                         Some(Value::Object(m)) => m,
                         _ => Map::new(),
@@ -1830,11 +2079,18 @@ fn transaction_write(c: &Call<'_>, ok: StatusCode, tid: Option<Id>) -> Answer {
             }
         }
         let user_by_npi = |npi: Option<String>| {
-            npi.and_then(|n| d.providers.iter().find(|p| p.npi == n).map(|p| p.id.to_string()))
+            npi.and_then(|n| {
+                d.providers
+                    .iter()
+                    .find(|p| p.npi == n)
+                    .map(|p| p.id.to_string())
+            })
         };
         let refer_from = user_by_npi(field(&input, "referByNpi"));
         let refer_to = user_by_npi(field(&input, "referToNpi"));
-        let me = current(d, c).map(|p| wire::username(d, &p.provider_no)).unwrap_or_default();
+        let me = current(d, c)
+            .map(|p| wire::username(d, &p.provider_no))
+            .unwrap_or_default();
         // PatientTransactionService: empty values leave a field unchanged.
         let apply = |t: &mut Transaction| {
             let mut put = |k: &str, v: Option<String>| {
@@ -1846,7 +2102,10 @@ fn transaction_write(c: &Call<'_>, ok: StatusCode, tid: Option<Id>) -> Answer {
             put("refer_diag", field(&input, "referDiagnosis"));
             put("refer_from", refer_from.clone());
             put("refer_to", refer_to.clone());
-            put("refer_risk_level", field(&input, "riskLevel").map(|r| r.to_lowercase()));
+            put(
+                "refer_risk_level",
+                field(&input, "riskLevel").map(|r| r.to_lowercase()),
+            );
             put("refer_vitals", field(&input, "includeVitals"));
             put("refer_authorization", field(&input, "authorization"));
             put("refer_visits", field(&input, "visits"));
@@ -1859,7 +2118,12 @@ fn transaction_write(c: &Call<'_>, ok: StatusCode, tid: Option<Id>) -> Answer {
         match tid {
             Some(t) => {
                 d.transactions.update(t, now, apply);
-                let rows: Vec<Value> = d.transactions.get(t).map(|x| wire::transaction(d, x)).into_iter().collect();
+                let rows: Vec<Value> = d
+                    .transactions
+                    .get(t)
+                    .map(|x| wire::transaction(d, x))
+                    .into_iter()
+                    .collect();
                 Ok(wrapper(ok, Value::Array(rows)))
             }
             None => {
@@ -1875,7 +2139,11 @@ fn transaction_write(c: &Call<'_>, ok: StatusCode, tid: Option<Id>) -> Answer {
                 };
                 apply(&mut t);
                 let id = d.transactions.insert(t);
-                Ok(wrapper_list(ok, vec![json!({"id": id, "form_id": id})], links(c, 0, 0, false)))
+                Ok(wrapper_list(
+                    ok,
+                    vec![json!({"id": id, "form_id": id})],
+                    links(c, 0, 0, false),
+                ))
             }
         }
     })
@@ -1890,7 +2158,8 @@ fn prescription_create(c: &Call<'_>, ok: StatusCode) -> Answer {
         if let Some(e) = validate("prescription", Mode::Insert, &input, d) {
             return Err(wrapper_invalid(e));
         }
-        let Some(pid) = field(&input, "puuid").and_then(|u| patient_by_uuid(d, &u).map(|p| p.id)) else {
+        let Some(pid) = field(&input, "puuid").and_then(|u| patient_by_uuid(d, &u).map(|p| p.id))
+        else {
             return Err(wrapper(StatusCode::NOT_FOUND, json!([])));
         };
         let provider_no = current_no(d, c);
@@ -1912,7 +2181,9 @@ fn prescription_create(c: &Call<'_>, ok: StatusCode) -> Answer {
         let rxnorm = field(&input, "rxnorm_drugcode").unwrap_or_else(|| {
             d.drugs
                 .iter()
-                .find(|x| x.name.eq_ignore_ascii_case(&drug) || x.generic_name.eq_ignore_ascii_case(&drug))
+                .find(|x| {
+                    x.name.eq_ignore_ascii_case(&drug) || x.generic_name.eq_ignore_ascii_case(&drug)
+                })
                 .map(|x| x.rxnorm.clone())
                 .unwrap_or_default()
         });
@@ -1927,7 +2198,9 @@ fn prescription_create(c: &Call<'_>, ok: StatusCode) -> Answer {
             route: field(&input, "route").unwrap_or_default(),
             frequency: field(&input, "interval").unwrap_or_default(),
             quantity: field(&input, "quantity").unwrap_or_default(),
-            repeats: field(&input, "refills").and_then(|r| r.parse().ok()).unwrap_or(0),
+            repeats: field(&input, "refills")
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0),
             start_date: start,
             created: now,
             last_update: now,
@@ -2010,22 +2283,32 @@ fn document_upload(c: &Call<'_>, ok: StatusCode) -> Answer {
 fn document_download(c: &Call<'_>, ok: StatusCode) -> Response {
     let pid = num(c.param("pid"));
     let did = num(c.param("did"));
-    c.site.store.read(|d| match d.documents.get(did).filter(|doc| doc.patient == Some(pid)) {
-        Some(doc) => (
-            ok,
-            [
-                (header::CONTENT_TYPE, doc.content_type.clone()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{}\"", doc.file_name.replace('"', "")),
-                ),
-            ],
-            doc.content.clone(),
-        )
-            .into_response(),
-        // The older controller answers 400 for a missing document.
-        None => (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/html; charset=UTF-8")], "").into_response(),
-    })
+    c.site.store.read(
+        |d| match d.documents.get(did).filter(|doc| doc.patient == Some(pid)) {
+            Some(doc) => (
+                ok,
+                [
+                    (header::CONTENT_TYPE, doc.content_type.clone()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!(
+                            "attachment; filename=\"{}\"",
+                            doc.file_name.replace('"', "")
+                        ),
+                    ),
+                ],
+                doc.content.clone(),
+            )
+                .into_response(),
+            // The older controller answers 400 for a missing document.
+            None => (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "text/html; charset=UTF-8")],
+                "",
+            )
+                .into_response(),
+        },
+    )
 }
 
 /// The file of a `multipart/form-data` field: file name, media type, bytes.
@@ -2076,7 +2359,11 @@ fn multipart_file(c: &Call<'_>, name: &str) -> Option<(String, String, bytes::By
         };
         if param("name").as_deref() == Some(name) {
             let file = param("filename").unwrap_or_else(|| "upload".into());
-            return Some((file, media.to_owned(), bytes::Bytes::copy_from_slice(content)));
+            return Some((
+                file,
+                media.to_owned(),
+                bytes::Bytes::copy_from_slice(content),
+            ));
         }
     }
     None

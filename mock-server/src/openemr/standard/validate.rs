@@ -112,9 +112,7 @@ pub fn whitelist(set: &str, input: &Map<String, Value>) -> Map<String, Value> {
 /// Runs the rules of `set` over `input`; the Particle message map
 /// (`{key: {"Rule::CODE": message}}`) when something fails.
 pub fn validate(set: &str, mode: Mode, input: &Map<String, Value>, d: &Data) -> Option<Value> {
-    let Some(rules) = rule_sets().get(set) else {
-        return None;
-    };
+    let rules = rule_sets().get(set)?;
     let mut errors = Map::new();
     for rule in &rules.rules {
         let name = rule.label.as_deref().unwrap_or(&rule.key);
@@ -163,7 +161,10 @@ pub fn validate(set: &str, mode: Mode, input: &Map<String, Value>, d: &Data) -> 
         }
         if let Some(format) = &rule.date {
             if !date_matches(format, &value) {
-                fail("DateTime::INVALID_VALUE", format!("{name} must be a valid date"));
+                fail(
+                    "DateTime::INVALID_VALUE",
+                    format!("{name} must be a valid date"),
+                );
             }
         }
         if rule.numeric && value.trim().parse::<f64>().is_err() {
@@ -266,7 +267,11 @@ mod tests {
         assert!(lists["_ActEncounterCode"].iter().any(|o| o.0 == "AMB"));
         for set in sets.values() {
             for r in &set.rules {
-                for l in r.list.iter().chain(r.callback.iter().filter_map(|c| c.strip_prefix("list:").map(|_| c))) {
+                for l in r.list.iter().chain(
+                    r.callback
+                        .iter()
+                        .filter_map(|c| c.strip_prefix("list:").map(|_| c)),
+                ) {
                     let name = l.strip_prefix("list:").unwrap_or(l);
                     assert!(lists.contains_key(name), "{name}");
                 }
@@ -277,16 +282,46 @@ mod tests {
     #[test]
     fn particle_messages() {
         let d = Data::default();
-        let e = validate("patient", Mode::Insert, &obj(json!({"lname": "X", "DOB": "1990-02-30", "sex": "Male"})), &d).unwrap();
-        assert_eq!(e["fname"]["Required::NON_EXISTENT_KEY"], "fname must be provided, but does not exist");
-        assert_eq!(e["lname"]["LengthBetween::TOO_SHORT"], "Last Name must be 2 characters or longer");
-        assert_eq!(e["DOB"]["DateTime::INVALID_VALUE"], "Date of Birth must be a valid date");
+        let e = validate(
+            "patient",
+            Mode::Insert,
+            &obj(json!({"lname": "X", "DOB": "1990-02-30", "sex": "Male"})),
+            &d,
+        )
+        .unwrap();
+        assert_eq!(
+            e["fname"]["Required::NON_EXISTENT_KEY"],
+            "fname must be provided, but does not exist"
+        );
+        assert_eq!(
+            e["lname"]["LengthBetween::TOO_SHORT"],
+            "Last Name must be 2 characters or longer"
+        );
+        assert_eq!(
+            e["DOB"]["DateTime::INVALID_VALUE"],
+            "Date of Birth must be a valid date"
+        );
         assert!(e.get("sex").is_none());
         assert!(validate("patient", Mode::Update, &obj(json!({"lname": "Lee"})), &d).is_none());
-        let e = validate("facility", Mode::Insert, &obj(json!({"name": "Clinic", "facility_npi": "12ab", "email": "nope"})), &d).unwrap();
-        assert_eq!(e["facility_npi"]["Numeric::NOT_NUMERIC"], "facility_npi must be numeric");
-        assert_eq!(e["facility_npi"]["LengthBetween::TOO_SHORT"], "facility_npi must be 10 characters or longer");
-        assert_eq!(e["email"]["Email::INVALID_FORMAT"], "email must be a valid email address");
+        let e = validate(
+            "facility",
+            Mode::Insert,
+            &obj(json!({"name": "Clinic", "facility_npi": "12ab", "email": "nope"})),
+            &d,
+        )
+        .unwrap();
+        assert_eq!(
+            e["facility_npi"]["Numeric::NOT_NUMERIC"],
+            "facility_npi must be numeric"
+        );
+        assert_eq!(
+            e["facility_npi"]["LengthBetween::TOO_SHORT"],
+            "facility_npi must be 10 characters or longer"
+        );
+        assert_eq!(
+            e["email"]["Email::INVALID_FORMAT"],
+            "email must be a valid email address"
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 use super::super::vitals::{self, Form};
 use crate::store::{
     Allergy, Appointment, Data, Document, Drug, Encounter, Facility, Immunization,
-    InsuranceCompany, InsurancePolicy, LabResult, Medication, Message, Note, Prescription,
-    Problem, Provider, Timestamp, Transaction,
+    InsuranceCompany, InsurancePolicy, LabResult, Medication, Message, Note, Prescription, Problem,
+    Provider, Timestamp, Transaction,
 };
 
 pub fn datetime(t: &Timestamp) -> String {
@@ -148,12 +148,12 @@ pub fn severity_word(code: &str) -> &'static str {
 }
 
 /// `ListService` rows (`lists` table): medication, surgery, dental.
+/// `dates` is the row's (begin, end).
 pub fn list_row(
     id: i64,
     kind: &str,
     title: &str,
-    begin: Option<chrono::NaiveDate>,
-    end: Option<chrono::NaiveDate>,
+    dates: (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>),
     diagnosis: &str,
     pid: i64,
     at: &Timestamp,
@@ -163,8 +163,8 @@ pub fn list_row(
         "date": datetime(at),
         "type": kind,
         "title": title,
-        "begdate": date(begin).as_str().map(|s| format!("{s} 00:00:00")),
-        "enddate": date(end).as_str().map(|s| format!("{s} 00:00:00")),
+        "begdate": date(dates.0).as_str().map(|s| format!("{s} 00:00:00")),
+        "enddate": date(dates.1).as_str().map(|s| format!("{s} 00:00:00")),
         "diagnosis": diagnosis,
         "activity": "1",
         "comments": "",
@@ -186,8 +186,7 @@ pub fn medication_row(m: &Medication) -> Value {
         m.id,
         "medication",
         &medication_title(m),
-        m.start_date,
-        m.end_date,
+        (m.start_date, m.end_date),
         &ext(&m.ext, "diagnosis"),
         m.patient_id,
         &m.last_update,
@@ -203,13 +202,16 @@ pub fn medication_title(m: &Medication) -> String {
 }
 
 pub fn problem_row(p: &Problem) -> Value {
-    let kind = if p.kind == "dental" { "dental" } else { p.kind.as_str() };
+    let kind = if p.kind == "dental" {
+        "dental"
+    } else {
+        p.kind.as_str()
+    };
     list_row(
         p.id,
         kind,
         &p.title,
-        p.begin,
-        p.end,
+        (p.begin, p.end),
         &p.diagnosis,
         p.patient_id,
         &p.last_update,
@@ -329,10 +331,21 @@ pub fn user(d: &Data, p: &Provider) -> Value {
     if let Value::Object(m) = &mut v {
         m.insert(
             "authorized".into(),
-            json!(if p.provider_type == "doctor" { "1" } else { "0" }),
+            json!(if p.provider_type == "doctor" {
+                "1"
+            } else {
+                "0"
+            }),
         );
         m.insert("see_auth".into(), json!("1"));
-        m.insert("calendar".into(), json!(if p.provider_type == "doctor" { "1" } else { "0" }));
+        m.insert(
+            "calendar".into(),
+            json!(if p.provider_type == "doctor" {
+                "1"
+            } else {
+                "0"
+            }),
+        );
     }
     v
 }
@@ -563,7 +576,11 @@ pub fn prescription(d: &Data, p: &Prescription) -> Value {
         .for_patient(p.patient_id)
         .find(|m| m.script_no == Some(p.id));
     let drug_id = med
-        .and_then(|m| d.drugs.iter().find(|dr| dr.rxnorm == m.rxnorm && !m.rxnorm.is_empty()))
+        .and_then(|m| {
+            d.drugs
+                .iter()
+                .find(|dr| dr.rxnorm == m.rxnorm && !m.rxnorm.is_empty())
+        })
         .map(|dr| dr.id.to_string())
         .unwrap_or_default();
     json!({
