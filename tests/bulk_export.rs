@@ -23,15 +23,12 @@ fn http() -> reqwest::Client {
         .unwrap()
 }
 
-/// A `private_key_jwt` client assertion, signed here.
-fn assertion(client_id: &str, kid: &str, pem: &str, aud: &str) -> String {
+/// A `private_key_jwt` client assertion, signed here; `now` is the mock's
+/// clock (the tests move it).
+fn assertion(client_id: &str, kid: &str, pem: &str, aud: &str, now: i64) -> String {
     let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let der = STANDARD.decode(der).unwrap();
     let key = RsaKeyPair::from_pkcs8(&der).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
     let header = json!({"alg": "RS384", "typ": "JWT", "kid": kid});
     let claims = json!({"iss": client_id, "sub": client_id, "aud": aud,
         "iat": now, "exp": now + 120, "jti": format!("bulk-test-{now}")});
@@ -51,6 +48,56 @@ fn assertion(client_id: &str, kid: &str, pem: &str, aud: &str) -> String {
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
+/// The mock's clock, in epoch seconds.
+async fn mock_now(c: &reqwest::Client, base: &str) -> i64 {
+    let v: Value = c
+        .get(format!("{base}/__admin/clock"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    chrono::DateTime::parse_from_rfc3339(v["now"].as_str().unwrap())
+        .unwrap()
+        .timestamp()
+}
+
+/// A client-credentials token for the seeded backend service.
+async fn system_token(c: &reqwest::Client, base: &str, creds: &Value, scope: &str) -> String {
+    let jwks = &creds["sites"]["default"]["oauth2"]["jwks"];
+    let client_id = jwks["client_id"].as_str().unwrap();
+    let token_url = format!("{base}/oauth2/default/token");
+    let jwt = assertion(
+        client_id,
+        jwks["kid"].as_str().unwrap(),
+        jwks["private_key_pem"].as_str().unwrap(),
+        &token_url,
+        mock_now(c, base).await,
+    );
+    let token: Value = c
+        .post(&token_url)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", scope),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", jwt.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    format!("Bearer {}", token["access_token"].as_str().unwrap())
+}
+
+const SCOPE: &str = "system/*.$export system/*.$bulkdata-status system/Patient.read \
+                     system/Encounter.read system/Observation.read system/Binary.read";
+
 #[tokio::test]
 async fn a_system_export_round_trips_as_ndjson_fhir_resources() {
     let server = MockServer::start_local(MockConfig::new(ProfileId::OpenEmr))
@@ -66,37 +113,7 @@ async fn a_system_export_round_trips_as_ndjson_fhir_resources() {
         .json()
         .await
         .unwrap();
-    let jwks = &creds["sites"]["default"]["oauth2"]["jwks"];
-    let client_id = jwks["client_id"].as_str().unwrap();
-    let token_url = format!("{base}/oauth2/default/token");
-    let jwt = assertion(
-        client_id,
-        jwks["kid"].as_str().unwrap(),
-        jwks["private_key_pem"].as_str().unwrap(),
-        &token_url,
-    );
-    let token: Value = c
-        .post(&token_url)
-        .form(&[
-            ("grant_type", "client_credentials"),
-            (
-                "scope",
-                "system/*.$export system/*.$bulkdata-status system/Patient.read \
-                 system/Encounter.read system/Observation.read system/Binary.read",
-            ),
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            ("client_assertion", jwt.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap());
+    let bearer = system_token(&c, &base, &creds, SCOPE).await;
 
     let kickoff = c
         .get(format!(
@@ -171,9 +188,27 @@ async fn a_system_export_round_trips_as_ndjson_fhir_resources() {
         "encounters and observations point at exported patients"
     );
 
-    // Unauthenticated downloads are refused, and a deleted job's files go.
+    // Unauthenticated downloads are refused.
     let first = outputs[0]["url"].as_str().unwrap();
     assert_eq!(c.get(first).send().await.unwrap().status(), 401);
+
+    // Files expire an hour after the export (a fresh token: the mock's
+    // clock moved past the hour).
+    c.post(format!("{base}/__admin/clock"))
+        .json(&json!({"advance_seconds": 3601}))
+        .send()
+        .await
+        .unwrap();
+    let bearer = system_token(&c, &base, &creds, SCOPE).await;
+    let expired = c
+        .get(first)
+        .header("Authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), 404, "export files live an hour");
+
+    // Deleting the job answers 202; its status is then an invalid job.
     let deleted = c
         .delete(&status_url)
         .header("Authorization", &bearer)
@@ -181,11 +216,11 @@ async fn a_system_export_round_trips_as_ndjson_fhir_resources() {
         .await
         .unwrap();
     assert_eq!(deleted.status(), 202);
-    let gone = c
-        .get(first)
+    let status = c
+        .get(&status_url)
         .header("Authorization", &bearer)
         .send()
         .await
         .unwrap();
-    assert_eq!(gone.status(), 404);
+    assert_eq!(status.status(), 400);
 }

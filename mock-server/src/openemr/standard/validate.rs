@@ -304,6 +304,23 @@ mod tests {
         assert!(e.get("sex").is_none());
         assert!(validate("patient", Mode::Update, &obj(json!({"lname": "Lee"})), &d).is_none());
         let e = validate(
+            "patient",
+            Mode::Insert,
+            &obj(json!({"fname": "", "lname": "Lee", "sex": "Female", "DOB": "1990-01-01"})),
+            &d,
+        )
+        .unwrap();
+        assert_eq!(
+            e["fname"]["NotEmpty::EMPTY_VALUE"],
+            "First Name must not be empty"
+        );
+        // Optional keys may be empty; whitelists drop unknown keys.
+        assert!(validate("facility", Mode::Update, &obj(json!({"phone": ""})), &d).is_none());
+        assert_eq!(
+            whitelist("condition", &obj(json!({"title": "x", "color": "red"}))).len(),
+            1
+        );
+        let e = validate(
             "facility",
             Mode::Insert,
             &obj(json!({"name": "Clinic", "facility_npi": "12ab", "email": "nope"})),
