@@ -11,7 +11,8 @@
 # It installs Schemathesis into a virtual environment (target/schemathesis-venv),
 # starts `emr-conformance mock` on a free port, enables the password grant
 # through the mock's admin API, takes a staff token with every Standard API
-# scope, and runs `st run`. Exit status: Schemathesis's.
+# scope, and runs `st run` over the Standard API; then, with the portal
+# patient's token, over the Patient Portal API. Exit status: Schemathesis's.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -53,10 +54,26 @@ token="$(curl -fsS -u "$client_id:$client_secret" "$token_url" \
   --data-urlencode "scope=openid api:oemr api:port $scopes user/insurance.\$swap-insurance" \
   | json 'd["access_token"]')"
 
+checks=status_code_conformance,content_type_conformance,response_schema_conformance
+
+# The Standard API, as the administrator.
 "$VENV/bin/st" run "$base/swagger/openemr-api.json" \
   --url "$api_base" \
   --header "Authorization: Bearer $token" \
-  --checks status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples "$MAX_EXAMPLES" \
-  --seed 1 \
-  --no-color
+  --exclude-path-regex '^/portal/' \
+  --checks "$checks" --max-examples "$MAX_EXAMPLES" --seed 1 --no-color
+
+# The Patient Portal API, as the seeded portal patient (public client).
+public_id="$(printf '%s' "$creds" | json 'd["sites"]["default"]["oauth2"]["public"]["client_id"]')"
+email="$(printf '%s' "$creds" | json 'd["sites"]["default"]["patients"][0]["email"]')"
+patient_token="$(curl -fsS "$token_url" \
+  --data-urlencode grant_type=password --data-urlencode user_role=patient \
+  --data-urlencode client_id="$public_id" \
+  --data-urlencode username=Phil1 --data-urlencode password=phil --data-urlencode email="$email" \
+  --data-urlencode "scope=openid api:port patient/patient.read patient/encounter.read patient/appointment.read" \
+  | json 'd["access_token"]')"
+"$VENV/bin/st" run "$base/swagger/openemr-api.json" \
+  --url "$api_base" \
+  --header "Authorization: Bearer $patient_token" \
+  --include-path-regex '^/portal/' \
+  --checks "$checks" --max-examples "$MAX_EXAMPLES" --seed 1 --no-color
