@@ -233,10 +233,22 @@ fn search_type(c: &Call<'_>, def: &'static Def) -> Answer {
     c.site.store.read(|d| {
         let scope = access(c, d, def.search_bound, def.search_acl)?;
         let b = build(c, d);
+        // A single `patient` (or a Patient `_id`) narrows what is built;
+        // the criteria still decide what matches.
+        let narrowed = criteria
+            .iter()
+            .find(|cr| {
+                (cr.name == "patient" || (def.name == "Patient" && cr.name == "_id"))
+                    && cr.values.len() == 1
+            })
+            .and_then(|cr| {
+                let id = cr.values[0].rsplit('/').next().unwrap_or("");
+                d.patients().by_uuid(id).map(|p| p.id)
+            });
         let all = match scope {
             Some(None) => Vec::new(),
             Some(Some(pid)) => (def.items)(&b, Some(pid)),
-            None => (def.items)(&b, None),
+            None => (def.items)(&b, narrowed),
         };
         // A compartment resource of another patient is simply not there.
         let all: Vec<Item> = match scope {
@@ -317,6 +329,13 @@ fn read(c: &Call<'_>, def: &'static Def, id: &str) -> Answer {
         };
         let found = if def.name == "Provenance" {
             provenance_by_id(&b, id, filter)
+        } else if def.name == "Patient" {
+            let pid = d.patients().by_uuid(id).map(|p| p.id);
+            match (pid, filter) {
+                (Some(p), Some(f)) if p != f => None,
+                (Some(p), _) => (def.items)(&b, Some(p)).into_iter().next(),
+                (None, _) => None,
+            }
         } else {
             (def.items)(&b, filter)
                 .into_iter()
