@@ -19,3 +19,8 @@ pub use soap::{
 };
 pub use table::{strip_media_extension, Api, Catalog, CatalogError, Lookup, Operation, TableKind};
 pub use template::{PathMatch, PathTemplate};
+
+/// The project's OpenAPI 3.0 document of OpenEMR's Standard and Patient
+/// Portal APIs (YAML; paths as OpenEMR mounts them under `/apis/{site}`).
+/// The mock serves it; the harness validates responses against it.
+pub const OPENEMR_OPENAPI: &str = include_str!("../data/openemr/openapi.yaml");

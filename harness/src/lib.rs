@@ -20,6 +20,7 @@ pub mod redact;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod schema;
 pub mod shard;
 pub mod snapshot;
 pub mod soap;

@@ -46,6 +46,8 @@ pub enum FailureKind {
     Safety,
     /// A `cleanup:` step failed: data may have been left behind.
     Cleanup,
+    /// The body does not match its schema (`expect: {schema: ...}`).
+    Schema,
 }
 
 /// One failed check, with enough to see why without rerunning.

@@ -320,6 +320,16 @@ fn initial_vars(scenario: &Scenario, target: &Target, opts: &RunOptions) -> Resu
                 .to_owned(),
         ),
     );
+    // Where the OpenEMR-family APIs are mounted (empty for other families).
+    let profile = target.profile.profile();
+    for (var, api) in [
+        ("api_path", "api"),
+        ("portal_path", "portal"),
+        ("fhir_path", "fhir"),
+    ] {
+        let mount = profile.mount(api, &target.site).unwrap_or_default();
+        vars.set(var, Value::String(mount));
+    }
     for (name, value) in &scenario.vars {
         let rendered = render_json(value, &vars).map_err(|e| {
             Failure::new(FailureKind::Template, format!("vars.{name}"), e.to_string())
@@ -398,6 +408,11 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
             }
         }
         out.failures.extend(check(&step.expect, &resp, vars));
+        if let Some(kind) = step.expect.schema {
+            let op = operation_of(ctx, &request);
+            out.failures
+                .extend(crate::schema::check(kind, op, &request.method, &resp));
+        }
         if !out.failures.is_empty() {
             break;
         }
@@ -427,6 +442,22 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
     }
     out.duration = started.elapsed();
     out
+}
+
+/// The catalogue operation a sent request addressed.
+fn operation_of<'c>(
+    ctx: &StepContext<'c>,
+    request: &HttpRequest,
+) -> Option<&'c emr_catalog::Operation> {
+    let rest = request.url.strip_prefix(&ctx.target.root)?;
+    let path = rest.split('?').next().unwrap_or("");
+    match ctx
+        .catalog
+        .resolve(&request.method, ctx.target.catalogue_path(path))
+    {
+        Lookup::Found(op, _) => Some(op),
+        _ => None,
+    }
 }
 
 /// Builds, authorizes and sends the step's request once.

@@ -156,7 +156,17 @@ pub fn parse(path: &Path, id: String, text: &str) -> Result<Vec<Scenario>, Vec<L
             profile: *profile,
             tags: doc.tags.clone(),
             requirements: doc.requirements.clone(),
-            covers: doc.covers.clone(),
+            // Source-table ids (`GET /api/patient`) name the profile's own
+            // operation (`GET /fhir/r4/patient` for eMedicalPractice).
+            covers: doc
+                .covers
+                .iter()
+                .map(|id| {
+                    emr_catalog::Catalog::of(*profile)
+                        .canonical(id)
+                        .map_or_else(|| id.clone(), |op| op.id.clone())
+                })
+                .collect(),
             auth: doc.auth.clone(),
             vars: doc
                 .vars
@@ -269,7 +279,7 @@ fn check(s: &Scenario) -> Vec<LoadError> {
 
     let catalog = Catalog::of(s.profile);
     for id in &s.covers {
-        if catalog.get(id).is_none() {
+        if catalog.canonical(id).is_none() {
             let hint = suggestion(&catalog, id);
             c.error(
                 id,

@@ -1065,6 +1065,10 @@ pub struct Expect {
     /// The SOAP fault the response must be.
     #[serde(default)]
     pub fault: Option<FaultSpec>,
+    /// Validate the body against a schema: `openapi` (the OpenAPI document
+    /// of the operation addressed) or `fhir` (FHIR R4 resource rules).
+    #[serde(default)]
+    pub schema: Option<crate::schema::SchemaKind>,
 }
 
 impl Expect {
@@ -1075,6 +1079,7 @@ impl Expect {
             && self.body.is_none()
             && self.xml.is_empty()
             && self.fault.is_none()
+            && self.schema.is_none()
     }
 }
 

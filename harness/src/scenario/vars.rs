@@ -16,6 +16,9 @@ pub const BUILTINS: &[&str] = &[
     "credentials",
     "synthetic",
     "soap_namespace",
+    "api_path",
+    "portal_path",
+    "fhir_path",
 ];
 
 /// A scope of named JSON values.

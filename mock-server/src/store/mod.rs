@@ -8,6 +8,8 @@
 //! delta-sync read never sees half a write.
 
 mod model;
+pub mod openemr_seed;
+mod records;
 pub mod seed;
 mod table;
 
@@ -17,6 +19,7 @@ use chrono::{Duration, NaiveDate, NaiveTime, Timelike};
 use parking_lot::RwLock;
 
 pub use model::*;
+pub use records::*;
 pub use seed::SeedConfig;
 pub use table::{Record, Table};
 
@@ -97,6 +100,12 @@ pub struct Data {
     pub billings: Table<BillingRecord>,
     pub ticklers: Table<Tickler>,
     pub messages: Table<Message>,
+    pub insurance_companies: Table<InsuranceCompany>,
+    pub insurances: Table<InsurancePolicy>,
+    pub transactions: Table<Transaction>,
+    pub drugs: Table<Drug>,
+    pub questionnaire_responses: Table<QuestionnaireResponse>,
+    pub export_jobs: Table<ExportJob>,
     /// `(last name, first name, id)`, lower-cased: prefix name searches.
     names: BTreeSet<(String, String, Id)>,
     /// `(hin, id)`: health-number lookups.

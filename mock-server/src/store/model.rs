@@ -154,6 +154,8 @@ pub struct Facility {
     pub npi: String,
     pub active: bool,
     pub primary: bool,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Facility, uuid);
@@ -206,6 +208,8 @@ pub struct Appointment {
     pub confirmed_by_type: String,
     pub created: Timestamp,
     pub creator: String,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
     pub last_update_user: String,
 }
@@ -310,6 +314,8 @@ pub struct Allergy {
     pub life_stage: String,
     pub archived: bool,
     pub provider_no: String,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Allergy, patient, uuid);
@@ -385,6 +391,8 @@ pub struct Medication {
     pub archived: bool,
     pub archived_reason: String,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Medication, patient, uuid);
@@ -422,6 +430,8 @@ pub struct Problem {
     pub comments: String,
     pub provider_no: String,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Problem, patient, uuid);
@@ -441,6 +451,8 @@ pub struct Encounter {
     pub sensitivity: String,
     pub appointment_id: Option<Id>,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Encounter, patient, uuid);
@@ -489,6 +501,8 @@ pub struct Document {
     /// Providers who acknowledged it in their inbox.
     pub acknowledged_by: Vec<String>,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Document, patient_opt, uuid);
@@ -508,6 +522,8 @@ pub struct LabResult {
     pub provider_no: String,
     pub observed: Option<Timestamp>,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(LabResult, patient_opt, uuid);
@@ -544,6 +560,8 @@ pub struct Message {
     pub status: String,
     pub kind: String,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Message, patient_opt);

@@ -265,6 +265,10 @@ pub fn generate(cfg: &SeedConfig) -> Data {
         seed_clinical(&mut d, &mut rng, id, &doctors, cfg.today, now);
     }
     seed_appointments(&mut d, &mut rng, cfg, &doctors, now);
+    if cfg.family == Family::OpenEmr {
+        // Its own random stream: the data above stays byte-identical.
+        super::openemr_seed::extend(&mut d, cfg, now);
+    }
     d
 }
 
