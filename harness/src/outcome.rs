@@ -46,6 +46,8 @@ pub enum FailureKind {
     Safety,
     /// A `cleanup:` step failed: data may have been left behind.
     Cleanup,
+    /// A `fuzz` step's mutant got another answer than its profile's.
+    Fuzz,
 }
 
 /// One failed check, with enough to see why without rerunning.
@@ -115,6 +117,9 @@ pub struct StepOutcome {
     /// Why the step was not sent (read-only mode, an earlier failure).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// A `fuzz` step's figures per mutation kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuzz: Option<crate::fuzz::FuzzSummary>,
 }
 
 /// One scenario's result.

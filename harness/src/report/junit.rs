@@ -177,5 +177,6 @@ fn kind(k: crate::outcome::FailureKind) -> &'static str {
         Setup => "setup",
         Safety => "safety",
         Cleanup => "cleanup",
+        Fuzz => "fuzz",
     }
 }

@@ -346,6 +346,12 @@ impl Checker<'_> {
         matchers.extend(step.expect.body.iter());
         matchers.extend(step.expect.xml.values());
         matchers.extend(step.expect.fault.iter().flat_map(|f| f.string.iter()));
+        if let Some(refused) = step.fuzz.as_ref().and_then(|f| f.refused.as_ref()) {
+            matchers.extend(refused.headers.values());
+            matchers.extend(refused.json.values());
+            matchers.extend(refused.body.iter());
+            matchers.extend(refused.xml.values());
+        }
         if let Some(p) = &step.poll {
             matchers.extend(p.until.headers.values());
             matchers.extend(p.until.json.values());
@@ -364,6 +370,11 @@ impl Checker<'_> {
             templates.extend(a.templates());
         }
         let auth = step.auth.as_ref().unwrap_or(&self.scenario.auth);
+        if step.fuzz.is_some() {
+            if let Some(e) = crate::fuzz::check_step(step, auth) {
+                self.error("fuzz", cursor, e);
+            }
+        }
         for t in &templates {
             self.refs(t, cursor);
         }
