@@ -32,7 +32,7 @@ pub struct Cli {
 pub enum Command {
     /// Run scenarios against the embedded mock or a live server, print a
     /// line per scenario and a summary, and write JUnit XML and JSON.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Serve the mock until interrupted. The first line on stdout is
     /// `listening on http://ADDR`.
     Mock(MockArgs),

@@ -16,7 +16,7 @@ use crate::scenario::{Action, AuthSpec, Expect, Step, Vars};
 use crate::transport::{HttpRequest, HttpResponse};
 
 /// Simplifications tried on a failing mutant (each sends requests).
-const MAX_SHRINK_ITERS: u32 = 24;
+const MAX_SHRINK_ITERS: u32 = 48;
 
 /// What a channel sent for a case: the request whose answer is judged.
 pub(crate) struct Sent {
@@ -272,18 +272,22 @@ async fn run_inner(
         } else {
             expected.refusal.as_str()
         };
+        // A kind the profile accepts may have no refusal on record: its
+        // answers are judged by the step's `expect` alone.
         let refusal = match (&spec.refused, data.refusal(class, profile)) {
-            (Some(r), _) => r.clone(),
-            (None, Some(r)) => r.clone(),
-            (None, None) if expected.verdict == Verdict::Accepted => Expect::default(),
-            (None, None) => return Err(setup(format!(
+            (Some(r), _) => Some(r.clone()),
+            (None, Some(r)) => Some(r.clone()),
+            (None, None) if expected.verdict == Verdict::Accepted => None,
+            (None, None) => {
+                return Err(setup(format!(
                 "harness/data/fuzz.yaml says how {profile} refuses nothing in `{class}` ({kind})"
-            ))),
+            )))
+            }
         };
         let acceptance = chan.acceptance(kind).unwrap_or_else(|| step.expect.clone());
         let judge = Judge {
             verdict: expected.verdict,
-            refusal: &refusal,
+            refusal: refusal.as_ref(),
             acceptance: &acceptance,
             revokes: data.revokes(class, profile),
         };
@@ -390,7 +394,8 @@ async fn run_inner(
 /// How a case's answer is judged.
 struct Judge<'a> {
     verdict: Verdict,
-    refusal: &'a Expect,
+    /// `None`: the profile has no refusal on record for an accepted kind.
+    refusal: Option<&'a Expect>,
     acceptance: &'a Expect,
     /// A refusal deletes the credential on this profile.
     revokes: bool,
@@ -482,8 +487,15 @@ async fn run_case(
         }
     };
     io.drain_driver_calls();
-    let refusal = check(judge.refusal, &sent.response, io.vars);
     let acceptance = check(judge.acceptance, &sent.response, io.vars);
+    let refusal = match judge.refusal {
+        Some(r) => check(r, &sent.response, io.vars),
+        None => vec![Failure::new(
+            FailureKind::Fuzz,
+            "refusal",
+            "no refusal is on record for this kind",
+        )],
+    };
     let outcome = match (refusal.is_empty(), acceptance.is_empty()) {
         (true, false) => Judged::Refused,
         (false, true) => Judged::Accepted,

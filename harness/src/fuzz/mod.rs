@@ -17,6 +17,8 @@ mod io;
 mod oauth1;
 mod oauth2;
 mod spec;
+#[cfg(test)]
+mod tests;
 mod wire;
 mod wss;
 
@@ -105,6 +107,12 @@ pub struct FuzzFailure {
     pub problems: Vec<Failure>,
     /// The command that runs the same cases again.
     pub replay: String,
+}
+
+/// A position, reduced modulo the length it is used with: small, so a
+/// failing mutant shrinks to the first position in a few steps.
+pub(crate) fn pick() -> impl proptest::strategy::Strategy<Value = usize> {
+    0usize..64
 }
 
 /// Per-family totals over a run's outcomes, for the reports.

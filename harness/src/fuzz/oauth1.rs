@@ -6,12 +6,12 @@ use std::fmt;
 
 use emr_catalog::Lookup;
 use proptest::prelude::*;
-use proptest::sample::Index;
 use proptest::strategy::SBoxedStrategy;
 use rand::Rng;
 
 use super::engine::Sent;
 use super::io::Io;
+use super::pick;
 use super::wire::{escape_unreserved, lowercase_hex, Algorithm, Message, Param};
 use crate::auth::oauth1::{resolve, Resolved};
 use crate::check::check;
@@ -62,19 +62,19 @@ pub(crate) enum Mutant {
     Truncate(usize),
     Extend(Vec<u8>),
     DoubleEncoded,
-    Change(Index, String),
-    Drop(Index),
+    Change(usize, String),
+    Drop(usize),
     Add(String, String),
-    DuplicateOauth(Index),
-    DuplicateRequest(Index),
+    DuplicateOauth(usize),
+    DuplicateRequest(usize),
     Reorder(Vec<u32>),
-    Escape(Vec<(Index, u16)>),
+    Escape(Vec<(usize, u16)>),
     LowercaseHex,
     PlusForSpace(String, Vec<String>),
-    Method(Index),
+    Method(usize),
     Host(String),
     Scheme,
-    FormBody(Index, String),
+    FormBody(usize, String),
     OtherBody(Vec<u8>),
     ConsumerSwapped,
     TokenSwapped,
@@ -358,24 +358,24 @@ impl Chan {
             ]
             .sboxed(),
             "oauth1.signature.double-encoded" => Just(Mutant::DoubleEncoded).sboxed(),
-            "oauth1.parameters.changed" => (any::<Index>(), "[a-zA-Z0-9]{0,12}")
+            "oauth1.parameters.changed" => (pick(), "[a-zA-Z0-9]{0,12}")
                 .prop_map(|(i, v)| Mutant::Change(i, v))
                 .sboxed(),
-            "oauth1.parameters.dropped" => any::<Index>().prop_map(Mutant::Drop).sboxed(),
+            "oauth1.parameters.dropped" => pick().prop_map(Mutant::Drop).sboxed(),
             "oauth1.parameters.added" => (name, "[a-zA-Z0-9]{0,8}")
                 .prop_map(|(n, v)| Mutant::Add(n, v))
                 .sboxed(),
             "oauth1.parameters.duplicated-oauth" => {
-                any::<Index>().prop_map(Mutant::DuplicateOauth).sboxed()
+                pick().prop_map(Mutant::DuplicateOauth).sboxed()
             }
             "oauth1.parameters.duplicated-request" => {
-                any::<Index>().prop_map(Mutant::DuplicateRequest).sboxed()
+                pick().prop_map(Mutant::DuplicateRequest).sboxed()
             }
             "oauth1.parameters.reordered" => proptest::collection::vec(any::<u32>(), 24)
                 .prop_map(Mutant::Reorder)
                 .sboxed(),
             "oauth1.encoding.escaped-unreserved" => {
-                proptest::collection::vec((any::<Index>(), any::<u16>()), 1..6)
+                proptest::collection::vec((pick(), any::<u16>()), 1..6)
                     .prop_map(Mutant::Escape)
                     .sboxed()
             }
@@ -383,14 +383,14 @@ impl Chan {
             "oauth1.encoding.plus-for-space" => (name, proptest::collection::vec(word, 2..4))
                 .prop_map(|(n, w)| Mutant::PlusForSpace(n, w))
                 .sboxed(),
-            "oauth1.request.method" => any::<Index>().prop_map(Mutant::Method).sboxed(),
+            "oauth1.request.method" => pick().prop_map(Mutant::Method).sboxed(),
             "oauth1.request.host" => {
                 prop_oneof![Just("localhost".to_owned()), "[a-z]{1,10}\\.example",]
                     .prop_map(Mutant::Host)
                     .sboxed()
             }
             "oauth1.request.scheme" => Just(Mutant::Scheme).sboxed(),
-            "oauth1.request.form-body" => (any::<Index>(), "[a-zA-Z0-9]{0,12}")
+            "oauth1.request.form-body" => (pick(), "[a-zA-Z0-9]{0,12}")
                 .prop_map(|(i, v)| Mutant::FormBody(i, v))
                 .sboxed(),
             "oauth1.request.other-body" => proptest::collection::vec(any::<u8>(), 1..16)
@@ -586,7 +586,7 @@ impl Chan {
             Mutant::Change(i, value) => {
                 let mut m = self.valid_message();
                 let slots = signed_slots(&m);
-                let slot = slots[i.index(slots.len())];
+                let slot = slots[i % slots.len()];
                 let mut note = String::new();
                 if let Some(p) = slot_param(&mut m, slot) {
                     p.value = if *value == p.value {
@@ -602,7 +602,7 @@ impl Chan {
             Mutant::Drop(i) => {
                 let mut m = self.valid_message();
                 let slots = signed_slots(&m);
-                let removed = match slots[i.index(slots.len())] {
+                let removed = match slots[i % slots.len()] {
                     Slot::OAuth(k) => Some(m.oauth.remove(k)),
                     Slot::Query(k) => Some(m.query.remove(k)),
                     Slot::Form(k) => m.form.as_mut().map(|f| f.remove(k)),
@@ -619,7 +619,7 @@ impl Chan {
             }
             Mutant::DuplicateOauth(i) => {
                 let mut m = self.valid_message();
-                let k = i.index(m.oauth.len());
+                let k = i % m.oauth.len();
                 let copy = m.oauth[k].clone();
                 let note = format!("{} twice", copy.name);
                 m.oauth.insert(k + 1, copy);
@@ -632,7 +632,7 @@ impl Chan {
                     return Err("the request has no parameters of its own".into());
                 }
                 let mut note = String::new();
-                match slots[i.index(slots.len())] {
+                match slots[i % slots.len()] {
                     Slot::Query(k) => {
                         let copy = m.query[k].clone();
                         note = format!("query {} twice", copy.name);
@@ -663,7 +663,7 @@ impl Chan {
                 let mut m = self.valid_message();
                 let slots = all_slots(&m);
                 for (i, pos) in picks {
-                    let slot = slots[i.index(slots.len())];
+                    let slot = slots[i % slots.len()];
                     if let Some(p) = slot_param(&mut m, slot) {
                         p.wire = Some(escape_unreserved(&p.wire_value(), &[usize::from(*pos)]));
                     }
@@ -695,7 +695,7 @@ impl Chan {
                     return Err("no other method is routed here".into());
                 }
                 let mut m = self.valid_message();
-                m.method = self.methods[i.index(self.methods.len())].clone();
+                m.method = self.methods[i % self.methods.len()].clone();
                 let note = format!("sent as {}", m.method);
                 noted(self.send(io, &m).await, note)
             }
@@ -733,7 +733,7 @@ impl Chan {
                 let mut m = self.valid_message();
                 if let Some(f) = &mut m.form {
                     if !f.is_empty() {
-                        let k = i.index(f.len());
+                        let k = i % f.len();
                         f[k].value = if f[k].value == *value {
                             format!("{value}x")
                         } else {

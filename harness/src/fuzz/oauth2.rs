@@ -8,7 +8,6 @@ use std::fmt;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use proptest::prelude::*;
-use proptest::sample::Index;
 use proptest::strategy::SBoxedStrategy;
 use rand::Rng;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384};
@@ -16,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::engine::Sent;
 use super::io::Io;
+use super::pick;
 use crate::check::check;
 use crate::runner::encode_pairs;
 use crate::scenario::{
@@ -103,7 +103,7 @@ pub(crate) enum Structure {
     ExtraSegment(String),
     MissingSegment(usize),
     Padding(usize, usize),
-    Insert(Index, char),
+    Insert(usize, char),
     Empty,
 }
 
@@ -132,7 +132,7 @@ pub(crate) enum AssertionChange {
 
 #[derive(Debug, Clone)]
 pub(crate) enum VerifierChange {
-    Replace(Index, char),
+    Replace(usize, char),
     Cut(usize),
     Extend(String),
     Empty,
@@ -387,7 +387,7 @@ impl Chan {
                 (0usize..3).prop_map(Structure::MissingSegment),
                 (0usize..3, 1usize..3).prop_map(|(s, n)| Structure::Padding(s, n)),
                 (
-                    any::<Index>(),
+                    pick(),
                     prop_oneof![Just(' '), Just('+'), Just('/'), Just('='), Just('*')]
                 )
                     .prop_map(|(i, c)| Structure::Insert(i, c)),
@@ -460,7 +460,7 @@ impl Chan {
                     Just('~'),
                 ];
                 prop_oneof![
-                    (any::<Index>(), unreserved).prop_map(|(i, c)| VerifierChange::Replace(i, c)),
+                    (pick(), unreserved).prop_map(|(i, c)| VerifierChange::Replace(i, c)),
                     (0usize..43).prop_map(VerifierChange::Cut),
                     "[A-Za-z0-9]{1,90}".prop_map(VerifierChange::Extend),
                     Just(VerifierChange::Empty),
@@ -848,7 +848,7 @@ impl Chan {
         let chars: Vec<char> = verifier.chars().collect();
         let mutated = match change {
             VerifierChange::Replace(i, c) if !chars.is_empty() => {
-                let k = i.index(chars.len());
+                let k = i % chars.len();
                 let mut v = chars.clone();
                 v[k] = if v[k] == *c {
                     if *c == 'a' {
@@ -1085,7 +1085,7 @@ fn restructure(token: &str, s: &Structure) -> String {
             .join("."),
         Structure::Insert(i, c) => {
             let chars: Vec<char> = token.chars().collect();
-            let k = i.index(chars.len().max(1)).min(chars.len());
+            let k = (i % chars.len().max(1)).min(chars.len());
             let mut out: String = chars[..k].iter().collect();
             out.push(*c);
             out.extend(&chars[k..]);

@@ -6,12 +6,12 @@ use std::fmt;
 use base64::Engine;
 use chrono::{Duration, SecondsFormat, Utc};
 use proptest::prelude::*;
-use proptest::sample::Index;
 use proptest::strategy::SBoxedStrategy;
 use rand::RngCore;
 
 use super::engine::Sent;
 use super::io::Io;
+use super::pick;
 use crate::auth::wss::{credentials, digest, PASSWORD_DIGEST, PASSWORD_TEXT, WSSE, WSU};
 use crate::check::check;
 use crate::scenario::{display, Expect, SoapSpec, WssSpec};
@@ -33,9 +33,9 @@ const KINDS: &[&str] = &[
 /// How a password is changed.
 #[derive(Debug, Clone)]
 pub(crate) enum Edit {
-    Replace(Index, char),
+    Replace(usize, char),
     Append(String),
-    Cut(Index),
+    Cut(usize),
     SwapCase,
     Empty,
 }
@@ -47,7 +47,7 @@ pub(crate) enum Mutant {
     UnknownNumber(u64),
     NotANumber(String),
     EmptyUsername,
-    OtherUser(Index),
+    OtherUser(usize),
     MissingUsername,
     Digest,
     Replay,
@@ -68,7 +68,7 @@ impl fmt::Display for Mutant {
             Mutant::UnknownNumber(n) => write!(f, "Username {n} (no such security number)"),
             Mutant::NotANumber(s) => write!(f, "Username {s:?}"),
             Mutant::EmptyUsername => f.write_str("empty Username"),
-            Mutant::OtherUser(i) => write!(f, "another user's security number (#{})", i.index(16)),
+            Mutant::OtherUser(i) => write!(f, "another user's security number (#{})", (i % 16)),
             Mutant::MissingUsername => f.write_str("no Username element"),
             Mutant::Digest => f.write_str("a correct PasswordDigest"),
             Mutant::Replay => f.write_str("the same Nonce sent twice"),
@@ -179,10 +179,9 @@ impl Chan {
     pub fn strategy(&self, kind: &str) -> SBoxedStrategy<Mutant> {
         match kind {
             "wss.password.changed" => prop_oneof![
-                (any::<Index>(), proptest::char::range('!', '~'))
-                    .prop_map(|(i, c)| Edit::Replace(i, c)),
+                (pick(), proptest::char::range('!', '~')).prop_map(|(i, c)| Edit::Replace(i, c)),
                 "[ -~]{1,6}".prop_map(Edit::Append),
-                any::<Index>().prop_map(Edit::Cut),
+                pick().prop_map(Edit::Cut),
                 Just(Edit::SwapCase),
                 Just(Edit::Empty),
             ]
@@ -203,7 +202,7 @@ impl Chan {
                         numbers,
                         text,
                         Just(Mutant::EmptyUsername),
-                        any::<Index>().prop_map(Mutant::OtherUser),
+                        pick().prop_map(Mutant::OtherUser),
                     ]
                     .sboxed()
                 }
@@ -297,7 +296,7 @@ impl Chan {
                 Some(t.xml())
             }
             Mutant::OtherUser(i) => {
-                t.username = Some(self.others[i.index(self.others.len())].clone());
+                t.username = Some(self.others[i % self.others.len()].clone());
                 Some(t.xml())
             }
             Mutant::MissingUsername => {
@@ -363,7 +362,7 @@ fn edited(password: &str, edit: &Edit) -> String {
     let chars: Vec<char> = password.chars().collect();
     let out: String = match edit {
         Edit::Replace(i, c) if !chars.is_empty() => {
-            let k = i.index(chars.len());
+            let k = i % chars.len();
             let mut v = chars.clone();
             v[k] = *c;
             v.into_iter().collect()
@@ -371,7 +370,7 @@ fn edited(password: &str, edit: &Edit) -> String {
         Edit::Replace(_, c) => c.to_string(),
         Edit::Append(s) => format!("{password}{s}"),
         Edit::Cut(i) if !chars.is_empty() => {
-            let k = i.index(chars.len());
+            let k = i % chars.len();
             chars
                 .iter()
                 .enumerate()
@@ -407,7 +406,7 @@ mod tests {
     #[test]
     fn edits_always_change_the_password() {
         let mut runner = proptest::test_runner::TestRunner::deterministic();
-        let i = any::<Index>().new_tree(&mut runner).unwrap().current();
+        let i = pick().new_tree(&mut runner).unwrap().current();
         for e in [
             Edit::Replace(i, 'm'),
             Edit::Append("!".into()),
