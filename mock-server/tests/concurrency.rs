@@ -176,7 +176,7 @@ async fn thirty_two_concurrent_soap_creates_get_unique_readable_ids() {
         );
         let (status, body) = soap::send(&server, "ScheduleService", read).await;
         assert_eq!(status, 200);
-        assert_eq!(soap::texts(&body, "id"), [id.clone()]);
+        assert_eq!(soap::texts(&body, "id"), std::slice::from_ref(id));
         assert_eq!(soap::texts(&body, "notes"), [format!("writer {i}")]);
     }
 }
