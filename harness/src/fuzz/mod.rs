@@ -119,7 +119,8 @@ pub(crate) fn pick() -> impl proptest::strategy::Strategy<Value = usize> {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FamilyTotals {
     pub family: String,
-    pub kinds: usize,
+    /// Kinds run, summed over the steps that ran them.
+    pub kind_runs: usize,
     pub cases: u64,
     pub accepted_wrongly: u64,
     pub violations: u64,
@@ -141,7 +142,7 @@ pub fn totals(outcomes: &[crate::outcome::ScenarioOutcome]) -> (Vec<FamilyTotals
             for k in f.kinds.iter().filter(|k| k.not_applicable.is_none()) {
                 let t = by_family.entry(k.family.clone()).or_default();
                 t.family = k.family.clone();
-                t.kinds += 1;
+                t.kind_runs += 1;
                 t.cases += u64::from(k.cases);
                 t.accepted_wrongly += u64::from(k.wrongly_accepted());
                 t.violations += u64::from(k.violations());

@@ -365,7 +365,7 @@ fn fuzz_section(b: &mut String, s: &SuiteOutcome) {
     let _ = write!(
         b,
         "<section id=\"fuzz\"><h2>Fuzzing</h2><p class=\"muted\">Seed {}. Every family's mutants must get the answer its profile gives (harness/data/fuzz.yaml); mutants that must be refused and were accepted are counted apart: that column must be 0.</p>\
-         <table><thead><tr><th>family</th><th>kinds</th><th>cases</th><th>cases/s</th><th>accepted (must be 0)</th><th>wrong answers</th></tr></thead><tbody>",
+         <table><thead><tr><th>family</th><th>kind runs</th><th>cases</th><th>cases/s</th><th>accepted (must be 0)</th><th>wrong answers</th></tr></thead><tbody>",
         escape(&seeds.join(", "))
     );
     for f in &families {
@@ -374,7 +374,7 @@ fn fuzz_section(b: &mut String, s: &SuiteOutcome) {
             b,
             "<tr class=\"{class}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
             escape(&f.family),
-            f.kinds,
+            f.kind_runs,
             f.cases,
             f.cases_per_second,
             f.accepted_wrongly,
