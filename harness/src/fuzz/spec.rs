@@ -204,3 +204,50 @@ impl<'de> Deserialize<'de> for OneOrMany {
         d.deserialize_any(V)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    fn errors(steps: &str) -> Vec<String> {
+        let yaml = format!("name: x\nprofile: oscar\nauth: oauth1\nsteps:\n{steps}");
+        match crate::scenario::parse(Path::new("t.yaml"), "t".into(), &yaml) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn fuzz_steps_load_with_every_form() {
+        let ok =
+            "  - request: {path: /ws/services/status/checkIfAuthed}\n    expect: {status: 200}\n";
+        for f in [
+            "oauth1",
+            "[oauth1.signature, positive]",
+            "{families: oauth1.nonce.replay, cases: 3, refused: {status: 401}}",
+            "{cases: 2}",
+        ] {
+            assert!(errors(&format!("{ok}    fuzz: {f}\n")).is_empty(), "{f}");
+        }
+    }
+
+    #[test]
+    fn mistakes_are_load_errors_where_they_are() {
+        let e = errors("  - request: {path: /x}\n    expect: {status: 200}\n    fuzz: oauth3\n");
+        assert!(e[0].starts_with("t.yaml:7:11:"), "{e:?}");
+        assert!(e[0].contains("`oauth3` is no fuzz family"), "{e:?}");
+        let e =
+            errors("  - request: {path: /x}\n    expect: {status: 200}\n    fuzz: {cases: 0}\n");
+        assert!(e[0].contains("at least 1"), "{e:?}");
+        let e = errors(
+            "  - request: {path: /x}\n    repeat: 2\n    expect: {status: 200}\n    fuzz: oauth1\n",
+        );
+        assert!(e[0].contains("cannot `repeat`"), "{e:?}");
+        let e = errors("  - request: {path: /x}\n    fuzz: oauth1\n");
+        assert!(e[0].contains("needs an `expect`"), "{e:?}");
+        let e = errors("  - request: {path: /x}\n    auth: none\n    expect: {status: 200}\n    fuzz: oauth1\n");
+        assert!(e[0].contains("this step has `none` on a request"), "{e:?}");
+        let e = errors("  - request: {path: /x}\n    auth: {oauth1: {leg: token, token: a, token_secret: b, verifier: c}}\n    expect: {status: 200}\n    fuzz: oauth1\n");
+        assert!(e[0].contains("`leg: resource` or `leg: initiate`"), "{e:?}");
+    }
+}

@@ -585,7 +585,7 @@ steps:
             errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a}\n    expekt: {}\n");
         assert_eq!(
             e,
-            vec!["s.yaml:4:5: steps[0]: unknown field `expekt`, expected one of `name`, `request`, `soap`, `auth`, `expect`, `capture`, `snapshot`, `repeat`, `poll`, `leaves`"]
+            vec!["s.yaml:4:5: steps[0]: unknown field `expekt`, expected one of `name`, `request`, `soap`, `auth`, `expect`, `capture`, `snapshot`, `repeat`, `poll`, `leaves`, `fuzz`"]
         );
         let e = errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a, methd: GET}\n");
         assert!(e[0].contains("unknown field `methd`"), "{}", e[0]);
