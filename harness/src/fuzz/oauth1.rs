@@ -34,6 +34,7 @@ const KINDS: &[&str] = &[
     "oauth1.encoding.lowercase-hex",
     "oauth1.encoding.plus-for-space",
     "oauth1.request.method",
+    "oauth1.request.path",
     "oauth1.request.host",
     "oauth1.request.scheme",
     "oauth1.request.form-body",
@@ -73,6 +74,7 @@ pub(crate) enum Mutant {
     PlusForSpace(String, Vec<String>),
     Method(usize),
     Host(String),
+    PathExtension(String),
     Scheme,
     FormBody(usize, String),
     OtherBody(Vec<u8>),
@@ -107,6 +109,7 @@ impl fmt::Display for Mutant {
             Mutant::PlusForSpace(n, w) => write!(f, "query {n:?}={:?} sent with `+`", w.join(" ")),
             Mutant::Method(_) => f.write_str("the method changed after signing"),
             Mutant::Host(h) => write!(f, "sent with Host {h:?}"),
+            Mutant::PathExtension(e) => write!(f, "path sent with `{e}` appended"),
             Mutant::Scheme => f.write_str("signed for the other scheme"),
             Mutant::FormBody(_, v) => write!(f, "a form parameter set to {v:?}"),
             Mutant::OtherBody(b) => write!(f, "body extended by {} bytes", b.len()),
@@ -199,6 +202,9 @@ pub(crate) struct Chan {
     other_token: Option<(String, String)>,
     /// Methods the catalogue also routes at the step's path.
     methods: Vec<String>,
+    /// Whether the path with a `.json`/`.xml` extension reaches the same
+    /// operation (JAX-RS media-type extensions).
+    extensions: bool,
 }
 
 impl Chan {
@@ -260,6 +266,17 @@ impl Chan {
                 .collect(),
             _ => Vec::new(),
         };
+        let op_at = |p: &str| match io
+            .cx
+            .catalog
+            .resolve(&base.method, target.catalogue_path(p))
+        {
+            Lookup::Found(op, _) => Some(op.id.clone()),
+            _ => None,
+        };
+        let extensions = opts.leg == Leg::Resource
+            && op_at(&path).is_some()
+            && op_at(&format!("{path}.json")) == op_at(&path);
         Ok(Chan {
             opts: opts.clone(),
             leg: opts.leg,
@@ -273,6 +290,7 @@ impl Chan {
             other_client,
             other_token: None,
             methods,
+            extensions,
         })
     }
 
@@ -302,6 +320,9 @@ impl Chan {
                     "oauth1.request.form-body" if !has_form => Some("the request has no form body"),
                     "oauth1.request.other-body" if self.base.body.is_none() => {
                         Some("the request has no body other than a form")
+                    }
+                    "oauth1.request.path" if !self.extensions => {
+                        Some("the catalogue maps no media-type extension of this path to it")
                     }
                     "oauth1.request.method" if self.methods.is_empty() => {
                         Some("the catalogue routes no other method at this path")
@@ -389,6 +410,9 @@ impl Chan {
                     .prop_map(Mutant::Host)
                     .sboxed()
             }
+            "oauth1.request.path" => prop_oneof![Just(".json"), Just(".xml")]
+                .prop_map(|e| Mutant::PathExtension(e.to_owned()))
+                .sboxed(),
             "oauth1.request.scheme" => Just(Mutant::Scheme).sboxed(),
             "oauth1.request.form-body" => (pick(), "[a-zA-Z0-9]{0,12}")
                 .prop_map(|(i, v)| Mutant::FormBody(i, v))
@@ -712,6 +736,11 @@ impl Chan {
                     Some(p) => format!("{new}:{p}"),
                     None => new,
                 });
+                self.send(io, &m).await
+            }
+            Mutant::PathExtension(ext) => {
+                let mut m = self.valid_message();
+                m.path.push_str(ext);
                 self.send(io, &m).await
             }
             Mutant::Scheme => {
