@@ -13,9 +13,11 @@
 //! taken outside the write's lock) and shows the checker catches it: the
 //! invariant tests would fail if the store's lock did not provide it.
 //!
-//! Routes still to come (OSCAR REST `POST /ws/rs/schedule/add`, OpenEMR
-//! `POST /api/patient/:pid/appointment`, FHIR `_lastUpdated`) take the
-//! same `race` + `exactly_one` in a few lines (see `support/race.rs`).
+//! OpenEMR's appointment route and FHIR `_lastUpdated` are raced over the
+//! wire too (OpenEMR's API books a slot as often as asked, as the real
+//! `AppointmentService` does, so its invariant is the "many creates" one).
+//! Another route takes the same `race` + `exactly_one` in a few lines (see
+//! `support/race.rs`).
 
 mod support;
 
@@ -27,7 +29,7 @@ use emr_catalog::ProfileId;
 use emr_mock::store::{Allergy, Appointment, Data, Record, Store, StoreError};
 use emr_mock::{MockConfig, MockServer};
 use support::race::{exactly_one, race, race_threads, Answer};
-use support::soap;
+use support::{openemr, soap};
 
 async fn mock(profile: ProfileId) -> MockServer {
     let mut c = MockConfig::new(profile);
@@ -481,4 +483,152 @@ fn a_stamp_taken_outside_the_insert_lock_is_caught() {
     seen.extend(read_after(&store, cursor).0);
     let missed: Vec<&i64> = created.iter().filter(|id| !seen.contains(id)).collect();
     assert_eq!(missed.len(), 1, "the race must show a missed write");
+}
+
+// ---- OpenEMR ------------------------------------------------------------------
+
+/// One appointment request body for the seeded calendar (category 5
+/// "Office Visit", facility 1), with the writer's number in the comment.
+fn openemr_appointment(date: &str, i: usize) -> serde_json::Value {
+    serde_json::json!({
+        "pc_catid": "5", "pc_title": "Office Visit", "pc_duration": "900",
+        "pc_hometext": format!("writer {i}"), "pc_apptstatus": "-",
+        "pc_eventDate": date, "pc_startTime": "09:00",
+        "pc_facility": "1", "pc_billing_location": "1", "pc_aid": "1",
+    })
+}
+
+/// OpenEMR's `AppointmentService::insert` checks no slot (the calendar
+/// screen, not the API, is where OpenEMR warns of a double booking), so
+/// the real API books one slot as often as it is asked. The invariant
+/// over its API is therefore the "many creates" one: every booking lands
+/// with its own `pc_eid`, readable whole.
+#[tokio::test]
+async fn sixteen_openemr_bookings_of_one_slot_all_land_with_unique_ids() {
+    let server = mock(ProfileId::OpenEmr).await;
+    let token = openemr::user_token(
+        &server,
+        "openid api:oemr user/appointment.write user/appointment.read",
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let url = format!(
+        "{}/apis/default/api/patient/1/appointment",
+        server.base_url()
+    );
+    let answers = race(16, |i| {
+        client
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&openemr_appointment("2031-03-06", i))
+    })
+    .await;
+    let mut ids = BTreeSet::new();
+    for a in &answers {
+        assert_eq!(a.status, 200, "{}", a.body);
+        let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+        let id = v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}"));
+        assert!(ids.insert(id), "id {id} given twice: {answers:?}");
+        let (status, read) = openemr::get(&server, &token, &format!("/api/appointment/{id}")).await;
+        assert_eq!(status, 200, "{read}");
+        assert_eq!(
+            read[0]["pc_eid"].as_str(),
+            Some(id.to_string().as_str()),
+            "{read}"
+        );
+        assert_eq!(
+            read[0]["pc_hometext"],
+            format!("writer {}", a.index),
+            "{read}"
+        );
+    }
+    let (_, all) = openemr::get(&server, &token, "/api/patient/1/appointment").await;
+    let on_the_day = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["pc_eventDate"] == "2031-03-06")
+        .count();
+    assert_eq!(on_the_day, 16, "{all}");
+}
+
+/// A FHIR client's delta sync: `_lastUpdated=ge<newest lastUpdated seen>`
+/// (`ge`, because `meta.lastUpdated` has whole seconds, and a set of ids
+/// already seen), polled while Standard API clients create patients.
+/// A write is either in the read's snapshot or stamped after it, so
+/// nothing is missed.
+#[tokio::test]
+async fn a_fhir_last_updated_delta_sync_during_writes_misses_nothing() {
+    let server = std::sync::Arc::new(mock(ProfileId::OpenEmr).await);
+    let token = openemr::user_token(
+        &server,
+        "openid api:oemr api:fhir user/patient.write user/Patient.read",
+    )
+    .await;
+    let start = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let writers = {
+        let server = server.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let url = format!("{}/apis/default/api/patient", server.base_url());
+            let mut created = Vec::new();
+            for round in 0..8 {
+                let answers = race(6, |i| {
+                    client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({
+                            "fname": format!("Writer{i}"), "lname": format!("Round{round}"),
+                            "sex": "Female", "DOB": "1980-01-01",
+                        }))
+                })
+                .await;
+                for a in answers {
+                    assert_eq!(a.status, 201, "{}", a.body);
+                    let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+                    created.push(v["data"]["uuid"].as_str().unwrap().to_owned());
+                }
+            }
+            created
+        })
+    };
+    let poll = |cursor: String| {
+        let server = server.clone();
+        let token = token.clone();
+        async move {
+            let path = format!("/fhir/Patient?_lastUpdated=ge{cursor}");
+            let (status, bundle) = openemr::get(&server, &token, &path).await;
+            assert_eq!(status, 200, "{bundle}");
+            let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+            let ids: Vec<String> = entries
+                .iter()
+                .filter_map(|e| e["resource"]["id"].as_str().map(str::to_owned))
+                .collect();
+            let newest = entries
+                .iter()
+                .filter_map(|e| e["resource"]["meta"]["lastUpdated"].as_str())
+                .max()
+                .map(str::to_owned);
+            (ids, newest)
+        }
+    };
+    let mut cursor = start;
+    let mut seen = BTreeSet::new();
+    let mut polls = 0;
+    while !writers.is_finished() {
+        let (ids, newest) = poll(cursor.clone()).await;
+        seen.extend(ids);
+        cursor = newest.unwrap_or(cursor);
+        polls += 1;
+    }
+    let created = writers.await.unwrap();
+    let (ids, _) = poll(cursor).await;
+    seen.extend(ids);
+    let missed: Vec<&String> = created.iter().filter(|id| !seen.contains(*id)).collect();
+    assert!(
+        missed.is_empty(),
+        "delta sync missed {missed:?} after {polls} polls"
+    );
+    assert_eq!(created.len(), 48);
 }

@@ -1,4 +1,5 @@
 //! Helpers shared by the mock's integration tests.
 
+pub mod openemr;
 pub mod race;
 pub mod soap;
