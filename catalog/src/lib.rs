@@ -12,5 +12,7 @@ mod template;
 
 pub use access::Access;
 pub use profile::{CatalogFile, Family, Profile, ProfileId, Quirk, Rebase, UnknownProfile};
-pub use table::{strip_media_extension, Api, Catalog, CatalogError, Lookup, Operation, TableKind};
+pub use table::{
+    data_file, strip_media_extension, Api, Catalog, CatalogError, Lookup, Operation, TableKind,
+};
 pub use template::{PathMatch, PathTemplate};

@@ -2,6 +2,7 @@
 //! `{context}/ws/services`, the OAuth 1.0a provider under
 //! `{context}/ws/oauth`, and `{context}/login.do`.
 
+pub mod api;
 pub mod jsonlib;
 pub mod oauth1;
 pub mod operations;

@@ -8,6 +8,7 @@
 //! delta-sync read never sees half a write.
 
 mod model;
+pub mod records;
 pub mod seed;
 mod table;
 
@@ -92,6 +93,9 @@ pub struct Data {
     pub labs: Table<LabResult>,
     pub ticklers: Table<Tickler>,
     pub messages: Table<Message>,
+    /// Dialect-specific configuration and workflow records (OSCAR REST's
+    /// consent types, jobs, consultation services...), as data.
+    pub records: records::Records,
     /// `(last name, first name, id)`, lower-cased: prefix name searches.
     names: BTreeSet<(String, String, Id)>,
     /// `(hin, id)`: health-number lookups.
