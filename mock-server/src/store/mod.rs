@@ -8,6 +8,7 @@
 //! delta-sync read never sees half a write.
 
 mod model;
+pub mod oscar_seed;
 pub mod records;
 pub mod seed;
 mod table;

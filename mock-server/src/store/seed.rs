@@ -267,8 +267,9 @@ pub fn generate(cfg: &SeedConfig) -> Data {
     seed_appointments(&mut d, &mut rng, cfg, &doctors, now);
     if cfg.family == Family::Oscar {
         if let Some(doc) = oscar_records() {
-            d.records.seed(&doc, cfg.today, now);
+            d.records.seed(doc, cfg.today, now);
         }
+        super::oscar_seed::extras(&mut d, cfg.patients, cfg.today, now);
     }
     d
 }

@@ -359,6 +359,23 @@ fn list(call: &mut Call<'_>) -> Outcome {
             }
         });
     }
+    if let Some(prop) = b.param("pluck") {
+        items = items
+            .iter()
+            .map(|i| lookup(i, prop))
+            .filter(|v| !v.is_null())
+            .collect();
+        if b.param("distinct") == Some("true") {
+            let mut seen = Vec::new();
+            items.retain(|v| {
+                let fresh = !seen.contains(v);
+                if fresh {
+                    seen.push(v.clone());
+                }
+                fresh
+            });
+        }
+    }
     let (offset, limit) = match b.param("page") {
         Some(p) => {
             let (o, l) = p.split_once(':').unwrap_or((p, ""));
@@ -500,12 +517,22 @@ pub fn missing(call: &Call<'_>, what: &str) -> Outcome {
 fn find(call: &Call<'_>) -> Result<(String, i64, Value), Outcome> {
     let b = call.behaviour;
     let coll = b.param("coll").unwrap_or_default().to_owned();
+    let filters = b.param("where").unwrap_or("");
+    if b.param("id").is_none() && !filters.is_empty() {
+        // No id: the first row the filters keep.
+        return match rows(call, &coll)
+            .into_iter()
+            .find(|(_, _, bean)| passes(call, bean, filters))
+        {
+            Some((id, _, bean)) => Ok((coll, id, bean)),
+            None => Err(missing(call, &coll)),
+        };
+    }
     let id_src = b.param("id").unwrap_or("path.id");
     let id = call.source(id_src);
     let Some(id) = id.as_i64().or_else(|| plain(&id).parse().ok()) else {
         return Err(missing(call, &coll));
     };
-    let filters = b.param("where").unwrap_or("");
     match rows(call, &coll)
         .into_iter()
         .find(|(rid, _, bean)| *rid == id && passes(call, bean, filters))
@@ -598,9 +625,13 @@ fn reply(call: &Call<'_>, coll: &str, bean: Value) -> Outcome {
             Outcome::Value(wrap_list(call, &call.response_type(), items, total, (0, 0)))
         }
         "204" | "void" => Outcome::Empty(204),
+        "200" => Outcome::Empty(200),
         "id" => Outcome::Value(lookup(&bean, &call.records_id_key(coll))),
         spec if spec.starts_with("generic:") => {
-            Outcome::Value(json!({"success": true, "message": &spec["generic:".len()..]}))
+            let message = &spec["generic:".len()..];
+            Outcome::Value(
+                json!({"success": true, "message": (!message.is_empty()).then_some(message)}),
+            )
         }
         spec if spec.starts_with("body:") => {
             Outcome::Value(body_value(call, &spec["body:".len()..]))
@@ -617,7 +648,31 @@ fn create(call: &mut Call<'_>) -> Outcome {
     let mut m = incoming(call);
     assignments(call, &mut m);
     let now = call.now;
-    let id = call.write(|d| d.records.insert(&coll, m, now));
+    let key = call.records_id_key(&coll);
+    let existing = (call.behaviour.param("upsert") == Some("true"))
+        .then(|| {
+            m.get(&key)
+                .and_then(|v| v.as_i64().or_else(|| plain(v).parse().ok()))
+        })
+        .flatten()
+        .filter(|id| *id > 0 && call.read(|d| d.records.get(&coll, *id).is_some()));
+    let id = match existing {
+        Some(id) => {
+            m.remove(&key);
+            call.write(|d| {
+                d.records.update(&coll, id, now, |row| {
+                    for (k, v) in m {
+                        row.insert(k, v);
+                    }
+                })
+            });
+            id
+        }
+        None => {
+            m.remove(&key);
+            call.write(|d| d.records.insert(&coll, m, now))
+        }
+    };
     let bean = call.read(|d| {
         d.records
             .get(&coll, id)

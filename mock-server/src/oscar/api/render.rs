@@ -113,9 +113,12 @@ fn class_json(name: &str, args: &[JType], v: &Value, variant: Variant) -> Value 
     let Value::Object(bean) = v else {
         return v.clone();
     };
-    if reg.class(name).is_none() {
+    if reg
+        .class(name)
+        .is_none_or(|c| c.fields.is_empty() && c.extends.is_none())
+    {
         // A class the tables do not describe (JPA entities written as beans,
-        // json-lib objects): written as given.
+        // json-lib objects, manager beans): written as given.
         return v.clone();
     }
     let mut out = Map::new();
