@@ -461,6 +461,9 @@ pub struct Step {
     /// In a `cleanup:` step: what stays on the target even when the step
     /// succeeds (a record the API can only deactivate), for the report.
     pub leaves: Option<Template>,
+    /// In a file for several profiles: the profiles this step runs for
+    /// (the others leave it out); `None` for all of them.
+    pub profiles: Option<Profiles>,
 }
 
 /// What a step does.
@@ -471,6 +474,7 @@ pub enum Action {
 
 pub const STEP_KEYS: &[&str] = &[
     "name", "request", "auth", "expect", "capture", "snapshot", "repeat", "poll", "leaves",
+    "profile",
 ];
 
 impl<'de> Deserialize<'de> for Step {
@@ -491,6 +495,7 @@ impl<'de> Deserialize<'de> for Step {
                 let mut repeat = None;
                 let mut poll = None;
                 let mut leaves = None;
+                let mut profiles = None;
                 while let Some(key) = map.next_key::<String>()? {
                     let set_action = |action: &mut Option<Action>, a: Action| {
                         if action.is_some() {
@@ -511,6 +516,7 @@ impl<'de> Deserialize<'de> for Step {
                         "repeat" => repeat = Some(map.next_value()?),
                         "poll" => poll = Some(map.next_value()?),
                         "leaves" => leaves = Some(map.next_value()?),
+                        "profile" => profiles = Some(map.next_value()?),
                         other => return Err(de::Error::unknown_field(other, STEP_KEYS)),
                     }
                 }
@@ -534,6 +540,7 @@ impl<'de> Deserialize<'de> for Step {
                     repeat,
                     poll,
                     leaves,
+                    profiles,
                 })
             }
         }

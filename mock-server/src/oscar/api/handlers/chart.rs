@@ -284,7 +284,7 @@ pub fn demographic_set_patients(call: &mut Call<'_>) -> Outcome {
     let patients: Vec<Value> = call.read(|d| {
         d.records
             .rows("demographicSets")
-            .filter(|r| plain(&r.fields["name"]) == name && plain(&r.fields["archived"]) != "1")
+            .filter(|r| plain(r.fields.get("name").unwrap_or(&Value::Null)) == name && plain(r.fields.get("archived").unwrap_or(&Value::Null)) != "1")
             .filter_map(|r| r.fields.get("demographicNo").and_then(Value::as_i64))
             .filter_map(|id| {
                 d.patients()
@@ -337,7 +337,7 @@ pub fn prevention_report_run(call: &mut Call<'_>) -> Outcome {
             return Outcome::Empty(204);
         };
         let f = &r.fields;
-        let min_age: i32 = plain(&f["age1"]).parse().unwrap_or(0);
+        let min_age: i32 = plain(f.get("age1").unwrap_or(&Value::Null)).parse().unwrap_or(0);
         let roster = plain(f.get("rosterStat").unwrap_or(&Value::Null));
         let kinds: Vec<String> = f.get("preventions").and_then(Value::as_array).into_iter().flatten().map(|x| plain(&x["name"])).collect();
         let items: Vec<Value> = d
@@ -362,7 +362,7 @@ pub fn search_config_get(call: &mut Call<'_>) -> Outcome {
     call.read(|d| {
         let row = d.records.rows("searchConfigs").find(|r| {
             if by_provider {
-                plain(&r.fields["providerNo"]) == key
+                plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == key
                     && r.fields.get("active") == Some(&json!(true))
             } else {
                 r.id.to_string() == key
@@ -491,7 +491,7 @@ pub fn surveillance_download(call: &mut Call<'_>) -> Outcome {
     let id = call.path_id("id");
     match call.read(|d| {
         id.and_then(|i| d.records.get("surveillanceExports", i))
-            .map(|r| plain(&r.fields["fileName"]))
+            .map(|r| plain(r.fields.get("fileName").unwrap_or(&Value::Null)))
     }) {
         Some(name) => Outcome::Raw {
             status: 200,

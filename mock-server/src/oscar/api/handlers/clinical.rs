@@ -284,8 +284,8 @@ pub fn dx_find_like(call: &mut Call<'_>) -> Outcome {
         d.records
             .rows("issues")
             .filter(|r| {
-                let c = plain(&r.fields["code"]).to_lowercase();
-                let t = plain(&r.fields["description"]).to_lowercase();
+                let c = plain(r.fields.get("code").unwrap_or(&Value::Null)).to_lowercase();
+                let t = plain(r.fields.get("description").unwrap_or(&Value::Null)).to_lowercase();
                 (!code.is_empty() && c.starts_with(&code))
                     || (!desc.is_empty() && t.contains(&desc))
             })

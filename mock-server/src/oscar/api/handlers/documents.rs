@@ -183,11 +183,11 @@ fn chart(d: &Data, patient: Id, which: &str) -> Vec<Value> {
                     let f = &r.fields;
                     generic_doc(
                         r.id,
-                        &plain(&f["formName"]),
+                        &plain(f.get("formName").unwrap_or(&Value::Null)),
                         "eform",
-                        &plain(&f["date"]).chars().take(10).collect::<String>(),
+                        &plain(f.get("date").unwrap_or(&Value::Null)).chars().take(10).collect::<String>(),
                         "eform_data",
-                        &plain(&f["subject"]),
+                        &plain(f.get("subject").unwrap_or(&Value::Null)),
                         "text/html",
                     )
                 }),
@@ -202,10 +202,10 @@ fn chart(d: &Data, patient: Id, which: &str) -> Vec<Value> {
                     let f = &r.fields;
                     generic_doc(
                         r.id,
-                        &plain(&f["name"]),
+                        &plain(f.get("name").unwrap_or(&Value::Null)),
                         "form",
-                        &plain(&f["date"]).chars().take(10).collect::<String>(),
-                        &plain(&f["table"]),
+                        &plain(f.get("date").unwrap_or(&Value::Null)).chars().take(10).collect::<String>(),
+                        &plain(f.get("table").unwrap_or(&Value::Null)),
                         "",
                         "text/html",
                     )
@@ -282,7 +282,7 @@ pub fn patient_stream(call: &mut Call<'_>) -> Outcome {
     let bytes = call.read(|d| match table.as_str() {
         "document" => d.documents.get(id).map(|x| x.content.to_vec()),
         "eform_data" | "eform" => d.records.get("eformData", id).map(|r| {
-            let name = plain(&r.fields["formName"]);
+            let name = plain(r.fields.get("formName").unwrap_or(&Value::Null));
             format!(
                 "<html><body><h1>{name}</h1><pre>{}</pre></body></html>",
                 r.fields

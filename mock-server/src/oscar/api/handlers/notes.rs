@@ -225,8 +225,8 @@ pub fn editing(call: &mut Call<'_>) -> Outcome {
     let holder: Option<(Id, String)> = call.read(|d| {
         d.records
             .rows("noteEditing")
-            .find(|r| plain(&r.fields["noteUUID"]) == uuid)
-            .map(|r| (r.id, plain(&r.fields["userId"])))
+            .find(|r| plain(r.fields.get("noteUUID").unwrap_or(&Value::Null)) == uuid)
+            .map(|r| (r.id, plain(r.fields.get("userId").unwrap_or(&Value::Null))))
     });
     let free = holder.as_ref().is_none_or(|(_, u)| *u == user);
     match call.behaviour.param("set") {

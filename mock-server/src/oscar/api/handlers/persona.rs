@@ -89,9 +89,9 @@ fn preference(call: &Call<'_>, key: &str) -> Option<String> {
     call.read(|d| {
         d.records
             .rows("providerPreferences")
-            .filter(|r| plain(&r.fields["providerNo"]) == me && plain(&r.fields["key"]) == key)
+            .filter(|r| plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == me && plain(r.fields.get("key").unwrap_or(&Value::Null)) == key)
             .last()
-            .map(|r| plain(&r.fields["value"]))
+            .map(|r| plain(r.fields.get("value").unwrap_or(&Value::Null)))
     })
 }
 
@@ -102,7 +102,7 @@ fn set_preference(call: &Call<'_>, key: &str, value: &str) {
         let existing = d
             .records
             .rows("providerPreferences")
-            .find(|r| plain(&r.fields["providerNo"]) == me && plain(&r.fields["key"]) == key)
+            .find(|r| plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == me && plain(r.fields.get("key").unwrap_or(&Value::Null)) == key)
             .map(|r| r.id);
         match existing {
             Some(id) => {
@@ -367,7 +367,7 @@ pub fn settings(call: &mut Call<'_>) -> Outcome {
             let existing = d
                 .records
                 .rows("providerSettings")
-                .find(|r| plain(&r.fields["providerNo"]) == who)
+                .find(|r| plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == who)
                 .map(|r| r.id);
             match existing {
                 Some(id) => {
@@ -389,7 +389,7 @@ pub fn settings(call: &mut Call<'_>) -> Outcome {
     let stored = call.read(|d| {
         d.records
             .rows("providerSettings")
-            .find(|r| plain(&r.fields["providerNo"]) == who)
+            .find(|r| plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == who)
             .map(|r| r.fields.clone())
     });
     let mut settings = match body_value(call, "@providerSettings") {

@@ -236,6 +236,10 @@ pub fn set_field(call: &mut Call<'_>) -> Outcome {
     let Some(id) = call.path_id("id") else {
         return npe("id");
     };
+    if call.body.is_null() {
+        // `appt.getStatus()` on the missing body.
+        return npe("appointmentTo is null");
+    }
     let value = body_str(call, &field);
     let login = call.provider_no();
     let now = call.now;
