@@ -724,8 +724,7 @@ mod tests {
 
     #[test]
     fn params_split_outside_json() {
-        let p = parse_params(r#"coll=x; body={"a": 1; "b": [1; 2]}; reply=generic:Done; it works"#)
-            .unwrap();
+        let p = parse_params(r#"coll=x; body={"a": 1; "b": [1; 2]}; reply=generic:Done"#).unwrap();
         assert_eq!(p["coll"], "x");
         assert_eq!(p["body"], r#"{"a": 1; "b": [1; 2]}"#);
         assert!(parse_params("nokey").is_err());

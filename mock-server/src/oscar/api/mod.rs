@@ -399,7 +399,17 @@ pub fn juno_error(status: StatusCode, message: &str) -> Response {
 fn write(call: &Call<'_>, outcome: Outcome, dialect: Dialect) -> Response {
     match outcome {
         Outcome::Value(v) => typed(call, &call.response_type(), v, 200),
-        Outcome::Typed(t, v) => typed(call, &t, v, 200),
+        Outcome::Typed(t, v) => {
+            // Juno declares RestResponse<T>: a handler's explicit type is the body's.
+            let declared = call.response_type();
+            match declared.class() {
+                Some(w @ ("RestResponse" | "RestSearchResponse")) => {
+                    let wrapped = types::JType::Class(w.to_owned(), vec![t]);
+                    typed(call, &wrapped, v, 200)
+                }
+                _ => typed(call, &t, v, 200),
+            }
+        }
         Outcome::WithStatus(status, inner) => {
             let mut r = write(call, *inner, dialect);
             if let Ok(s) = StatusCode::from_u16(status) {
@@ -466,15 +476,15 @@ fn typed(call: &Call<'_>, ty: &JType, v: Value, status: u16) -> Response {
                 if let Value::Object(m) = &mut h {
                     m.insert("total".into(), v.get("total").cloned().unwrap_or(json!(0)));
                     m.insert("page".into(), v.get("page").cloned().unwrap_or(json!(1)));
-                    m.insert(
-                        "perPage".into(),
-                        v.get("perPage").cloned().unwrap_or(json!(0)),
-                    );
                 }
                 let items = v
                     .get("content")
                     .cloned()
                     .unwrap_or(Value::Array(Vec::new()));
+                let count = items.as_array().map_or(0, Vec::len);
+                if let Value::Object(m) = &mut h {
+                    m.insert("perPage".into(), v.get("perPage").cloned().unwrap_or(json!(count)));
+                }
                 (
                     h,
                     render::json(&JType::List(Box::new(inner)), &items, call.variant),

@@ -273,6 +273,9 @@ pub fn forms_for_patient(call: &mut Call<'_>) -> Outcome {
             json!({"id": r.id, "demographicNo": p, "formId": f.get("formId"), "type": "form", "name": f.get("name"),
                    "subject": "", "status": f.get("status"), "date": f.get("date"), "showLatestFormOnly": true})
         }));
+        if completed && call.variant == super::super::Variant::Juno && call.op.column("response_type").starts_with("RestResponse") {
+            return Outcome::Value(Value::Array(list));
+        }
         Outcome::Value(json!({"name": if completed { "Completed" } else if heading.is_empty() { "All" } else { heading.as_str() }, "list": list}))
     })
 }

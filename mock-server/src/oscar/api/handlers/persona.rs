@@ -348,6 +348,10 @@ pub fn recent_demographics(call: &mut Call<'_>) -> Outcome {
             .filter_map(|(id, at)| d.patients().get(id).map(|p| json!({"demographicNo": id, "name": p.display_name(), "date": at.to_rfc3339()})))
             .collect()
     });
+    if call.variant == super::super::Variant::Juno {
+        let total = patients.len();
+        return Outcome::Value(json!({"content": patients, "total": total, "page": 1, "perPage": total}));
+    }
     Outcome::Value(json!({"patients": patients}))
 }
 
