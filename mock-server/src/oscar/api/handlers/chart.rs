@@ -261,8 +261,12 @@ pub fn forms_for_patient(call: &mut Call<'_>) -> Outcome {
     let heading = plain(&call.source("query.heading"));
     call.read(|d| {
         let mut list: Vec<Value> = Vec::new();
-        if !completed && heading != "Encounter" {
-            list.extend(d.records.rows("eformData").filter(|r| r.patient == Some(p)).map(|r| {
+        // Juno's /all/completed lists e-forms too; only /all/revisions keeps deleted ones.
+        let eforms = !completed || call.behaviour.param("eforms") == Some("true");
+        let deleted_too = call.behaviour.param("revisions") == Some("true");
+        if eforms && heading != "Encounter" {
+            let shown = |r: &&crate::store::records::Row| r.patient == Some(p) && (deleted_too || r.fields.get("status").map(plain).as_deref() != Some("deleted"));
+            list.extend(d.records.rows("eformData").filter(shown).map(|r| {
                 let f = &r.fields;
                 json!({"id": r.id, "demographicNo": p, "formId": f.get("formId"), "type": "eform", "name": f.get("formName"),
                        "subject": f.get("subject"), "status": f.get("status"), "date": f.get("date"), "showLatestFormOnly": false})

@@ -96,8 +96,31 @@ pub fn provider_save(call: &mut Call<'_>) -> Outcome {
         return invalid(errors);
     }
     let now = call.now;
-    let s = |k: &str| body_str(call, k).unwrap_or_default();
-    let (kind, email, phone, specialty) = (s("type"), s("email"), s("homePhone"), s("speciality"));
+    // The editor's fields as (ProviderEditFormTo1 name, setter); absent fields stay as they are.
+    let body = call.body.clone();
+    let fill = move |p: &mut Provider| {
+        let f = |k: &str| body.get(k).filter(|v| !v.is_null()).map(plain);
+        let fields: [(&str, &mut String); 10] = [
+            ("type", &mut p.provider_type),
+            ("email", &mut p.email),
+            ("homePhone", &mut p.phone),
+            ("workPhone", &mut p.work_phone),
+            ("speciality", &mut p.specialty),
+            ("address", &mut p.address),
+            ("ohipNo", &mut p.ohip_no),
+            ("billingNo", &mut p.billing_no),
+            ("practitionerNo", &mut p.practitioner_no),
+            ("team", &mut p.team),
+        ];
+        for (k, slot) in fields {
+            if let Some(v) = f(k) {
+                *slot = v;
+            }
+        }
+        if let Some(v) = f("sex") {
+            p.sex = v;
+        }
+    };
     let result = if update {
         let id = call.path.get("id").map(plain).unwrap_or_default();
         call.write(|d| {
@@ -105,12 +128,7 @@ pub fn provider_save(call: &mut Call<'_>) -> Outcome {
             d.providers.update(row, now, |p| {
                 p.first_name = first;
                 p.last_name = last;
-                if !kind.is_empty() {
-                    p.provider_type = kind;
-                }
-                p.email = email;
-                p.phone = phone;
-                p.specialty = specialty;
+                fill(p);
             })?;
             Some(id)
         })
@@ -118,18 +136,9 @@ pub fn provider_save(call: &mut Call<'_>) -> Outcome {
         call.write(|d| {
             let next = d.providers.iter().filter_map(|p| p.provider_no.parse::<i64>().ok()).filter(|n| *n < 999_990).max().unwrap_or(100_000) + 1;
             let no = next.to_string();
-            d.providers.insert(Provider {
-                provider_no: no.clone(),
-                first_name: first,
-                last_name: last,
-                provider_type: if kind.is_empty() { "doctor".into() } else { kind },
-                email,
-                phone,
-                specialty,
-                status: "1".into(),
-                last_update: now,
-                ..Provider::default()
-            });
+            let mut p = Provider { provider_no: no.clone(), first_name: first, last_name: last, provider_type: "doctor".into(), status: "1".into(), last_update: now, ..Provider::default() };
+            fill(&mut p);
+            d.providers.insert(p);
             Some(no)
         })
     };
