@@ -96,11 +96,18 @@ fn auth_and_diff_refuse_what_they_cannot_do() {
             .output()
             .unwrap()
     };
+    // A URL target has no client: the OAuth 1.0a flow says what it needs.
     let out = auth(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("oauth1.clients"),
+        "{out:?}"
+    );
+    let out = auth(&["--driver", "oauth2"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr)
-            .contains("no interactive authorization flow is available for the oscar profile"),
+            .contains("no interactive flow `oauth2` for the oscar profile"),
         "{out:?}"
     );
     let out = auth(&["--show"]);

@@ -154,6 +154,10 @@ pub struct Profile {
     /// OpenEMR multisite names; the first is the default site.
     #[serde(default)]
     pub sites: Vec<String>,
+    /// Where each API is mounted (`api`, `portal`, `fhir` → a path with
+    /// `{site}`), for OpenEMR-family profiles.
+    #[serde(default)]
+    pub mounts: BTreeMap<String, String>,
     #[serde(default)]
     pub catalogs: Vec<CatalogFile>,
     /// Behaviours of the real system that are bugs or oddities, which the
@@ -168,6 +172,13 @@ pub struct Profile {
 pub struct Quirk {
     pub id: String,
     pub description: String,
+}
+
+impl Profile {
+    /// The path an API is mounted at for `site` (`/apis/default/api`).
+    pub fn mount(&self, api: &str, site: &str) -> Option<String> {
+        self.mounts.get(api).map(|m| m.replace("{site}", site))
+    }
 }
 
 fn placeholder_id() -> ProfileId {

@@ -189,6 +189,9 @@ pub struct Catalog {
     profile: ProfileId,
     operations: Vec<Operation>,
     by_id: HashMap<String, usize>,
+    /// Rebased operations by the id of their source row (`GET /api/patient`
+    /// for eMedicalPractice's `GET /fhir/r4/patient`).
+    by_source: HashMap<String, usize>,
     /// HTTP operations bucketed by segment count, the cheapest sound filter.
     by_depth: HashMap<usize, Vec<(usize, usize)>>,
 }
@@ -215,6 +218,7 @@ impl Catalog {
             profile: profile.id,
             operations: Vec::new(),
             by_id: HashMap::new(),
+            by_source: HashMap::new(),
             by_depth: HashMap::new(),
         };
         for source in &profile.catalogs {
@@ -256,6 +260,10 @@ impl Catalog {
     fn push(&mut self, op: Operation) {
         let index = self.operations.len();
         self.by_id.insert(op.id.clone(), index);
+        let source = format!("{} {}", op.method, op.column("path"));
+        if source != op.id && !op.column("path").is_empty() {
+            self.by_source.insert(source, index);
+        }
         if op.api != Api::Soap {
             for (t, template) in op.templates().enumerate() {
                 let depth = template
@@ -279,6 +287,14 @@ impl Catalog {
 
     pub fn get(&self, id: &str) -> Option<&Operation> {
         self.by_id.get(id).map(|&i| &self.operations[i])
+    }
+
+    /// An operation by its id, or by the id its source table gives it
+    /// (OpenEMR's path, for a profile that mounts the routes elsewhere),
+    /// so one scenario's `covers` serves every profile of a family.
+    pub fn canonical(&self, id: &str) -> Option<&Operation> {
+        self.get(id)
+            .or_else(|| self.by_source.get(id).map(|&i| &self.operations[i]))
     }
 
     /// The SOAP operation `service.operation` (`DemographicService.getDemographic`).
@@ -626,11 +642,27 @@ mod tests {
             ("POST", "/connect/token", "POST /connect/token"),
             ("GET", "/authorize/logout", "GET /authorize/logout"),
         ] {
+            assert!(e.canonical(id).is_some(), "{id}");
             match e.resolve(method, path) {
                 Lookup::Found(op, _) => assert_eq!(op.id, id, "{path}"),
                 other => panic!("{path}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn source_ids_name_rebased_operations() {
+        let e = Catalog::of(ProfileId::EMedPractice);
+        assert_eq!(
+            e.canonical("GET /api/patient").unwrap().id,
+            "GET /fhir/r4/patient"
+        );
+        assert_eq!(
+            e.canonical("GET /fhir/Patient/:uuid").unwrap().id,
+            "GET /fhir/r4/Patient/:uuid"
+        );
+        assert!(e.get("GET /api/patient").is_none());
+        assert!(e.canonical("GET /api/nothing").is_none());
     }
 
     #[test]

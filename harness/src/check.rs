@@ -53,7 +53,81 @@ pub fn check(expect: &Expect, resp: &HttpResponse, vars: &Vars) -> Vec<Failure> 
             failures.push(mismatch(FailureKind::Body, "body".to_owned(), m));
         }
     }
+    if !expect.xml.is_empty() || expect.fault.is_some() {
+        check_xml(expect, resp, vars, &mut failures);
+    }
     failures
+}
+
+/// `xml` paths and the `fault`, on the body parsed as XML.
+fn check_xml(expect: &Expect, resp: &HttpResponse, vars: &Vars, failures: &mut Vec<Failure>) {
+    let text = resp.text();
+    let doc = match crate::soap::parse_response(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            let ct = resp.header("content-type").unwrap_or("none");
+            failures.push(Failure::new(
+                FailureKind::Xml,
+                "body",
+                format!("{e}; content-type: {ct}"),
+            ));
+            return;
+        }
+    };
+    let tns = vars
+        .get("soap_namespace")
+        .map(crate::scenario::display)
+        .unwrap_or_default();
+    for (path, matcher) in &expect.xml {
+        let values: Vec<Value> = path
+            .values(&doc, &tns)
+            .into_iter()
+            .map(Value::String)
+            .collect();
+        if let Err(m) = matcher.check(&values, vars, true) {
+            failures.push(mismatch(FailureKind::Xml, path.source.clone(), m));
+        }
+    }
+    let Some(spec) = &expect.fault else {
+        return;
+    };
+    let Some(fault) = crate::soap::fault(&doc) else {
+        failures.push(Failure::new(
+            FailureKind::Fault,
+            "fault",
+            "expected a SOAP fault, but the body has no soap:Fault",
+        ));
+        return;
+    };
+    if let Some(code) = &spec.code {
+        let (want_ns, want_local) = match code.split_once(':') {
+            Some((p, l)) => (crate::scenario::namespace_of(p, &tns), l),
+            None => (None, code.as_str()),
+        };
+        let same = match want_ns {
+            // A known prefix: compare the namespace, not the prefix.
+            Some(ns) => {
+                fault.code_namespace.as_deref() == Some(ns) && fault.code_local == want_local
+            }
+            None => fault.code_text == *code,
+        };
+        if !same {
+            let actual = match &fault.code_namespace {
+                Some(ns) => format!("{} ({{{ns}}}{})", fault.code_text, fault.code_local),
+                None => fault.code_text.clone(),
+            };
+            failures.push(Failure::new(
+                FailureKind::Fault,
+                "fault code",
+                format!("expected {code}, got {actual}"),
+            ));
+        }
+    }
+    if let Some(m) = &spec.string {
+        if let Err(m) = m.check(&[Value::String(fault.string.clone())], vars, true) {
+            failures.push(mismatch(FailureKind::Fault, "fault string".to_owned(), m));
+        }
+    }
 }
 
 /// The body as JSON, or a failure that says why it is not.

@@ -33,6 +33,8 @@ pub enum FailureKind {
     Header,
     Json,
     Body,
+    Xml,
+    Fault,
     Capture,
     Snapshot,
     Transport,
@@ -44,6 +46,10 @@ pub enum FailureKind {
     Safety,
     /// A `cleanup:` step failed: data may have been left behind.
     Cleanup,
+    /// The body does not match its schema (`expect: {schema: ...}`).
+    Schema,
+    /// A `fuzz` step's mutant got another answer than its profile's.
+    Fuzz,
 }
 
 /// One failed check, with enough to see why without rerunning.
@@ -113,6 +119,9 @@ pub struct StepOutcome {
     /// Why the step was not sent (read-only mode, an earlier failure).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// A `fuzz` step's figures per mutation kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuzz: Option<crate::fuzz::FuzzSummary>,
 }
 
 /// One scenario's result.

@@ -45,11 +45,13 @@ pub const READ_ONLY_SKIP: &str = "skipped: write in read-only mode";
 pub const AFTER_READ_ONLY_SKIP: &str = "skipped: follows a write skipped in read-only mode";
 
 /// Whether a step reads or may write.
-pub fn step_access(step: &Step, _catalog: &Catalog) -> Access {
+pub fn step_access(step: &Step, catalog: &Catalog) -> Access {
     match &step.action {
         Action::Request(r) => Access::of_method(&r.method),
-        // A SOAP call step takes its operation's class:
-        // `catalog.soap(service, operation).map_or(Access::Write, Operation::access)`.
+        // A SOAP call takes its operation's class; an unknown one may write.
+        Action::Soap(call) => catalog
+            .soap(&call.service, &call.operation)
+            .map_or(Access::Write, Operation::access),
     }
 }
 
@@ -127,6 +129,11 @@ pub fn disabled_service(scenario: &Scenario, target: &Target, catalog: &Catalog)
                     if let Lookup::Found(op, _) = catalog.resolve(&r.method, path) {
                         ops.push(op);
                     }
+                }
+            }
+            Action::Soap(call) => {
+                if let Some(op) = catalog.soap(&call.service, &call.operation) {
+                    ops.push(op);
                 }
             }
         }

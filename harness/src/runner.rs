@@ -16,10 +16,11 @@ use crate::outcome::{Exchange, Failure, FailureKind, ScenarioOutcome, Status, St
 use crate::policy::{self, RunPolicy};
 use crate::redact::Redactor;
 use crate::scenario::{
-    display, render_json, Action, Body, Capture, CaptureSource, Params, RequestSpec, Scenario,
-    Step, Vars,
+    display, element_text, render_json, Action, AuthSpec, Body, Capture, CaptureSource, Params,
+    RequestSpec, Scenario, SoapSpec, Step, Vars,
 };
 use crate::snapshot::{redact_text, Snapshots};
+use crate::soap;
 use crate::target::{Target, TargetKind};
 use crate::transport::{HttpRequest, HttpResponse, Transport};
 
@@ -33,6 +34,8 @@ pub struct RunOptions {
     pub run_id: String,
     /// Read-only mode, writes on live targets, redaction, recording.
     pub policy: RunPolicy,
+    /// `--fuzz-cases` and `--fuzz-seed` for `fuzz` steps.
+    pub fuzz: crate::fuzz::FuzzSettings,
 }
 
 /// RFC 3986 unreserved characters stay; everything else is escaped.
@@ -51,6 +54,7 @@ pub fn encode(s: &str) -> String {
 pub fn uses_admin_api(scenario: &Scenario) -> bool {
     scenario.steps.iter().any(|s| match &s.action {
         Action::Request(r) => r.path.as_str().starts_with("/__admin/"),
+        Action::Soap(_) => false,
     })
 }
 
@@ -270,6 +274,7 @@ fn skipped_step(step: &Step, reason: String) -> StepOutcome {
         exchange: None,
         failures: Vec::new(),
         skip_reason: Some(reason),
+        fuzz: None,
     }
 }
 
@@ -311,6 +316,24 @@ fn initial_vars(scenario: &Scenario, target: &Target, opts: &RunOptions) -> Resu
     vars.set("run_id", Value::String(opts.run_id.clone()));
     vars.set("synthetic", synthetic(&opts.run_id));
     vars.set("credentials", target.credentials.clone());
+    vars.set(
+        "soap_namespace",
+        Value::String(
+            soap::target_namespace(target.profile)
+                .unwrap_or("")
+                .to_owned(),
+        ),
+    );
+    // Where the OpenEMR-family APIs are mounted (empty for other families).
+    let profile = target.profile.profile();
+    for (var, api) in [
+        ("api_path", "api"),
+        ("portal_path", "portal"),
+        ("fhir_path", "fhir"),
+    ] {
+        let mount = profile.mount(api, &target.site).unwrap_or_default();
+        vars.set(var, Value::String(mount));
+    }
     for (name, value) in &scenario.vars {
         let rendered = render_json(value, &vars).map_err(|e| {
             Failure::new(FailureKind::Template, format!("vars.{name}"), e.to_string())
@@ -367,6 +390,20 @@ struct StepContext<'a> {
 }
 
 async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> StepOutcome {
+    if let Some(spec) = &step.fuzz {
+        let mut fx = crate::fuzz::StepCx {
+            scenario: ctx.scenario,
+            target: ctx.target,
+            opts: ctx.opts,
+            transport: ctx.transport,
+            catalog: ctx.catalog,
+            auth: ctx.auth,
+            exercised: ctx.exercised,
+            network: &mut ctx.network,
+            step_key: &ctx.step_key,
+        };
+        return crate::fuzz::run_step(step, spec, &mut fx, vars).await;
+    }
     let started = Instant::now();
     let mut out = StepOutcome {
         name: step.name.clone(),
@@ -376,6 +413,7 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
         exchange: None,
         failures: Vec::new(),
         skip_reason: None,
+        fuzz: None,
     };
     let attempts = step
         .poll
@@ -408,6 +446,11 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
             }
         }
         out.failures.extend(check(&step.expect, &resp, vars));
+        if let Some(kind) = step.expect.schema {
+            let op = operation_of(ctx, &request);
+            out.failures
+                .extend(crate::schema::check(kind, op, &request.method, &resp));
+        }
         if !out.failures.is_empty() {
             break;
         }
@@ -439,15 +482,41 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
     out
 }
 
+/// The catalogue operation a sent request addressed.
+fn operation_of<'c>(
+    ctx: &StepContext<'c>,
+    request: &HttpRequest,
+) -> Option<&'c emr_catalog::Operation> {
+    let rest = request.url.strip_prefix(&ctx.target.root)?;
+    let path = rest.split('?').next().unwrap_or("");
+    match ctx
+        .catalog
+        .resolve(&request.method, ctx.target.catalogue_path(path))
+    {
+        Lookup::Found(op, _) => Some(op),
+        _ => None,
+    }
+}
+
 /// Builds, authorizes and sends the step's request once.
 async fn exchange(
     step: &Step,
     ctx: &mut StepContext<'_>,
     vars: &mut Vars,
 ) -> Result<(HttpRequest, HttpResponse), Failure> {
-    let Action::Request(spec) = &step.action;
+    let spec = match &step.action {
+        Action::Request(spec) => spec,
+        Action::Soap(spec) => return soap_exchange(spec, step, ctx, vars).await,
+    };
     let (mut request, path) = build(spec, ctx.target, vars)?;
-    let auth_spec = step.auth.as_ref().unwrap_or(&ctx.scenario.auth);
+    // The mock's own admin API is not authorized with the scenario's auth;
+    // a step that names its auth runs the driver all the same (scenarios
+    // use that to obtain a token or assertion without calling the API).
+    let auth_spec = match (&step.auth, path.starts_with("/__admin/")) {
+        (Some(a), _) => a,
+        (None, true) => &AuthSpec::None,
+        (None, false) => &ctx.scenario.auth,
+    };
     let mut auth_ctx = AuthContext {
         target: ctx.target,
         transport: ctx.transport,
@@ -510,9 +579,125 @@ async fn exchange(
     Ok((request, resp))
 }
 
+/// Builds the SOAP envelope (with the WS-Security header when the step's
+/// auth is `wss`), posts it to the service, and records the operation.
+async fn soap_exchange(
+    spec: &SoapSpec,
+    step: &Step,
+    ctx: &mut StepContext<'_>,
+    vars: &mut Vars,
+) -> Result<(HttpRequest, HttpResponse), Failure> {
+    let auth_spec = step.auth.as_ref().unwrap_or(&ctx.scenario.auth);
+    let mut auth_ctx = AuthContext {
+        target: ctx.target,
+        transport: ctx.transport,
+        state: ctx.auth,
+        vars,
+    };
+    let header = match auth_spec {
+        AuthSpec::Wss(w) => Some(
+            auth::wss::header(w, &mut auth_ctx)
+                .await
+                .map_err(|e| Failure::new(FailureKind::Auth, "wss", e.to_string()))?,
+        ),
+        _ => None,
+    };
+    let mut request = soap_request(
+        spec,
+        ctx.target,
+        ctx.catalog,
+        auth_ctx.vars,
+        header.as_deref(),
+    )?;
+    if !matches!(auth_spec, AuthSpec::Wss(_)) {
+        auth::authorize(auth_spec, &mut auth_ctx, &mut request)
+            .await
+            .map_err(|e| Failure::new(FailureKind::Auth, auth_spec.name(), e.to_string()))?;
+    }
+    let resp = ctx.transport.send(&request).await.map_err(|e| {
+        Failure::new(
+            FailureKind::Transport,
+            format!("POST {}", request.url),
+            e.to_string(),
+        )
+    })?;
+    ctx.network += resp.elapsed;
+    let policy = &ctx.opts.policy;
+    policy.redactor.collect_personal(&resp.body);
+    let op = ctx
+        .catalog
+        .soap(&spec.service, &spec.operation)
+        .map(|op| op.id.clone());
+    if let Some(id) = &op {
+        ctx.exercised.push(id.clone());
+    }
+    if let Some(recorder) = &policy.recorder {
+        let operation = op.unwrap_or_else(|| {
+            format!("(not in the catalogue) {}.{}", spec.service, spec.operation)
+        });
+        recorder.record(
+            ctx.scenario,
+            &ctx.step_key,
+            &operation,
+            &request,
+            &resp,
+            &policy.redactor,
+        );
+    }
+    Ok((request, resp))
+}
+
+/// The SOAP call as an HTTP request: the envelope of `spec`'s operation
+/// with `header` (a WS-Security header) in its Header.
+pub(crate) fn soap_request(
+    spec: &SoapSpec,
+    target: &Target,
+    catalog: &Catalog,
+    vars: &Vars,
+    header: Option<&str>,
+) -> Result<HttpRequest, Failure> {
+    let template_err = |what: &str, e: crate::scenario::TemplateError| {
+        Failure::new(FailureKind::Template, what.to_owned(), e.to_string())
+    };
+    let namespace = match &spec.namespace {
+        Some(t) => t.render(vars).map_err(|e| template_err("namespace", e))?,
+        None => soap::target_namespace(target.profile)
+            .ok_or_else(|| {
+                Failure::new(
+                    FailureKind::Setup,
+                    "soap",
+                    format!("the {} profile has no SOAP services", target.profile),
+                )
+            })?
+            .to_owned(),
+    };
+    let mut args = Vec::with_capacity(spec.args.len());
+    for (name, value) in &spec.args {
+        let v = render_json(value, vars).map_err(|e| template_err(&format!("args.{name}"), e))?;
+        args.push((name.clone(), v));
+    }
+    let ordered = soap::ordered_args(catalog, &spec.service, &spec.operation, &args);
+    let mut headers = render_params(&spec.headers, vars).map_err(|e| template_err("headers", e))?;
+    let body = soap::envelope(&namespace, &spec.operation, &ordered, header);
+    for (name, value) in [
+        ("Content-Type", "text/xml; charset=UTF-8"),
+        ("SOAPAction", "\"\""),
+    ] {
+        if !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(name)) {
+            headers.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    Ok(HttpRequest {
+        method: "POST".into(),
+        url: target.url(&format!("/ws/{}", spec.service)),
+        headers,
+        body: Some(Bytes::from(body)),
+    })
+}
+
 /// Renders the request's templates into a sendable request; returns it
 /// with the rendered path (for coverage).
-fn build(
+pub(crate) fn build(
     spec: &RequestSpec,
     target: &Target,
     vars: &Vars,
@@ -608,6 +793,29 @@ fn capture_all(
                     }
                 }
             }
+            CaptureSource::Xml(path) => {
+                let text = resp.text();
+                let doc = soap::parse_response(&text).map_err(fail)?;
+                let tns = vars.get("soap_namespace").map(display).unwrap_or_default();
+                match path.select(&doc, &tns).as_slice() {
+                    [n] => Value::String(if path.selects_elements() {
+                        element_text(*n)
+                    } else {
+                        path.values(&doc, &tns)
+                            .into_iter()
+                            .next()
+                            .unwrap_or_default()
+                    }),
+                    [] => return Err(fail(format!("{} matched nothing", path.source))),
+                    many => {
+                        return Err(fail(format!(
+                            "{} matched {} values; capture needs exactly one",
+                            path.source,
+                            many.len()
+                        )))
+                    }
+                }
+            }
             CaptureSource::Header(h) => Value::String(
                 resp.header(h)
                     .ok_or_else(|| fail(format!("the response has no `{h}` header")))?
@@ -659,7 +867,7 @@ fn scrubbed(resp: &HttpResponse, redactor: &Redactor) -> HttpResponse {
 }
 
 /// What a report shows of an exchange: bounded, with secrets redacted.
-fn summarize(req: &HttpRequest, resp: &HttpResponse) -> Exchange {
+pub(crate) fn summarize(req: &HttpRequest, resp: &HttpResponse) -> Exchange {
     Exchange {
         method: req.method.clone(),
         url: redact_text(&req.url),
@@ -705,6 +913,7 @@ mod tests {
             insecure: false,
             run_id: "t".into(),
             policy: RunPolicy::default(),
+            fuzz: Default::default(),
         }
     }
 
@@ -784,6 +993,46 @@ cleanup:
         assert_eq!(
             o.left_behind,
             ["demographic ZZTEST-t (status 401), deactivated"]
+        );
+    }
+
+    #[tokio::test]
+    async fn soap_expectations_fail_with_their_own_kinds() {
+        let one = |step: &'static str| async move {
+            let yaml = format!("name: x\nprofile: oscar\nsteps:\n{step}");
+            run_yaml(ProfileId::Oscar, &yaml).await.steps[0]
+                .failures
+                .clone()
+        };
+        let f = one("  - soap: {service: SystemInfoService, operation: isAlive}\n    expect: {fault: {code: 'soap:Client'}}\n").await;
+        assert_eq!(f[0].kind, FailureKind::Fault);
+        assert!(f[0].message.contains("has no soap:Fault"), "{:?}", f);
+        let f = one("  - soap: {service: ProviderService, operation: getLoggedInProviderTransfer}\n    expect: {fault: {code: 'wss4j:SecurityError', string: nope}}\n").await;
+        assert_eq!(f[0].message, "expected wss4j:SecurityError, got wsse:InvalidSecurity ({http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd}InvalidSecurity)");
+        assert_eq!(
+            (f[1].kind, f[1].subject.as_str()),
+            (FailureKind::Fault, "fault string")
+        );
+        let f = one("  - soap: {service: SystemInfoService, operation: isAlive}\n    expect: {xml: {return: dead}}\n").await;
+        assert_eq!(
+            (f[0].kind, f[0].subject.as_str()),
+            (FailureKind::Xml, "return")
+        );
+        assert_eq!(f[0].message, "expected \"dead\", got \"alive\"");
+        let f = one("  - request: {path: /__admin/health}\n    expect: {xml: {x: '1'}}\n").await;
+        assert_eq!(f[0].kind, FailureKind::Xml);
+        assert!(f[0].message.contains("not XML"), "{:?}", f);
+        let f = one("  - request: {path: /ws/rs/status/checkIfAuthed}\n    auth: wss\n").await;
+        assert_eq!(f[0].kind, FailureKind::Auth);
+        assert!(f[0].message.contains("use it on `soap:` steps"), "{:?}", f);
+        let f = one("  - soap: {service: ProviderService, operation: getLoggedInProviderTransfer}\n    auth: {wss: {login: {username: oscardoc, password: wrong}}}\n").await;
+        assert_eq!(f[0].kind, FailureKind::Auth);
+        assert!(
+            f[0].message.contains(
+                "LoginService.login2 refused the login (soap:Server: Invalid Username/Password)"
+            ),
+            "{:?}",
+            f
         );
     }
 

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::check::text_diff;
 use crate::outcome::{Failure, FailureKind};
-use crate::scenario::{JsonPathExpr, Scenario, SnapshotSpec};
+use crate::scenario::{JsonPathExpr, Redaction, Scenario, SnapshotSpec};
 use crate::transport::HttpResponse;
 
 /// What to do with snapshots.
@@ -63,7 +63,8 @@ impl Snapshots {
         expression: &str,
         resp: &HttpResponse,
     ) -> Result<(), Failure> {
-        let content = render(resp, &spec.redact, self.redact_personal);
+        let tns = crate::soap::target_namespace(scenario.profile).unwrap_or("");
+        let content = render(resp, &spec.redact, self.redact_personal, tns);
         let path = self.path(&scenario.id, &spec.name);
         let source = scenario.file.to_string_lossy().replace('\\', "/");
         let fail =
@@ -141,20 +142,140 @@ fn write(path: &Path, source: &str, expression: &str, content: &str) -> std::io:
 }
 
 /// The snapshot text of a response: a status line, then the body (JSON
-/// pretty-printed), with redactions applied.
-pub fn render(resp: &HttpResponse, redact: &[JsonPathExpr], personal: bool) -> String {
+/// and XML pretty-printed), with redactions applied. `tns` is the
+/// target's SOAP namespace, for XML paths that use `tns:`.
+pub fn render(resp: &HttpResponse, redact: &[Redaction], personal: bool, tns: &str) -> String {
     let media = resp.media_type();
+    let text = resp.text();
     let body = match serde_json::from_slice::<Value>(&resp.body) {
         Ok(mut doc) if !resp.body.is_empty() => {
-            for path in redact {
-                redact_path(&mut doc, path);
+            for r in redact {
+                if let Redaction::Json(path) = r {
+                    redact_path(&mut doc, path);
+                }
             }
             redact_json(&mut doc, None, personal);
             serde_json::to_string_pretty(&doc).unwrap_or_default()
         }
-        _ => redact_text(&resp.text()),
+        _ => match xml_pretty(&text, redact, personal, tns) {
+            Some(xml) => redact_text(&xml),
+            None => redact_text(&text),
+        },
     };
     format!("HTTP {} {}\n\n{}", resp.status, media, body)
+}
+
+/// XML indented two spaces per level, element texts redacted by their
+/// element's name (secrets; personal data when asked) and by the XML
+/// paths given. `None` when the text is not XML.
+fn xml_pretty(text: &str, redact: &[Redaction], personal: bool, tns: &str) -> Option<String> {
+    use roxmltree::{Node, NodeId};
+    use std::collections::HashSet;
+    let trimmed = text.trim_start();
+    if !trimmed.starts_with('<') {
+        return None;
+    }
+    let doc = crate::soap::parse_response(text).ok()?;
+    let mut marked: HashSet<NodeId> = HashSet::new();
+    let mut marked_attrs: HashSet<(NodeId, String)> = HashSet::new();
+    for r in redact {
+        if let Redaction::Xml(path) = r {
+            let nodes = path.select(&doc, tns).into_iter().map(|n| n.id());
+            match path.attribute() {
+                Some(a) => marked_attrs.extend(nodes.map(|id| (id, a.to_owned()))),
+                None => marked.extend(nodes),
+            }
+        }
+    }
+    let esc = crate::soap::escape;
+    let qname = |n: &Node, ns: Option<&str>, local: &str| -> String {
+        match ns
+            .filter(|s| !s.is_empty())
+            .and_then(|u| n.lookup_prefix(u))
+        {
+            Some(p) if !p.is_empty() => format!("{p}:{local}"),
+            _ => local.to_owned(),
+        }
+    };
+    let mut out = String::new();
+    // An explicit stack instead of recursion: a deep document cannot
+    // exhaust the harness's stack.
+    enum Visit<'a, 'i> {
+        Open(Node<'a, 'i>, usize),
+        Close(String, usize),
+    }
+    let mut stack = vec![Visit::Open(doc.root_element(), 0)];
+    while let Some(v) = stack.pop() {
+        let (node, depth) = match v {
+            Visit::Close(name, depth) => {
+                out.push_str(&format!("{}</{name}>\n", "  ".repeat(depth)));
+                continue;
+            }
+            Visit::Open(n, d) => (n, d),
+        };
+        let tag = node.tag_name();
+        let name = qname(&node, tag.namespace(), tag.name());
+        let mut open = format!("{}<{name}", "  ".repeat(depth));
+        let parent_ns: Vec<(Option<&str>, &str)> = node
+            .parent_element()
+            .map(|p| p.namespaces().map(|n| (n.name(), n.uri())).collect())
+            .unwrap_or_default();
+        for ns in node.namespaces() {
+            if parent_ns.contains(&(ns.name(), ns.uri())) {
+                continue;
+            }
+            match ns.name() {
+                Some(p) => open.push_str(&format!(" xmlns:{p}=\"{}\"", esc(ns.uri()))),
+                None => open.push_str(&format!(" xmlns=\"{}\"", esc(ns.uri()))),
+            }
+        }
+        for a in node.attributes() {
+            let an = qname(&node, a.namespace(), a.name());
+            let value = if marked_attrs.contains(&(node.id(), a.name().to_owned())) {
+                "[redacted]".to_owned()
+            } else {
+                esc(a.value())
+            };
+            open.push_str(&format!(" {an}=\"{value}\""));
+        }
+        let children: Vec<Node> = node.children().filter(Node::is_element).collect();
+        let own_text: String = node
+            .children()
+            .filter(Node::is_text)
+            .filter_map(|t| t.text())
+            .collect::<String>()
+            .trim()
+            .to_owned();
+        let local = tag.name();
+        let shown = if own_text.is_empty() {
+            own_text
+        } else if marked.contains(&node.id()) {
+            "[redacted]".to_owned()
+        } else if is_secret_key(local) {
+            "[secret]".to_owned()
+        } else if personal && is_personal_key(local) {
+            "[personal]".to_owned()
+        } else {
+            esc(&own_text)
+        };
+        if children.is_empty() {
+            if shown.is_empty() {
+                out.push_str(&format!("{open}/>\n"));
+            } else {
+                out.push_str(&format!("{open}>{shown}</{name}>\n"));
+            }
+            continue;
+        }
+        out.push_str(&format!("{open}>\n"));
+        if !shown.is_empty() {
+            out.push_str(&format!("{}{shown}\n", "  ".repeat(depth + 1)));
+        }
+        stack.push(Visit::Close(name, depth));
+        for c in children.into_iter().rev() {
+            stack.push(Visit::Open(c, depth + 1));
+        }
+    }
+    Some(out.trim_end().to_owned())
 }
 
 /// Replaces the values a JSONPath selects by `[redacted]`.
@@ -336,7 +457,7 @@ mod tests {
         let r = resp(
             r#"{"now":"2026-11-24T21:32:00.123Z","uuid":"9f1c2a3b-1111-4222-8333-444455556666","lastUpdateDate":1764000000000,"access_token":"abc","dob":"1985-04-12","id":7}"#,
         );
-        let out = render(&r, &[], false);
+        let out = render(&r, &[], false, "");
         assert!(out.starts_with("HTTP 200 application/json\n\n"), "{out}");
         assert!(out.contains("\"now\": \"[timestamp]\""), "{out}");
         assert!(out.contains("\"uuid\": \"[uuid]\""), "{out}");
@@ -352,10 +473,54 @@ mod tests {
     #[test]
     fn personal_data_and_explicit_paths_are_redacted_when_asked() {
         let r = resp(r#"{"firstName":"Jordan","hin":"1234567897","id":7}"#);
-        let out = render(&r, &[JsonPathExpr::parse("$.id").unwrap()], true);
+        let out = render(
+            &r,
+            &[Redaction::Json(JsonPathExpr::parse("$.id").unwrap())],
+            true,
+            "",
+        );
         assert!(out.contains("\"firstName\": \"[personal]\""), "{out}");
         assert!(out.contains("\"hin\": \"[personal]\""), "{out}");
         assert!(out.contains("\"id\": \"[redacted]\""), "{out}");
+    }
+
+    #[test]
+    fn xml_bodies_are_indented_and_redacted() {
+        let r = HttpResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "text/xml;charset=UTF-8".into())],
+            body: "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>\
+                   <ns2:login2Response xmlns:ns2=\"urn:t\"><return><securityId>128</securityId>\
+                   <securityTokenKey>9614183803823</securityTokenKey><when>2026-01-05T09:00:00-05:00</when>\
+                   <lastName>Lee</lastName></return></ns2:login2Response></soap:Body></soap:Envelope>"
+                .as_bytes()
+                .to_vec()
+                .into(),
+            elapsed: Duration::ZERO,
+        };
+        let out = render(
+            &r,
+            &[Redaction::Xml(
+                crate::scenario::XmlPath::parse("return/securityId").unwrap(),
+            )],
+            true,
+            "urn:t",
+        );
+        assert!(
+            out.starts_with("HTTP 200 text/xml\n\n<soap:Envelope xmlns:soap="),
+            "{out}"
+        );
+        assert!(
+            out.contains("\n    <ns2:login2Response xmlns:ns2=\"urn:t\">\n"),
+            "{out}"
+        );
+        assert!(out.contains("<securityId>[redacted]</securityId>"), "{out}");
+        assert!(
+            out.contains("<securityTokenKey>[secret]</securityTokenKey>"),
+            "{out}"
+        );
+        assert!(out.contains("<when>[timestamp]</when>"), "{out}");
+        assert!(out.contains("<lastName>[personal]</lastName>"), "{out}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod forms;
 pub mod oauth1;
 pub mod oauth2;
 pub mod session;
+pub mod wss;
 
 use serde_json::Value;
 
@@ -40,6 +41,7 @@ pub struct AuthState {
     pub oauth2: oauth2::OAuth2State,
     pub oauth1: oauth1::State,
     pub session: session::State,
+    pub wss: wss::WssCache,
 }
 
 /// What a driver can use to authorize a request.
@@ -75,9 +77,13 @@ pub async fn authorize(
         AuthSpec::OAuth2(o) => oauth2::authorize(o, ctx, req).await,
         AuthSpec::OAuth1(opts) => oauth1::authorize(opts, ctx, req).await,
         AuthSpec::Session(opts) => session::authorize(opts, ctx, req).await,
+        // The SOAP step builds the header itself (`wss::header`).
+        AuthSpec::Wss(_) => Err(AuthError::Failed {
+            driver: "wss",
+            message: "WS-Security goes in a SOAP envelope: use it on `soap:` steps".into(),
+        }),
     }
 }
-
 /// A login of the credentials document's `users`: by username, or the
 /// first one.
 pub(crate) fn user<'a>(

@@ -143,8 +143,12 @@ pub async fn authorize(
             .await
         }
         Leg::Resource => {
-            let (t, s) = match (token, token_secret) {
-                (Some(t), Some(s)) => (t, s),
+            // A token given in the options wins; then one provided with the
+            // target (`credentials.tokens.oauth1`); else run the flow.
+            let provided = crate::live::tokens::oauth1(&ctx.target.credentials).map_err(err)?;
+            let (t, s) = match (token, token_secret, provided) {
+                (Some(t), Some(s), _) => (t, s),
+                (_, _, Some(p)) => (p.token, p.token_secret),
                 _ => access_token(opts, ctx, &client, timestamp).await?,
             };
             sign(
@@ -157,6 +161,46 @@ pub async fn authorize(
             )
         }
     }
+}
+
+/// The credentials a step's `oauth1` spec signs with, resolved: its
+/// client and callback, and for `leg: resource` the access token (the
+/// spec's, the scenario's cached one, or a new one from the flow; always
+/// a new one with `fresh`). The fuzz step signs its mutants with these.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub consumer_key: String,
+    pub consumer_secret: String,
+    pub callback: String,
+    pub token: Option<(String, String)>,
+}
+
+pub async fn resolve(
+    opts: &OAuth1Options,
+    ctx: &mut AuthContext<'_>,
+) -> Result<Resolved, AuthError> {
+    let client = client(opts, ctx)?;
+    let callback = ctx
+        .render(DRIVER, opts.callback.as_ref())?
+        .unwrap_or_else(|| client.callback.clone());
+    let token = match opts.leg {
+        Leg::Resource => {
+            let timestamp = timestamp(opts, ctx)?;
+            let token = ctx.render(DRIVER, opts.token.as_ref())?;
+            let secret = ctx.render(DRIVER, opts.token_secret.as_ref())?;
+            Some(match (token, secret) {
+                (Some(t), Some(s)) => (t, s),
+                _ => access_token(opts, ctx, &client, timestamp).await?,
+            })
+        }
+        _ => None,
+    };
+    Ok(Resolved {
+        consumer_key: client.key,
+        consumer_secret: client.secret,
+        callback,
+        token,
+    })
 }
 
 /// The client to sign as: `consumer_key`/`consumer_secret`, or one of
@@ -191,6 +235,16 @@ fn client(opts: &OAuth1Options, ctx: &AuthContext<'_>) -> Result<Client, AuthErr
         });
     }
     if clients.is_empty() {
+        // A pre-provisioned token may carry its consumer.
+        if let Some(p) = crate::live::tokens::oauth1(&ctx.target.credentials).map_err(err)? {
+            if let (Some(key), Some(secret)) = (p.consumer_key, p.consumer_secret) {
+                return Ok(Client {
+                    key,
+                    secret,
+                    callback: "oob".to_owned(),
+                });
+            }
+        }
         return Err(err(
             "the target's credentials list no `oauth1.clients` (expected the shape of the mock's /__admin/credentials); give `consumer_key` and `consumer_secret`",
         ));
@@ -796,6 +850,116 @@ fn corrupt(pairs: &mut [(String, String)]) {
             *c = if *c == 'A' { 'B' } else { 'A' };
         }
         *v = encode(&chars.into_iter().collect::<String>());
+    }
+}
+
+/// `emr-conformance auth` for OSCAR: a request token whose callback is the
+/// loopback receiver, the user's approval in a browser, then the access
+/// token. The client is the credentials' first `oauth1.clients` entry (or
+/// the consumer of `tokens.oauth1`); classic OSCAR accepts the callback only
+/// if it starts with the client's registered URI, so register the client
+/// with `http://127.0.0.1:PORT/` and give that port as `auth.redirect_port`.
+pub struct Interactive;
+
+impl crate::live::interactive::InteractiveFlow for Interactive {
+    fn driver(&self) -> &'static str {
+        DRIVER
+    }
+
+    fn supports(&self, profile: emr_catalog::ProfileId) -> bool {
+        profile.family() == emr_catalog::Family::Oscar
+    }
+
+    fn begin<'a>(
+        &'a self,
+        target: &'a crate::target::Target,
+        transport: &'a Transport,
+        redirect_uri: &'a str,
+    ) -> crate::live::interactive::BoxFuture<'a, Result<crate::live::interactive::Pending, AuthError>>
+    {
+        Box::pin(async move {
+            let mut state = super::AuthState::default();
+            let mut vars = crate::scenario::Vars::default();
+            let ctx = AuthContext {
+                target,
+                transport,
+                state: &mut state,
+                vars: &mut vars,
+            };
+            let client = client(&OAuth1Options::default(), &ctx)?;
+            let mut req = post(endpoint(&ctx, "initiate"));
+            sign(
+                &mut req,
+                &Credentials {
+                    consumer_key: &client.key,
+                    consumer_secret: &client.secret,
+                    callback: Some(redirect_uri),
+                    ..Credentials::default()
+                },
+                &Signing::default(),
+            )?;
+            let resp = send(transport, &req, "initiate").await?;
+            let (token, secret) = token_pair(&resp, "initiate")?;
+            Ok(crate::live::interactive::Pending {
+                authorize_url: format!(
+                    "{}?oauth_token={}",
+                    endpoint(&ctx, "authorize"),
+                    encode(&token)
+                ),
+                expect: vec![("oauth_token".to_owned(), token.clone())],
+                carry: serde_json::json!({
+                    "token": token,
+                    "token_secret": secret,
+                    "consumer_key": client.key,
+                    "consumer_secret": client.secret,
+                }),
+            })
+        })
+    }
+
+    fn finish<'a>(
+        &'a self,
+        target: &'a crate::target::Target,
+        transport: &'a Transport,
+        pending: &'a crate::live::interactive::Pending,
+        callback: &'a std::collections::BTreeMap<String, String>,
+    ) -> crate::live::interactive::BoxFuture<'a, Result<Value, AuthError>> {
+        Box::pin(async move {
+            let verifier = callback.get("oauth_verifier").ok_or_else(|| {
+                err("the callback carries no oauth_verifier: access was denied on the consent page")
+            })?;
+            let carried = |name: &str| field(&pending.carry, name);
+            let (key, secret) = (carried("consumer_key"), carried("consumer_secret"));
+            let (token, token_secret) = (carried("token"), carried("token_secret"));
+            let mut state = super::AuthState::default();
+            let mut vars = crate::scenario::Vars::default();
+            let ctx = AuthContext {
+                target,
+                transport,
+                state: &mut state,
+                vars: &mut vars,
+            };
+            let mut req = post(endpoint(&ctx, "token"));
+            sign(
+                &mut req,
+                &Credentials {
+                    consumer_key: &key,
+                    consumer_secret: &secret,
+                    token: Some((&token, &token_secret)),
+                    verifier: Some(verifier),
+                    ..Credentials::default()
+                },
+                &Signing::default(),
+            )?;
+            let resp = send(transport, &req, "token").await?;
+            let (token, token_secret) = token_pair(&resp, "token")?;
+            Ok(serde_json::json!({
+                "token": token,
+                "token_secret": token_secret,
+                "consumer_key": key,
+                "consumer_secret": secret,
+            }))
+        })
     }
 }
 

@@ -77,6 +77,22 @@ pub async fn authorize(
     ctx: &mut AuthContext<'_>,
     req: &mut HttpRequest,
 ) -> Result<(), AuthError> {
+    // A token provided with the target (`credentials.tokens.oauth2`) is
+    // used as it is, for the grants that end in a bearer token.
+    if spec.exchange && spec.tamper.is_none() {
+        if let Some(t) = crate::live::tokens::oauth2(&ctx.target.credentials).map_err(fail)? {
+            if t.expired(chrono::Utc::now().timestamp()) {
+                return Err(fail(
+                    "the provided access token (credentials.tokens.oauth2) has expired: run `emr-conformance auth` again or provide a new one",
+                ));
+            }
+            req.headers
+                .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+            req.headers
+                .push(("Authorization".into(), format!("Bearer {}", t.access_token)));
+            return Ok(());
+        }
+    }
     let key = spec.cache_key();
     let existing = ctx.state.oauth2.sessions.get(&key).cloned();
     let session = match existing {
@@ -916,4 +932,159 @@ fn tamper(t: &Tokens, how: Tamper) -> Result<String, AuthError> {
             .ok_or_else(|| fail("no id token to send (ask for openid)"))?
             .to_owned(),
     })
+}
+
+/// `emr-conformance auth` for OpenEMR and eMedicalPractice: authorization
+/// code with PKCE (S256), the redirect coming back to the loopback
+/// receiver. The client is the first one in the site's credentials
+/// (`sites.<site>.oauth2`) whose `redirect_uris` include the receiver's
+/// URI; it asks for the client's registered `scope` (or a default).
+pub struct Interactive;
+
+/// Clients of a site's credentials: `oauth2.clients[]` and any named
+/// entry of `oauth2` that has a `client_id`.
+fn site_clients(site: &Value) -> Vec<&Value> {
+    let o = &site["oauth2"];
+    let mut out: Vec<&Value> = o["clients"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    if let Some(m) = o.as_object() {
+        out.extend(m.values().filter(|v| v.get("client_id").is_some()));
+    }
+    out
+}
+
+impl crate::live::interactive::InteractiveFlow for Interactive {
+    fn driver(&self) -> &'static str {
+        "oauth2"
+    }
+
+    fn supports(&self, profile: emr_catalog::ProfileId) -> bool {
+        profile.family() == emr_catalog::Family::OpenEmr
+    }
+
+    fn begin<'a>(
+        &'a self,
+        target: &'a crate::target::Target,
+        transport: &'a crate::transport::Transport,
+        redirect_uri: &'a str,
+    ) -> crate::live::interactive::BoxFuture<'a, Result<crate::live::interactive::Pending, AuthError>>
+    {
+        Box::pin(async move {
+            let mut state = super::AuthState::default();
+            let mut vars = Vars::default();
+            let ctx = AuthContext {
+                target,
+                transport,
+                state: &mut state,
+                vars: &mut vars,
+            };
+            let site = target.site.clone();
+            let doc = site_doc(&ctx, &site);
+            let registered = |c: &Value| {
+                c["redirect_uris"]
+                    .as_array()
+                    .is_some_and(|u| u.iter().any(|u| u == redirect_uri))
+            };
+            let client = site_clients(&doc)
+                .into_iter()
+                .find(|c| registered(c))
+                .cloned()
+                .ok_or_else(|| {
+                    fail(format!(
+                        "no client of site `{site}` in the credentials has the redirect URI {redirect_uri}: register it with the server (and give its port as `auth.redirect_port`)"
+                    ))
+                })?;
+            let ep = endpoints(&ctx, &site);
+            let scope = client["scope"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .unwrap_or("openid offline_access api:oemr api:fhir user/Patient.read")
+                .to_owned();
+            let verifier = random_text(64);
+            let state = random_text(24);
+            let query: Vec<(String, String)> = [
+                ("response_type", "code"),
+                ("client_id", client["client_id"].as_str().unwrap_or("")),
+                ("redirect_uri", redirect_uri),
+                ("scope", &scope),
+                ("state", &state),
+                ("code_challenge", &s256(&verifier)),
+                ("code_challenge_method", "S256"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+            Ok(crate::live::interactive::Pending {
+                authorize_url: format!("{}/authorize?{}", ep.base, encode_pairs(&query)),
+                expect: vec![("state".to_owned(), state)],
+                carry: json!({
+                    "verifier": verifier,
+                    "redirect_uri": redirect_uri,
+                    "token_url": ep.token,
+                    "client_id": client["client_id"],
+                    "client_secret": client["client_secret"],
+                }),
+            })
+        })
+    }
+
+    fn finish<'a>(
+        &'a self,
+        _target: &'a crate::target::Target,
+        transport: &'a crate::transport::Transport,
+        pending: &'a crate::live::interactive::Pending,
+        callback: &'a std::collections::BTreeMap<String, String>,
+    ) -> crate::live::interactive::BoxFuture<'a, Result<Value, AuthError>> {
+        Box::pin(async move {
+            let code = callback.get("code").ok_or_else(|| {
+                fail(format!(
+                    "the redirect carries no code ({}: {})",
+                    callback
+                        .get("error")
+                        .map_or("no error given", String::as_str),
+                    callback.get("error_description").map_or("", String::as_str)
+                ))
+            })?;
+            let carried = |n: &str| pending.carry[n].as_str().unwrap_or("").to_owned();
+            let (id, secret) = (carried("client_id"), carried("client_secret"));
+            let mut form = vec![
+                ("grant_type".to_owned(), "authorization_code".to_owned()),
+                ("code".to_owned(), code.clone()),
+                ("redirect_uri".to_owned(), carried("redirect_uri")),
+                ("code_verifier".to_owned(), carried("verifier")),
+            ];
+            let mut headers = Vec::new();
+            if secret.is_empty() {
+                form.push(("client_id".to_owned(), id));
+            } else {
+                headers.push((
+                    "Authorization".to_owned(),
+                    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))),
+                ));
+            }
+            let r = transport
+                .send(&form_request(&carried("token_url"), &form, headers))
+                .await
+                .map_err(|e| fail(format!("token request: {e}")))?;
+            let response: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+            let access = response["access_token"]
+                .as_str()
+                .filter(|_| r.status == 200)
+                .ok_or_else(|| fail(format!("token request failed: {}", excerpt(&r))))?;
+            let expires_in = response["expires_in"].as_i64().unwrap_or(3600);
+            let mut tokens = json!({
+                "access_token": access,
+                "expires_at": chrono::Utc::now().timestamp() + expires_in,
+                "token_type": response["token_type"].as_str().unwrap_or("Bearer"),
+            });
+            for key in ["refresh_token", "scope", "id_token"] {
+                if let Some(v) = response[key].as_str() {
+                    tokens[key] = json!(v);
+                }
+            }
+            Ok(tokens)
+        })
+    }
 }

@@ -19,8 +19,19 @@ pub struct State {
 pub async fn authorize(
     opts: &SessionOptions,
     ctx: &mut AuthContext<'_>,
-    _req: &mut HttpRequest,
+    req: &mut HttpRequest,
 ) -> Result<(), AuthError> {
+    // A session provided with the target (`credentials.tokens.session`)
+    // is sent as it is: no login.
+    if let Some(cookie) = crate::live::tokens::session(&ctx.target.credentials)
+        .map_err(|e| AuthError::new(DRIVER, e))?
+    {
+        req.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("cookie"));
+        req.headers
+            .push(("Cookie".into(), format!("{}={}", cookie.name, cookie.value)));
+        return Ok(());
+    }
     let username = ctx.render(DRIVER, opts.user.as_ref())?;
     let u = user(DRIVER, &ctx.target.credentials, username.as_deref())?.clone();
     let name = field(&u, "username");

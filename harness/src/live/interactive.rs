@@ -64,7 +64,10 @@ pub trait InteractiveFlow: Send + Sync {
 /// The interactive flows of the auth drivers built in. A driver with an
 /// interactive flow adds its `Box::new(...)` here.
 pub fn flows() -> Vec<Box<dyn InteractiveFlow>> {
-    Vec::new()
+    vec![
+        Box::new(crate::auth::oauth1::Interactive),
+        Box::new(crate::auth::oauth2::Interactive),
+    ]
 }
 
 /// The flow for a profile (and a driver name, when given).

@@ -166,6 +166,8 @@ fn kind(k: crate::outcome::FailureKind) -> &'static str {
         Header => "header",
         Json => "json",
         Body => "body",
+        Xml => "xml",
+        Fault => "fault",
         Capture => "capture",
         Snapshot => "snapshot",
         Transport => "transport",
@@ -175,5 +177,7 @@ fn kind(k: crate::outcome::FailureKind) -> &'static str {
         Setup => "setup",
         Safety => "safety",
         Cleanup => "cleanup",
+        Schema => "schema",
+        Fuzz => "fuzz",
     }
 }

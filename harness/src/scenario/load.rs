@@ -8,7 +8,7 @@ use std::sync::Arc;
 use emr_catalog::{Catalog, ProfileId};
 
 use super::matcher::Matcher;
-use super::model::{Action, Body, Capture, Scenario, ScenarioDoc, Step};
+use super::model::{Action, Body, Capture, Scenario, ScenarioDoc, SoapSpec, Step};
 use super::template::{json_templates, Template, VarRef};
 use super::vars::BUILTINS;
 
@@ -156,7 +156,17 @@ pub fn parse(path: &Path, id: String, text: &str) -> Result<Vec<Scenario>, Vec<L
             profile: *profile,
             tags: doc.tags.clone(),
             requirements: doc.requirements.clone(),
-            covers: doc.covers.clone(),
+            // Source-table ids (`GET /api/patient`) name the profile's own
+            // operation (`GET /fhir/r4/patient` for eMedicalPractice).
+            covers: doc
+                .covers
+                .iter()
+                .map(|id| {
+                    emr_catalog::Catalog::of(*profile)
+                        .canonical(id)
+                        .map_or_else(|| id.clone(), |op| op.id.clone())
+                })
+                .collect(),
             auth: doc.auth.clone(),
             vars: doc
                 .vars
@@ -279,7 +289,7 @@ fn check(s: &Scenario) -> Vec<LoadError> {
 
     let catalog = Catalog::of(s.profile);
     for id in &s.covers {
-        if catalog.get(id).is_none() {
+        if catalog.canonical(id).is_none() {
             let hint = suggestion(&catalog, id);
             c.error(
                 id,
@@ -345,14 +355,28 @@ impl Checker<'_> {
                 Vec::new()
             }
         };
+        if let Action::Soap(call) = &step.action {
+            if let Some(e) = check_soap_call(self.scenario, call, step.expect.fault.is_some()) {
+                self.error(&call.operation, cursor, e);
+            }
+        }
         let mut matchers: Vec<&Matcher> = Vec::new();
         matchers.extend(step.expect.headers.values());
         matchers.extend(step.expect.json.values());
         matchers.extend(step.expect.body.iter());
+        matchers.extend(step.expect.xml.values());
+        matchers.extend(step.expect.fault.iter().flat_map(|f| f.string.iter()));
+        if let Some(refused) = step.fuzz.as_ref().and_then(|f| f.refused.as_ref()) {
+            matchers.extend(refused.headers.values());
+            matchers.extend(refused.json.values());
+            matchers.extend(refused.body.iter());
+            matchers.extend(refused.xml.values());
+        }
         if let Some(p) = &step.poll {
             matchers.extend(p.until.headers.values());
             matchers.extend(p.until.json.values());
             matchers.extend(p.until.body.iter());
+            matchers.extend(p.until.xml.values());
         }
         for m in matchers {
             for v in m.expected_values() {
@@ -366,6 +390,11 @@ impl Checker<'_> {
             templates.extend(a.templates());
         }
         let auth = step.auth.as_ref().unwrap_or(&self.scenario.auth);
+        if step.fuzz.is_some() {
+            if let Some(e) = crate::fuzz::check_step(step, auth) {
+                self.error("fuzz", cursor, e);
+            }
+        }
         for t in &templates {
             self.refs(t, cursor);
         }
@@ -412,6 +441,59 @@ impl Checker<'_> {
     }
 }
 
+/// A SOAP call must name a service of the profile, and (unless the step
+/// expects a fault: a negative test) one of its operations with its
+/// parameter names.
+fn check_soap_call(s: &Scenario, call: &SoapSpec, negative: bool) -> Option<String> {
+    let catalog = Catalog::of(s.profile);
+    let services = catalog.soap_services();
+    let Some(ops) = services.get(call.service.as_str()) else {
+        let known: Vec<&str> = services.keys().copied().collect();
+        return Some(if known.is_empty() {
+            format!("the {} profile has no SOAP services", s.profile)
+        } else {
+            format!(
+                "`{}` is not a SOAP service of the {} catalogue (services: {})",
+                call.service,
+                s.profile,
+                known.join(", ")
+            )
+        });
+    };
+    if negative {
+        return None;
+    }
+    let Some(op) = ops.iter().find(|o| o.name == call.operation) else {
+        let names: Vec<&str> = ops.iter().map(|o| o.name.as_str()).collect();
+        return Some(format!(
+            "`{}` is not an operation of {} in the {} catalogue (operations: {}); a negative test expects a `fault`",
+            call.operation,
+            call.service,
+            s.profile,
+            names.join(", ")
+        ));
+    };
+    let params: Vec<String> = emr_catalog::signature(op)
+        .map(|sig| sig.params.into_iter().map(|p| p.name).collect())
+        .unwrap_or_default();
+    for name in call.args.keys() {
+        if !params.contains(name) {
+            return Some(format!(
+                "{}.{} has no parameter `{name}` in the {} catalogue (parameters: {})",
+                call.service,
+                call.operation,
+                s.profile,
+                if params.is_empty() {
+                    "none".to_owned()
+                } else {
+                    params.join(", ")
+                }
+            ));
+        }
+    }
+    None
+}
+
 /// The templates a step's request renders: path, query, headers, body.
 pub fn step_templates(step: &Step) -> Result<Vec<Template>, String> {
     let mut templates = Vec::new();
@@ -426,6 +508,13 @@ pub fn step_templates(step: &Step) -> Result<Vec<Template>, String> {
                 Some(Body::Raw(t)) => templates.push(t.clone()),
                 None => {}
             }
+        }
+        Action::Soap(call) => {
+            for v in call.args.values() {
+                json_templates(v, &mut templates)?;
+            }
+            templates.extend(call.namespace.iter().cloned());
+            templates.extend(call.headers.0.iter().map(|(_, t)| t.clone()));
         }
     }
     Ok(templates)
@@ -502,7 +591,12 @@ steps:
     fn steps_can_be_limited_to_some_profiles() {
         let text = "name: x\nprofile: [oscar, open-o]\nsteps:\n  - request: {path: /a}\n  - request: {path: /b}\n    profile: open-o\n  - request: {path: /c}\n    profile: [oscar, juno]\n";
         let s = parse(Path::new("s.yaml"), "s".into(), text).unwrap();
-        let paths = |i: usize| s[i].steps.iter().map(|st| st.name.clone()).collect::<Vec<_>>();
+        let paths = |i: usize| {
+            s[i].steps
+                .iter()
+                .map(|st| st.name.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(paths(0), ["GET /a", "GET /c"]);
         assert_eq!(paths(1), ["GET /a", "GET /b"]);
     }
@@ -525,7 +619,7 @@ steps:
             errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a}\n    expekt: {}\n");
         assert_eq!(
             e,
-            vec!["s.yaml:4:5: steps[0]: unknown field `expekt`, expected one of `name`, `request`, `auth`, `expect`, `capture`, `snapshot`, `repeat`, `poll`, `leaves`, `profile`"]
+            vec!["s.yaml:4:5: steps[0]: unknown field `expekt`, expected one of `name`, `request`, `soap`, `auth`, `expect`, `capture`, `snapshot`, `repeat`, `poll`, `leaves`, `fuzz`, `profile`"]
         );
         let e = errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a, methd: GET}\n");
         assert!(e[0].contains("unknown field `methd`"), "{}", e[0]);
@@ -647,6 +741,80 @@ steps:
         let part = discover(&[dir.path().join("scenarios/oscar")]).unwrap();
         assert_eq!(whole[0].1, "oscar/auth/flow");
         assert_eq!(part[0].1, "oscar/auth/flow");
+    }
+
+    #[test]
+    fn soap_calls_are_checked_against_the_catalogue() {
+        let call = |body: &str| {
+            errors(&format!(
+                "name: x\nprofile: oscar\nsteps:\n  - name: one\n    soap: {body}\n"
+            ))
+        };
+        let e = call("{service: NoService, operation: x}");
+        assert!(e[0].starts_with("s.yaml:5:"), "{}", e[0]);
+        assert!(e[0].contains("`NoService` is not a SOAP service of the oscar catalogue (services: AllergyService"), "{}", e[0]);
+        let e = call("{service: SystemInfoService, operation: getNothing}");
+        assert!(
+            e[0].contains("`getNothing` is not an operation of SystemInfoService"),
+            "{}",
+            e[0]
+        );
+        assert!(
+            e[0].contains("a negative test expects a `fault`"),
+            "{}",
+            e[0]
+        );
+        let ok = errors("name: x\nprofile: oscar\nsteps:\n  - soap: {service: SystemInfoService, operation: getNothing}\n    expect: {fault: {code: 'soap:Client'}}\n");
+        assert!(ok.is_empty(), "{ok:?}");
+        let e = call(
+            "{service: DemographicService, operation: getDemographic, args: {demographicId: 1}}",
+        );
+        assert!(
+            e[0].contains(
+                "has no parameter `demographicId` in the oscar catalogue (parameters: arg0)"
+            ),
+            "{}",
+            e[0]
+        );
+        let e = errors("name: x\nprofile: openemr\nsteps:\n  - soap: {service: A, operation: b}\n");
+        assert!(
+            e[0].contains("the openemr profile has no SOAP services"),
+            "{}",
+            e[0]
+        );
+        let e = call("{service: SystemInfoService, operation: 'is Alive'}");
+        assert!(e[0].contains("plain names"), "{}", e[0]);
+    }
+
+    #[test]
+    fn wss_options_xml_paths_and_their_templates_are_checked() {
+        let e = errors("name: x\nprofile: oscar\nauth: {wss: {password: '{{secret}}'}}\nsteps:\n  - soap: {service: SystemInfoService, operation: isAlive}\n");
+        assert!(
+            e[0].contains("variable `secret` is not defined here"),
+            "{}",
+            e[0]
+        );
+        let e = errors("name: x\nprofile: oscar\nsteps:\n  - soap: {service: SystemInfoService, operation: isAlive}\n    auth: {wss: {login: true, username: '1'}}\n");
+        assert!(
+            e[0].contains("`login` obtains the username and password"),
+            "{}",
+            e[0]
+        );
+        let e = errors("name: x\nprofile: oscar\nsteps:\n  - soap: {service: SystemInfoService, operation: isAlive}\n    auth: {wss: {nonse: true}}\n");
+        assert!(e[0].contains("unknown field `nonse`"), "{}", e[0]);
+        let e = errors("name: x\nprofile: oscar\nsteps:\n  - soap: {service: SystemInfoService, operation: isAlive}\n    auth: {wss: {nonce: 5}}\n");
+        assert!(
+            e[0].contains("`nonce` is `true`, `false` or a base64 value"),
+            "{}",
+            e[0]
+        );
+        let e = errors("name: x\nprofile: oscar\nsteps:\n  - soap: {service: SystemInfoService, operation: isAlive}\n    expect:\n      xml: {'x:return': a}\n");
+        assert!(e[0].starts_with("s.yaml:"), "{}", e[0]);
+        assert!(e[0].contains("unknown prefix `x`"), "{}", e[0]);
+        let e = errors("name: x\nprofile: oscar\nsteps:\n  - soap: {service: SystemInfoService, operation: isAlive}\n    capture: {t: {xml: 'return[0]'}}\n");
+        assert!(e[0].contains("indexes start at 1"), "{}", e[0]);
+        let e = errors("name: x\nprofile: oscar\nsteps:\n  - soap: {service: SystemInfoService, operation: isAlive}\n    expect: {fault: {cod: x}}\n");
+        assert!(e[0].contains("unknown field `cod`"), "{}", e[0]);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod matcher;
 mod model;
 mod template;
 mod vars;
+mod xmlpath;
 
 pub use auth_model::{
     ClientRef, Consent, Leg, OAuth1Options, Placement, SessionOptions, SignatureMethodName,
@@ -15,3 +16,4 @@ pub use matcher::{JsonType, Matcher, Mismatch, Op, Pattern};
 pub use model::*;
 pub use template::{display, render_json, Template, TemplateError, VarRef};
 pub use vars::{Vars, BUILTINS};
+pub use xmlpath::{element_text, namespace_of, XmlPath, PREFIXES};

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::matcher::{Matcher, Pattern};
 use super::template::{Scalar, Template};
+use super::xmlpath::XmlPath;
 
 /// One scenario file.
 #[derive(Debug, Clone)]
@@ -127,9 +128,11 @@ pub enum AuthSpec {
     /// OpenEMR / eMedicalPractice OAuth2 (authorization code with PKCE,
     /// password, client credentials), bearer tokens.
     OAuth2(Box<OAuth2Spec>),
+    /// WS-Security UsernameToken in the SOAP header (SOAP steps only).
+    Wss(Box<WssSpec>),
 }
 
-pub const AUTH_DRIVERS: &[&str] = &["none", "oauth1", "session", "oauth2"];
+pub const AUTH_DRIVERS: &[&str] = &["none", "oauth1", "session", "oauth2", "wss"];
 
 impl AuthSpec {
     pub fn name(&self) -> &'static str {
@@ -138,6 +141,7 @@ impl AuthSpec {
             AuthSpec::OAuth1(_) => "oauth1",
             AuthSpec::Session(_) => "session",
             AuthSpec::OAuth2(_) => "oauth2",
+            AuthSpec::Wss(_) => "wss",
         }
     }
 
@@ -148,6 +152,7 @@ impl AuthSpec {
             AuthSpec::OAuth1(o) => o.templates().into_iter().cloned().collect(),
             AuthSpec::Session(o) => o.user.iter().cloned().collect(),
             AuthSpec::OAuth2(o) => o.templates(),
+            AuthSpec::Wss(w) => w.templates(),
         }
     }
 }
@@ -403,6 +408,190 @@ pub enum Tamper {
     IdToken,
 }
 
+/// `auth: {wss: ...}`: the UsernameToken a SOAP step carries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WssSpec {
+    /// The security number; default: the target's first user's.
+    pub username: Option<Template>,
+    /// The password or a LoginService token; default: the first user's.
+    pub password: Option<Template>,
+    /// Send PasswordDigest (Base64(SHA-1(nonce + created + password))).
+    pub digest: bool,
+    pub nonce: TokenPart,
+    pub created: TokenPart,
+    /// Another namespace for the `wsse` elements (negative tests).
+    pub namespace: Option<Template>,
+    /// Mark the Security header `mustUnderstand="1"`.
+    pub must_understand: bool,
+    /// Log in with `LoginService.login2` first and use the securityId and
+    /// securityTokenKey it returns.
+    pub login: Option<WssLogin>,
+}
+
+impl WssSpec {
+    pub fn templates(&self) -> Vec<Template> {
+        let mut out: Vec<Template> = [&self.username, &self.password, &self.namespace]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        for part in [&self.nonce, &self.created] {
+            if let TokenPart::Fixed(t) = part {
+                out.push(t.clone());
+            }
+        }
+        if let Some(l) = &self.login {
+            out.extend(l.username.iter().chain(l.password.iter()).cloned());
+        }
+        out
+    }
+}
+
+/// A `Nonce` or `Created` of a UsernameToken.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum TokenPart {
+    /// Sent with a digest, left out with a text password.
+    #[default]
+    Auto,
+    /// Sent, freshly made for every request.
+    On,
+    Off,
+    /// This exact value (a base64 nonce, an RFC 3339 instant).
+    Fixed(Template),
+    /// `Created` this many seconds from now (negative: in the past).
+    OffsetSeconds(i64),
+}
+
+/// The login `LoginService.login2` is called with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WssLogin {
+    /// Default: the target's first user's name and password.
+    pub username: Option<Template>,
+    pub password: Option<Template>,
+}
+
+pub const WSS_KEYS: &[&str] = &[
+    "username",
+    "password",
+    "digest",
+    "nonce",
+    "created",
+    "namespace",
+    "must_understand",
+    "login",
+];
+
+impl<'de> Deserialize<'de> for WssSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = WssSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("WS-Security options: a map with `username`, `password`, `digest`, `nonce`, `created`, `login`, ...")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<WssSpec, E> {
+                Ok(WssSpec::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WssSpec, A::Error> {
+                let mut spec = WssSpec::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "username" => spec.username = Some(map.next_value()?),
+                        "password" => spec.password = Some(map.next_value()?),
+                        "digest" => spec.digest = map.next_value()?,
+                        "nonce" => spec.nonce = map.next_value::<TokenPartDoc>()?.0,
+                        "created" => spec.created = map.next_value::<TokenPartDoc>()?.0,
+                        "namespace" => spec.namespace = Some(map.next_value()?),
+                        "must_understand" => spec.must_understand = map.next_value()?,
+                        "login" => spec.login = map.next_value::<WssLoginDoc>()?.0,
+                        other => return Err(de::Error::unknown_field(other, WSS_KEYS)),
+                    }
+                }
+                if spec.login.is_some() && (spec.username.is_some() || spec.password.is_some()) {
+                    return Err(de::Error::custom(
+                        "`login` obtains the username and password; do not give them too",
+                    ));
+                }
+                if matches!(spec.nonce, TokenPart::OffsetSeconds(_)) {
+                    return Err(de::Error::custom(
+                        "`nonce` is `true`, `false` or a base64 value, not a number",
+                    ));
+                }
+                Ok(spec)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+struct TokenPartDoc(TokenPart);
+
+impl<'de> Deserialize<'de> for TokenPartDoc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = TokenPartDoc;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`true`, `false`, a fixed value, or (for `created`) seconds from now")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<TokenPartDoc, E> {
+                Ok(TokenPartDoc(if v { TokenPart::On } else { TokenPart::Off }))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<TokenPartDoc, E> {
+                Ok(TokenPartDoc(TokenPart::OffsetSeconds(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<TokenPartDoc, E> {
+                i64::try_from(v)
+                    .map(|v| TokenPartDoc(TokenPart::OffsetSeconds(v)))
+                    .map_err(|_| E::custom("too many seconds"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TokenPartDoc, E> {
+                Template::parse(v)
+                    .map(|t| TokenPartDoc(TokenPart::Fixed(t)))
+                    .map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+struct WssLoginDoc(Option<WssLogin>);
+
+impl<'de> Deserialize<'de> for WssLoginDoc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = WssLoginDoc;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`true`, or a map with `username` and `password`")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<WssLoginDoc, E> {
+                Ok(WssLoginDoc(v.then_some(WssLogin {
+                    username: None,
+                    password: None,
+                })))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WssLoginDoc, A::Error> {
+                let mut login = WssLogin {
+                    username: None,
+                    password: None,
+                };
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "username" => login.username = Some(map.next_value()?),
+                        "password" => login.password = Some(map.next_value()?),
+                        other => {
+                            return Err(de::Error::unknown_field(other, &["username", "password"]))
+                        }
+                    }
+                }
+                Ok(WssLoginDoc(Some(login)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 impl<'de> Deserialize<'de> for AuthSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -416,6 +605,7 @@ impl<'de> Deserialize<'de> for AuthSpec {
                     "none" => Ok(AuthSpec::None),
                     "oauth1" => Ok(AuthSpec::OAuth1(Box::default())),
                     "session" => Ok(AuthSpec::Session(Default::default())),
+                    "wss" => Ok(AuthSpec::Wss(Box::default())),
                     other => Err(E::unknown_variant(other, AUTH_DRIVERS)),
                 }
             }
@@ -433,6 +623,7 @@ impl<'de> Deserialize<'de> for AuthSpec {
                     )),
                     "session" => AuthSpec::Session(map.next_value()?),
                     "oauth2" => AuthSpec::OAuth2(Box::new(map.next_value()?)),
+                    "wss" => AuthSpec::Wss(Box::new(map.next_value()?)),
                     other => return Err(de::Error::unknown_variant(other, AUTH_DRIVERS)),
                 };
                 if map.next_key::<String>()?.is_some() {
@@ -464,17 +655,21 @@ pub struct Step {
     /// In a file for several profiles: the profiles this step runs for
     /// (the others leave it out); `None` for all of them.
     pub profiles: Option<Profiles>,
+    /// Run mutation families over the step's valid, authorized request
+    /// instead of sending it once (`docs/scenarios.md`, `fuzz`).
+    pub fuzz: Option<Box<crate::fuzz::FuzzSpec>>,
 }
 
 /// What a step does.
 #[derive(Debug, Clone)]
 pub enum Action {
     Request(RequestSpec),
+    Soap(SoapSpec),
 }
 
 pub const STEP_KEYS: &[&str] = &[
-    "name", "request", "auth", "expect", "capture", "snapshot", "repeat", "poll", "leaves",
-    "profile",
+    "name", "request", "soap", "auth", "expect", "capture", "snapshot", "repeat", "poll", "leaves",
+    "fuzz", "profile",
 ];
 
 impl<'de> Deserialize<'de> for Step {
@@ -483,7 +678,7 @@ impl<'de> Deserialize<'de> for Step {
         impl<'de> Visitor<'de> for V {
             type Value = Step;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a step: a map with `request` and optionally `expect`, `capture`, ...")
+                f.write_str("a step: a map with `request` or `soap`, and optionally `expect`, `capture`, ...")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
                 let mut name: Option<String> = None;
@@ -496,6 +691,7 @@ impl<'de> Deserialize<'de> for Step {
                 let mut poll = None;
                 let mut leaves = None;
                 let mut profiles = None;
+                let mut fuzz: Option<crate::fuzz::FuzzSpec> = None;
                 while let Some(key) = map.next_key::<String>()? {
                     let set_action = |action: &mut Option<Action>, a: Action| {
                         if action.is_some() {
@@ -509,6 +705,7 @@ impl<'de> Deserialize<'de> for Step {
                     match key.as_str() {
                         "name" => name = Some(map.next_value()?),
                         "request" => set_action(&mut action, Action::Request(map.next_value()?))?,
+                        "soap" => set_action(&mut action, Action::Soap(map.next_value()?))?,
                         "auth" => auth = Some(map.next_value()?),
                         "expect" => expect = Some(map.next_value()?),
                         "capture" => capture = Some(map.next_value()?),
@@ -517,10 +714,13 @@ impl<'de> Deserialize<'de> for Step {
                         "poll" => poll = Some(map.next_value()?),
                         "leaves" => leaves = Some(map.next_value()?),
                         "profile" => profiles = Some(map.next_value()?),
+                        "fuzz" => fuzz = Some(map.next_value()?),
                         other => return Err(de::Error::unknown_field(other, STEP_KEYS)),
                     }
                 }
-                let action = action.ok_or_else(|| de::Error::custom("a step needs a `request`"))?;
+                let action = action.ok_or_else(|| {
+                    de::Error::custom("a step needs a `request` or a `soap` call")
+                })?;
                 let repeat: u32 = repeat.unwrap_or(1);
                 if repeat == 0 {
                     return Err(de::Error::custom("`repeat` must be at least 1"));
@@ -528,6 +728,15 @@ impl<'de> Deserialize<'de> for Step {
                 let poll: Option<Poll> = poll;
                 if poll.is_some() && repeat > 1 {
                     return Err(de::Error::custom("a step can `repeat` or `poll`, not both"));
+                }
+                if fuzz.is_some() {
+                    crate::fuzz::FuzzSpec::check_step_keys(
+                        repeat > 1,
+                        poll.is_some(),
+                        capture.is_some(),
+                        snapshot.is_some(),
+                    )
+                    .map_err(de::Error::custom)?;
                 }
                 let name = name.unwrap_or_else(|| action.describe());
                 Ok(Step {
@@ -541,6 +750,7 @@ impl<'de> Deserialize<'de> for Step {
                     poll,
                     leaves,
                     profiles,
+                    fuzz: fuzz.map(Box::new),
                 })
             }
         }
@@ -553,7 +763,82 @@ impl Action {
     pub fn describe(&self) -> String {
         match self {
             Action::Request(r) => format!("{} {}", r.method, r.path.as_str()),
+            Action::Soap(s) => format!("SOAP {}.{}", s.service, s.operation),
         }
+    }
+}
+
+/// A SOAP call: the operation's wrapped request element built from
+/// `args`, posted to `{context}/ws/<service>`.
+#[derive(Debug, Clone)]
+pub struct SoapSpec {
+    /// `DemographicService`.
+    pub service: String,
+    /// `getDemographic`.
+    pub operation: String,
+    /// Parameter name to value: scalars become text, maps child elements,
+    /// lists repeated elements, `null` is left out. Strings are templates.
+    pub args: IndexMap<String, Value>,
+    /// The body's namespace; default: the target profile's.
+    pub namespace: Option<Template>,
+    /// Extra HTTP headers.
+    pub headers: Params,
+}
+
+pub const SOAP_KEYS: &[&str] = &["service", "operation", "args", "namespace", "headers"];
+
+impl<'de> Deserialize<'de> for SoapSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SoapSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a SOAP call: a map with `service`, `operation` and optionally `args`, `namespace`, `headers`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SoapSpec, A::Error> {
+                let mut service: Option<String> = None;
+                let mut operation: Option<String> = None;
+                let mut args = IndexMap::new();
+                let mut namespace = None;
+                let mut headers = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "service" => service = Some(map.next_value()?),
+                        "operation" => operation = Some(map.next_value()?),
+                        "args" => {
+                            let a: IndexMap<String, Json> = map.next_value()?;
+                            let mut ts = Vec::new();
+                            for v in a.values() {
+                                super::template::json_templates(&v.0, &mut ts)
+                                    .map_err(de::Error::custom)?;
+                            }
+                            args = a.into_iter().map(|(k, v)| (k, v.0)).collect();
+                        }
+                        "namespace" => namespace = Some(map.next_value()?),
+                        "headers" => headers = Some(map.next_value()?),
+                        other => return Err(de::Error::unknown_field(other, SOAP_KEYS)),
+                    }
+                }
+                let service = service.ok_or_else(|| de::Error::missing_field("service"))?;
+                let operation = operation.ok_or_else(|| de::Error::missing_field("operation"))?;
+                let ident = |s: &str| {
+                    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                };
+                if !ident(&service) || !ident(&operation) {
+                    return Err(de::Error::custom(format!(
+                        "`{service}.{operation}`: a service and an operation are plain names"
+                    )));
+                }
+                Ok(SoapSpec {
+                    service,
+                    operation,
+                    args,
+                    namespace,
+                    headers: headers.unwrap_or_default(),
+                })
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
@@ -796,6 +1081,16 @@ pub struct Expect {
     /// Matcher on the whole body as text.
     #[serde(default)]
     pub body: Option<Matcher>,
+    /// XML path to matcher, on the XML body (values compare as text).
+    #[serde(default)]
+    pub xml: IndexMap<XmlPath, Matcher>,
+    /// The SOAP fault the response must be.
+    #[serde(default)]
+    pub fault: Option<FaultSpec>,
+    /// Validate the body against a schema: `openapi` (the OpenAPI document
+    /// of the operation addressed) or `fhir` (FHIR R4 resource rules).
+    #[serde(default)]
+    pub schema: Option<crate::schema::SchemaKind>,
 }
 
 impl Expect {
@@ -804,7 +1099,28 @@ impl Expect {
             && self.headers.is_empty()
             && self.json.is_empty()
             && self.body.is_none()
+            && self.xml.is_empty()
+            && self.fault.is_none()
+            && self.schema.is_none()
     }
+}
+
+impl<'de> Deserialize<'de> for XmlPath {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        XmlPath::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+/// `fault:`: a SOAP 1.1 fault with this code (a QName compared by
+/// namespace: `wsse:FailedAuthentication`, `soap:Server`) and string.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub string: Option<Matcher>,
 }
 
 /// One status or a list of acceptable ones.
@@ -851,6 +1167,7 @@ impl<'de> Deserialize<'de> for StatusSpec {
 #[derive(Debug, Clone)]
 pub enum CaptureSource {
     Json(JsonPathExpr),
+    Xml(XmlPath),
     Header(String),
     Body,
     Status,
@@ -864,7 +1181,7 @@ pub struct Capture {
     pub regex: Option<Pattern>,
 }
 
-pub const CAPTURE_KEYS: &[&str] = &["json", "header", "body", "status", "regex"];
+pub const CAPTURE_KEYS: &[&str] = &["json", "xml", "header", "body", "status", "regex"];
 
 impl<'de> Deserialize<'de> for Capture {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -872,7 +1189,7 @@ impl<'de> Deserialize<'de> for Capture {
         impl<'de> Visitor<'de> for V {
             type Value = Capture;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a capture: a map with one of `json`, `header`, `body`, `status`, and optionally `regex`")
+                f.write_str("a capture: a map with one of `json`, `xml`, `header`, `body`, `status`, and optionally `regex`")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Capture, A::Error> {
                 let mut source = None;
@@ -880,6 +1197,7 @@ impl<'de> Deserialize<'de> for Capture {
                 while let Some(key) = map.next_key::<String>()? {
                     let s = match key.as_str() {
                         "json" => CaptureSource::Json(map.next_value()?),
+                        "xml" => CaptureSource::Xml(map.next_value()?),
                         "header" => {
                             CaptureSource::Header(map.next_value::<String>()?.to_ascii_lowercase())
                         }
@@ -909,21 +1227,20 @@ impl<'de> Deserialize<'de> for Capture {
                     };
                     if source.is_some() {
                         return Err(de::Error::custom(
-                            "a capture takes one source: `json`, `header`, `body` or `status`",
+                            "a capture takes one source: `json`, `xml`, `header`, `body` or `status`",
                         ));
                     }
                     source = Some(s);
                 }
-                let source = match (source, &regex) {
-                    (Some(s), _) => s,
-                    // A bare regex applies to the body.
-                    (None, Some(_)) => CaptureSource::Body,
-                    (None, None) => {
-                        return Err(de::Error::custom(
-                            "a capture needs a source: `json`, `header`, `body` or `status`",
-                        ))
-                    }
-                };
+                let source =
+                    match (source, &regex) {
+                        (Some(s), _) => s,
+                        // A bare regex applies to the body.
+                        (None, Some(_)) => CaptureSource::Body,
+                        (None, None) => return Err(de::Error::custom(
+                            "a capture needs a source: `json`, `xml`, `header`, `body` or `status`",
+                        )),
+                    };
                 Ok(Capture { source, regex })
             }
         }
@@ -935,8 +1252,31 @@ impl<'de> Deserialize<'de> for Capture {
 #[derive(Debug, Clone)]
 pub struct SnapshotSpec {
     pub name: String,
-    /// JSONPaths whose values are replaced by `[redacted]`.
-    pub redact: Vec<JsonPathExpr>,
+    /// Values replaced by `[redacted]`.
+    pub redact: Vec<Redaction>,
+}
+
+/// A snapshot redaction: a JSONPath (`$...`) on JSON bodies, an XML path
+/// on XML bodies.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Redaction {
+    Json(JsonPathExpr),
+    Xml(XmlPath),
+}
+
+impl<'de> Deserialize<'de> for Redaction {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.starts_with('$') {
+            JsonPathExpr::parse(&s)
+                .map(Redaction::Json)
+                .map_err(de::Error::custom)
+        } else {
+            XmlPath::parse(&s)
+                .map(Redaction::Xml)
+                .map_err(de::Error::custom)
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for SnapshotSpec {

@@ -16,6 +16,10 @@ pub const BUILTINS: &[&str] = &[
     "run_id",
     "credentials",
     "synthetic",
+    "soap_namespace",
+    "api_path",
+    "portal_path",
+    "fhir_path",
 ];
 
 /// A scope of named JSON values.

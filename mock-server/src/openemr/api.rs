@@ -3,25 +3,25 @@
 //! [`handle`] receives a route that passed every check of the gate: the
 //! catalogue operation, its path parameters, the authenticated
 //! [`Principal`] (role, user, bound patient, scopes, the scope context the
-//! request runs in) and the request. Routes are matched by their OpenEMR
-//! path (`op.column("path")`), so eMedicalPractice's mounts reach the same
-//! code. This module serves the discovery documents and the reads that
-//! prove a token end to end; the rest of the Standard, Portal and FHIR
-//! routes are added here (issue 6).
+//! request runs in) and the request. It reads the body once and hands a
+//! [`Call`] to the Standard API ([`super::standard`]), the Patient Portal
+//! API ([`super::portal`]) or FHIR ([`super::fhir`]). Routes are matched by
+//! their OpenEMR path (`op.column("path")`), so eMedicalPractice's mounts
+//! reach the same code.
 
 use axum::extract::Request;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use emr_catalog::{Operation, PathMatch};
+use bytes::Bytes;
+use emr_catalog::{Api, Operation, PathMatch};
 use serde_json::{json, Value};
 
 use super::layout::Layout;
 use super::oauth2::{Ctx, Role};
 use super::scopes::{Context, ResourceScope};
-use super::smart;
-use crate::error::openemr_error;
+use crate::error::{openemr_error, Dialect, Failure};
 use crate::state::{AppState, Site};
-use crate::store::{Data, Patient};
+use crate::store::{Data, Patient, Timestamp};
 
 /// Who is calling, as the gate established it.
 #[derive(Debug, Clone)]
@@ -44,6 +44,16 @@ pub struct Principal {
     pub context: Context,
 }
 
+impl Principal {
+    /// A patient request is bound to its patient (OpenEMR's
+    /// `isPatientRequest` + `getPatientUUIDString`).
+    pub fn bound_patient(&self) -> Option<&str> {
+        (self.context == Context::Patient)
+            .then_some(self.patient.as_deref())
+            .flatten()
+    }
+}
+
 /// A request that passed the gate.
 pub struct ApiCall<'a> {
     pub state: &'a AppState,
@@ -59,12 +69,43 @@ pub struct ApiCall<'a> {
     pub root: String,
 }
 
-impl ApiCall<'_> {
-    fn param(&self, name: &str) -> &str {
+/// A request with its body read: what every route handler gets.
+pub struct Call<'a> {
+    pub state: &'a AppState,
+    pub site: &'a Site,
+    pub layout: Layout,
+    pub op: &'a Operation,
+    pub params: &'a PathMatch,
+    pub principal: Option<&'a Principal>,
+    pub root: String,
+    pub headers: HeaderMap,
+    /// The path as requested (no query).
+    pub path: String,
+    /// The raw query string.
+    pub raw_query: String,
+    /// The decoded query pairs, in order.
+    pub query: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl Call<'_> {
+    pub fn param(&self, name: &str) -> &str {
         self.params.get(name).unwrap_or("")
     }
 
-    fn ctx(&self) -> Ctx<'_> {
+    /// The first value of a query parameter.
+    pub fn q(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn ctx(&self) -> Ctx<'_> {
         Ctx {
             state: self.state,
             site: self.site,
@@ -72,39 +113,88 @@ impl ApiCall<'_> {
             root: self.root.clone(),
         }
     }
-}
 
-pub async fn handle(call: ApiCall<'_>) -> Response {
-    let method = call.op.method.as_str();
-    match (method, call.op.column("path")) {
-        ("GET", "/fhir/metadata") => {
-            let today = call.state.clock.now().format("%Y-%m-%d").to_string();
-            let doc = smart::capability_statement(&call.ctx(), &call.state.catalog, &today);
-            json_response(StatusCode::OK, "application/json", &doc)
+    pub fn now(&self) -> Timestamp {
+        self.state.clock.now()
+    }
+
+    /// `{root}{fhir base}`: where FHIR resources live.
+    pub fn fhir_base(&self) -> String {
+        format!("{}{}", self.root, self.layout.fhir_path(&self.site.name))
+    }
+
+    /// The full URL of this request without its query.
+    pub fn url(&self) -> String {
+        format!("{}{}", self.root, self.path)
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        self.principal.map(|p| p.role)
+    }
+
+    pub fn bound_patient(&self) -> Option<&str> {
+        self.principal.and_then(Principal::bound_patient)
+    }
+
+    /// The request body as a JSON object, as PHP's `json_decode` sees it:
+    /// anything else is an empty object.
+    pub fn json_object(&self) -> serde_json::Map<String, Value> {
+        match serde_json::from_slice::<Value>(&self.body) {
+            Ok(Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
         }
-        ("GET", "/fhir/.well-known/smart-configuration") => json_response(
-            StatusCode::OK,
-            "application/json",
-            &smart::smart_configuration(&call.ctx()),
-        ),
-        ("GET", "/api/patient/:puuid") => standard_patient(&call),
-        ("GET", "/portal/patient") => portal_patient(&call),
-        ("GET", "/fhir/Patient/:uuid") => fhir_patient(&call),
-        _ => not_yet(),
     }
 }
 
-/// A documented route the mock does not serve yet: 501 in OpenEMR's
-/// exception shape, so a scenario sees plainly that the mock lacks it.
-fn not_yet() -> Response {
-    openemr_error(
-        StatusCode::NOT_IMPLEMENTED,
-        "Not implemented: the mock does not serve this route yet",
-        0,
-    )
+pub async fn handle(call: ApiCall<'_>) -> Response {
+    let ApiCall {
+        state,
+        site,
+        layout,
+        op,
+        params,
+        principal,
+        request,
+        root,
+    } = call;
+    let (parts, body) = request.into_parts();
+    let body = match crate::body::read(body, state.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(f) => return f.in_dialect(Dialect::OpenEmrApi).into_response(),
+    };
+    let raw_query = parts.uri.query().unwrap_or("").to_owned();
+    let query = url::form_urlencoded::parse(raw_query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let call = Call {
+        state,
+        site,
+        layout,
+        op,
+        params,
+        principal,
+        root,
+        headers: parts.headers,
+        path: parts.uri.path().to_owned(),
+        raw_query,
+        query,
+        body,
+    };
+    let result = match op.api {
+        Api::Rest => super::standard::handle(&call),
+        Api::Portal => super::portal::handle(&call),
+        Api::Fhir => super::fhir::handle(&call),
+        _ => Err(Failure::NotFound
+            .in_dialect(Dialect::OpenEmrApi)
+            .into_response()),
+    };
+    result.unwrap_or_else(|r| r)
 }
 
-fn json_response(status: StatusCode, content_type: &'static str, v: &Value) -> Response {
+/// What a route answers: a response, or a refusal that is one too.
+pub type Answer = Result<Response, Response>;
+
+pub fn json_response(status: StatusCode, content_type: &'static str, v: &Value) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, content_type)],
@@ -113,7 +203,7 @@ fn json_response(status: StatusCode, content_type: &'static str, v: &Value) -> R
         .into_response()
 }
 
-/// `RestControllerHelper::createProcessingResultResponse`.
+/// `RestControllerHelper::createProcessingResultResponse` for one record.
 pub fn wrapper(status: StatusCode, data: Value) -> Response {
     json_response(
         status,
@@ -122,8 +212,53 @@ pub fn wrapper(status: StatusCode, data: Value) -> Response {
     )
 }
 
+/// The same for a list, with the pagination links.
+pub fn wrapper_list(status: StatusCode, data: Vec<Value>, links: Value) -> Response {
+    json_response(
+        status,
+        "application/json",
+        &json!({"validationErrors": [], "internalErrors": [], "data": data, "links": links}),
+    )
+}
+
+/// A failed validation: 400 with the Particle messages and empty data.
+pub fn wrapper_invalid(errors: Value) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        "application/json",
+        &json!({"validationErrors": errors, "internalErrors": [], "data": [], "links": []}),
+    )
+}
+
+/// `RestControllerHelper::responseHandler`: a value with the ideal status.
+pub fn legacy(status: StatusCode, v: &Value) -> Response {
+    json_response(status, "application/json", v)
+}
+
+/// `responseHandler` with an empty result: 404 with an empty body (a bare
+/// Symfony `Response`, so `text/html`).
+pub fn legacy_not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/html; charset=UTF-8")],
+        "",
+    )
+        .into_response()
+}
+
+/// `validationHandler`: 400 with the bare messages object.
+pub fn legacy_invalid(errors: Value) -> Response {
+    json_response(StatusCode::BAD_REQUEST, "application/json", &errors)
+}
+
+/// `AccessDeniedException` inside dispatch: 401 "Unauthorized".
+pub fn unauthorized() -> Response {
+    openemr_error(StatusCode::UNAUTHORIZED, "Unauthorized", 0)
+}
+
 /// `api_patient_response` fields of a patient.
 pub fn standard_patient_json(p: &Patient) -> Value {
+    let ext = |k: &str| p.ext.get(k).cloned().unwrap_or_default();
     json!({
         "id": p.id.to_string(),
         "pid": p.id.to_string(),
@@ -138,112 +273,63 @@ pub fn standard_patient_json(p: &Patient) -> Value {
         "postal_code": p.address.postal,
         "city": p.address.city,
         "state": p.address.province,
-        "county": "",
+        "county": ext("county"),
         "country_code": p.address.country,
-        "drivers_license": "",
-        "contact_relationship": "",
-        "phone_contact": "",
+        "drivers_license": ext("drivers_license"),
+        "contact_relationship": ext("contact_relationship"),
+        "phone_contact": ext("phone_contact"),
         "phone_home": p.phone_home,
         "phone_biz": p.phone_work,
         "phone_cell": p.phone_cell,
         "email": p.email,
         "DOB": p.birth_date.map(|d| d.to_string()).unwrap_or_default(),
-        "sex": match p.sex.as_str() { "M" => "Male", "F" => "Female", _ => "Unknown" },
-        "race": "",
-        "ethnicity": "",
-        "status": "",
+        "sex": sex_word(&p.sex),
+        "race": ext("race"),
+        "ethnicity": ext("ethnicity"),
+        "status": patient_status(&p.status),
     })
 }
 
-fn patient_by_uuid<'d>(d: &'d Data, uuid: &str) -> Option<&'d Patient> {
+/// OpenEMR's `sex` list (`Male`, `Female`, ...) from the store's code.
+pub fn sex_word(code: &str) -> &'static str {
+    match code {
+        "M" => "Male",
+        "F" => "Female",
+        "O" => "Other",
+        _ => "Unknown",
+    }
+}
+
+/// The store's sex code from OpenEMR's word (or a code).
+pub fn sex_code(word: &str) -> &'static str {
+    match word.trim().to_ascii_lowercase().as_str() {
+        "male" | "m" => "M",
+        "female" | "f" => "F",
+        "other" | "o" => "O",
+        _ => "U",
+    }
+}
+
+/// OpenEMR's patient status words from the store's status code.
+pub fn patient_status(code: &str) -> &'static str {
+    match code {
+        "AC" => "active",
+        "IN" => "inactive",
+        "DE" => "deceased",
+        _ => "",
+    }
+}
+
+pub fn patient_by_uuid<'d>(d: &'d Data, uuid: &str) -> Option<&'d Patient> {
     d.patients().by_uuid(uuid)
 }
 
-/// `GET /api/patient/:puuid`: the wrapper, 404 with `data: []` when unknown.
-fn standard_patient(call: &ApiCall<'_>) -> Response {
-    let uuid = call.param("puuid");
-    call.site.store.read(|d| match patient_by_uuid(d, uuid) {
-        Some(p) => wrapper(StatusCode::OK, standard_patient_json(p)),
-        None => wrapper(StatusCode::NOT_FOUND, json!([])),
-    })
-}
-
-/// `GET /portal/patient`: always the token's own patient.
-fn portal_patient(call: &ApiCall<'_>) -> Response {
-    let uuid = call
-        .principal
-        .and_then(|p| p.patient.clone())
-        .unwrap_or_default();
-    call.site.store.read(|d| match patient_by_uuid(d, &uuid) {
-        Some(p) => wrapper(StatusCode::OK, standard_patient_json(p)),
-        None => wrapper(StatusCode::NOT_FOUND, json!([])),
-    })
-}
-
-/// `GET /fhir/Patient/:uuid`: a patient request for another patient is
-/// 401; an unknown id is 404 `[]`.
-fn fhir_patient(call: &ApiCall<'_>) -> Response {
-    let uuid = call.param("uuid");
-    if let Some(p) = call.principal {
-        if p.context == Context::Patient && p.patient.as_deref() != Some(uuid) {
-            return openemr_error(StatusCode::UNAUTHORIZED, "Unauthorized", 0);
-        }
-    }
-    call.site.store.read(|d| match patient_by_uuid(d, uuid) {
-        Some(p) => json_response(
-            StatusCode::OK,
-            "application/fhir+json",
-            &fhir_patient_json(p),
-        ),
-        None => json_response(StatusCode::NOT_FOUND, "application/json", &json!([])),
-    })
-}
-
-/// A US Core Patient with the store's fields.
-pub fn fhir_patient_json(p: &Patient) -> Value {
-    let mut telecom = Vec::new();
-    for (system, value, use_) in [
-        ("phone", &p.phone_home, "home"),
-        ("phone", &p.phone_work, "work"),
-        ("phone", &p.phone_cell, "mobile"),
-        ("email", &p.email, "home"),
-    ] {
-        if !value.is_empty() {
-            telecom.push(json!({"system": system, "value": value, "use": use_}));
-        }
-    }
-    let mut r = json!({
-        "resourceType": "Patient",
-        "id": p.uuid,
-        "meta": {
-            "versionId": "1",
-            "lastUpdated": p.last_update.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        },
-        "identifier": [{
-            "use": "official",
-            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PT"}]},
-            "system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-            "value": p.id.to_string()
-        }],
-        "active": true,
-        "name": [{
-            "use": "official",
-            "family": p.last_name,
-            "given": [p.first_name.clone()],
-        }],
-        "gender": match p.sex.as_str() { "M" => "male", "F" => "female", "O" => "other", _ => "unknown" },
-        "address": [{
-            "line": [p.address.street.clone()],
-            "city": p.address.city,
-            "state": p.address.province,
-            "postalCode": p.address.postal,
-        }],
-    });
-    if !telecom.is_empty() {
-        r["telecom"] = Value::Array(telecom);
-    }
-    if let Some(b) = p.birth_date {
-        r["birthDate"] = json!(b.to_string());
-    }
-    r
+/// A UUID string as OpenEMR's `UuidRegistry::isValidStringUUID` accepts.
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }

@@ -56,17 +56,12 @@ pub fn smart_configuration(ctx: &Ctx<'_>) -> Value {
     })
 }
 
-/// A search parameter's FHIR type, from its name (the route table lists
-/// names only).
-fn param_type(name: &str) -> &'static str {
-    match name {
-        "_id" | "identifier" | "gender" | "code" | "category" | "status" | "clinical-status"
-        | "type" | "intent" | "email" | "phone" | "telecom" | "active" => "token",
-        "_lastUpdated" | "date" | "birthdate" | "authoredon" | "onset-date" | "period" => "date",
-        "patient" | "subject" | "encounter" | "organization" | "practitioner" | "location"
-        | "performer" | "requester" | "target" => "reference",
-        _ => "string",
-    }
+/// A search parameter's FHIR type, from the search table
+/// ([`super::fhir::search::PARAMS`]) the searches themselves run on.
+fn param_type(resource: &str, name: &str) -> &'static str {
+    super::fhir::search::param(resource, name)
+        .map(|(k, _)| k.as_str())
+        .unwrap_or("string")
 }
 
 /// `FhirMetaDataRestController`: one resource entry per route-file
@@ -103,9 +98,13 @@ pub fn capability_statement(ctx: &Ctx<'_>, catalog: &Catalog, today: &str) -> Va
                 r.interactions.push(c);
             }
         }
-        for p in op.column("search_params").split(',').map(str::trim) {
-            if !p.is_empty() && p != "-" && !r.params.iter().any(|x| x == p) {
-                r.params.push(p.to_owned());
+        // The search-type route's parameters, typed by the search table
+        // (`search_params` names them; the table is what searches run on).
+        if interaction == "search-type" {
+            for (res, p, _, _) in super::fhir::search::PARAMS {
+                if (*res == resource || *res == "*") && !r.params.iter().any(|x| x == p) {
+                    r.params.push((*p).to_owned());
+                }
             }
         }
         if let Some(name) = op
@@ -150,7 +149,7 @@ pub fn capability_statement(ctx: &Ctx<'_>, catalog: &Catalog, today: &str) -> Va
                 e["searchParam"] = r
                     .params
                     .iter()
-                    .map(|p| json!({"name": p, "type": param_type(p)}))
+                    .map(|p| json!({"name": p, "type": param_type(&name, p)}))
                     .collect();
                 e["searchInclude"] = json!(["*"]);
                 e["searchRevInclude"] = json!(["Provenance:target"]);

@@ -1,6 +1,7 @@
 //! OSCAR-family routes: the JAX-RS resources under `{context}/ws/rs` and
 //! `{context}/ws/services`, the OAuth 1.0a provider under
-//! `{context}/ws/oauth`, and `{context}/login.do`.
+//! `{context}/ws/oauth`, `{context}/login.do`, and the JAX-WS services under
+//! `{context}/ws/<Name>Service`.
 
 pub mod api;
 pub mod jsonlib;
@@ -8,6 +9,10 @@ pub mod oauth1;
 pub mod operations;
 pub mod rest;
 pub mod session;
+pub mod soap;
+pub mod wss;
+
+pub use soap::SoapState;
 
 use axum::routing::any;
 use axum::Router;
@@ -31,4 +36,5 @@ pub fn routes(profile: &Profile) -> Router<AppState> {
         // any other single segment is Tomcat's 404.
         .route(&format!("{ctx}/{{page}}"), any(session::login))
         .merge(oauth1::admin::routes())
+        .merge(soap::routes(profile))
 }

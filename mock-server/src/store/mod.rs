@@ -7,18 +7,21 @@
 //! run in parallel, and a write is atomic with respect to every read, so a
 //! delta-sync read never sees half a write.
 
+pub mod collections;
 mod model;
+pub mod openemr_seed;
 pub mod oscar_seed;
-pub mod records;
+mod records;
 pub mod seed;
 mod table;
 
 use std::collections::BTreeSet;
 
-use chrono::{Duration, NaiveDate, NaiveTime};
+use chrono::{Duration, NaiveDate, NaiveTime, Timelike};
 use parking_lot::RwLock;
 
 pub use model::*;
+pub use records::*;
 pub use seed::SeedConfig;
 pub use table::{Record, Table};
 
@@ -92,11 +95,22 @@ pub struct Data {
     pub notes: Table<Note>,
     pub documents: Table<Document>,
     pub labs: Table<LabResult>,
+    /// Earlier versions of appointments, written on every update (OSCAR's
+    /// `appointmentArchive`).
+    pub appointment_archives: Table<AppointmentArchive>,
+    /// Billing records imported from outside (Juno's dashboard billing).
+    pub billings: Table<BillingRecord>,
     pub ticklers: Table<Tickler>,
     pub messages: Table<Message>,
     /// Dialect-specific configuration and workflow records (OSCAR REST's
     /// consent types, jobs, consultation services...), as data.
-    pub records: records::Records,
+    pub records: collections::Records,
+    pub insurance_companies: Table<InsuranceCompany>,
+    pub insurances: Table<InsurancePolicy>,
+    pub transactions: Table<Transaction>,
+    pub drugs: Table<Drug>,
+    pub questionnaire_responses: Table<QuestionnaireResponse>,
+    pub export_jobs: Table<ExportJob>,
     /// `(last name, first name, id)`, lower-cased: prefix name searches.
     names: BTreeSet<(String, String, Id)>,
     /// `(hin, id)`: health-number lookups.
@@ -109,7 +123,13 @@ pub struct Data {
 impl Data {
     /// A strictly increasing write time: two writes never share a stamp,
     /// so "changed after T" never splits or repeats a write.
+    /// Stamps have millisecond precision, as the real systems' columns
+    /// and wire formats do, so a client that sends back a stamp it read
+    /// never sees that write again nor misses a later one.
     pub fn stamp(&mut self, now: Timestamp) -> Timestamp {
+        let now = now
+            .with_nanosecond(now.timestamp_subsec_millis() * 1_000_000)
+            .unwrap_or(now);
         let at = match self.last_stamp {
             Some(last) if now <= last => last + Duration::milliseconds(1),
             _ => now,
@@ -308,6 +328,14 @@ impl Data {
         }
         self.unindex_appointment(id);
         let at = self.stamp(now);
+        if let Some(before) = self.appointments.get(id).cloned() {
+            self.appointment_archives.insert(AppointmentArchive {
+                id: 0,
+                appointment_id: id,
+                appointment: before,
+                last_update: at,
+            });
+        }
         let out = self.appointments.update(id, at, f);
         self.index_appointment(id);
         out.ok_or_else(|| StoreError::Invalid("appointment vanished during update".into()))
@@ -424,6 +452,32 @@ mod tests {
         let b = d.stamp(now);
         let c = d.stamp(now - Duration::seconds(5));
         assert!(a < b && b < c);
+    }
+
+    #[test]
+    fn stamps_are_whole_milliseconds() {
+        let mut d = Data::default();
+        let now = Utc::now();
+        let a = d.stamp(now);
+        assert_eq!(a.timestamp_subsec_nanos() % 1_000_000, 0);
+        assert!(now - a < Duration::milliseconds(1));
+    }
+
+    #[test]
+    fn updating_an_appointment_archives_the_old_version() {
+        let mut d = data();
+        let now = Utc::now();
+        let id = d.appointments().iter().next().unwrap().id;
+        let before = d.appointments().get(id).unwrap().status.clone();
+        d.update_appointment(id, now, |a| a.status = "C".into())
+            .unwrap();
+        let archive = d.appointment_archives.iter().last().unwrap();
+        assert_eq!(archive.appointment_id, id);
+        assert_eq!(archive.appointment.status, before);
+        assert_eq!(
+            archive.last_update,
+            d.appointments().get(id).unwrap().last_update
+        );
     }
 
     #[test]

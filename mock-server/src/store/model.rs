@@ -154,6 +154,8 @@ pub struct Facility {
     pub npi: String,
     pub active: bool,
     pub primary: bool,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Facility, uuid);
@@ -200,12 +202,48 @@ pub struct Appointment {
     pub urgency: String,
     pub remarks: String,
     pub booking_source: String,
+    /// When and by whom the patient confirmed it (Juno), if they did.
+    pub confirmed_at: Option<Timestamp>,
+    pub confirmed_by: String,
+    pub confirmed_by_type: String,
     pub created: Timestamp,
     pub creator: String,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
     pub last_update_user: String,
 }
 record!(Appointment, patient_opt, uuid);
+
+/// An earlier version of an appointment, kept when it changes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AppointmentArchive {
+    pub id: Id,
+    pub appointment_id: Id,
+    /// The appointment as it was before the change.
+    pub appointment: Appointment,
+    /// When it was archived.
+    pub last_update: Timestamp,
+}
+record!(AppointmentArchive);
+
+/// A billing record received from an outside billing system.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BillingRecord {
+    pub id: Id,
+    pub patient: Option<Id>,
+    pub appointment_id: Option<Id>,
+    pub practitioner_no: String,
+    pub billing_code: String,
+    pub amount: String,
+    pub service_date: String,
+    pub status: String,
+    /// Every other field as received, by its wire name.
+    pub fields: BTreeMap<String, String>,
+    pub created: Timestamp,
+    pub last_update: Timestamp,
+}
+record!(BillingRecord, patient_opt);
 
 impl Appointment {
     pub fn is_cancelled(&self) -> bool {
@@ -276,6 +314,8 @@ pub struct Allergy {
     pub life_stage: String,
     pub archived: bool,
     pub provider_no: String,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Allergy, patient, uuid);
@@ -351,6 +391,8 @@ pub struct Medication {
     pub archived: bool,
     pub archived_reason: String,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Medication, patient, uuid);
@@ -388,6 +430,8 @@ pub struct Problem {
     pub comments: String,
     pub provider_no: String,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Problem, patient, uuid);
@@ -407,6 +451,8 @@ pub struct Encounter {
     pub sensitivity: String,
     pub appointment_id: Option<Id>,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Encounter, patient, uuid);
@@ -452,7 +498,11 @@ pub struct Document {
     pub status: String,
     #[serde(skip)]
     pub content: bytes::Bytes,
+    /// Providers who acknowledged it in their inbox.
+    pub acknowledged_by: Vec<String>,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Document, patient_opt, uuid);
@@ -472,6 +522,8 @@ pub struct LabResult {
     pub provider_no: String,
     pub observed: Option<Timestamp>,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(LabResult, patient_opt, uuid);
@@ -508,6 +560,8 @@ pub struct Message {
     pub status: String,
     pub kind: String,
     pub created: Timestamp,
+    /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
+    pub ext: BTreeMap<String, String>,
     pub last_update: Timestamp,
 }
 record!(Message, patient_opt);

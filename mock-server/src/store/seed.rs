@@ -271,6 +271,10 @@ pub fn generate(cfg: &SeedConfig) -> Data {
         }
         super::oscar_seed::extras(&mut d, cfg.patients, cfg.today, now);
     }
+    if cfg.family == Family::OpenEmr {
+        // Its own random stream: the data above stays byte-identical.
+        super::openemr_seed::extend(&mut d, cfg, now);
+    }
     d
 }
 

@@ -3,8 +3,11 @@
 //! System → API Clients:
 //!
 //! - `GET|POST /__admin/openemr/settings` `{"site"?, "password_grant"?,
-//!   "app_manual_approval"?}` (every site when `site` is omitted);
-//! - `POST /__admin/openemr/clients/{client_id}` `{"enabled": bool}`.
+//!   "app_manual_approval"?, "export_delay_seconds"?}` (every site when
+//!   `site` is omitted);
+//! - `POST /__admin/openemr/clients/{client_id}` `{"enabled": bool}`;
+//! - `POST /__admin/openemr/portal/{patient_uuid}` `{"username", "password"}`:
+//!   gives a patient a portal login (Patient Portal → portal credentials).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -21,6 +24,45 @@ pub fn admin_routes() -> Router<AppState> {
     Router::new()
         .route("/__admin/openemr/settings", get(read).post(change))
         .route("/__admin/openemr/clients/{client_id}", post(client))
+        .route("/__admin/openemr/portal/{patient}", post(portal_login))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PortalLogin {
+    username: String,
+    password: String,
+}
+
+async fn portal_login(
+    State(state): State<AppState>,
+    Path(patient): Path<String>,
+    raw: Body,
+) -> Result<Response, DialectError> {
+    let l: PortalLogin = parse(&state, raw).await?;
+    if l.username.trim().is_empty() || l.password.is_empty() {
+        return Err(fail(Failure::BadRequest(
+            "username and password must not be empty".into(),
+        )));
+    }
+    let now = state.clock.now();
+    for site in state.sites() {
+        let done = site.store.write(|d| {
+            let id = d.patients().by_uuid(&patient).map(|p| p.id)?;
+            d.update_patient(id, now, |p| {
+                p.portal_username = l.username.clone();
+                p.portal_password = l.password.clone();
+            })
+            .ok()
+        });
+        if done.is_some() {
+            return Ok(Json(
+                json!({"site": site.name, "patient": patient, "username": l.username}),
+            )
+            .into_response());
+        }
+    }
+    Err(fail(Failure::BadRequest(format!("no patient `{patient}`"))))
 }
 
 fn fail(f: Failure) -> DialectError {
@@ -45,6 +87,7 @@ struct Change {
     site: Option<String>,
     password_grant: Option<bool>,
     app_manual_approval: Option<bool>,
+    export_delay_seconds: Option<u64>,
 }
 
 async fn parse<T: for<'de> Deserialize<'de>>(
@@ -73,6 +116,9 @@ async fn change(State(state): State<AppState>, raw: Body) -> Result<Response, Di
             }
             if let Some(v) = c.app_manual_approval {
                 d.settings.app_manual_approval = v;
+            }
+            if let Some(v) = c.export_delay_seconds {
+                d.settings.export_delay_seconds = v;
             }
         });
     }

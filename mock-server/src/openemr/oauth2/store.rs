@@ -180,6 +180,10 @@ pub struct Settings {
     pub password_grant: bool,
     /// `oauth_app_manual_approval`: every new client starts disabled.
     pub app_manual_approval: bool,
+    /// The mock's bulk-export job duration (mock clock seconds): the
+    /// status answers 202 until it has passed. 0, as OpenEMR exports
+    /// synchronously within the kick-off.
+    pub export_delay_seconds: u64,
 }
 
 /// Everything that changes, behind one lock.

@@ -115,7 +115,7 @@ pub fn patient(d: &Data, p: &Patient, today: NaiveDate) -> Value {
         "rosterTerminationReason": ext("rosterTerminationReason"),
         "providerNo": p.provider_no,
         "providerName": provider.map(|pr| format!("{}, {}", pr.last_name, pr.first_name)),
-        "provider": provider.map(|pr| provider_bean(pr)),
+        "provider": provider.map(provider_bean),
         "familyDoctor": ext("familyDoctor").as_str().map_or_else(|| "<rdohip></rdohip><rd></rd>".to_owned(), str::to_owned),
         "officialLanguage": p.official_language,
         "spokenLanguage": p.spoken_language,

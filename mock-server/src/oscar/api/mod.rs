@@ -306,12 +306,12 @@ pub fn handle(
     // 3. The body.
     let text = String::from_utf8_lossy(&req.body).into_owned();
     let body_type = op.column("request_body_type");
+    // Bodies the JSON reader does not bind: none, text, forms, and XML.
     let body = if matches!(body_type, "" | "-" | "String" | "form")
         || body_type.starts_with("MultivaluedMap")
         || is_form
+        || media::is_xml(req.content_type.as_deref().unwrap_or(""))
     {
-        Value::Null
-    } else if media::is_xml(req.content_type.as_deref().unwrap_or("")) {
         Value::Null
     } else {
         match input::read_json(&JType::parse(body_type), &req.body) {
@@ -483,7 +483,10 @@ fn typed(call: &Call<'_>, ty: &JType, v: Value, status: u16) -> Response {
                     .unwrap_or(Value::Array(Vec::new()));
                 let count = items.as_array().map_or(0, Vec::len);
                 if let Value::Object(m) = &mut h {
-                    m.insert("perPage".into(), v.get("perPage").cloned().unwrap_or(json!(count)));
+                    m.insert(
+                        "perPage".into(),
+                        v.get("perPage").cloned().unwrap_or(json!(count)),
+                    );
                 }
                 (
                     h,

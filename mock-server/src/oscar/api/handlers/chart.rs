@@ -265,7 +265,7 @@ pub fn forms_for_patient(call: &mut Call<'_>) -> Outcome {
         let eforms = !completed || call.behaviour.param("eforms") == Some("true");
         let deleted_too = call.behaviour.param("revisions") == Some("true");
         if eforms && heading != "Encounter" {
-            let shown = |r: &&crate::store::records::Row| r.patient == Some(p) && (deleted_too || r.fields.get("status").map(plain).as_deref() != Some("deleted"));
+            let shown = |r: &&crate::store::collections::Row| r.patient == Some(p) && (deleted_too || r.fields.get("status").map(plain).as_deref() != Some("deleted"));
             list.extend(d.records.rows("eformData").filter(shown).map(|r| {
                 let f = &r.fields;
                 json!({"id": r.id, "demographicNo": p, "formId": f.get("formId"), "type": "eform", "name": f.get("formName"),
@@ -291,7 +291,10 @@ pub fn demographic_set_patients(call: &mut Call<'_>) -> Outcome {
     let patients: Vec<Value> = call.read(|d| {
         d.records
             .rows("demographicSets")
-            .filter(|r| plain(r.fields.get("name").unwrap_or(&Value::Null)) == name && plain(r.fields.get("archived").unwrap_or(&Value::Null)) != "1")
+            .filter(|r| {
+                plain(r.fields.get("name").unwrap_or(&Value::Null)) == name
+                    && plain(r.fields.get("archived").unwrap_or(&Value::Null)) != "1"
+            })
             .filter_map(|r| r.fields.get("demographicNo").and_then(Value::as_i64))
             .filter_map(|id| {
                 d.patients()

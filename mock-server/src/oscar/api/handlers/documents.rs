@@ -185,7 +185,10 @@ fn chart(d: &Data, patient: Id, which: &str) -> Vec<Value> {
                         r.id,
                         &plain(f.get("formName").unwrap_or(&Value::Null)),
                         "eform",
-                        &plain(f.get("date").unwrap_or(&Value::Null)).chars().take(10).collect::<String>(),
+                        &plain(f.get("date").unwrap_or(&Value::Null))
+                            .chars()
+                            .take(10)
+                            .collect::<String>(),
                         "eform_data",
                         &plain(f.get("subject").unwrap_or(&Value::Null)),
                         "text/html",
@@ -204,7 +207,10 @@ fn chart(d: &Data, patient: Id, which: &str) -> Vec<Value> {
                         r.id,
                         &plain(f.get("name").unwrap_or(&Value::Null)),
                         "form",
-                        &plain(f.get("date").unwrap_or(&Value::Null)).chars().take(10).collect::<String>(),
+                        &plain(f.get("date").unwrap_or(&Value::Null))
+                            .chars()
+                            .take(10)
+                            .collect::<String>(),
                         &plain(f.get("table").unwrap_or(&Value::Null)),
                         "",
                         "text/html",

@@ -27,7 +27,10 @@ fn jerr(status: u16, message: &str) -> Outcome {
 
 /// Juno's validation error: the field messages in `data`.
 fn invalid(errors: Vec<(String, String)>) -> Outcome {
-    let data: Map<String, Value> = errors.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    let data: Map<String, Value> = errors
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
     Outcome::Raw {
         status: 400,
         content_type: "application/json".into(),
@@ -38,7 +41,11 @@ fn invalid(errors: Vec<(String, String)>) -> Outcome {
 }
 
 fn ldt(d: NaiveDate, t: NaiveTime) -> Value {
-    Value::String(NaiveDateTime::new(d, t).format("%Y-%m-%dT%H:%M:%S").to_string())
+    Value::String(
+        NaiveDateTime::new(d, t)
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string(),
+    )
 }
 
 // ---- providers ---------------------------------------------------------------------
@@ -47,12 +54,20 @@ fn ldt(d: NaiveDate, t: NaiveTime) -> Value {
 /// `ProviderTo1`, not json-lib text.
 pub fn provider_me(call: &mut Call<'_>) -> Outcome {
     let me = call.provider_no();
-    call.read(|d| d.provider(&me).map_or(Outcome::Empty(404), |p| Outcome::Value(beans::provider_bean(p))))
+    call.read(|d| {
+        d.provider(&me).map_or(Outcome::Empty(404), |p| {
+            Outcome::Value(beans::provider_bean(p))
+        })
+    })
 }
 
 pub fn provider(call: &mut Call<'_>) -> Outcome {
     let id = call.path.get("id").map(plain).unwrap_or_default();
-    call.read(|d| d.provider(&id).map_or(Outcome::Empty(404), |p| Outcome::Value(beans::provider_bean(p))))
+    call.read(|d| {
+        d.provider(&id).map_or(Outcome::Empty(404), |p| {
+            Outcome::Value(beans::provider_bean(p))
+        })
+    })
 }
 
 /// `GET /providers`: the logged-in provider.
@@ -77,14 +92,22 @@ fn edit_form(p: &Provider) -> Value {
 
 pub fn provider_edit_form(call: &mut Call<'_>) -> Outcome {
     let id = call.path.get("id").map(plain).unwrap_or_default();
-    call.read(|d| d.provider(&id).map_or_else(|| jerr(500, "System error"), |p| Outcome::Value(edit_form(p))))
+    call.read(|d| {
+        d.provider(&id).map_or_else(
+            || jerr(500, "System error"),
+            |p| Outcome::Value(edit_form(p)),
+        )
+    })
 }
 
 /// `POST /providerService/provider/new` and `/{id}/edit`
 /// (`ProviderEditFormTo1`): first and last name are required.
 pub fn provider_save(call: &mut Call<'_>) -> Outcome {
     let update = call.behaviour.param("update") == Some("true");
-    let (first, last) = (body_str(call, "firstName").unwrap_or_default(), body_str(call, "lastName").unwrap_or_default());
+    let (first, last) = (
+        body_str(call, "firstName").unwrap_or_default(),
+        body_str(call, "lastName").unwrap_or_default(),
+    );
     let mut errors = Vec::new();
     if first.is_empty() {
         errors.push(("firstName".to_owned(), "may not be empty".to_owned()));
@@ -124,7 +147,11 @@ pub fn provider_save(call: &mut Call<'_>) -> Outcome {
     let result = if update {
         let id = call.path.get("id").map(plain).unwrap_or_default();
         call.write(|d| {
-            let row = d.providers.iter().find(|p| p.provider_no == id).map(|p| p.id)?;
+            let row = d
+                .providers
+                .iter()
+                .find(|p| p.provider_no == id)
+                .map(|p| p.id)?;
             d.providers.update(row, now, |p| {
                 p.first_name = first;
                 p.last_name = last;
@@ -134,9 +161,24 @@ pub fn provider_save(call: &mut Call<'_>) -> Outcome {
         })
     } else {
         call.write(|d| {
-            let next = d.providers.iter().filter_map(|p| p.provider_no.parse::<i64>().ok()).filter(|n| *n < 999_990).max().unwrap_or(100_000) + 1;
+            let next = d
+                .providers
+                .iter()
+                .filter_map(|p| p.provider_no.parse::<i64>().ok())
+                .filter(|n| *n < 999_990)
+                .max()
+                .unwrap_or(100_000)
+                + 1;
             let no = next.to_string();
-            let mut p = Provider { provider_no: no.clone(), first_name: first, last_name: last, provider_type: "doctor".into(), status: "1".into(), last_update: now, ..Provider::default() };
+            let mut p = Provider {
+                provider_no: no.clone(),
+                first_name: first,
+                last_name: last,
+                provider_type: "doctor".into(),
+                status: "1".into(),
+                last_update: now,
+                ..Provider::default()
+            };
             fill(&mut p);
             d.providers.insert(p);
             Some(no)
@@ -151,13 +193,23 @@ pub fn provider_save(call: &mut Call<'_>) -> Outcome {
 /// `POST /providerService/provider/{id}/update_status` (a JSON boolean).
 pub fn provider_status(call: &mut Call<'_>) -> Outcome {
     let id = call.path.get("id").map(plain).unwrap_or_default();
-    let Some(active) = call.body.as_bool().or_else(|| call.text.trim().parse::<bool>().ok()) else {
+    let Some(active) = call
+        .body
+        .as_bool()
+        .or_else(|| call.text.trim().parse::<bool>().ok())
+    else {
         return jerr(400, "Invalid format: expected true or false");
     };
     let now = call.now;
     let ok = call.write(|d| {
-        let row = d.providers.iter().find(|p| p.provider_no == id).map(|p| p.id)?;
-        d.providers.update(row, now, |p| p.status = if active { "1".into() } else { "0".into() })
+        let row = d
+            .providers
+            .iter()
+            .find(|p| p.provider_no == id)
+            .map(|p| p.id)?;
+        d.providers.update(row, now, |p| {
+            p.status = if active { "1".into() } else { "0".into() }
+        })
     });
     match ok {
         Some(()) => Outcome::Value(json!(active)),
@@ -172,7 +224,11 @@ pub fn provider_setting(call: &mut Call<'_>) -> Outcome {
     let value = call.text.trim().trim_matches('"').to_owned();
     let now = call.now;
     call.write(|d| {
-        let existing = d.records.rows("providerSettings").find(|r| r.fields.get("providerNo").map(plain).as_deref() == Some(who.as_str())).map(|r| r.id);
+        let existing = d
+            .records
+            .rows("providerSettings")
+            .find(|r| r.fields.get("providerNo").map(plain).as_deref() == Some(who.as_str()))
+            .map(|r| r.id);
         match existing {
             Some(id) => {
                 d.records.update("providerSettings", id, now, |m| {
@@ -200,16 +256,30 @@ pub fn preference(call: &mut Call<'_>) -> Outcome {
     let scope = call.behaviour.param("scope").unwrap_or("system");
     let stored = call.read(|d| {
         d.records
-            .rows(if scope == "property" { "systemProperties" } else { "systemPreferences" })
+            .rows(if scope == "property" {
+                "systemProperties"
+            } else {
+                "systemPreferences"
+            })
             .find(|r| r.fields.get("name").map(plain).as_deref() == Some(key.as_str()))
             .and_then(|r| r.fields.get("value").map(plain))
     });
     let default = call.source("query.default");
     if call.behaviour.param("enabled") == Some("true") {
-        let on = stored.as_deref().map_or_else(|| default.as_bool().unwrap_or(false) || plain(&default) == "true", |v| matches!(v, "true" | "on" | "yes" | "1"));
+        let on = stored.as_deref().map_or_else(
+            || default.as_bool().unwrap_or(false) || plain(&default) == "true",
+            |v| matches!(v, "true" | "on" | "yes" | "1"),
+        );
         return Outcome::Value(json!(on));
     }
-    Outcome::Value(stored.map_or(if default.is_null() { Value::Null } else { Value::String(plain(&default)) }, Value::String))
+    Outcome::Value(stored.map_or(
+        if default.is_null() {
+            Value::Null
+        } else {
+            Value::String(plain(&default))
+        },
+        Value::String,
+    ))
 }
 
 /// `PUT /systemPreference/{key}` (a text value): the row id.
@@ -218,7 +288,11 @@ pub fn preference_set(call: &mut Call<'_>) -> Outcome {
     let value = call.text.trim().trim_matches('"').to_owned();
     let now = call.now;
     let id = call.write(|d| {
-        let existing = d.records.rows("systemPreferences").find(|r| r.fields.get("name").map(plain).as_deref() == Some(key.as_str())).map(|r| r.id);
+        let existing = d
+            .records
+            .rows("systemPreferences")
+            .find(|r| r.fields.get("name").map(plain).as_deref() == Some(key.as_str()))
+            .map(|r| r.id);
         match existing {
             Some(id) => {
                 d.records.update("systemPreferences", id, now, |m| {
@@ -276,25 +350,44 @@ pub fn demographic_search(call: &mut Call<'_>) -> Outcome {
                 "HIN" => p.hin.starts_with(&term),
                 "Phone" => p.phone_home.contains(&term),
                 "ChartNo" => p.chart_no.starts_with(&term),
-                _ => p.last_name.to_lowercase().starts_with(term.split(',').next().unwrap_or("").trim()),
+                _ => p
+                    .last_name
+                    .to_lowercase()
+                    .starts_with(term.split(',').next().unwrap_or("").trim()),
             })
             .map(|p| beans::patient(d, p, today))
             .collect()
     });
     let total = all.len();
-    let items: Vec<Value> = all.into_iter().skip(((page - 1) * per) as usize).take(per as usize).collect();
+    let items: Vec<Value> = all
+        .into_iter()
+        .skip(((page - 1) * per) as usize)
+        .take(per as usize)
+        .collect();
     Outcome::Value(json!({"content": items, "total": total, "page": page, "perPage": per}))
 }
 
 /// `GET /demographics/statusList?type=patient|roster`.
 pub fn status_list(call: &mut Call<'_>) -> Outcome {
     let kind = plain(&call.source("query.type"));
-    let values: &[&str] = if kind == "roster" { &["RO", "NR", "TE", "FS"] } else { &["AC", "IN", "DE", "MO", "FI"] };
-    Outcome::Value(Value::Array(values.iter().map(|v| json!({"value": v})).collect()))
+    let values: &[&str] = if kind == "roster" {
+        &["RO", "NR", "TE", "FS"]
+    } else {
+        &["AC", "IN", "DE", "MO", "FI"]
+    };
+    Outcome::Value(Value::Array(
+        values.iter().map(|v| json!({"value": v})).collect(),
+    ))
 }
 
 fn ids(call: &Call<'_>) -> Vec<Id> {
-    call.body.get("demographicNos").and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_i64().or_else(|| plain(v).parse().ok())).collect()
+    call.body
+        .get("demographicNos")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_i64().or_else(|| plain(v).parse().ok()))
+        .collect()
 }
 
 /// `POST /batch/activate_demographics` and `deactivate_demographics`
@@ -306,7 +399,12 @@ pub fn batch_status(call: &mut Call<'_>) -> Outcome {
         return jerr(412, "Missing argument: demographicNos");
     }
     let now = call.now;
-    let ok = call.write(|d| list.iter().all(|id| d.update_patient(*id, now, |p| p.status = status.clone()).is_ok()));
+    let ok = call.write(|d| {
+        list.iter().all(|id| {
+            d.update_patient(*id, now, |p| p.status = status.clone())
+                .is_ok()
+        })
+    });
     Outcome::Value(json!(ok))
 }
 
@@ -367,8 +465,14 @@ fn parse_ldt(v: &Value) -> Option<(NaiveDate, NaiveTime)> {
 /// (the calendar shows them side by side).
 pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
     let update = call.behaviour.param("update") == Some("true");
-    let (Some((date, start)), Some((edate, end))) = (call.body.get("startTime").and_then(parse_ldt), call.body.get("endTime").and_then(parse_ldt)) else {
-        return invalid(vec![("startTime".into(), "may not be null".into()), ("endTime".into(), "may not be null".into())]);
+    let (Some((date, start)), Some((edate, end))) = (
+        call.body.get("startTime").and_then(parse_ldt),
+        call.body.get("endTime").and_then(parse_ldt),
+    ) else {
+        return invalid(vec![
+            ("startTime".into(), "may not be null".into()),
+            ("endTime".into(), "may not be null".into()),
+        ]);
     };
     if edate != date || end <= start {
         return jerr(400, "Appointment end time must be after start time");
@@ -380,7 +484,16 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
     let patient = body_i64(call, "demographicNo").filter(|p| *p > 0);
     let login = call.provider_no();
     let now = call.now;
-    let fields = (s("reason"), s("notes"), s("location"), s("resources"), s("type"), body_str(call, "eventStatusCode").unwrap_or_else(|| "t".into()), s("appointmentName"), s("urgency"));
+    let fields = (
+        s("reason"),
+        s("notes"),
+        s("location"),
+        s("resources"),
+        s("type"),
+        body_str(call, "eventStatusCode").unwrap_or_else(|| "t".into()),
+        s("appointmentName"),
+        s("urgency"),
+    );
     let id = if update {
         let Some(id) = body_i64(call, "appointmentNo") else {
             return jerr(412, "Missing argument: appointmentNo");
@@ -392,7 +505,16 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
                 a.end = end;
                 a.provider_no = provider;
                 a.patient = patient;
-                (a.reason, a.notes, a.location, a.resources, a.kind, a.status, a.name, a.urgency) = fields;
+                (
+                    a.reason,
+                    a.notes,
+                    a.location,
+                    a.resources,
+                    a.kind,
+                    a.status,
+                    a.name,
+                    a.urgency,
+                ) = fields;
                 a.last_update_user = login.clone();
             })
         });
@@ -409,7 +531,11 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
         });
         id
     } else {
-        let name = call.read(|d| patient.and_then(|p| d.patients().get(p)).map(Patient::display_name));
+        let name = call.read(|d| {
+            patient
+                .and_then(|p| d.patients().get(p))
+                .map(Patient::display_name)
+        });
         let (reason, notes, location, resources, kind, status, appt_name, urgency) = fields;
         let r = call.write(|d| {
             d.insert_appointment(
@@ -419,7 +545,11 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
                     date,
                     start,
                     end,
-                    name: if appt_name.is_empty() { name.unwrap_or_default() } else { appt_name },
+                    name: if appt_name.is_empty() {
+                        name.unwrap_or_default()
+                    } else {
+                        appt_name
+                    },
                     notes,
                     reason,
                     location,
@@ -442,7 +572,12 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
             Err(e) => return jerr(400, &e.to_string()),
         }
     };
-    call.read(|d| d.appointments().get(id).map_or_else(|| jerr(500, "System error"), |a| Outcome::Value(calendar_appt(d, a))))
+    call.read(|d| {
+        d.appointments().get(id).map_or_else(
+            || jerr(500, "System error"),
+            |a| Outcome::Value(calendar_appt(d, a)),
+        )
+    })
 }
 
 /// `POST /appointment/repeating`: the first occurrence, and copies
@@ -452,23 +587,40 @@ pub fn appointment_repeating(call: &mut Call<'_>) -> Outcome {
         return jerr(412, "Missing argument: appointment");
     };
     let interval = body_i64(call, "interval").unwrap_or(7).max(1);
-    let until = call.body.get("endDate").and_then(instant).map(|t| t.date_naive());
+    let until = call
+        .body
+        .get("endDate")
+        .and_then(instant)
+        .map(|t| t.date_naive());
     call.body = first;
     let out = appointment_save(call);
     let Outcome::Value(v) = &out else {
         return out;
     };
-    let (Some((date, start)), Some((_, end))) = (v.get("startTime").and_then(parse_ldt), v.get("endTime").and_then(parse_ldt)) else {
+    let (Some((date, start)), Some((_, end))) = (
+        v.get("startTime").and_then(parse_ldt),
+        v.get("endTime").and_then(parse_ldt),
+    ) else {
         return out;
     };
     if let Some(until) = until {
-        let template = call.read(|d| v.get("appointmentNo").and_then(Value::as_i64).and_then(|id| d.appointments().get(id).cloned()));
+        let template = call.read(|d| {
+            v.get("appointmentNo")
+                .and_then(Value::as_i64)
+                .and_then(|id| d.appointments().get(id).cloned())
+        });
         if let Some(t) = template {
             let now = call.now;
             let mut day = date + Duration::days(interval);
             let mut n = 0;
             while day <= until && n < 52 {
-                let copy = Appointment { id: 0, date: day, start, end, ..t.clone() };
+                let copy = Appointment {
+                    id: 0,
+                    date: day,
+                    start,
+                    end,
+                    ..t.clone()
+                };
                 let _ = call.write(|d| d.insert_appointment(copy, now, false));
                 day += Duration::days(interval);
                 n += 1;
@@ -522,7 +674,10 @@ pub fn appointment_rotate(call: &mut Call<'_>) -> Outcome {
     let now = call.now;
     let r = call.write(|d| {
         d.update_appointment(id, now, |a| {
-            let i = CYCLE.iter().position(|s| *s == a.status).map_or(0, |i| (i + 1) % CYCLE.len());
+            let i = CYCLE
+                .iter()
+                .position(|s| *s == a.status)
+                .map_or(0, |i| (i + 1) % CYCLE.len());
             a.status = CYCLE[i].to_owned();
             a.status.clone()
         })
@@ -553,7 +708,9 @@ pub fn appointment_set_status(call: &mut Call<'_>) -> Outcome {
 /// appointments and working hours over a range (`CalendarSchedule`).
 pub fn calendar(call: &mut Call<'_>) -> Outcome {
     let provider = plain(&call.source("query.scheduleId"));
-    let day = |k: &str| NaiveDate::parse_from_str(&plain(&call.source(&format!("query.{k}"))), "%Y-%m-%d").ok();
+    let day = |k: &str| {
+        NaiveDate::parse_from_str(&plain(&call.source(&format!("query.{k}"))), "%Y-%m-%d").ok()
+    };
     let (Some(start), Some(end)) = (day("startDate"), day("endDate")) else {
         return jerr(400, "Invalid format: startDate/endDate must be yyyy-MM-dd");
     };
@@ -671,7 +828,11 @@ pub fn sites(call: &mut Call<'_>) -> Outcome {
 
 pub fn one_site(call: &mut Call<'_>) -> Outcome {
     let id = call.path_id("siteId").unwrap_or(1);
-    call.read(|d| d.facilities.get(id).map_or_else(|| jerr(500, "System error"), |f| Outcome::Value(site(f))))
+    call.read(|d| {
+        d.facilities
+            .get(id)
+            .map_or_else(|| jerr(500, "System error"), |f| Outcome::Value(site(f)))
+    })
 }
 
 pub fn site_billing(call: &mut Call<'_>) -> Outcome {
@@ -717,7 +878,11 @@ pub fn letterheads(call: &mut Call<'_>) -> Outcome {
 /// `GET /consults/searchRequests`, `/searchResponses`, `/getTotalRequests`
 /// with query parameters and Juno paging.
 pub fn consult_search(call: &mut Call<'_>) -> Outcome {
-    let coll = if call.behaviour.param("responses") == Some("true") { "consultResponses" } else { "consultRequests" };
+    let coll = if call.behaviour.param("responses") == Some("true") {
+        "consultResponses"
+    } else {
+        "consultRequests"
+    };
     let patient = call.query_id("demographicNo");
     let status = call.query_id("status");
     let page = call.query_id("page").unwrap_or(1).max(1);
@@ -726,8 +891,12 @@ pub fn consult_search(call: &mut Call<'_>) -> Outcome {
         d.records
             .rows(coll)
             .filter(|r| {
-                let p = r.patient.or_else(|| r.fields.get("demographicNo").and_then(Value::as_i64));
-                patient.is_none_or(|x| p == Some(x)) && status.is_none_or(|s| r.fields.get("status").map(plain) == Some(s.to_string()))
+                let p = r
+                    .patient
+                    .or_else(|| r.fields.get("demographicNo").and_then(Value::as_i64));
+                patient.is_none_or(|x| p == Some(x))
+                    && status
+                        .is_none_or(|s| r.fields.get("status").map(plain) == Some(s.to_string()))
             })
             .map(|r| {
                 let mut v = Value::Object(r.fields.clone());
@@ -740,7 +909,11 @@ pub fn consult_search(call: &mut Call<'_>) -> Outcome {
         return Outcome::Value(json!(all.len()));
     }
     let total = all.len();
-    let items: Vec<Value> = all.into_iter().skip(((page - 1) * per) as usize).take(per as usize).collect();
+    let items: Vec<Value> = all
+        .into_iter()
+        .skip(((page - 1) * per) as usize)
+        .take(per as usize)
+        .collect();
     Outcome::Value(json!({"content": items, "total": total, "page": page, "perPage": per}))
 }
 
@@ -751,8 +924,19 @@ pub fn specialist_search(call: &mut Call<'_>) -> Outcome {
     let items: Vec<Value> = call.read(|d| {
         d.records
             .rows("specialists")
-            .filter(|r| name.is_empty() || r.fields.get("lastName").map(plain).unwrap_or_default().to_lowercase().starts_with(&name))
-            .filter(|r| refno.is_empty() || r.fields.get("referralNo").map(plain).as_deref() == Some(refno.as_str()))
+            .filter(|r| {
+                name.is_empty()
+                    || r.fields
+                        .get("lastName")
+                        .map(plain)
+                        .unwrap_or_default()
+                        .to_lowercase()
+                        .starts_with(&name)
+            })
+            .filter(|r| {
+                refno.is_empty()
+                    || r.fields.get("referralNo").map(plain).as_deref() == Some(refno.as_str())
+            })
             .map(|r| Value::Object(r.fields.clone()))
             .collect()
     });
@@ -775,14 +959,26 @@ pub fn eform_json(call: &mut Call<'_>) -> Outcome {
         m.remove("id");
         let ok = call.write(|d| d.records.update("eforms", id, now, |row| row.extend(m)));
         return match ok {
-            Some(()) => call.read(|d| Outcome::Value(d.records.get("eforms", id).map_or(Value::Null, |r| Value::Object(r.fields.clone())))),
+            Some(()) => call.read(|d| {
+                Outcome::Value(
+                    d.records
+                        .get("eforms", id)
+                        .map_or(Value::Null, |r| Value::Object(r.fields.clone())),
+                )
+            }),
             None => jerr(500, "System error"),
         };
     }
     m.insert("creator".into(), json!(call.provider_no()));
     m.insert("current".into(), json!(true));
     let id = call.write(|d| d.records.insert("eforms", m, now));
-    call.read(|d| Outcome::Value(d.records.get("eforms", id).map_or(Value::Null, |r| Value::Object(r.fields.clone()))))
+    call.read(|d| {
+        Outcome::Value(
+            d.records
+                .get("eforms", id)
+                .map_or(Value::Null, |r| Value::Object(r.fields.clone())),
+        )
+    })
 }
 
 /// `GET /forms/allForms`: every encounter form and e-form.
@@ -811,9 +1007,19 @@ pub fn form_status(call: &mut Call<'_>) -> Outcome {
     let Some(id) = call.path_id("id") else {
         return jerr(412, "Missing argument: id");
     };
-    let status = call.behaviour.param("status").unwrap_or("deleted").to_owned();
+    let status = call
+        .behaviour
+        .param("status")
+        .unwrap_or("deleted")
+        .to_owned();
     let now = call.now;
-    let ok = call.write(|d| d.records.update("eformData", id, now, |m| m.insert("status".into(), json!(status)))).is_some();
+    let ok = call
+        .write(|d| {
+            d.records.update("eformData", id, now, |m| {
+                m.insert("status".into(), json!(status))
+            })
+        })
+        .is_some();
     Outcome::Value(json!(ok))
 }
 
@@ -835,7 +1041,10 @@ pub fn fax_next_time(call: &mut Call<'_>) -> Outcome {
 
 pub fn fax_download(call: &mut Call<'_>) -> Outcome {
     let id = call.path_id("id");
-    match call.read(|d| id.and_then(|i| d.records.get("faxOutbox", i)).map(|r| r.fields.get("fileName").map(plain).unwrap_or_default())) {
+    match call.read(|d| {
+        id.and_then(|i| d.records.get("faxOutbox", i))
+            .map(|r| r.fields.get("fileName").map(plain).unwrap_or_default())
+    }) {
         Some(name) => super::util::pdf_outcome("Fax", &[name]),
         None => jerr(500, "System error"),
     }
@@ -847,11 +1056,24 @@ pub fn fax_notification(call: &mut Call<'_>) -> Outcome {
     };
     let status = call.text.trim().trim_matches('"').to_owned();
     if !matches!(status.as_str(), "NOTIFY" | "SILENT") {
-        return jerr(400, "Invalid format: notification status must be NOTIFY or SILENT");
+        return jerr(
+            400,
+            "Invalid format: notification status must be NOTIFY or SILENT",
+        );
     }
     let now = call.now;
-    match call.write(|d| d.records.update("faxOutbox", id, now, |m| m.insert("notificationStatus".into(), json!(status)))) {
-        Some(_) => call.read(|d| Outcome::Value(d.records.get("faxOutbox", id).map_or(Value::Null, |r| Value::Object(r.fields.clone())))),
+    match call.write(|d| {
+        d.records.update("faxOutbox", id, now, |m| {
+            m.insert("notificationStatus".into(), json!(status))
+        })
+    }) {
+        Some(_) => call.read(|d| {
+            Outcome::Value(
+                d.records
+                    .get("faxOutbox", id)
+                    .map_or(Value::Null, |r| Value::Object(r.fields.clone())),
+            )
+        }),
         None => jerr(500, "System error"),
     }
 }
@@ -861,8 +1083,22 @@ pub fn fax_notification(call: &mut Call<'_>) -> Outcome {
 /// MyHealthAccess, IceFall sends, iMDHealth: no integration is configured,
 /// so Juno's integration exception answers 400.
 pub fn no_integration(call: &mut Call<'_>) -> Outcome {
-    let id = call.path.get("integrationId").map(plain).unwrap_or_default();
-    jerr(400, &format!("Integration error: no integration configured{}", if id.is_empty() { String::new() } else { format!(" with id {id}") }))
+    let id = call
+        .path
+        .get("integrationId")
+        .map(plain)
+        .unwrap_or_default();
+    jerr(
+        400,
+        &format!(
+            "Integration error: no integration configured{}",
+            if id.is_empty() {
+                String::new()
+            } else {
+                format!(" with id {id}")
+            }
+        ),
+    )
 }
 
 pub fn ice_fall_settings(call: &mut Call<'_>) -> Outcome {
@@ -875,7 +1111,8 @@ pub fn ice_fall_settings(call: &mut Call<'_>) -> Outcome {
             let id = d.records.rows("iceFallSettings").next().map(|r| r.id);
             match id {
                 Some(id) => {
-                    d.records.update("iceFallSettings", id, now, |row| row.extend(m));
+                    d.records
+                        .update("iceFallSettings", id, now, |row| row.extend(m));
                 }
                 None => {
                     d.records.insert("iceFallSettings", m, now);
@@ -883,7 +1120,12 @@ pub fn ice_fall_settings(call: &mut Call<'_>) -> Outcome {
             }
         });
     }
-    let v = call.read(|d| d.records.rows("iceFallSettings").next().map(|r| r.fields.clone()));
+    let v = call.read(|d| {
+        d.records
+            .rows("iceFallSettings")
+            .next()
+            .map(|r| r.fields.clone())
+    });
     let mut out = json!({"visible": false, "enabled": false, "clinicId": null, "apiKey": null, "email": null});
     if let (Value::Object(o), Some(m)) = (&mut out, v) {
         for (k, x) in m {
@@ -904,7 +1146,11 @@ pub fn book_queued(call: &mut Call<'_>) -> Outcome {
     let Some(provider) = body_str(call, "providerNo") else {
         return invalid(vec![("providerNo".into(), "may not be null".into())]);
     };
-    let queued = call.read(|d| d.records.get("aqsAppointments", qid).map(|r| r.fields.clone()));
+    let queued = call.read(|d| {
+        d.records
+            .get("aqsAppointments", qid)
+            .map(|r| r.fields.clone())
+    });
     let Some(q) = queued else {
         return jerr(500, "System error");
     };
@@ -928,7 +1174,12 @@ pub fn book_queued(call: &mut Call<'_>) -> Outcome {
     match call.write(|d| d.insert_appointment(appt, now, false)) {
         Ok(id) => {
             call.write(|d| d.records.remove("aqsAppointments", qid));
-            call.read(|d| d.appointments().get(id).map_or_else(|| jerr(500, "System error"), |a| Outcome::Value(beans::appointment(d, a))))
+            call.read(|d| {
+                d.appointments().get(id).map_or_else(
+                    || jerr(500, "System error"),
+                    |a| Outcome::Value(beans::appointment(d, a)),
+                )
+            })
         }
         Err(e) => jerr(400, &e.to_string()),
     }
@@ -940,12 +1191,20 @@ pub fn book_queued(call: &mut Call<'_>) -> Outcome {
 pub fn inbox_count(call: &mut Call<'_>) -> Outcome {
     let who = call.path.get("providerId").map(plain).unwrap_or_default();
     let status = call.path.get("reportStatus").map(plain).unwrap_or_default();
-    let n = call.read(|d| d.labs.iter().filter(|l| l.provider_no == who && (status == "all" || l.status == status)).count());
+    let n = call.read(|d| {
+        d.labs
+            .iter()
+            .filter(|l| l.provider_no == who && (status == "all" || l.status == status))
+            .count()
+    });
     Outcome::Value(json!(n))
 }
 
 pub fn lab_routing(call: &mut Call<'_>) -> Outcome {
-    let (Some(lab), who) = (call.path_id("labID"), call.path.get("providerID").map(plain).unwrap_or_default()) else {
+    let (Some(lab), who) = (
+        call.path_id("labID"),
+        call.path.get("providerID").map(plain).unwrap_or_default(),
+    ) else {
         return jerr(412, "Missing argument: labID");
     };
     call.read(|d| match d.labs.get(lab) {
@@ -985,7 +1244,14 @@ fn validate_demographic(b: &Value) -> Vec<(String, String)> {
             errors.push((k.to_owned(), "may not be null".to_owned()));
         }
     }
-    for (k, max) in [("firstName", 30), ("lastName", 30), ("hin", 12), ("hcVersion", 3), ("postal", 9), ("providerNo", 6)] {
+    for (k, max) in [
+        ("firstName", 30),
+        ("lastName", 30),
+        ("hin", 12),
+        ("hcVersion", 3),
+        ("postal", 9),
+        ("providerNo", 6),
+    ] {
         if s(k).is_some_and(|v| v.chars().count() > max) {
             errors.push((k.to_owned(), format!("size must be between 0 and {max}")));
         }
@@ -994,7 +1260,10 @@ fn validate_demographic(b: &Value) -> Vec<(String, String)> {
         errors.push(("sex".to_owned(), "must be one of M, F, T, O, U".to_owned()));
     }
     if s("patientStatus").is_some_and(|v| !["AC", "IN", "DE", "FI", "MO"].contains(&v.as_str())) {
-        errors.push(("patientStatus".to_owned(), "must be one of AC, IN, DE, FI, MO".to_owned()));
+        errors.push((
+            "patientStatus".to_owned(),
+            "must be one of AC, IN, DE, FI, MO".to_owned(),
+        ));
     }
     errors
 }
@@ -1008,7 +1277,12 @@ pub fn v1_demographic_save(call: &mut Call<'_>) -> Outcome {
         return invalid(errors);
     }
     let b = call.body.clone();
-    let s = |k: &str| b.get(k).filter(|v| !v.is_null()).map(plain).unwrap_or_default();
+    let s = |k: &str| {
+        b.get(k)
+            .filter(|v| !v.is_null())
+            .map(plain)
+            .unwrap_or_default()
+    };
     let date = |k: &str| b.get(k).and_then(instant).map(|t| t.date_naive());
     let login = call.provider_no();
     let fill = |p: &mut Patient| {
@@ -1023,7 +1297,11 @@ pub fn v1_demographic_save(call: &mut Call<'_>) -> Outcome {
         p.date_joined = date("dateJoined");
         p.end_date = date("endDate");
         p.birth_date = date("dateOfBirth");
-        p.status = if s("patientStatus").is_empty() { "AC".into() } else { s("patientStatus") };
+        p.status = if s("patientStatus").is_empty() {
+            "AC".into()
+        } else {
+            s("patientStatus")
+        };
         p.email = s("email");
         p.address.street = s("address");
         p.address.city = s("city");
@@ -1045,10 +1323,18 @@ pub fn v1_demographic_save(call: &mut Call<'_>) -> Outcome {
         let Some(id) = call.path_id("demographicId") else {
             return jerr(412, "Missing argument: demographicId");
         };
-        if call.write(|d| d.update_patient(id, now, |p| fill(p))).is_err() {
+        if call
+            .write(|d| d.update_patient(id, now, |p| fill(p)))
+            .is_err()
+        {
             return jerr(500, "System error");
         }
-        return call.read(|d| d.patients().get(id).map_or_else(|| jerr(500, "System error"), |p| Outcome::Value(v1_demographic(p))));
+        return call.read(|d| {
+            d.patients().get(id).map_or_else(
+                || jerr(500, "System error"),
+                |p| Outcome::Value(v1_demographic(p)),
+            )
+        });
     }
     let mut p = Patient::default();
     fill(&mut p);
@@ -1067,12 +1353,47 @@ pub fn v1_demographic_get(call: &mut Call<'_>) -> Outcome {
 /// `GET /ws/services/v1/demographics/search?...&page&perPage&exactMatch`.
 pub fn v1_demographic_search(call: &mut Call<'_>) -> Outcome {
     let q = |k: &str| plain(&call.source(&format!("query.{k}"))).to_lowercase();
-    let exact = call.query.get("exactMatch").and_then(Value::as_bool).unwrap_or(false);
-    let (first, last, hin, sex, dob, phone, provider) = (q("firstName"), q("lastName"), q("hin"), q("sex"), q("dateOfBirth"), q("phone"), q("providerNo"));
-    if [&first, &last, &hin, &sex, &dob, &phone, &provider, &q("address"), &q("charNo")].iter().all(|v| v.is_empty()) {
-        return jerr(412, "Missing argument: at least one search parameter is required");
+    let exact = call
+        .query
+        .get("exactMatch")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let (first, last, hin, sex, dob, phone, provider) = (
+        q("firstName"),
+        q("lastName"),
+        q("hin"),
+        q("sex"),
+        q("dateOfBirth"),
+        q("phone"),
+        q("providerNo"),
+    );
+    if [
+        &first,
+        &last,
+        &hin,
+        &sex,
+        &dob,
+        &phone,
+        &provider,
+        &q("address"),
+        &q("charNo"),
+    ]
+    .iter()
+    .all(|v| v.is_empty())
+    {
+        return jerr(
+            412,
+            "Missing argument: at least one search parameter is required",
+        );
     }
-    let like = |have: &str, want: &str| want.is_empty() || if exact { have.eq_ignore_ascii_case(want) } else { have.to_lowercase().starts_with(want) };
+    let like = |have: &str, want: &str| {
+        want.is_empty()
+            || if exact {
+                have.eq_ignore_ascii_case(want)
+            } else {
+                have.to_lowercase().starts_with(want)
+            }
+    };
     let page = call.query_id("page").unwrap_or(1).max(1);
     let per = call.query_id("perPage").unwrap_or(10).max(1);
     let all: Vec<Value> = call.read(|d| {
@@ -1086,7 +1407,11 @@ pub fn v1_demographic_search(call: &mut Call<'_>) -> Outcome {
             .collect()
     });
     let total = all.len();
-    let items: Vec<Value> = all.into_iter().skip(((page - 1) * per) as usize).take(per as usize).collect();
+    let items: Vec<Value> = all
+        .into_iter()
+        .skip(((page - 1) * per) as usize)
+        .take(per as usize)
+        .collect();
     Outcome::Value(json!({"content": items, "total": total, "page": page, "perPage": per}))
 }
 
@@ -1102,7 +1427,11 @@ pub fn v1_document_create(call: &mut Call<'_>) -> Outcome {
     if !errors.is_empty() {
         return invalid(errors);
     }
-    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(body_str(call, "base64EncodedFile").unwrap_or_default().trim()) else {
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(
+        body_str(call, "base64EncodedFile")
+            .unwrap_or_default()
+            .trim(),
+    ) else {
         return jerr(400, "Invalid format: base64EncodedFile");
     };
     let now = call.now;
@@ -1113,7 +1442,9 @@ pub fn v1_document_create(call: &mut Call<'_>) -> Outcome {
         description: body_str(call, "description").unwrap_or_default(),
         category: body_str(call, "documentType").unwrap_or_default(),
         source: body_str(call, "source").unwrap_or_else(|| "External API".into()),
-        observed: body_str(call, "observationDate").and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()).or(Some(now.date_naive())),
+        observed: body_str(call, "observationDate")
+            .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
+            .or(Some(now.date_naive())),
         provider_no: call.provider_no(),
         status: "A".into(),
         content: bytes::Bytes::from(bytes),
@@ -1133,9 +1464,7 @@ pub fn v1_chart_document(call: &mut Call<'_>) -> Outcome {
     };
     let now = call.now;
     let ok = call.write(|d| {
-        if d.patients().get(p).is_none() {
-            return None;
-        }
+        d.patients().get(p)?;
         d.documents.update(doc, now, |x| x.patient = Some(p))
     });
     match ok {
@@ -1157,15 +1486,19 @@ pub fn v1_chart_eform(call: &mut Call<'_>) -> Outcome {
     let login = call.provider_no();
     let values = call.body.get("formValues").cloned().unwrap_or(json!({}));
     let id = call.write(|d| {
-        if d.patients().get(p).is_none() {
-            return None;
-        }
+        d.patients().get(p)?;
         let eform = d.records.get("eforms", form)?.fields.clone();
         let mut m = Map::new();
         m.insert("demographicNo".into(), json!(p));
         m.insert("formId".into(), json!(form));
-        m.insert("formName".into(), eform.get("formName").cloned().unwrap_or(Value::Null));
-        m.insert("subject".into(), eform.get("subject").cloned().unwrap_or(Value::Null));
+        m.insert(
+            "formName".into(),
+            eform.get("formName").cloned().unwrap_or(Value::Null),
+        );
+        m.insert(
+            "subject".into(),
+            eform.get("subject").cloned().unwrap_or(Value::Null),
+        );
         m.insert("status".into(), json!("Completed"));
         m.insert("date".into(), json!(now.to_rfc3339()));
         m.insert("providerNo".into(), json!(login));
@@ -1184,7 +1517,11 @@ pub fn v1_document_inbox(call: &mut Call<'_>) -> Outcome {
     let Some(doc) = call.path_id("documentId") else {
         return jerr(412, "Missing argument: documentId");
     };
-    let who = call.path.get("providerId").map(plain).unwrap_or_else(|| "0".into());
+    let who = call
+        .path
+        .get("providerId")
+        .map(plain)
+        .unwrap_or_else(|| "0".into());
     let now = call.now;
     let ok = call.write(|d| {
         if who != "0" && d.provider(&who).is_none() {
@@ -1213,7 +1550,13 @@ fn v1_tickler(t: &Tickler) -> Value {
 pub fn v1_tickler_save(call: &mut Call<'_>) -> Outcome {
     let update = call.behaviour.param("update") == Some("true");
     let mut errors = Vec::new();
-    for k in ["demographicNo", "message", "status", "serviceDate", "taskAssignedTo"] {
+    for k in [
+        "demographicNo",
+        "message",
+        "status",
+        "serviceDate",
+        "taskAssignedTo",
+    ] {
         if body_str(call, k).is_none_or(|v| v.is_empty()) {
             errors.push((k.to_owned(), "may not be null".to_owned()));
         }
@@ -1224,21 +1567,39 @@ pub fn v1_tickler_save(call: &mut Call<'_>) -> Outcome {
     }
     let priority = body_str(call, "priority").unwrap_or_else(|| "Normal".into());
     if !["High", "Normal", "Low"].contains(&priority.as_str()) {
-        errors.push(("priority".to_owned(), "must be one of High, Normal, Low".to_owned()));
+        errors.push((
+            "priority".to_owned(),
+            "must be one of High, Normal, Low".to_owned(),
+        ));
     }
     let patient = body_i64(call, "demographicNo");
     let assignee = body_str(call, "taskAssignedTo").unwrap_or_default();
-    let (known_patient, known_provider) = call.read(|d| (patient.is_some_and(|p| d.patients().get(p).is_some()), d.provider(&assignee).is_some()));
+    let (known_patient, known_provider) = call.read(|d| {
+        (
+            patient.is_some_and(|p| d.patients().get(p).is_some()),
+            d.provider(&assignee).is_some(),
+        )
+    });
     if patient.is_some() && !known_patient {
-        errors.push(("demographicNo".to_owned(), "demographic does not exist".to_owned()));
+        errors.push((
+            "demographicNo".to_owned(),
+            "demographic does not exist".to_owned(),
+        ));
     }
     if !assignee.is_empty() && !known_provider {
-        errors.push(("taskAssignedTo".to_owned(), "provider does not exist".to_owned()));
+        errors.push((
+            "taskAssignedTo".to_owned(),
+            "provider does not exist".to_owned(),
+        ));
     }
     if !errors.is_empty() {
         return invalid(errors);
     }
-    let service = call.body.get("serviceDate").and_then(instant).unwrap_or(call.now);
+    let service = call
+        .body
+        .get("serviceDate")
+        .and_then(instant)
+        .unwrap_or(call.now);
     let message = body_str(call, "message").unwrap_or_default();
     let creator = body_str(call, "creator").unwrap_or_else(|| call.provider_no());
     let now = call.now;
@@ -1278,7 +1639,12 @@ pub fn v1_tickler_save(call: &mut Call<'_>) -> Outcome {
             })
         })
     };
-    call.read(|d| d.ticklers.get(id).map_or_else(|| jerr(500, "System error"), |t| Outcome::Value(v1_tickler(t))))
+    call.read(|d| {
+        d.ticklers.get(id).map_or_else(
+            || jerr(500, "System error"),
+            |t| Outcome::Value(v1_tickler(t)),
+        )
+    })
 }
 
 pub fn v1_tickler_get(call: &mut Call<'_>) -> Outcome {

@@ -89,7 +89,10 @@ fn preference(call: &Call<'_>, key: &str) -> Option<String> {
     call.read(|d| {
         d.records
             .rows("providerPreferences")
-            .filter(|r| plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == me && plain(r.fields.get("key").unwrap_or(&Value::Null)) == key)
+            .filter(|r| {
+                plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == me
+                    && plain(r.fields.get("key").unwrap_or(&Value::Null)) == key
+            })
             .last()
             .map(|r| plain(r.fields.get("value").unwrap_or(&Value::Null)))
     })
@@ -102,7 +105,10 @@ fn set_preference(call: &Call<'_>, key: &str, value: &str) {
         let existing = d
             .records
             .rows("providerPreferences")
-            .find(|r| plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == me && plain(r.fields.get("key").unwrap_or(&Value::Null)) == key)
+            .find(|r| {
+                plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == me
+                    && plain(r.fields.get("key").unwrap_or(&Value::Null)) == key
+            })
             .map(|r| r.id);
         match existing {
             Some(id) => {
@@ -350,7 +356,9 @@ pub fn recent_demographics(call: &mut Call<'_>) -> Outcome {
     });
     if call.variant == super::super::Variant::Juno {
         let total = patients.len();
-        return Outcome::Value(json!({"content": patients, "total": total, "page": 1, "perPage": total}));
+        return Outcome::Value(
+            json!({"content": patients, "total": total, "page": 1, "perPage": total}),
+        );
     }
     Outcome::Value(json!({"patients": patients}))
 }

@@ -408,7 +408,12 @@ pub fn lookup_search(call: &mut Call<'_>) -> Outcome {
     let items: Vec<Value> = call.read(|d| {
         d.records
             .rows("drugDatabase")
-            .filter(|r| !s.is_empty() && plain(r.fields.get("name").unwrap_or(&Value::Null)).to_lowercase().contains(&s))
+            .filter(|r| {
+                !s.is_empty()
+                    && plain(r.fields.get("name").unwrap_or(&Value::Null))
+                        .to_lowercase()
+                        .contains(&s)
+            })
             .map(|r| {
                 let mut v = Value::Object(r.fields.clone());
                 v["id"] = r.fields.get("drugId").cloned().unwrap_or(Value::Null);

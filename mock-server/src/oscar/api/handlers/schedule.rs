@@ -282,7 +282,7 @@ pub fn history(call: &mut Call<'_>) -> Outcome {
             .iter()
             .filter(|a| a.patient == Some(patient) && a.status != "D")
             .collect();
-        list.sort_by(|a, b| (b.date, b.start).cmp(&(a.date, a.start)));
+        list.sort_by_key(|a| std::cmp::Reverse((a.date, a.start)));
         let items: Vec<Value> = list.into_iter().map(|a| beans::appointment(d, a)).collect();
         Outcome::Value(json!({"appointments": items}))
     })

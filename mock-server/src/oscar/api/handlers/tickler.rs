@@ -108,7 +108,12 @@ pub fn mine(call: &mut Call<'_>) -> Outcome {
 /// with `Integer.parseInt`, so leaving one out is a 500.
 pub fn list(call: &mut Call<'_>) -> Outcome {
     // OSCAR declares count and page as String, Juno as Integer: read both as text.
-    let q = |k: &str| Some(call.source(&format!("query.{k}"))).filter(|v| !v.is_null()).map(|v| plain(&v)).filter(|s| !s.is_empty());
+    let q = |k: &str| {
+        Some(call.source(&format!("query.{k}")))
+            .filter(|v| !v.is_null())
+            .map(|v| plain(&v))
+            .filter(|s| !s.is_empty())
+    };
     let (Some(count), Some(page)) = (
         q("count").and_then(|c| c.parse::<usize>().ok()),
         q("page").and_then(|p| p.parse::<usize>().ok()),

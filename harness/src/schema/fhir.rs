@@ -1,0 +1,682 @@
+//! FHIR R4 structure checks driven by `harness/data/fhir-r4.yaml`: every
+//! element known, cardinality (`0..1` not an array, `0..*` an array,
+//! required present), choice types, datatypes recursively, primitive
+//! values by the specification's regular expressions, and the JSON rules
+//! (no nulls, no empty strings, arrays or objects).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::transport::HttpResponse;
+
+const RULES: &str = include_str!("../../data/fhir-r4.yaml");
+
+#[derive(Debug, Clone)]
+enum TypeRef {
+    Named(String),
+    Backbone(Vec<Element>),
+}
+
+#[derive(Debug, Clone)]
+struct Element {
+    /// The name, without `[x]` for a choice.
+    name: String,
+    choice: bool,
+    types: Vec<TypeRef>,
+    required: bool,
+    many: bool,
+}
+
+#[derive(Debug, Default)]
+struct Rules {
+    primitives: HashMap<String, Regex>,
+    id_exceptions: HashMap<String, Regex>,
+    types: HashMap<String, Vec<Element>>,
+    resources: HashMap<String, Vec<Element>>,
+    codes: HashMap<String, Vec<String>>,
+}
+
+/// Primitive types checked by JSON type rather than a pattern.
+const JSON_PRIMITIVES: &[&str] = &[
+    "boolean",
+    "integer",
+    "positiveInt",
+    "unsignedInt",
+    "decimal",
+];
+
+/// Why the rules file does not load: a build defect, caught by the tests.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("fhir-r4.yaml: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("fhir-r4.yaml: {0}")]
+    Shape(String),
+}
+
+fn parse_elements(map: &serde_yaml::Mapping) -> Result<Vec<Element>, RulesError> {
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let key = k
+            .as_str()
+            .ok_or_else(|| RulesError::Shape(format!("element name {k:?} is not text")))?;
+        match v {
+            serde_yaml::Value::String(spec) => {
+                let (body, required, many) = card(spec);
+                let (name, choice) = match key.strip_suffix("[x]") {
+                    Some(n) => (n.to_owned(), true),
+                    None => (key.to_owned(), false),
+                };
+                out.push(Element {
+                    name,
+                    choice,
+                    types: body
+                        .split('|')
+                        .map(|t| TypeRef::Named(t.trim().to_owned()))
+                        .collect(),
+                    required,
+                    many,
+                });
+            }
+            serde_yaml::Value::Mapping(m) => {
+                let (name, required, many) = card(key);
+                out.push(Element {
+                    name: name.to_owned(),
+                    choice: false,
+                    types: vec![TypeRef::Backbone(parse_elements(m)?)],
+                    required,
+                    many,
+                });
+            }
+            other => return Err(RulesError::Shape(format!("element `{key}`: {other:?}"))),
+        }
+    }
+    Ok(out)
+}
+
+/// `Type!` → (`Type`, required, many).
+fn card(s: &str) -> (&str, bool, bool) {
+    match s.chars().last() {
+        Some('!') => (&s[..s.len() - 1], true, false),
+        Some('*') => (&s[..s.len() - 1], false, true),
+        Some('+') => (&s[..s.len() - 1], true, true),
+        _ => (s, false, false),
+    }
+}
+
+fn load() -> Result<Rules, RulesError> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(RULES)?;
+    let section = |name: &str| -> Result<serde_yaml::Mapping, RulesError> {
+        doc.get(name)
+            .and_then(serde_yaml::Value::as_mapping)
+            .cloned()
+            .ok_or_else(|| RulesError::Shape(format!("no `{name}` section")))
+    };
+    let mut rules = Rules::default();
+    for (k, v) in section("primitives")? {
+        let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
+            return Err(RulesError::Shape("primitives are `name: regex`".into()));
+        };
+        let re = Regex::new(v).map_err(|e| RulesError::Shape(format!("primitive `{k}`: {e}")))?;
+        rules.primitives.insert(k.to_owned(), re);
+    }
+    for (k, v) in section("id_exceptions")? {
+        let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
+            return Err(RulesError::Shape(
+                "id_exceptions are `Resource: regex`".into(),
+            ));
+        };
+        let re =
+            Regex::new(v).map_err(|e| RulesError::Shape(format!("id exception `{k}`: {e}")))?;
+        rules.id_exceptions.insert(k.to_owned(), re);
+    }
+    for (target, name) in [
+        (&mut rules.types, "types"),
+        (&mut rules.resources, "resources"),
+    ] {
+        for (k, v) in section(name)? {
+            let (Some(k), Some(m)) = (k.as_str(), v.as_mapping()) else {
+                return Err(RulesError::Shape(format!("`{name}` entries are maps")));
+            };
+            target.insert(k.to_owned(), parse_elements(m)?);
+        }
+    }
+    for (k, v) in section("codes")? {
+        let (Some(k), Some(list)) = (k.as_str(), v.as_sequence()) else {
+            return Err(RulesError::Shape(
+                "codes are `Type.element: [codes]`".into(),
+            ));
+        };
+        rules.codes.insert(
+            k.to_owned(),
+            list.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+        );
+    }
+    Ok(rules)
+}
+
+fn rules() -> &'static Result<Rules, RulesError> {
+    static R: OnceLock<Result<Rules, RulesError>> = OnceLock::new();
+    R.get_or_init(load)
+}
+
+/// The resource types the rules describe.
+pub fn known_resources() -> Vec<String> {
+    match rules() {
+        Ok(r) => r.resources.keys().cloned().collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// What is wrong with a FHIR response: a resource, a Bundle, or NDJSON.
+pub fn check_response(resp: &HttpResponse) -> Vec<String> {
+    let media = resp
+        .header("content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if media.contains("ndjson") {
+        let text = resp.text();
+        let mut errors = Vec::new();
+        let mut lines = 0;
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            lines += 1;
+            match serde_json::from_str::<Value>(line) {
+                Ok(v) => check_resource(&v, &format!("line {}", i + 1), &mut errors),
+                Err(e) => errors.push(format!("line {}: not JSON ({e})", i + 1)),
+            }
+        }
+        if lines == 0 {
+            errors.push("the NDJSON file has no resources".into());
+        }
+        return errors;
+    }
+    match serde_json::from_slice::<Value>(&resp.body) {
+        Ok(v) => {
+            let mut errors = Vec::new();
+            check_resource(&v, "$", &mut errors);
+            errors
+        }
+        Err(e) => vec![format!("the body is not JSON ({e})")],
+    }
+}
+
+/// Checks one resource (by its `resourceType`).
+pub fn check_resource(v: &Value, at: &str, errors: &mut Vec<String>) {
+    let rules = match rules() {
+        Ok(r) => r,
+        Err(e) => {
+            errors.push(e.to_string());
+            return;
+        }
+    };
+    let Value::Object(m) = v else {
+        errors.push(format!("{at}: a resource is a JSON object"));
+        return;
+    };
+    let Some(kind) = m.get("resourceType").and_then(Value::as_str) else {
+        errors.push(format!("{at}: `resourceType` is missing"));
+        return;
+    };
+    let Some(elements) = rules.resources.get(kind) else {
+        errors.push(format!(
+            "{at}: resource type `{kind}` is not one the rules describe"
+        ));
+        return;
+    };
+    if let Some(id) = m.get("id") {
+        let ok = id.as_str().is_some_and(|s| {
+            rules.primitives.get("id").is_some_and(|re| re.is_match(s))
+                || rules
+                    .id_exceptions
+                    .get(kind)
+                    .is_some_and(|re| re.is_match(s))
+        });
+        if !ok {
+            errors.push(format!("{at}.id: {id} is not a valid id"));
+        }
+    }
+    let common = [
+        ("meta", "Meta", false),
+        ("implicitRules", "uri", false),
+        ("language", "code", false),
+        ("text", "Narrative", false),
+        ("contained", "Resource", true),
+        ("extension", "Extension", true),
+        ("modifierExtension", "Extension", true),
+    ];
+    let mut all: Vec<Element> = elements.clone();
+    for (name, t, many) in common {
+        all.push(Element {
+            name: name.into(),
+            choice: false,
+            types: vec![TypeRef::Named(t.into())],
+            required: false,
+            many,
+        });
+    }
+    check_object(
+        rules,
+        m,
+        &all,
+        &["resourceType", "id"],
+        at,
+        Some(kind),
+        errors,
+    );
+}
+
+fn common_element(name: &str, t: &str, many: bool) -> Element {
+    Element {
+        name: name.into(),
+        choice: false,
+        types: vec![TypeRef::Named(t.into())],
+        required: false,
+        many,
+    }
+}
+
+fn capitalized(t: &str) -> String {
+    let mut c = t.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Checks an object's elements; `skip` are keys handled by the caller;
+/// `owner` is the resource type, for the code bindings of its elements.
+fn check_object(
+    rules: &Rules,
+    m: &serde_json::Map<String, Value>,
+    elements: &[Element],
+    skip: &[&str],
+    at: &str,
+    owner: Option<&str>,
+    errors: &mut Vec<String>,
+) {
+    if m.is_empty() {
+        errors.push(format!("{at}: an object must not be empty"));
+    }
+    for (key, value) in m {
+        if skip.contains(&key.as_str()) {
+            continue;
+        }
+        let here = format!("{at}.{key}");
+        // `_given` carries a primitive's id and extensions.
+        if let Some(base) = key.strip_prefix('_') {
+            if !elements
+                .iter()
+                .any(|e| e.name == base || (e.choice && base.starts_with(&e.name)))
+            {
+                errors.push(format!("{here}: unknown element"));
+            }
+            continue;
+        }
+        let found = elements.iter().find_map(|e| {
+            if !e.choice && e.name == key.as_str() {
+                return e.types.first().map(|t| (e, t.clone()));
+            }
+            if e.choice {
+                let rest = key.strip_prefix(e.name.as_str())?;
+                return e.types.iter().find_map(|t| match t {
+                    TypeRef::Named(n)
+                        if capitalized(n) == rest || (n == "*" && !rest.is_empty()) =>
+                    {
+                        Some((
+                            e,
+                            TypeRef::Named(if n == "*" {
+                                any_type(rules, rest)
+                            } else {
+                                n.clone()
+                            }),
+                        ))
+                    }
+                    _ => None,
+                });
+            }
+            None
+        });
+        let Some((element, t)) = found else {
+            errors.push(format!("{here}: unknown element"));
+            continue;
+        };
+        let items: Vec<(String, &Value)> = match (element.many, value) {
+            (true, Value::Array(a)) => {
+                if a.is_empty() {
+                    errors.push(format!("{here}: an array must not be empty"));
+                }
+                a.iter()
+                    .enumerate()
+                    .map(|(i, x)| (format!("{here}[{i}]"), x))
+                    .collect()
+            }
+            (true, other) => {
+                errors.push(format!(
+                    "{here}: cardinality 0..* needs an array, got {}",
+                    short(other)
+                ));
+                continue;
+            }
+            (false, Value::Array(_)) => {
+                errors.push(format!(
+                    "{here}: cardinality ..1 allows one value, got an array"
+                ));
+                continue;
+            }
+            (false, other) => vec![(here.clone(), other)],
+        };
+        for (loc, item) in items {
+            check_value(rules, item, &t, &loc, errors);
+            if let (Some(owner), Some(s)) = (owner, item.as_str()) {
+                if let Some(allowed) = rules.codes.get(&format!("{owner}.{key}")) {
+                    if !allowed.iter().any(|a| a == s) {
+                        errors.push(format!(
+                            "{loc}: `{s}` is not a code of {owner}.{key} ({})",
+                            allowed.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for e in elements.iter().filter(|e| e.required) {
+        let present = if e.choice {
+            m.keys()
+                .any(|k| k.starts_with(e.name.as_str()) && k.len() > e.name.len())
+        } else {
+            m.contains_key(&e.name)
+        };
+        if !present {
+            let name = if e.choice {
+                format!("{}[x]", e.name)
+            } else {
+                e.name.clone()
+            };
+            errors.push(format!("{at}: required element `{name}` is missing"));
+        }
+    }
+}
+
+/// The type an Extension's `value<Type>` names: a primitive (`valueString`
+/// → `string`) or a datatype (`valueCoding` → `Coding`).
+fn any_type(rules: &Rules, suffix: &str) -> String {
+    let lower = lower_first(suffix);
+    if rules.primitives.contains_key(&lower) || JSON_PRIMITIVES.contains(&lower.as_str()) {
+        lower
+    } else {
+        suffix.to_owned()
+    }
+}
+
+fn lower_first(t: &str) -> String {
+    let mut c = t.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 50 {
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(47).map_or(s.len(), |(i, _)| i)]
+        )
+    } else {
+        s
+    }
+}
+
+fn check_value(rules: &Rules, v: &Value, t: &TypeRef, at: &str, errors: &mut Vec<String>) {
+    if v.is_null() {
+        errors.push(format!("{at}: null is not a FHIR value"));
+        return;
+    }
+    match t {
+        TypeRef::Backbone(elements) => {
+            let Value::Object(m) = v else {
+                errors.push(format!("{at}: expected an object, got {}", short(v)));
+                return;
+            };
+            let mut all = elements.clone();
+            all.push(common_element("id", "string", false));
+            all.push(common_element("extension", "Extension", true));
+            all.push(common_element("modifierExtension", "Extension", true));
+            check_object(rules, m, &all, &[], at, None, errors);
+        }
+        TypeRef::Named(name) => check_named(rules, v, name, at, errors),
+    }
+}
+
+fn check_named(rules: &Rules, v: &Value, name: &str, at: &str, errors: &mut Vec<String>) {
+    match name {
+        "Resource" => check_resource(v, at, errors),
+        "Extension" => {
+            let Value::Object(m) = v else {
+                errors.push(format!("{at}: an Extension is an object"));
+                return;
+            };
+            let elements = vec![
+                Element {
+                    name: "url".into(),
+                    choice: false,
+                    types: vec![TypeRef::Named("uri".into())],
+                    required: true,
+                    many: false,
+                },
+                Element {
+                    name: "value".into(),
+                    choice: true,
+                    types: vec![TypeRef::Named("*".into())],
+                    required: false,
+                    many: false,
+                },
+                common_element("id", "string", false),
+                common_element("extension", "Extension", true),
+            ];
+            check_object(rules, m, &elements, &[], at, None, errors);
+        }
+        "boolean" => {
+            if !v.is_boolean() {
+                errors.push(format!("{at}: expected a boolean, got {}", short(v)));
+            }
+        }
+        "integer" | "positiveInt" | "unsignedInt" => match v.as_i64() {
+            Some(n) if n < i64::from(i32::MIN) || n > i64::from(i32::MAX) => {
+                errors.push(format!("{at}: {n} is out of the 32-bit integer range"))
+            }
+            Some(n) if name == "positiveInt" && n < 1 => {
+                errors.push(format!("{at}: {n} is not a positiveInt"))
+            }
+            Some(n) if name == "unsignedInt" && n < 0 => {
+                errors.push(format!("{at}: {n} is not an unsignedInt"))
+            }
+            Some(_) => {}
+            None => errors.push(format!("{at}: expected an {name}, got {}", short(v))),
+        },
+        "decimal" => {
+            if !v.is_number() {
+                errors.push(format!("{at}: expected a decimal number, got {}", short(v)));
+            }
+        }
+        _ => {
+            if let Some(re) = rules.primitives.get(name) {
+                match v.as_str() {
+                    Some(s) if re.is_match(s) => {}
+                    Some(s) => errors.push(format!(
+                        "{at}: {} is not a valid {name}",
+                        short(&Value::String(s.to_owned()))
+                    )),
+                    None => {
+                        errors.push(format!("{at}: expected a {name} string, got {}", short(v)))
+                    }
+                }
+            } else if let Some(elements) = rules.types.get(name) {
+                let Value::Object(m) = v else {
+                    errors.push(format!("{at}: expected a {name} object, got {}", short(v)));
+                    return;
+                };
+                let mut all = elements.clone();
+                all.push(common_element("id", "string", false));
+                all.push(common_element("extension", "Extension", true));
+                if name == "Dosage"
+                    || name.starts_with("Questionnaire")
+                    || name.starts_with("ValueSet")
+                    || name.starts_with("OperationDefinition")
+                    || name.starts_with("CapabilityStatement")
+                    || name == "ProvenanceAgent"
+                    || name == "BundleLink"
+                    || name == "ObservationReferenceRange"
+                {
+                    all.push(common_element("modifierExtension", "Extension", true));
+                }
+                check_object(rules, m, &all, &[], at, None, errors);
+            } else if JSON_PRIMITIVES.contains(&name) {
+                // handled above
+            } else {
+                errors.push(format!("{at}: the rules know no type `{name}`"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn errors(v: Value) -> Vec<String> {
+        let mut e = Vec::new();
+        check_resource(&v, "$", &mut e);
+        e
+    }
+
+    #[test]
+    fn the_rules_load_and_name_every_type_they_use() {
+        let r = rules().as_ref().unwrap();
+        fn walk(r: &Rules, els: &[Element], bad: &mut Vec<String>) {
+            for e in els {
+                for t in &e.types {
+                    match t {
+                        TypeRef::Named(n) => {
+                            let known = n == "*"
+                                || n == "Resource"
+                                || n == "Extension"
+                                || JSON_PRIMITIVES.contains(&n.as_str())
+                                || r.primitives.contains_key(n)
+                                || r.types.contains_key(n);
+                            if !known {
+                                bad.push(n.clone());
+                            }
+                        }
+                        TypeRef::Backbone(b) => walk(r, b, bad),
+                    }
+                }
+            }
+        }
+        let mut bad = Vec::new();
+        for els in r.types.values().chain(r.resources.values()) {
+            walk(r, els, &mut bad);
+        }
+        assert!(bad.is_empty(), "unknown types: {bad:?}");
+        assert!(r.resources.len() > 35);
+    }
+
+    #[test]
+    fn a_valid_patient_passes() {
+        let p = json!({
+            "resourceType": "Patient", "id": "a1b2", "meta": {"lastUpdated": "2024-01-02T03:04:05Z"},
+            "extension": [{"url": "http://x", "extension": [{"url": "text", "valueString": "White"}]}],
+            "name": [{"family": "Lee", "given": ["Jo"]}], "gender": "female", "birthDate": "1980-02-03",
+            "deceasedBoolean": false, "telecom": [{"system": "phone", "value": "555"}]
+        });
+        assert_eq!(errors(p), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_rule_catches_its_mistake() {
+        let cases = [
+            (
+                json!({"resourceType": "Patient", "name": {"family": "Lee"}}),
+                "needs an array",
+            ),
+            (
+                json!({"resourceType": "Patient", "gender": ["male"]}),
+                "allows one value",
+            ),
+            (
+                json!({"resourceType": "Patient", "birthDate": "02/03/1980"}),
+                "not a valid date",
+            ),
+            (
+                json!({"resourceType": "Patient", "gender": "man"}),
+                "not a code of Patient.gender",
+            ),
+            (
+                json!({"resourceType": "Patient", "nickname": "Jo"}),
+                "unknown element",
+            ),
+            (
+                json!({"resourceType": "Patient", "active": "yes"}),
+                "expected a boolean",
+            ),
+            (
+                json!({"resourceType": "Patient", "name": []}),
+                "must not be empty",
+            ),
+            (
+                json!({"resourceType": "Patient", "id": "has space"}),
+                "not a valid id",
+            ),
+            (
+                json!({"resourceType": "Observation", "status": "final"}),
+                "required element `code`",
+            ),
+            (
+                json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "valueFoo": 1}),
+                "unknown element",
+            ),
+            (
+                json!({"resourceType": "Immunization", "status": "completed", "vaccineCode": {"text": "x"}, "patient": {"reference": "Patient/1"}}),
+                "occurrence[x]",
+            ),
+            (
+                json!({"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {"resourceType": "Patient", "gender": 1}}]}),
+                "entry[0].resource.gender",
+            ),
+            (
+                json!({"resourceType": "Patient", "meta": {"lastUpdated": "2024-01-02T03:04:05"}}),
+                "not a valid instant",
+            ),
+            (
+                json!({"resourceType": "Nope"}),
+                "not one the rules describe",
+            ),
+            (
+                json!({"resourceType": "Patient", "name": [{"family": ""}]}),
+                "not a valid string",
+            ),
+        ];
+        for (v, want) in cases {
+            let e = errors(v.clone());
+            assert!(e.iter().any(|m| m.contains(want)), "{v}: {e:?}");
+        }
+        // OpenEMR's documented id formats are accepted, others are not.
+        assert!(errors(json!({"resourceType": "Goal", "id": "0a1b2c3d-0000-4000-8000-000000000000_1",
+            "lifecycleStatus": "active", "description": {"text": "x"}, "subject": {"reference": "Patient/1"}})).is_empty());
+        assert!(!errors(
+            json!({"resourceType": "Patient", "id": "0a1b2c3d-0000-4000-8000-000000000000_1"})
+        )
+        .is_empty());
+    }
+}

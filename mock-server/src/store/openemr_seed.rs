@@ -1,0 +1,506 @@
+//! Seed data the OpenEMR-family APIs serve beyond the common clinic: the
+//! drug formulary, payers and policies, devices, lab orders with results,
+//! documents, questionnaire answers, referrals, and the demographic
+//! columns US systems keep (race, ethnicity, employer, guardian).
+//!
+//! It draws from its own random stream, after the common data is built,
+//! so the common data is the same for every family.
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+
+/// Name, generic, RxNorm, NDC, DIN, form, size, unit, route.
+type FormularyRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+pub const FORMULARY: &[FormularyRow] = &[
+    (
+        "Lipitor",
+        "atorvastatin",
+        "617312",
+        "0071-0155-23",
+        "02230711",
+        "tablet",
+        "20",
+        "mg",
+        "oral",
+    ),
+    (
+        "Synthroid",
+        "levothyroxine",
+        "966247",
+        "0074-6624-90",
+        "02172062",
+        "tablet",
+        "100",
+        "mcg",
+        "oral",
+    ),
+    (
+        "Glucophage",
+        "metformin",
+        "861007",
+        "0087-6060-05",
+        "02162849",
+        "tablet",
+        "500",
+        "mg",
+        "oral",
+    ),
+    (
+        "Ventolin",
+        "albuterol",
+        "745679",
+        "0173-0682-20",
+        "02213486",
+        "inhaler",
+        "100",
+        "mcg",
+        "inhalation",
+    ),
+    (
+        "Altace",
+        "ramipril",
+        "198188",
+        "61570-110-01",
+        "02221829",
+        "capsule",
+        "5",
+        "mg",
+        "oral",
+    ),
+];
+
+/// Payer name, type code, CMS id, city, state.
+const PAYERS: &[(&str, &str, &str, &str, &str)] = &[
+    ("Blue Lake Health Plan", "1", "BLH01", "Springfield", "IL"),
+    ("Medicare Part B", "2", "MCRB", "Baltimore", "MD"),
+    ("Summit Mutual Insurance", "1", "SMI77", "Denver", "CO"),
+];
+
+/// Device title, UDI carrier.
+const DEVICES: &[(&str, &str)] = &[
+    (
+        "Implantable cardiac pacemaker",
+        "(01)00643169007222(17)160128(21)BLC200461H",
+    ),
+    (
+        "Insulin infusion pump",
+        "(01)00884521069201(17)231130(10)IP2290",
+    ),
+];
+
+/// Panel LOINC, panel name, result LOINC, result name, unit, low, high.
+const LABS: &[(&str, &str, &str, &str, &str, f64, f64)] = &[
+    (
+        "4548-4",
+        "Hemoglobin A1c/Hemoglobin.total in Blood",
+        "4548-4",
+        "Hemoglobin A1c",
+        "%",
+        4.8,
+        8.5,
+    ),
+    (
+        "2093-3",
+        "Cholesterol [Mass/volume] in Serum or Plasma",
+        "2093-3",
+        "Cholesterol",
+        "mg/dL",
+        140.0,
+        260.0,
+    ),
+    (
+        "3016-3",
+        "Thyrotropin [Units/volume] in Serum or Plasma",
+        "3016-3",
+        "TSH",
+        "m[IU]/L",
+        0.5,
+        6.0,
+    ),
+];
+
+/// CDC race and ethnicity codes and their displays.
+const RACES: &[(&str, &str)] = &[
+    ("2106-3", "White"),
+    ("2054-5", "Black or African American"),
+    ("2028-9", "Asian"),
+    ("1002-5", "American Indian or Alaska Native"),
+];
+const ETHNICITIES: &[(&str, &str)] = &[
+    ("2186-5", "Not Hispanic or Latino"),
+    ("2135-2", "Hispanic or Latino"),
+];
+
+const EMPLOYERS: &[(&str, &str)] = &[
+    ("Northwind Logistics", "410 Harbour St"),
+    ("Contoso Dental Group", "88 Front St W"),
+    ("Fabrikam Schools", "12 College St"),
+];
+
+/// The smallest PNG: one transparent pixel.
+const PIXEL_PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
+/// Adds the OpenEMR-family records to `d`.
+pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x0E3E_5EED);
+    let uuid = |rng: &mut ChaCha8Rng| crate::rng::format_uuid(rng.gen());
+    let today = cfg.today;
+
+    for (name, generic, rxnorm, ndc, din, form, size, unit, route) in FORMULARY {
+        let u = uuid(&mut rng);
+        d.drugs.insert(Drug {
+            uuid: u,
+            name: (*name).into(),
+            generic_name: (*generic).into(),
+            rxnorm: (*rxnorm).into(),
+            ndc: (*ndc).into(),
+            din: (*din).into(),
+            form: (*form).into(),
+            size: (*size).into(),
+            unit: (*unit).into(),
+            route: (*route).into(),
+            active: true,
+            last_update: now,
+            ..Drug::default()
+        });
+    }
+    for (name, kind, cms, city, state) in PAYERS {
+        let u = uuid(&mut rng);
+        d.insurance_companies.insert(InsuranceCompany {
+            uuid: u,
+            name: (*name).into(),
+            attn: "Claims".into(),
+            cms_id: (*cms).into(),
+            ins_type_code: (*kind).into(),
+            address: Address {
+                street: format!("{} Market St", rng.gen_range(100..999)),
+                city: (*city).into(),
+                province: (*state).into(),
+                postal: format!("{:05}", rng.gen_range(10000..99999)),
+                country: "US".into(),
+            },
+            phone: format!("800-555-{:04}", rng.gen_range(0..10000)),
+            last_update: now,
+            ..InsuranceCompany::default()
+        });
+    }
+    let first_facility = d.facilities.iter().next().map(|f| f.id);
+    if let Some(f) = first_facility {
+        let _ = d.facilities.update(f, now, |f| {
+            f.npi = "1992888123".into();
+            f.ext.insert("federal_ein".into(), "12-3456789".into());
+            f.ext.insert("facility_code".into(), "MGFHT".into());
+            f.ext
+                .insert("website".into(), "https://maplegrove.example.com".into());
+            f.ext.insert("pos_code".into(), "11".into());
+            f.ext.insert("service_location".into(), "1".into());
+            f.ext.insert("billing_location".into(), "1".into());
+            f.ext.insert("accepts_assignment".into(), "1".into());
+            f.ext.insert("color".into(), "#99FFFF".into());
+        });
+    }
+    let encounters: Vec<Id> = d.encounters.iter().map(|e| e.id).collect();
+    for id in encounters {
+        let _ = d.encounters.update(id, now, |e| {
+            // Calendar category 1, the seeded "Regular visit".
+            e.ext.insert("pc_catid".into(), "1".into());
+            e.ext.insert("pos_code".into(), "11".into());
+        });
+    }
+
+    let patients: Vec<(Id, NaiveDate, String, String, String)> = d
+        .patients()
+        .iter()
+        .map(|p| {
+            (
+                p.id,
+                p.birth_date.unwrap_or(today),
+                p.first_name.clone(),
+                p.last_name.clone(),
+                p.provider_no.clone(),
+            )
+        })
+        .collect();
+    let companies: Vec<Id> = d.insurance_companies.iter().map(|c| c.id).collect();
+    for (pid, dob, first, last, provider_no) in patients {
+        let (race, race_text) = *pick(&mut rng, RACES);
+        let (eth, eth_text) = *pick(&mut rng, ETHNICITIES);
+        let employer = rng
+            .gen_bool(0.5)
+            .then(|| *pick(&mut rng, EMPLOYERS))
+            .map(|(n, s)| (n.to_owned(), s.to_owned()));
+        let guardian = rng.gen_bool(0.3);
+        // Demographic columns, not an edit: the row keeps its stamp.
+        let stamp = d.patients.get(pid).map_or(now, |p| p.last_update);
+        let _ = d.patients.update(pid, stamp, |p| {
+            p.ext.insert("race".into(), race.into());
+            p.ext.insert("race_display".into(), race_text.into());
+            p.ext.insert("ethnicity".into(), eth.into());
+            p.ext.insert("ethnicity_display".into(), eth_text.into());
+            if let Some((name, street)) = &employer {
+                p.ext.insert("employer.name".into(), name.clone());
+                p.ext.insert("employer.street".into(), street.clone());
+                p.ext.insert("employer.city".into(), p.address.city.clone());
+                p.ext
+                    .insert("employer.state".into(), p.address.province.clone());
+                p.ext
+                    .insert("employer.postal_code".into(), p.address.postal.clone());
+                p.ext
+                    .insert("employer.country".into(), p.address.country.clone());
+            }
+            if guardian {
+                p.ext
+                    .insert("guardian.name".into(), format!("Alex {}", p.last_name));
+                p.ext.insert("guardian.relationship".into(), "PRN".into());
+                p.ext.insert("guardian.phone".into(), p.phone_home.clone());
+            }
+        });
+
+        if rng.gen_bool(0.7) && !companies.is_empty() {
+            let company = companies[rng.gen_range(0..companies.len())];
+            let start = today - Duration::days(rng.gen_range(60..2000));
+            let mut subscriber = std::collections::BTreeMap::new();
+            subscriber.insert("subscriber_fname".into(), first.clone());
+            subscriber.insert("subscriber_lname".into(), last.clone());
+            subscriber.insert("subscriber_DOB".into(), dob.to_string());
+            let u = uuid(&mut rng);
+            d.insurances.insert(InsurancePolicy {
+                uuid: u,
+                patient_id: pid,
+                company_id: company,
+                kind: "primary".into(),
+                plan_name: "Standard PPO".into(),
+                policy_number: format!("P{:08}", rng.gen_range(0..99_999_999)),
+                group_number: format!("G{:05}", rng.gen_range(0..99_999)),
+                relationship: "self".into(),
+                start: Some(start),
+                copay: "20".into(),
+                accept_assignment: "TRUE".into(),
+                subscriber,
+                last_update: now,
+                ..InsurancePolicy::default()
+            });
+        }
+        if rng.gen_bool(0.1) {
+            let (title, udi) = *pick(&mut rng, DEVICES);
+            let u = uuid(&mut rng);
+            let mut ext = std::collections::BTreeMap::new();
+            ext.insert("udi".into(), udi.into());
+            d.problems.insert(Problem {
+                uuid: u,
+                patient_id: pid,
+                kind: "medical_device".into(),
+                title: title.into(),
+                begin: Some(today - Duration::days(rng.gen_range(100..3000))),
+                provider_no: provider_no.clone(),
+                ext,
+                created: now,
+                last_update: now,
+                ..Problem::default()
+            });
+        }
+        if rng.gen_bool(0.4) {
+            let (code, name, result_code, result_name, unit, lo, hi) = *pick(&mut rng, LABS);
+            let at = Utc.from_utc_datetime(
+                &(today - Duration::days(rng.gen_range(5..300)))
+                    .and_hms_opt(8, 30, 0)
+                    .unwrap_or_default(),
+            );
+            let value = rng.gen_range(lo..hi);
+            let accession = format!("ACC{:07}", rng.gen_range(0..9_999_999));
+            let u = uuid(&mut rng);
+            let mut ext = std::collections::BTreeMap::new();
+            ext.insert("code".into(), code.into());
+            ext.insert("display".into(), name.into());
+            ext.insert("result_code".into(), result_code.into());
+            ext.insert("result_display".into(), result_name.into());
+            ext.insert("value".into(), format!("{value:.1}"));
+            ext.insert("unit".into(), unit.into());
+            ext.insert("specimen".into(), "Blood".into());
+            let content = format!(
+                "MSH|^~\\&|LAB|MAPLE|EMR|MAPLE|{ts}||ORU^R01|{accession}|P|2.3\r\
+                 PID|1||{pid}||{last}^{first}\r\
+                 OBR|1||{accession}|{code}^{name}^LN|||{ts}\r\
+                 OBX|1|NM|{result_code}^{result_name}^LN||{value:.1}|{unit}|||||F\r",
+                ts = at.format("%Y%m%d%H%M")
+            );
+            d.labs.insert(LabResult {
+                uuid: u,
+                patient: Some(pid),
+                lab_type: "HL7".into(),
+                accession,
+                file_name: format!("lab-{pid}.hl7"),
+                content,
+                status: "F".into(),
+                provider_no: provider_no.clone(),
+                observed: Some(at),
+                ext,
+                created: now,
+                last_update: now,
+                ..LabResult::default()
+            });
+        }
+        if rng.gen_bool(0.3) {
+            let u = uuid(&mut rng);
+            let text = format!("Referral letter for {first} {last}.\nPlease assess and advise.\n");
+            d.documents.insert(Document {
+                uuid: u,
+                patient: Some(pid),
+                file_name: "referral-letter.txt".into(),
+                content_type: "text/plain".into(),
+                description: "Referral letter".into(),
+                category: "Referral".into(),
+                source: "scan".into(),
+                observed: Some(today - Duration::days(rng.gen_range(1..400))),
+                provider_no: provider_no.clone(),
+                status: "A".into(),
+                content: bytes::Bytes::from(text.into_bytes()),
+                created: now,
+                last_update: now,
+                ..Document::default()
+            });
+        }
+        if rng.gen_bool(0.15) {
+            let u = uuid(&mut rng);
+            d.documents.insert(Document {
+                uuid: u,
+                patient: Some(pid),
+                file_name: "wound-photo.png".into(),
+                content_type: "image/png".into(),
+                description: "Wound photo".into(),
+                category: "Medical Record".into(),
+                source: "camera".into(),
+                observed: Some(today - Duration::days(rng.gen_range(1..200))),
+                provider_no: provider_no.clone(),
+                status: "A".into(),
+                content: bytes::Bytes::from_static(PIXEL_PNG),
+                created: now,
+                last_update: now,
+                ..Document::default()
+            });
+        }
+        if rng.gen_bool(0.3) {
+            let a: u8 = rng.gen_range(0..4);
+            let b: u8 = rng.gen_range(0..4);
+            let u = uuid(&mut rng);
+            let authored = Utc.from_utc_datetime(
+                &(today - Duration::days(rng.gen_range(1..200)))
+                    .and_hms_opt(10, 0, 0)
+                    .unwrap_or_default(),
+            );
+            d.questionnaire_responses.insert(QuestionnaireResponse {
+                uuid: u,
+                patient_id: pid,
+                questionnaire: "PHQ-2".into(),
+                status: "completed".into(),
+                authored,
+                answers: vec![
+                    (
+                        "44250-9".into(),
+                        "Little interest or pleasure in doing things".into(),
+                        a.to_string(),
+                    ),
+                    (
+                        "44255-8".into(),
+                        "Feeling down, depressed, or hopeless".into(),
+                        b.to_string(),
+                    ),
+                    (
+                        "55758-7".into(),
+                        "PHQ-2 total score".into(),
+                        (a + b).to_string(),
+                    ),
+                ],
+                last_update: now,
+                ..QuestionnaireResponse::default()
+            });
+        }
+        if rng.gen_bool(0.15) {
+            let mut fields = std::collections::BTreeMap::new();
+            fields.insert(
+                "refer_date".into(),
+                (today - Duration::days(20)).to_string(),
+            );
+            fields.insert("refer_to".into(), "Dr. Lena Park, Cardiology".into());
+            fields.insert("refer_diag".into(), "ICD10:I10".into());
+            fields.insert("refer_risk_level".into(), "Medium".into());
+            fields.insert("refer_vitals".into(), "1".into());
+            d.transactions.insert(Transaction {
+                patient_id: pid,
+                kind: "LBTref".into(),
+                title: "Referral".into(),
+                body: "Assess blood pressure management.".into(),
+                user: "admin".into(),
+                groupname: "Default".into(),
+                date: Some(now - Duration::days(20)),
+                fields,
+                last_update: now,
+                ..Transaction::default()
+            });
+        }
+    }
+
+    // The vitals form records pulse, respiration and oxygen saturation at
+    // every visit.
+    let visits: Vec<(Id, Id, Timestamp, String)> = d
+        .encounters
+        .iter()
+        .map(|e| (e.id, e.patient_id, e.date, e.provider_no.clone()))
+        .collect();
+    for (encounter, patient, at, provider_no) in visits {
+        let have: Vec<String> = d
+            .measurements
+            .for_patient(patient)
+            .filter(|m| m.encounter_id == Some(encounter))
+            .map(|m| m.kind.clone())
+            .collect();
+        for (kind, unit, lo, hi) in [
+            ("HR", "/min", 55.0, 95.0),
+            ("RESP", "/min", 12.0, 20.0),
+            ("O2SAT", "%", 94.0, 100.0),
+        ] {
+            if have.iter().any(|k| k == kind) {
+                continue;
+            }
+            let value: f64 = rng.gen_range(lo..hi);
+            let u = uuid(&mut rng);
+            d.measurements.insert(Measurement {
+                uuid: u,
+                patient_id: patient,
+                kind: kind.into(),
+                value: format!("{}", value.round()),
+                unit: unit.into(),
+                observed: at,
+                provider_no: provider_no.clone(),
+                encounter_id: Some(encounter),
+                created: now,
+                last_update: now,
+                ..Measurement::default()
+            });
+        }
+    }
+}
+
+fn pick<'a, T>(rng: &mut impl Rng, items: &'a [T]) -> &'a T {
+    &items[rng.gen_range(0..items.len())]
+}
