@@ -106,7 +106,8 @@ pub struct ListArgs {
     pub scenarios: Vec<PathBuf>,
     #[arg(long = "profile", value_name = "NAME")]
     pub profiles: Vec<String>,
-    /// Also list the catalogue operations no scenario covers.
+    /// Also list the catalogue operations no scenario covers (declared in
+    /// `covers` or called by a step).
     #[arg(long)]
     pub uncovered: bool,
 }
@@ -395,7 +396,7 @@ pub fn list(args: ListArgs, out: &mut impl Write, err: &mut impl Write) -> Resul
     let profiles = parse_profiles(&args.profiles)?;
     let mut scenarios = load(&args.scenarios, err)?;
     scenarios.retain(|s| profiles.is_empty() || profiles.contains(&s.profile));
-    let mut declared: std::collections::BTreeMap<ProfileId, std::collections::BTreeSet<&str>> =
+    let mut declared: std::collections::BTreeMap<ProfileId, std::collections::BTreeSet<String>> =
         Default::default();
     for s in &scenarios {
         let tags = if s.tags.is_empty() {
@@ -408,10 +409,10 @@ pub fn list(args: ListArgs, out: &mut impl Write, err: &mut impl Write) -> Resul
         for c in &s.covers {
             let _ = writeln!(out, "    covers {c}");
         }
-        declared
-            .entry(s.profile)
-            .or_default()
-            .extend(s.covers.iter().map(String::as_str));
+        let entry = declared.entry(s.profile).or_default();
+        entry.extend(s.covers.iter().cloned());
+        // Operations the steps call count too, not only declared ones.
+        entry.extend(emr_harness::coverage::called(s));
     }
     let _ = writeln!(out);
     let shown: Vec<ProfileId> = if profiles.is_empty() {
@@ -432,7 +433,7 @@ pub fn list(args: ListArgs, out: &mut impl Write, err: &mut impl Write) -> Resul
             for op in catalog
                 .operations()
                 .iter()
-                .filter(|o| !covered.contains(o.id.as_str()))
+                .filter(|o| !covered.contains(&o.id))
             {
                 let _ = writeln!(out, "    uncovered {}", op.id);
             }

@@ -17,7 +17,9 @@ pub use soap::{
     signature, ComplexType, EnumType, Field, Signature, SoapDataError, SoapTypes, TypeRef, Xsd,
     SOAP_VARIANTS,
 };
-pub use table::{strip_media_extension, Api, Catalog, CatalogError, Lookup, Operation, TableKind};
+pub use table::{
+    data_file, strip_media_extension, Api, Catalog, CatalogError, Lookup, Operation, TableKind,
+};
 pub use template::{PathMatch, PathTemplate};
 
 /// The project's OpenAPI 3.0 document of OpenEMR's Standard and Patient

@@ -40,7 +40,33 @@ const FILES: &[(&str, &str)] = &[
         "emedpractice/auth.tsv",
         include_str!("../data/emedpractice/auth.tsv"),
     ),
+    (
+        "oscar/rest-behaviour.tsv",
+        include_str!("../data/oscar/rest-behaviour.tsv"),
+    ),
+    (
+        "oscar/rest-types.tsv",
+        include_str!("../data/oscar/rest-types.tsv"),
+    ),
+    (
+        "oscar/rest-fields.tsv",
+        include_str!("../data/oscar/rest-fields.tsv"),
+    ),
+    (
+        "oscar/rest-seed.json",
+        include_str!("../data/oscar/rest-seed.json"),
+    ),
 ];
+
+/// A data file compiled into the catalogue (`oscar/rest-behaviour.tsv`):
+/// the tables that say how the mock answers each operation, kept beside
+/// the operations themselves so they are reviewed together.
+pub fn data_file(name: &str) -> Option<&'static str> {
+    FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+}
 
 /// How to read a catalogue file: which columns hold the method, the path
 /// and the operation's name.
@@ -317,7 +343,9 @@ impl Catalog {
             let Some(m) = template.matches(path) else {
                 continue;
             };
-            if !op.method.eq_ignore_ascii_case(method) {
+            // A sub-resource locator declares no method: CXF routes every
+            // method to it (and only then finds nothing to call).
+            if !op.method.eq_ignore_ascii_case(method) && op.callable() {
                 allowed.push(op.method.as_str());
                 continue;
             }

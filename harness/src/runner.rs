@@ -311,6 +311,7 @@ fn initial_vars(scenario: &Scenario, target: &Target, opts: &RunOptions) -> Resu
     vars.set("profile", Value::String(target.profile.to_string()));
     vars.set("site", Value::String(target.site.clone()));
     vars.set("today", Value::String(now.format("%Y-%m-%d").to_string()));
+    vars.set("dates", dates(now.date_naive()));
     vars.set("now_epoch", Value::from(now.timestamp()));
     vars.set("run_id", Value::String(opts.run_id.clone()));
     vars.set("synthetic", synthetic(&opts.run_id));
@@ -353,6 +354,25 @@ pub fn synthetic(run_id: &str) -> Value {
         "first_name": "Synthetic",
         "email": format!("zztest-{run_id}@example.invalid"),
         "phone": "555-0100",
+    })
+}
+
+/// `{{dates.*}}`: days around today that scenarios book into (UTC).
+fn dates(today: chrono::NaiveDate) -> Value {
+    use chrono::{Datelike, Duration, Weekday};
+    let day = |d: chrono::NaiveDate| Value::String(d.format("%Y-%m-%d").to_string());
+    let mut weekday = today + Duration::days(1);
+    while matches!(weekday.weekday(), Weekday::Sat | Weekday::Sun) {
+        weekday += Duration::days(1);
+    }
+    serde_json::json!({
+        "yesterday": day(today - Duration::days(1)),
+        "tomorrow": day(today + Duration::days(1)),
+        "next_weekday": day(weekday),
+        "in_a_week": day(today + Duration::days(7)),
+        "in_a_month": day(today + Duration::days(30)),
+        "year": today.year(),
+        "month": today.month(),
     })
 }
 

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! A stateful mock of OSCAR EMR (REST with OAuth 1.0a, SOAP with
 //! WS-Security) and of OpenEMR and eMedicalPractice (OAuth2/OIDC/SMART,
 //! Standard API, FHIR R4, Patient Portal API).

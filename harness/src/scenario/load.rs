@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use emr_catalog::Catalog;
+use emr_catalog::{Catalog, ProfileId};
 
 use super::matcher::Matcher;
 use super::model::{Action, Body, Capture, Scenario, ScenarioDoc, SoapSpec, Step};
@@ -173,8 +173,8 @@ pub fn parse(path: &Path, id: String, text: &str) -> Result<Vec<Scenario>, Vec<L
                 .iter()
                 .map(|(k, v)| (k.clone(), v.0.clone()))
                 .collect(),
-            steps: doc.steps.clone(),
-            cleanup: doc.cleanup.clone(),
+            steps: for_profile(&doc.steps, *profile),
+            cleanup: for_profile(&doc.cleanup, *profile),
         };
         for e in check(&scenario) {
             if !errors.contains(&e) {
@@ -188,6 +188,16 @@ pub fn parse(path: &Path, id: String, text: &str) -> Result<Vec<Scenario>, Vec<L
     } else {
         Err(errors)
     }
+}
+
+/// The steps that run for `profile`: those without a `profile:` of their
+/// own, and those that name it.
+fn for_profile(steps: &[Step], profile: ProfileId) -> Vec<Step> {
+    steps
+        .iter()
+        .filter(|s| s.profiles.as_ref().is_none_or(|p| p.0.contains(&profile)))
+        .cloned()
+        .collect()
 }
 
 /// serde_yaml's message without its trailing " at line L column C", which
@@ -578,6 +588,20 @@ steps:
     }
 
     #[test]
+    fn steps_can_be_limited_to_some_profiles() {
+        let text = "name: x\nprofile: [oscar, open-o]\nsteps:\n  - request: {path: /a}\n  - request: {path: /b}\n    profile: open-o\n  - request: {path: /c}\n    profile: [oscar, juno]\n";
+        let s = parse(Path::new("s.yaml"), "s".into(), text).unwrap();
+        let paths = |i: usize| {
+            s[i].steps
+                .iter()
+                .map(|st| st.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(paths(0), ["GET /a", "GET /c"]);
+        assert_eq!(paths(1), ["GET /a", "GET /b"]);
+    }
+
+    #[test]
     fn bad_yaml_points_at_the_problem() {
         let e = errors("name: x\nprofile: oscar\nsteps: [\n");
         assert_eq!(e.len(), 1);
@@ -595,7 +619,7 @@ steps:
             errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a}\n    expekt: {}\n");
         assert_eq!(
             e,
-            vec!["s.yaml:4:5: steps[0]: unknown field `expekt`, expected one of `name`, `request`, `soap`, `auth`, `expect`, `capture`, `snapshot`, `repeat`, `poll`, `leaves`, `fuzz`"]
+            vec!["s.yaml:4:5: steps[0]: unknown field `expekt`, expected one of `name`, `request`, `soap`, `auth`, `expect`, `capture`, `snapshot`, `repeat`, `poll`, `leaves`, `fuzz`, `profile`"]
         );
         let e = errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a, methd: GET}\n");
         assert!(e[0].contains("unknown field `methd`"), "{}", e[0]);

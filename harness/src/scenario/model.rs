@@ -652,6 +652,9 @@ pub struct Step {
     /// In a `cleanup:` step: what stays on the target even when the step
     /// succeeds (a record the API can only deactivate), for the report.
     pub leaves: Option<Template>,
+    /// In a file for several profiles: the profiles this step runs for
+    /// (the others leave it out); `None` for all of them.
+    pub profiles: Option<Profiles>,
     /// Run mutation families over the step's valid, authorized request
     /// instead of sending it once (`docs/scenarios.md`, `fuzz`).
     pub fuzz: Option<Box<crate::fuzz::FuzzSpec>>,
@@ -666,7 +669,7 @@ pub enum Action {
 
 pub const STEP_KEYS: &[&str] = &[
     "name", "request", "soap", "auth", "expect", "capture", "snapshot", "repeat", "poll", "leaves",
-    "fuzz",
+    "fuzz", "profile",
 ];
 
 impl<'de> Deserialize<'de> for Step {
@@ -687,6 +690,7 @@ impl<'de> Deserialize<'de> for Step {
                 let mut repeat = None;
                 let mut poll = None;
                 let mut leaves = None;
+                let mut profiles = None;
                 let mut fuzz: Option<crate::fuzz::FuzzSpec> = None;
                 while let Some(key) = map.next_key::<String>()? {
                     let set_action = |action: &mut Option<Action>, a: Action| {
@@ -709,6 +713,7 @@ impl<'de> Deserialize<'de> for Step {
                         "repeat" => repeat = Some(map.next_value()?),
                         "poll" => poll = Some(map.next_value()?),
                         "leaves" => leaves = Some(map.next_value()?),
+                        "profile" => profiles = Some(map.next_value()?),
                         "fuzz" => fuzz = Some(map.next_value()?),
                         other => return Err(de::Error::unknown_field(other, STEP_KEYS)),
                     }
@@ -744,6 +749,7 @@ impl<'de> Deserialize<'de> for Step {
                     repeat,
                     poll,
                     leaves,
+                    profiles,
                     fuzz: fuzz.map(Box::new),
                 })
             }

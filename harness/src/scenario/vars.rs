@@ -11,6 +11,7 @@ pub const BUILTINS: &[&str] = &[
     "profile",
     "site",
     "today",
+    "dates",
     "now_epoch",
     "run_id",
     "credentials",

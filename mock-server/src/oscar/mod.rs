@@ -3,6 +3,7 @@
 //! `{context}/ws/oauth`, `{context}/login.do`, and the JAX-WS services under
 //! `{context}/ws/<Name>Service`.
 
+pub mod api;
 pub mod jsonlib;
 pub mod oauth1;
 pub mod operations;

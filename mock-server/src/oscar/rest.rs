@@ -108,6 +108,17 @@ async fn serve(state: AppState, req: Request, mount: Mount) -> Response {
             .in_dialect(Dialect::OscarRest)
             .into_response();
     }
+    if mount == Mount::Rs
+        && Flavor::of(state.profile) == Flavor::Oscar19
+        && in_context.trim_end_matches('/') == "/ws/rs"
+        && req.uri().query().is_some_and(|q| {
+            q.split('&')
+                .any(|p| p == "_wadl" || p.starts_with("_wadl="))
+        })
+    {
+        // CXF 2.7's WADL generator; the session guard lets it through.
+        return wadl(&state, &req);
+    }
     let (op, params) = match state.catalog.resolve(req.method().as_str(), &in_context) {
         Lookup::Found(op, params) => (op.clone(), params),
         Lookup::NotFound => {
@@ -146,6 +157,24 @@ async fn serve(state: AppState, req: Request, mount: Mount) -> Response {
     };
     response.extensions_mut().insert(OperationId(op.id.clone()));
     response
+}
+
+/// `GET /ws/rs?_wadl`, generated from the catalogue.
+fn wadl(state: &AppState, req: &Request) -> Response {
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let base = format!("http://{host}{}/ws/rs", state.profile.context);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/vnd.sun.wadl+xml",
+        )],
+        super::api::wadl::document(&state.catalog, &base),
+    )
+        .into_response()
 }
 
 /// The mount's authentication, as the table in the module docs says.

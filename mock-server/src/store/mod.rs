@@ -7,8 +7,10 @@
 //! run in parallel, and a write is atomic with respect to every read, so a
 //! delta-sync read never sees half a write.
 
+pub mod collections;
 mod model;
 pub mod openemr_seed;
+pub mod oscar_seed;
 mod records;
 pub mod seed;
 mod table;
@@ -100,6 +102,9 @@ pub struct Data {
     pub billings: Table<BillingRecord>,
     pub ticklers: Table<Tickler>,
     pub messages: Table<Message>,
+    /// Dialect-specific configuration and workflow records (OSCAR REST's
+    /// consent types, jobs, consultation services...), as data.
+    pub records: collections::Records,
     pub insurance_companies: Table<InsuranceCompany>,
     pub insurances: Table<InsurancePolicy>,
     pub transactions: Table<Transaction>,

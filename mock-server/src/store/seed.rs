@@ -265,11 +265,26 @@ pub fn generate(cfg: &SeedConfig) -> Data {
         seed_clinical(&mut d, &mut rng, id, &doctors, cfg.today, now);
     }
     seed_appointments(&mut d, &mut rng, cfg, &doctors, now);
+    if cfg.family == Family::Oscar {
+        if let Some(doc) = oscar_records() {
+            d.records.seed(doc, cfg.today, now);
+        }
+        super::oscar_seed::extras(&mut d, cfg.patients, cfg.today, now);
+    }
     if cfg.family == Family::OpenEmr {
         // Its own random stream: the data above stays byte-identical.
         super::openemr_seed::extend(&mut d, cfg, now);
     }
     d
+}
+
+/// OSCAR REST's configuration records (`oscar/rest-seed.json`), parsed once.
+fn oscar_records() -> Option<&'static serde_json::Value> {
+    static DOC: std::sync::OnceLock<Option<serde_json::Value>> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        emr_catalog::data_file("oscar/rest-seed.json").and_then(|t| serde_json::from_str(t).ok())
+    })
+    .as_ref()
 }
 
 fn seed_facilities(d: &mut Data, rng: &mut ChaCha8Rng, now: Timestamp) {
