@@ -122,25 +122,10 @@ pub fn labs_by_patient(call: &mut Call<'_>) -> Outcome {
     })
 }
 
-/// The patient a lab's PID segment names, by health number.
-fn match_patient(d: &crate::store::Data, hl7: &str) -> Option<i64> {
-    let pid = hl7.split(['\r', '\n']).find(|l| l.starts_with("PID|"))?;
-    let hin: String = pid
-        .split('|')
-        .nth(2)?
-        .split('^')
-        .next()?
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    d.search_patients_by_hin(&hin)
-        .find(|p| p.hin == hin)
-        .map(|p| p.id)
-}
-
 /// Open-O `POST /labs/hl7LabUpload` (`Hl7TextMessageTo1`): stores the
-/// message (segments rejoined with `\r`), matches the patient by HIN,
-/// and answers the stored message.
+/// message (segments rejoined with `\r`), matches the patient as every
+/// OSCAR lab upload does (health number, else name and birth date: the
+/// same matcher as `LabUploadService`), and answers the stored message.
 pub fn lab_upload(call: &mut Call<'_>) -> Outcome {
     let Some(encoded) = body_str(call, "base64EncodedeMessage") else {
         return npe("base64EncodedeMessage");
@@ -158,7 +143,7 @@ pub fn lab_upload(call: &mut Call<'_>) -> Outcome {
     let name = body_str(call, "fileName").unwrap_or_default();
     let now = call.now;
     let id = call.write(|d| {
-        let patient = match_patient(d, &hl7);
+        let patient = crate::oscar::soap::labs::Hl7::parse(&hl7).and_then(|m| m.match_patient(d));
         d.labs.insert(LabResult {
             patient,
             lab_type: kind.clone(),
