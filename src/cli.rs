@@ -44,6 +44,9 @@ pub enum Command {
     /// Authorize interactively against a live target and store the tokens
     /// for later runs.
     Auth(crate::live::AuthArgs),
+    /// Measure the mock's authenticated reads over loopback against a bare
+    /// handler returning the same bytes (requests/s, p50/p99, ratio).
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]
