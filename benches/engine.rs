@@ -42,6 +42,7 @@ fn main() {
         insecure: false,
         run_id: "bench".into(),
         policy: Default::default(),
+        fuzz: Default::default(),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -32,7 +32,7 @@ pub struct Cli {
 pub enum Command {
     /// Run scenarios against the embedded mock or a live server, print a
     /// line per scenario and a summary, and write JUnit XML and JSON.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Serve the mock until interrupted. The first line on stdout is
     /// `listening on http://ADDR`.
     Mock(MockArgs),
@@ -77,6 +77,14 @@ pub struct RunArgs {
     /// Seed of the embedded mock's data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Mutants per kind in every `fuzz` step (default: the step's `cases`,
+    /// else 8).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub fuzz_cases: Option<u32>,
+    /// Seed the `fuzz` steps draw their mutants from (default: a new one
+    /// per run, printed and written to the reports, to replay a failure).
+    #[arg(long, value_name = "S")]
+    pub fuzz_seed: Option<u64>,
     #[command(flatten)]
     pub live: crate::live::LiveRunArgs,
 }
@@ -219,6 +227,10 @@ pub async fn run(
                 .as_ref()
                 .map(|_| Arc::new(emr_harness::diff::Recorder::new())),
         },
+        fuzz: emr_harness::fuzz::FuzzSettings {
+            cases: args.fuzz_cases,
+            seed: args.fuzz_seed.unwrap_or_else(rand_seed),
+        },
     });
     let jobs = args.jobs.unwrap_or_else(|| {
         if resolved.live.is_some() {
@@ -245,6 +257,19 @@ pub async fn run(
             ""
         }
     );
+    if scenarios
+        .iter()
+        .any(|s| s.steps.iter().any(|st| st.fuzz.is_some()))
+    {
+        let _ = writeln!(
+            out,
+            "        Fuzz seed {} ({} mutants per kind; replay with --fuzz-seed {})",
+            opts.fuzz.seed,
+            args.fuzz_cases
+                .map_or_else(|| "the scenarios' count of".to_owned(), |n| n.to_string()),
+            opts.fuzz.seed
+        );
+    }
     let _ = out.flush();
     let expected = match &args.live.expected {
         Some(path) => Some((
@@ -417,4 +442,17 @@ pub fn list(args: ListArgs, out: &mut impl Write, err: &mut impl Write) -> Resul
         }
     }
     Ok(exit::PASSED)
+}
+
+/// A fuzz seed for a run that names none: different every run, and
+/// printed so that a failure can be replayed.
+fn rand_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish() % 1_000_000_000
 }

@@ -33,7 +33,7 @@ fn main() -> ExitCode {
     let mut err = std::io::stderr();
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run(args) => cli::run(args, &mut out, &mut err).await,
+            Command::Run(args) => cli::run(*args, &mut out, &mut err).await,
             Command::Mock(args) => cli::mock(args, &mut out).await,
             Command::List(args) => cli::list(args, &mut out, &mut err),
             Command::Diff(args) => emr_conformance::live::diff(args, &mut out, &mut err),

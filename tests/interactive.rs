@@ -91,6 +91,7 @@ async fn run_live(target: &Target, yaml: &str) -> emr_harness::outcome::Scenario
         insecure: false,
         run_id: "t".into(),
         policy: Default::default(),
+        fuzz: Default::default(),
     };
     runner::run(&scenario, target, &opts).await
 }

@@ -34,6 +34,12 @@ fn main() {
         insecure: false,
         run_id: "cargo-test".into(),
         policy: Default::default(),
+        // Fixed unless asked, so CI runs the same mutants every time:
+        // FUZZ_SEED=N FUZZ_CASES=M cargo test -- fuzz
+        fuzz: emr_harness::fuzz::FuzzSettings {
+            cases: env_number("FUZZ_CASES").map(|n| n.max(1) as u32),
+            seed: env_number("FUZZ_SEED").unwrap_or(0),
+        },
     });
 
     let mut trials: Vec<Trial> = errors
@@ -69,4 +75,8 @@ fn main() {
         }));
     }
     libtest_mimic::run(&args, trials).exit();
+}
+
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
 }

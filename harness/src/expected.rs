@@ -193,6 +193,7 @@ mod tests {
                 exchange: None,
                 failures: vec![Failure::new(FailureKind::Status, "status", "x")],
                 skip_reason: None,
+                fuzz: None,
             });
         }
         o

@@ -13,6 +13,7 @@ pub mod check;
 pub mod coverage;
 pub mod diff;
 pub mod expected;
+pub mod fuzz;
 pub mod live;
 pub mod outcome;
 pub mod policy;

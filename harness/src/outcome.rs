@@ -48,6 +48,8 @@ pub enum FailureKind {
     Cleanup,
     /// The body does not match its schema (`expect: {schema: ...}`).
     Schema,
+    /// A `fuzz` step's mutant got another answer than its profile's.
+    Fuzz,
 }
 
 /// One failed check, with enough to see why without rerunning.
@@ -117,6 +119,9 @@ pub struct StepOutcome {
     /// Why the step was not sent (read-only mode, an earlier failure).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// A `fuzz` step's figures per mutation kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuzz: Option<crate::fuzz::FuzzSummary>,
 }
 
 /// One scenario's result.

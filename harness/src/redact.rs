@@ -438,16 +438,27 @@ fn replace(text: &str, needle: &str, with: &str) -> String {
         return text.replace(needle, with);
     }
     let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find(needle) {
-        let before = rest[..i].chars().next_back();
-        let after = rest[i + needle.len()..].chars().next();
+        let mut back = rest[..i].chars().rev();
+        let (before, before2) = (back.next(), back.next());
+        let mut ahead = rest[i + needle.len()..].chars();
+        let (after, after2) = (ahead.next(), ahead.next());
         let edge_ok = |edge: Option<char>, inner: Option<char>| !(word(edge) && word(inner));
+        // `1117` in `1117.9` or `3.1117` is part of a decimal number.
+        let decimal = |edge: Option<char>, beyond: Option<char>, inner: Option<char>| {
+            edge == Some('.') && digit(beyond) && digit(inner)
+        };
         let first = needle.chars().next();
         let last = needle.chars().next_back();
         out.push_str(&rest[..i]);
-        if edge_ok(before, first) && edge_ok(after, last) {
+        if edge_ok(before, first)
+            && edge_ok(after, last)
+            && !decimal(before, before2, first)
+            && !decimal(after, after2, last)
+        {
             out.push_str(with);
         } else {
             out.push_str(needle);
@@ -549,6 +560,16 @@ mod tests {
         let r = Redactor::new(false);
         r.register("hunter2-password");
         assert!(!format!("{r:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn short_numeric_secrets_leave_decimal_numbers_alone() {
+        let r = Redactor::new(false);
+        r.register("1117");
+        assert_eq!(
+            r.scrub(r#"{"rate": 1117.9, "ms": 3.1117, "pin": "1117", "at": "x.1117."}"#),
+            r#"{"rate": 1117.9, "ms": 3.1117, "pin": "[secret]", "at": "x.[secret]."}"#
+        );
     }
 
     #[test]

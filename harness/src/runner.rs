@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub run_id: String,
     /// Read-only mode, writes on live targets, redaction, recording.
     pub policy: RunPolicy,
+    /// `--fuzz-cases` and `--fuzz-seed` for `fuzz` steps.
+    pub fuzz: crate::fuzz::FuzzSettings,
 }
 
 /// RFC 3986 unreserved characters stay; everything else is escaped.
@@ -272,6 +274,7 @@ fn skipped_step(step: &Step, reason: String) -> StepOutcome {
         exchange: None,
         failures: Vec::new(),
         skip_reason: Some(reason),
+        fuzz: None,
     }
 }
 
@@ -367,6 +370,20 @@ struct StepContext<'a> {
 }
 
 async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> StepOutcome {
+    if let Some(spec) = &step.fuzz {
+        let mut fx = crate::fuzz::StepCx {
+            scenario: ctx.scenario,
+            target: ctx.target,
+            opts: ctx.opts,
+            transport: ctx.transport,
+            catalog: ctx.catalog,
+            auth: ctx.auth,
+            exercised: ctx.exercised,
+            network: &mut ctx.network,
+            step_key: &ctx.step_key,
+        };
+        return crate::fuzz::run_step(step, spec, &mut fx, vars).await;
+    }
     let started = Instant::now();
     let mut out = StepOutcome {
         name: step.name.clone(),
@@ -376,6 +393,7 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
         exchange: None,
         failures: Vec::new(),
         skip_reason: None,
+        fuzz: None,
     };
     let attempts = step
         .poll
@@ -549,28 +567,6 @@ async fn soap_exchange(
     ctx: &mut StepContext<'_>,
     vars: &mut Vars,
 ) -> Result<(HttpRequest, HttpResponse), Failure> {
-    let template_err = |what: &str, e: crate::scenario::TemplateError| {
-        Failure::new(FailureKind::Template, what.to_owned(), e.to_string())
-    };
-    let namespace = match &spec.namespace {
-        Some(t) => t.render(vars).map_err(|e| template_err("namespace", e))?,
-        None => soap::target_namespace(ctx.target.profile)
-            .ok_or_else(|| {
-                Failure::new(
-                    FailureKind::Setup,
-                    "soap",
-                    format!("the {} profile has no SOAP services", ctx.target.profile),
-                )
-            })?
-            .to_owned(),
-    };
-    let mut args = Vec::with_capacity(spec.args.len());
-    for (name, value) in &spec.args {
-        let v = render_json(value, vars).map_err(|e| template_err(&format!("args.{name}"), e))?;
-        args.push((name.clone(), v));
-    }
-    let ordered = soap::ordered_args(ctx.catalog, &spec.service, &spec.operation, &args);
-    let mut headers = render_params(&spec.headers, vars).map_err(|e| template_err("headers", e))?;
     let auth_spec = step.auth.as_ref().unwrap_or(&ctx.scenario.auth);
     let mut auth_ctx = AuthContext {
         target: ctx.target,
@@ -586,21 +582,13 @@ async fn soap_exchange(
         ),
         _ => None,
     };
-    let body = soap::envelope(&namespace, &spec.operation, &ordered, header.as_deref());
-    for (name, value) in [
-        ("Content-Type", "text/xml; charset=UTF-8"),
-        ("SOAPAction", "\"\""),
-    ] {
-        if !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(name)) {
-            headers.push((name.to_owned(), value.to_owned()));
-        }
-    }
-    let mut request = HttpRequest {
-        method: "POST".into(),
-        url: ctx.target.url(&format!("/ws/{}", spec.service)),
-        headers,
-        body: Some(Bytes::from(body)),
-    };
+    let mut request = soap_request(
+        spec,
+        ctx.target,
+        ctx.catalog,
+        auth_ctx.vars,
+        header.as_deref(),
+    )?;
     if !matches!(auth_spec, AuthSpec::Wss(_)) {
         auth::authorize(auth_spec, &mut auth_ctx, &mut request)
             .await
@@ -639,9 +627,57 @@ async fn soap_exchange(
     Ok((request, resp))
 }
 
+/// The SOAP call as an HTTP request: the envelope of `spec`'s operation
+/// with `header` (a WS-Security header) in its Header.
+pub(crate) fn soap_request(
+    spec: &SoapSpec,
+    target: &Target,
+    catalog: &Catalog,
+    vars: &Vars,
+    header: Option<&str>,
+) -> Result<HttpRequest, Failure> {
+    let template_err = |what: &str, e: crate::scenario::TemplateError| {
+        Failure::new(FailureKind::Template, what.to_owned(), e.to_string())
+    };
+    let namespace = match &spec.namespace {
+        Some(t) => t.render(vars).map_err(|e| template_err("namespace", e))?,
+        None => soap::target_namespace(target.profile)
+            .ok_or_else(|| {
+                Failure::new(
+                    FailureKind::Setup,
+                    "soap",
+                    format!("the {} profile has no SOAP services", target.profile),
+                )
+            })?
+            .to_owned(),
+    };
+    let mut args = Vec::with_capacity(spec.args.len());
+    for (name, value) in &spec.args {
+        let v = render_json(value, vars).map_err(|e| template_err(&format!("args.{name}"), e))?;
+        args.push((name.clone(), v));
+    }
+    let ordered = soap::ordered_args(catalog, &spec.service, &spec.operation, &args);
+    let mut headers = render_params(&spec.headers, vars).map_err(|e| template_err("headers", e))?;
+    let body = soap::envelope(&namespace, &spec.operation, &ordered, header);
+    for (name, value) in [
+        ("Content-Type", "text/xml; charset=UTF-8"),
+        ("SOAPAction", "\"\""),
+    ] {
+        if !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(name)) {
+            headers.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    Ok(HttpRequest {
+        method: "POST".into(),
+        url: target.url(&format!("/ws/{}", spec.service)),
+        headers,
+        body: Some(Bytes::from(body)),
+    })
+}
+
 /// Renders the request's templates into a sendable request; returns it
 /// with the rendered path (for coverage).
-fn build(
+pub(crate) fn build(
     spec: &RequestSpec,
     target: &Target,
     vars: &Vars,
@@ -811,7 +847,7 @@ fn scrubbed(resp: &HttpResponse, redactor: &Redactor) -> HttpResponse {
 }
 
 /// What a report shows of an exchange: bounded, with secrets redacted.
-fn summarize(req: &HttpRequest, resp: &HttpResponse) -> Exchange {
+pub(crate) fn summarize(req: &HttpRequest, resp: &HttpResponse) -> Exchange {
     Exchange {
         method: req.method.clone(),
         url: redact_text(&req.url),
@@ -857,6 +893,7 @@ mod tests {
             insecure: false,
             run_id: "t".into(),
             policy: RunPolicy::default(),
+            fuzz: Default::default(),
         }
     }
 

@@ -25,6 +25,10 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(family_routes)
         .fallback(fallback)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::guard,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), journal))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .with_state(state)

@@ -14,9 +14,14 @@ pub async fn read(body: Body, limit: usize) -> Result<Bytes, Failure> {
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
             Err(Failure::PayloadTooLarge { limit })
         }
-        Err(e) => Err(Failure::BadRequest(format!(
-            "could not read the request body: {e}"
-        ))),
+        Err(e) => match crate::limits::timed_out(&*e) {
+            Some(d) => Err(Failure::RequestTimeout {
+                seconds: d.as_secs_f64().ceil() as u64,
+            }),
+            None => Err(Failure::BadRequest(format!(
+                "could not read the request body: {e}"
+            ))),
+        },
     }
 }
 

@@ -37,6 +37,9 @@ pub enum Failure {
     MethodNotAllowed { allow: Vec<String> },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// The client did not send the whole body in time (a slow client).
+    #[error("the request body did not arrive within {seconds} s")]
+    RequestTimeout { seconds: u64 },
     #[error("unsupported media type `{0}`")]
     UnsupportedMediaType(String),
     #[error("no representation matches the Accept header")]
@@ -59,6 +62,7 @@ impl Failure {
             Failure::NotFound => StatusCode::NOT_FOUND,
             Failure::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Failure::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Failure::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Failure::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Failure::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -204,7 +208,8 @@ fn soap_fault(f: &Failure) -> Response {
         Failure::BadRequest(_)
         | Failure::NotFound
         | Failure::UnsupportedMediaType(_)
-        | Failure::PayloadTooLarge { .. } => "soap:Client",
+        | Failure::PayloadTooLarge { .. }
+        | Failure::RequestTimeout { .. } => "soap:Client",
         _ => "soap:Server",
     };
     let status = match f {
@@ -242,6 +247,7 @@ fn fhir_outcome(f: &Failure) -> Response {
         Failure::Unauthorized => "login",
         Failure::Forbidden(_) => "forbidden",
         Failure::PayloadTooLarge { .. } => "too-costly",
+        Failure::RequestTimeout { .. } => "timeout",
         Failure::Conflict(_) => "conflict",
         Failure::MethodNotAllowed { .. } => "not-supported",
         Failure::Internal(_) => "exception",

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod credentials;
 pub mod error;
 pub mod journal;
+pub mod limits;
 pub mod openemr;
 pub mod oscar;
 pub mod rng;

@@ -2,13 +2,34 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
+use tower::ServiceExt;
 
 use crate::app;
 use crate::state::{AppState, MockConfig};
+
+/// Largest request head hyper buffers; past it the connection gets a 431
+/// and is closed. The container's own, smaller limits answer in the
+/// dialect below it ([`crate::limits`]).
+const MAX_HEAD_BUFFER: usize = 64 * 1024;
+
+/// Header fields hyper parses; past them, 431. The containers' own limit
+/// (Apache's 100 fields) answers in the dialect below it.
+const MAX_HEADERS: usize = 256;
+
+/// How long a stop waits for requests in flight before it closes their
+/// connections anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// A mock listening on a socket until shut down or dropped.
 #[derive(Debug)]
@@ -27,16 +48,7 @@ impl MockServer {
         let state = AppState::new(config);
         let app = app::router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-        });
+        let task = tokio::spawn(serve(listener, app, state.config.clone(), rx));
         Ok(MockServer {
             addr,
             state,
@@ -77,6 +89,62 @@ impl MockServer {
             None => Ok(()),
         }
     }
+}
+
+/// Accepts connections until `stop` fires. Each connection is served by
+/// hyper with a deadline for its request headers (a slowloris client is
+/// dropped) and a bounded head buffer; at most `max_connections` are open
+/// at once (the others wait in the listen queue). A failed accept (a
+/// client that reset, no file descriptor left) costs a pause, never the
+/// listener.
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    config: MockConfig,
+    stop: oneshot::Receiver<()>,
+) -> io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let permit = tokio::select! {
+            p = connections.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut stop => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(req)
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.header_read_timeout)
+            .max_buf_size(MAX_HEAD_BUFFER)
+            .max_headers(MAX_HEADERS)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // A client that vanishes mid-request is its own problem.
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    Ok(())
 }
 
 impl Drop for MockServer {

@@ -28,6 +28,19 @@ pub struct MockConfig {
     /// How long a WS-Security login with a wrong password waits before it
     /// fails (OSCAR sleeps 250 ms to slow down password guessing).
     pub wss_failure_delay: std::time::Duration,
+    /// Largest request line and headers accepted (Tomcat's
+    /// `maxHttpHeaderSize`, 8 KiB); see [`crate::limits`].
+    pub max_header_bytes: usize,
+    /// How long a connection may take to send a request's headers
+    /// (Tomcat's `connectionTimeout`, 20 s) before it is closed.
+    pub header_read_timeout: std::time::Duration,
+    /// How long a request's body may take to arrive, in all.
+    pub body_read_timeout: std::time::Duration,
+    /// Requests handled at once (Tomcat's `maxThreads`); more wait.
+    pub max_concurrent_requests: usize,
+    /// Connections open at once (Tomcat's `maxConnections`); more wait
+    /// in the listen queue.
+    pub max_connections: usize,
 }
 
 impl MockConfig {
@@ -39,6 +52,11 @@ impl MockConfig {
             max_body_bytes: 16 * 1024 * 1024,
             journal_capacity: 1000,
             wss_failure_delay: std::time::Duration::from_millis(250),
+            max_header_bytes: 8 * 1024,
+            header_read_timeout: std::time::Duration::from_secs(20),
+            body_read_timeout: std::time::Duration::from_secs(60),
+            max_concurrent_requests: 200,
+            max_connections: 8192,
         }
     }
 }
@@ -69,6 +87,8 @@ pub struct Shared {
     pub audit: Ring<AuditEntry>,
     /// SOAP and WS-Security state (nonce cache, boot time for tokens).
     pub soap: crate::oscar::SoapState,
+    /// Requests handled at once, against hostile clients.
+    pub limits: crate::limits::Limits,
     /// In the profile's order; the first is the default site.
     sites: Vec<Site>,
 }
@@ -114,6 +134,7 @@ impl AppState {
             journal: Journal::new(config.journal_capacity),
             audit: Ring::new(config.journal_capacity),
             soap: crate::oscar::SoapState::new(&clock),
+            limits: crate::limits::Limits::new(&config),
             clock,
             sites,
             config,

@@ -163,6 +163,46 @@ pub async fn authorize(
     }
 }
 
+/// The credentials a step's `oauth1` spec signs with, resolved: its
+/// client and callback, and for `leg: resource` the access token (the
+/// spec's, the scenario's cached one, or a new one from the flow; always
+/// a new one with `fresh`). The fuzz step signs its mutants with these.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub consumer_key: String,
+    pub consumer_secret: String,
+    pub callback: String,
+    pub token: Option<(String, String)>,
+}
+
+pub async fn resolve(
+    opts: &OAuth1Options,
+    ctx: &mut AuthContext<'_>,
+) -> Result<Resolved, AuthError> {
+    let client = client(opts, ctx)?;
+    let callback = ctx
+        .render(DRIVER, opts.callback.as_ref())?
+        .unwrap_or_else(|| client.callback.clone());
+    let token = match opts.leg {
+        Leg::Resource => {
+            let timestamp = timestamp(opts, ctx)?;
+            let token = ctx.render(DRIVER, opts.token.as_ref())?;
+            let secret = ctx.render(DRIVER, opts.token_secret.as_ref())?;
+            Some(match (token, secret) {
+                (Some(t), Some(s)) => (t, s),
+                _ => access_token(opts, ctx, &client, timestamp).await?,
+            })
+        }
+        _ => None,
+    };
+    Ok(Resolved {
+        consumer_key: client.key,
+        consumer_secret: client.secret,
+        callback,
+        token,
+    })
+}
+
 /// The client to sign as: `consumer_key`/`consumer_secret`, or one of
 /// `credentials.oauth1.clients` (the first by default).
 fn client(opts: &OAuth1Options, ctx: &AuthContext<'_>) -> Result<Client, AuthError> {

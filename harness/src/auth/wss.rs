@@ -52,9 +52,14 @@ fn credential(ctx: &AuthContext<'_>, field: &str) -> Result<String, AuthError> {
     }
 }
 
-/// The `<wsse:Security>` header for one request.
-pub async fn header(spec: &WssSpec, ctx: &mut AuthContext<'_>) -> Result<String, AuthError> {
-    let (username, password) = match &spec.login {
+/// The username and password a spec sends: the LoginService login's
+/// securityId and token, or the spec's (default: the first user's
+/// security number and password).
+pub async fn credentials(
+    spec: &WssSpec,
+    ctx: &mut AuthContext<'_>,
+) -> Result<(String, String), AuthError> {
+    Ok(match &spec.login {
         Some(login) => {
             if let Some(cached) = &ctx.state.wss.login {
                 cached.clone()
@@ -82,7 +87,12 @@ pub async fn header(spec: &WssSpec, ctx: &mut AuthContext<'_>) -> Result<String,
                 None => credential(ctx, "password")?,
             },
         ),
-    };
+    })
+}
+
+/// The `<wsse:Security>` header for one request.
+pub async fn header(spec: &WssSpec, ctx: &mut AuthContext<'_>) -> Result<String, AuthError> {
+    let (username, password) = credentials(spec, ctx).await?;
     let nonce = match &spec.nonce {
         TokenPart::Fixed(t) => Some(render(t, ctx.vars, "nonce")?),
         TokenPart::On => Some(fresh_nonce()),

@@ -212,6 +212,29 @@ pub fn summary(s: &SuiteOutcome, out: &mut impl Write, style: Style) -> io::Resu
             d.before, d.after, d.summary.breaking, d.summary.additions, d.summary.info
         )?;
     }
+    let (fuzz, seeds) = crate::fuzz::totals(&s.outcomes);
+    if !fuzz.is_empty() {
+        let seeds: Vec<String> = seeds.iter().map(u64::to_string).collect();
+        writeln!(
+            out,
+            "        Fuzz seed {}: {} cases, {} mutants accepted that must be refused (must be 0)",
+            seeds.join(", "),
+            fuzz.iter().map(|f| f.cases).sum::<u64>(),
+            fuzz.iter().map(|f| f.accepted_wrongly).sum::<u64>()
+        )?;
+        for f in &fuzz {
+            let line = format!(
+                "{:<32} {:>6} cases {:>8.1}/s  accepted {:>3}  wrong answers {:>3}",
+                f.family, f.cases, f.cases_per_second, f.accepted_wrongly, f.violations
+            );
+            let painted = if f.violations > 0 {
+                style.paint("31", &line)
+            } else {
+                line
+            };
+            writeln!(out, "          {painted}")?;
+        }
+    }
     for c in &s.coverage {
         let parts: Vec<String> = c
             .apis

@@ -80,6 +80,7 @@ pub fn render(s: &SuiteOutcome) -> String {
     requirements_section(&mut b, s);
     expected_section(&mut b, s);
     failures(&mut b, s);
+    fuzz_section(&mut b, s);
     left_behind(&mut b, s);
     coverage_matrix(&mut b, s);
     scenarios(&mut b, s);
@@ -250,30 +251,51 @@ fn step_html(b: &mut String, i: usize, step: &StepOutcome) {
         b.push_str("</ul>");
     }
     if let Some(x) = &step.exchange {
-        let mut req = format!("{} {}\n", x.method, x.url);
-        for (n, v) in &x.request_headers {
-            let _ = writeln!(req, "{n}: {v}");
-        }
-        if let Some(body) = &x.request_body {
-            let _ = write!(req, "\n{body}");
-        }
-        let _ = write!(
-            b,
-            "<p>Request</p><pre class=\"request\">{}</pre>",
-            escape(&req)
-        );
-        let resp = format!(
-            "HTTP {} {}\n\n{}",
-            x.status.map(|s| s.to_string()).unwrap_or_default(),
-            x.content_type.as_deref().unwrap_or(""),
-            x.response_body.as_deref().unwrap_or("")
-        );
-        let _ = write!(
-            b,
-            "<p>Response</p><pre class=\"response\">{}</pre>",
-            escape(&resp)
-        );
+        exchange_html(b, x);
     }
+    if let Some(f) = &step.fuzz {
+        for k in f.kinds.iter().filter(|k| k.failure.is_some()) {
+            if let Some(fail) = &k.failure {
+                let _ = write!(
+                    b,
+                    "<p>Minimal mutant of <code>{}</code> ({} simplifications): {}</p><p class=\"muted\">Replay: <code>{}</code></p>",
+                    escape(&k.kind),
+                    fail.shrink_steps,
+                    escape(&fail.mutant),
+                    escape(&fail.replay)
+                );
+                if let Some(x) = &fail.exchange {
+                    exchange_html(b, x);
+                }
+            }
+        }
+    }
+}
+
+fn exchange_html(b: &mut String, x: &crate::outcome::Exchange) {
+    let mut req = format!("{} {}\n", x.method, x.url);
+    for (n, v) in &x.request_headers {
+        let _ = writeln!(req, "{n}: {v}");
+    }
+    if let Some(body) = &x.request_body {
+        let _ = write!(req, "\n{body}");
+    }
+    let _ = write!(
+        b,
+        "<p>Request</p><pre class=\"request\">{}</pre>",
+        escape(&req)
+    );
+    let resp = format!(
+        "HTTP {} {}\n\n{}",
+        x.status.map(|s| s.to_string()).unwrap_or_default(),
+        x.content_type.as_deref().unwrap_or(""),
+        x.response_body.as_deref().unwrap_or("")
+    );
+    let _ = write!(
+        b,
+        "<p>Response</p><pre class=\"response\">{}</pre>",
+        escape(&resp)
+    );
 }
 
 fn failures(b: &mut String, s: &SuiteOutcome) {
@@ -331,6 +353,35 @@ fn failures(b: &mut String, s: &SuiteOutcome) {
         b.push_str("</details>");
     }
     b.push_str("</section>");
+}
+
+/// Per fuzz family: cases, speed, and mutants wrongly accepted (must be 0).
+fn fuzz_section(b: &mut String, s: &SuiteOutcome) {
+    let (families, seeds) = crate::fuzz::totals(&s.outcomes);
+    if families.is_empty() {
+        return;
+    }
+    let seeds: Vec<String> = seeds.iter().map(u64::to_string).collect();
+    let _ = write!(
+        b,
+        "<section id=\"fuzz\"><h2>Fuzzing</h2><p class=\"muted\">Seed {}. Every family's mutants must get the answer its profile gives (harness/data/fuzz.yaml); mutants that must be refused and were accepted are counted apart: that column must be 0.</p>\
+         <table><thead><tr><th>family</th><th>kind runs</th><th>cases</th><th>cases/s</th><th>accepted (must be 0)</th><th>wrong answers</th></tr></thead><tbody>",
+        escape(&seeds.join(", "))
+    );
+    for f in &families {
+        let class = if f.violations > 0 { "failed" } else { "passed" };
+        let _ = write!(
+            b,
+            "<tr class=\"{class}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
+            escape(&f.family),
+            f.kind_runs,
+            f.cases,
+            f.cases_per_second,
+            f.accepted_wrongly,
+            f.violations
+        );
+    }
+    b.push_str("</tbody></table></section>");
 }
 
 fn left_behind(b: &mut String, s: &SuiteOutcome) {

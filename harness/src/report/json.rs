@@ -18,9 +18,21 @@ struct Report<'a> {
     summary: Summary,
     coverage: &'a [ProfileCoverage],
     requirements: Vec<Requirement>,
+    /// Per fuzz family: cases, cases per second, mutants wrongly accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fuzz: Option<FuzzReport>,
     #[serde(flatten)]
     extras: &'a RunExtras,
     scenarios: &'a [ScenarioOutcome],
+}
+
+#[derive(Serialize)]
+struct FuzzReport {
+    seeds: Vec<u64>,
+    cases: u64,
+    /// Mutants accepted that the profile must refuse: must be 0.
+    accepted_wrongly: u64,
+    families: Vec<crate::fuzz::FamilyTotals>,
 }
 
 #[derive(Serialize)]
@@ -68,6 +80,15 @@ pub fn render(s: &SuiteOutcome) -> String {
         },
         coverage: &s.coverage,
         requirements: requirements::group(&s.outcomes),
+        fuzz: {
+            let (families, seeds) = crate::fuzz::totals(&s.outcomes);
+            (!families.is_empty()).then(|| FuzzReport {
+                seeds,
+                cases: families.iter().map(|f| f.cases).sum(),
+                accepted_wrongly: families.iter().map(|f| f.accepted_wrongly).sum(),
+                families,
+            })
+        },
         extras: &s.extras,
         scenarios: &s.outcomes,
     };

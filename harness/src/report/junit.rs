@@ -178,5 +178,6 @@ fn kind(k: crate::outcome::FailureKind) -> &'static str {
         Safety => "safety",
         Cleanup => "cleanup",
         Schema => "schema",
+        Fuzz => "fuzz",
     }
 }

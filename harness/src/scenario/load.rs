@@ -356,6 +356,12 @@ impl Checker<'_> {
         matchers.extend(step.expect.body.iter());
         matchers.extend(step.expect.xml.values());
         matchers.extend(step.expect.fault.iter().flat_map(|f| f.string.iter()));
+        if let Some(refused) = step.fuzz.as_ref().and_then(|f| f.refused.as_ref()) {
+            matchers.extend(refused.headers.values());
+            matchers.extend(refused.json.values());
+            matchers.extend(refused.body.iter());
+            matchers.extend(refused.xml.values());
+        }
         if let Some(p) = &step.poll {
             matchers.extend(p.until.headers.values());
             matchers.extend(p.until.json.values());
@@ -374,6 +380,11 @@ impl Checker<'_> {
             templates.extend(a.templates());
         }
         let auth = step.auth.as_ref().unwrap_or(&self.scenario.auth);
+        if step.fuzz.is_some() {
+            if let Some(e) = crate::fuzz::check_step(step, auth) {
+                self.error("fuzz", cursor, e);
+            }
+        }
         for t in &templates {
             self.refs(t, cursor);
         }
@@ -584,7 +595,7 @@ steps:
             errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a}\n    expekt: {}\n");
         assert_eq!(
             e,
-            vec!["s.yaml:4:5: steps[0]: unknown field `expekt`, expected one of `name`, `request`, `soap`, `auth`, `expect`, `capture`, `snapshot`, `repeat`, `poll`, `leaves`"]
+            vec!["s.yaml:4:5: steps[0]: unknown field `expekt`, expected one of `name`, `request`, `soap`, `auth`, `expect`, `capture`, `snapshot`, `repeat`, `poll`, `leaves`, `fuzz`"]
         );
         let e = errors("name: x\nprofile: oscar\nsteps:\n  - request: {path: /a, methd: GET}\n");
         assert!(e[0].contains("unknown field `methd`"), "{}", e[0]);

@@ -652,6 +652,9 @@ pub struct Step {
     /// In a `cleanup:` step: what stays on the target even when the step
     /// succeeds (a record the API can only deactivate), for the report.
     pub leaves: Option<Template>,
+    /// Run mutation families over the step's valid, authorized request
+    /// instead of sending it once (`docs/scenarios.md`, `fuzz`).
+    pub fuzz: Option<Box<crate::fuzz::FuzzSpec>>,
 }
 
 /// What a step does.
@@ -663,6 +666,7 @@ pub enum Action {
 
 pub const STEP_KEYS: &[&str] = &[
     "name", "request", "soap", "auth", "expect", "capture", "snapshot", "repeat", "poll", "leaves",
+    "fuzz",
 ];
 
 impl<'de> Deserialize<'de> for Step {
@@ -683,6 +687,7 @@ impl<'de> Deserialize<'de> for Step {
                 let mut repeat = None;
                 let mut poll = None;
                 let mut leaves = None;
+                let mut fuzz: Option<crate::fuzz::FuzzSpec> = None;
                 while let Some(key) = map.next_key::<String>()? {
                     let set_action = |action: &mut Option<Action>, a: Action| {
                         if action.is_some() {
@@ -704,6 +709,7 @@ impl<'de> Deserialize<'de> for Step {
                         "repeat" => repeat = Some(map.next_value()?),
                         "poll" => poll = Some(map.next_value()?),
                         "leaves" => leaves = Some(map.next_value()?),
+                        "fuzz" => fuzz = Some(map.next_value()?),
                         other => return Err(de::Error::unknown_field(other, STEP_KEYS)),
                     }
                 }
@@ -718,6 +724,15 @@ impl<'de> Deserialize<'de> for Step {
                 if poll.is_some() && repeat > 1 {
                     return Err(de::Error::custom("a step can `repeat` or `poll`, not both"));
                 }
+                if fuzz.is_some() {
+                    crate::fuzz::FuzzSpec::check_step_keys(
+                        repeat > 1,
+                        poll.is_some(),
+                        capture.is_some(),
+                        snapshot.is_some(),
+                    )
+                    .map_err(de::Error::custom)?;
+                }
                 let name = name.unwrap_or_else(|| action.describe());
                 Ok(Step {
                     name,
@@ -729,6 +744,7 @@ impl<'de> Deserialize<'de> for Step {
                     repeat,
                     poll,
                     leaves,
+                    fuzz: fuzz.map(Box::new),
                 })
             }
         }

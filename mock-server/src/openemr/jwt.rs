@@ -17,6 +17,14 @@ pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()
 }
 
+/// A JWT segment: base64url without padding, nothing else. lcobucci/jwt
+/// (league/oauth2-server's parser) decodes with sodium's
+/// `URLSAFE_NO_PADDING` variant, which refuses `=` and foreign characters,
+/// so a padded signature is not the same token.
+fn segment(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text).ok()
+}
+
 /// The RSA algorithms this server knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alg {
@@ -68,7 +76,7 @@ impl Jwt {
             return Err(JwtError::Malformed);
         };
         let object = |part: &str| -> Result<Map<String, Value>, JwtError> {
-            let bytes = b64url_decode(part).ok_or(JwtError::Malformed)?;
+            let bytes = segment(part).ok_or(JwtError::Malformed)?;
             match serde_json::from_slice(&bytes) {
                 Ok(Value::Object(m)) => Ok(m),
                 _ => Err(JwtError::Malformed),
@@ -78,7 +86,7 @@ impl Jwt {
             header: object(h)?,
             claims: object(c)?,
             signing_input: format!("{h}.{c}"),
-            signature: b64url_decode(s).ok_or(JwtError::Malformed)?,
+            signature: segment(s).ok_or(JwtError::Malformed)?,
         })
     }
 
@@ -197,5 +205,21 @@ mod tests {
         let jwt = Jwt::parse(&t).unwrap();
         jwt.verify_jwk(Alg::RS256, &jwk).unwrap();
         assert!(Jwt::parse("a.b").is_err());
+    }
+
+    #[test]
+    fn segments_are_strict_base64url() {
+        let (server, _) = super::super::keys::of("openemr", "default");
+        let t = sign(Alg::RS256, server, &[], &json!({"sub": "x"})).unwrap();
+        assert!(Jwt::parse(&t).is_ok());
+        // Padding, the standard alphabet and foreign characters are not
+        // the token, even where they decode to the same bytes.
+        assert_eq!(
+            Jwt::parse(&format!("{t}=")).err(),
+            Some(JwtError::Malformed)
+        );
+        let (head, _) = t.split_once('.').unwrap();
+        assert!(Jwt::parse(&t.replacen(head, &format!("{head}="), 1)).is_err());
+        assert!(Jwt::parse(&format!("{t} ")).is_err());
     }
 }

@@ -72,6 +72,25 @@ pub fn token(header: Option<Node>) -> Option<UsernameToken> {
     })
 }
 
+/// How many `wsse:Security` headers address this service (no `actor`).
+/// WSS4J refuses a message with more than one (`WSSecurityUtil.getSecurityHeader`
+/// throws INVALID_SECURITY: "Two or more security headers have the same
+/// actor name"), so a second header cannot smuggle other credentials past
+/// the one that is checked.
+pub fn security_headers(header: Option<Node>) -> usize {
+    header.map_or(0, |h| {
+        h.children()
+            .filter(|c| {
+                c.is_element()
+                    && c.has_tag_name((WSSE, "Security"))
+                    && !c
+                        .attributes()
+                        .any(|a| a.name() == "actor" || a.name() == "role")
+            })
+            .count()
+    })
+}
+
 /// The WS-Security state of one mock: the "JVM start time" tokens are
 /// built from, and the nonce replay cache.
 #[derive(Debug)]
@@ -196,6 +215,12 @@ fn check(
     dialect: SecurityDialect,
 ) -> Result<Verified, Refusal> {
     let refuse = |f: SecurityFault, why: &str| (f, why.to_owned(), false);
+    if security_headers(header) > 1 {
+        return Err(refuse(
+            SecurityFault::InvalidSecurity,
+            "two or more wsse:Security headers for the same actor",
+        ));
+    }
     let Some(ut) = token(header) else {
         return Err(refuse(
             SecurityFault::InvalidSecurity,
@@ -309,6 +334,25 @@ mod tests {
         assert!(c.insert("n1", now));
         assert!(!c.insert("n1", now + Duration::seconds(10)));
         assert!(c.insert("n1", now + Duration::seconds(NONCE_TTL_SECONDS + 1)));
+    }
+
+    #[test]
+    fn a_second_security_header_is_counted_unless_it_names_another_actor() {
+        let sec =
+            |attrs: &str| format!("<wsse:Security {attrs}><wsse:UsernameToken/></wsse:Security>");
+        let doc = |inner: String| {
+            format!("<h xmlns:wsse='{WSSE}' xmlns:s='http://schemas.xmlsoap.org/soap/envelope/'>{inner}</h>")
+        };
+        let count = |xml: String| {
+            let d = roxmltree::Document::parse(&xml).unwrap();
+            security_headers(Some(d.root_element()))
+        };
+        assert_eq!(count(doc(sec(""))), 1);
+        assert_eq!(count(doc(format!("{}{}", sec(""), sec("")))), 2);
+        assert_eq!(
+            count(doc(format!("{}{}", sec(""), sec("s:actor='urn:other'")))),
+            1
+        );
     }
 
     #[test]

@@ -90,6 +90,7 @@ pub const OPEN_O_QUIRKS: &[&str] = &[
     "oauth1-resource-errors-are-500-xmlfault",
     "oauth1-initiate-errors-are-500-pages",
     "oauth1-session-accepted-on-services",
+    "oauth1-token-not-bound-to-consumer",
 ];
 
 /// An OAuth problem as net.oauth names it (`OAuth.Problems`).

@@ -1,0 +1,4 @@
+//! Helpers shared by the mock's integration tests.
+
+pub mod race;
+pub mod soap;
