@@ -13,6 +13,7 @@
 
 pub mod cases;
 pub mod loadgen;
+pub mod startup;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -64,6 +65,10 @@ pub struct BenchArgs {
     /// Threads of the load generator.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub client_threads: usize,
+    /// Measure start-up instead: spawn `emr-conformance mock` for each
+    /// profile (`--rounds` times) and time its `listening` line.
+    #[arg(long)]
+    pub startup: bool,
     /// Also write the figures as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -79,6 +84,25 @@ pub struct CaseResult {
     pub response_bytes: usize,
     /// The client's own cost of producing one request (signing included).
     pub client_us: f64,
+}
+
+/// A `kB` field of a `/proc/<pid>/status` file (`VmRSS`, `VmHWM`).
+pub fn proc_status_kb(path: &str, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn self_kb(field: &str) -> Option<u64> {
+    proc_status_kb("/proc/self/status", field)
+}
+
+fn mb(kb: Option<u64>) -> f64 {
+    kb.map_or(f64::NAN, |k| k as f64 / 1024.0)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -227,6 +251,19 @@ fn runtime(threads: usize) -> Result<tokio::runtime::Runtime, UsageError> {
 /// answer (its figures would not mean anything), 0 otherwise. Targets
 /// missed are reported, not turned into failures.
 pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<u8, UsageError> {
+    if args.startup {
+        if args.rounds == 0 {
+            return Err(UsageError("--rounds must be positive".into()));
+        }
+        let figures = startup::run(args.rounds, args.patients, out)?;
+        if let Some(path) = &args.json {
+            let doc = json!({"date": chrono::Utc::now().to_rfc3339(), "startup": figures});
+            let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            std::fs::write(path, text + "\n")
+                .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+        }
+        return Ok(crate::exit::PASSED);
+    }
     let selected = cases::select(&args.cases).map_err(UsageError)?;
     if args.connections == 0 || args.duration <= 0.0 || args.rounds == 0 {
         return Err(UsageError(
@@ -246,26 +283,45 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<u8, UsageError> {
     );
 
     // One mock per profile, shared by that profile's cases.
-    let mut mocks: Vec<(ProfileId, MockServer, f64)> = Vec::new();
+    let mut mocks: Vec<(ProfileId, MockServer, Value)> = Vec::new();
     for case in &selected {
         if mocks.iter().any(|(p, _, _)| *p == case.profile) {
             continue;
         }
         let mut config = MockConfig::new(case.profile);
         config.patients = args.patients;
+        let rss_before = self_kb("VmRSS");
         let t = Instant::now();
         let server = server_rt
             .block_on(MockServer::start_local(config))
             .map_err(|e| UsageError(format!("cannot start the {} mock: {e}", case.profile)))?;
         let secs = t.elapsed().as_secs_f64();
+        // Resident memory the mock added (its seeded data and indexes);
+        // nothing else runs meanwhile.
+        let (rss, hwm) = (self_kb("VmRSS"), self_kb("VmHWM"));
+        let added = rss.zip(rss_before).map(|(a, b)| a.saturating_sub(b));
+        let sites = server.state().sites().count();
         let _ = writeln!(
             out,
-            "mock {} ready in {:.3} s at {}",
+            "mock {} ready in {:.3} s at {} ({} patients in {sites} site(s)); resident memory +{:.1} MB (process VmRSS {:.1} MB, VmHWM {:.1} MB)",
             case.profile,
             secs,
-            server.base_url()
+            server.base_url(),
+            args.patients * sites,
+            mb(added),
+            mb(rss),
+            mb(hwm),
         );
-        mocks.push((case.profile, server, secs));
+        let figures = json!({
+            "profile": case.profile.as_str(),
+            "start_s": secs,
+            "patients": args.patients * sites,
+            "sites": sites,
+            "rss_added_kb": added,
+            "process_rss_kb": rss,
+            "process_hwm_kb": hwm,
+        });
+        mocks.push((case.profile, server, figures));
     }
 
     let mut results = Vec::new();
@@ -350,7 +406,7 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<u8, UsageError> {
                 "server_threads": server_threads,
                 "client_threads": args.client_threads,
             },
-            "mocks": mocks.iter().map(|(p, _, s)| json!({"profile": p.as_str(), "start_s": s})).collect::<Vec<_>>(),
+            "mocks": mocks.iter().map(|(_, _, f)| f.clone()).collect::<Vec<_>>(),
             "cases": results.iter().map(CaseResult::to_json).collect::<Vec<_>>(),
         });
         let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
