@@ -21,7 +21,13 @@ fn spawn_once(profile: ProfileId, patients: usize) -> Result<(f64, Option<u64>),
         .map_err(|e| UsageError(format!("cannot find this program's path: {e}")))?;
     let started = Instant::now();
     let mut child = Command::new(exe)
-        .args(["mock", "--profile", profile.as_str(), "--addr", "127.0.0.1:0"])
+        .args([
+            "mock",
+            "--profile",
+            profile.as_str(),
+            "--addr",
+            "127.0.0.1:0",
+        ])
         .args(["--patients", &patients.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
