@@ -52,6 +52,12 @@ pub struct Case {
 const SOAP_GET_DEMOGRAPHIC: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:tns=\"http://ws.oscarehr.org/\"><soapenv:Header>{security}</soapenv:Header><soapenv:Body><tns:getDemographic><arg0>1</arg0></tns:getDemographic></soapenv:Body></soapenv:Envelope>";
 const SOAP_SEARCH_BY_NAME: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:tns=\"http://ws.oscarehr.org/\"><soapenv:Header>{security}</soapenv:Header><soapenv:Body><tns:searchDemographicByName><arg0>Smith,Ol</arg0><arg1>0</arg1><arg2>10</arg2></tns:searchDemographicByName></soapenv:Body></soapenv:Envelope>";
 
+/// The OAuth 1.0a-signed read of the `oscar-oauth1-read` case. The
+/// demographic read (`/oscar/ws/services/demographics/1`) answers 501 until
+/// the OSCAR REST operations land; until then this is the signed read OSCAR
+/// serves on the same mount, through the same filter. Switch it here.
+pub const OSCAR_OAUTH1_READ_PATH: &str = "/oscar/ws/services/oauth/info";
+
 const API_SCOPE: &str = "openid api:oemr api:fhir user/patient.read user/Patient.read";
 
 /// The cases, in the order they run.
@@ -61,11 +67,7 @@ pub const CASES: &[Case] = &[
         profile: ProfileId::Oscar,
         auth: Auth::OAuth1,
         method: "GET",
-        // The OAuth 1.0a-signed demographic read
-        // (`/oscar/ws/services/demographics/1`) answers 501 until the
-        // OSCAR REST operations land; until then this is the signed read
-        // OSCAR serves on the same mount, through the same filter.
-        path: "/oscar/ws/services/oauth/info",
+        path: OSCAR_OAUTH1_READ_PATH,
         body: "",
         expect: 200,
         default: true,

@@ -485,3 +485,21 @@ pub fn loadavg() -> String {
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|| "?".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_kb_fields_of_a_proc_status_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("status");
+        std::fs::write(&path, "Name:\tx\nVmHWM:\t   2048 kB\nVmRSS:\t    1024 kB\n")
+            .expect("write");
+        let path = path.to_string_lossy();
+        assert_eq!(proc_status_kb(&path, "VmRSS"), Some(1024));
+        assert_eq!(proc_status_kb(&path, "VmHWM"), Some(2048));
+        assert_eq!(proc_status_kb(&path, "VmSwap"), None);
+        assert_eq!(proc_status_kb("/nonexistent/status", "VmRSS"), None);
+    }
+}
