@@ -4,6 +4,7 @@
 //! The library half exists so the integration tests drive exactly what
 //! the command does.
 
+pub mod bench;
 pub mod cli;
 pub mod live;
 pub mod provision;

@@ -6,6 +6,19 @@ use emr_conformance::exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let cli = match cli.command {
+        // The bench builds its own runtimes (server and client apart).
+        Command::Bench(args) => {
+            return match emr_conformance::bench::run(args, &mut std::io::stdout()) {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(exit::INVALID)
+                }
+            }
+        }
+        command => Cli { command },
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -25,6 +38,7 @@ fn main() -> ExitCode {
             Command::List(args) => cli::list(args, &mut out, &mut err),
             Command::Diff(args) => emr_conformance::live::diff(args, &mut out, &mut err),
             Command::Auth(args) => emr_conformance::live::auth(args, &mut out, &mut err).await,
+            Command::Bench(_) => Ok(exit::INVALID),
         }
     });
     match result {

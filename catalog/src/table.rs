@@ -329,7 +329,8 @@ impl Catalog {
     /// Finds the HTTP operation a request addresses. `path` is relative to
     /// the profile's context and carries no query string.
     pub fn lookup(&self, method: &str, path: &str) -> Lookup<'_> {
-        let depth = path.split('/').filter(|s| !s.is_empty()).count();
+        let parts = crate::template::split_path(path);
+        let depth = parts.iter().filter(|s| !s.is_empty()).count();
         let Some(candidates) = self.by_depth.get(&depth) else {
             return Lookup::NotFound;
         };
@@ -340,7 +341,7 @@ impl Catalog {
             let Some(template) = op.templates().nth(t) else {
                 continue;
             };
-            let Some(m) = template.matches(path) else {
+            let Some(m) = template.matches_segments(&parts) else {
                 continue;
             };
             // A sub-resource locator declares no method: CXF routes every

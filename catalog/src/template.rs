@@ -86,8 +86,35 @@ impl PathTemplate {
     /// Matches a concrete path (no query string). Parameters are returned
     /// as they appear on the wire, still percent-encoded.
     pub fn matches(&self, path: &str) -> Option<PathMatch> {
+        let parts: Vec<&str> = split(path).collect();
+        self.matches_segments(&parts)
+    }
+
+    /// [`matches`](Self::matches) on a path already split into segments:
+    /// a catalogue lookup splits the request path once and tries every
+    /// candidate template on the pieces, so a miss costs a few string
+    /// comparisons and no allocation.
+    pub fn matches_segments(&self, parts: &[&str]) -> Option<PathMatch> {
+        if parts.len() != self.segments.len() {
+            return None;
+        }
+        // Literals first: most candidates fail there, before anything is
+        // allocated for the parameters.
+        for (seg, part) in self.segments.iter().zip(parts) {
+            match seg {
+                Segment::Literal(l) if l != part => return None,
+                Segment::Param { prefix, suffix, .. }
+                    if part.len() <= prefix.len() + suffix.len()
+                        || !part.starts_with(prefix.as_str())
+                        || !part.ends_with(suffix.as_str()) =>
+                {
+                    return None
+                }
+                _ => {}
+            }
+        }
         let mut out = PathMatch::default();
-        let mut parts = split(path);
+        let mut parts = parts.iter().copied();
         for seg in &self.segments {
             let part = parts.next()?;
             match seg {
@@ -139,6 +166,11 @@ impl PathTemplate {
         }
         out
     }
+}
+
+/// A path's segments as [`PathTemplate::matches_segments`] takes them.
+pub fn split_path(path: &str) -> Vec<&str> {
+    split(path).collect()
 }
 
 /// Splits a path into segments, ignoring the leading slash and one

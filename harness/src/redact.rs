@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::RwLock;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value;
 
@@ -32,8 +33,8 @@ const WHOLE_WORD_BELOW: usize = 12;
 /// scenario of the run; its `Debug` output never shows a value.
 #[derive(Default)]
 pub struct Redactor {
-    secrets: RwLock<BTreeSet<String>>,
-    personal: RwLock<BTreeSet<String>>,
+    secrets: RwLock<Needles>,
+    personal: RwLock<Needles>,
     /// Collect and scrub personal data (the default on live targets).
     pub redact_personal: bool,
 }
@@ -44,6 +45,105 @@ impl fmt::Debug for Redactor {
             .field("secrets", &self.secret_count())
             .field("redact_personal", &self.redact_personal)
             .finish()
+    }
+}
+
+/// A growing set of values to replace, with automata that find which of
+/// them a text holds: a run registers thousands of token forms (every
+/// signed request's signature) and scrubs every string of every exchange,
+/// so one pass per automaton replaces a search per value. New values wait
+/// in `pending` (searched one by one) until there are enough to compile;
+/// automata of similar size are merged, so each value is compiled
+/// O(log n) times.
+#[derive(Default)]
+struct Needles {
+    set: BTreeSet<String>,
+    chunks: Vec<Chunk>,
+    pending: Vec<String>,
+}
+
+struct Chunk {
+    list: Vec<String>,
+    finder: Option<AhoCorasick>,
+}
+
+/// Values searched one by one before they are compiled.
+const PENDING_MAX: usize = 64;
+
+impl Chunk {
+    fn new(list: Vec<String>) -> Chunk {
+        // A contiguous NFA: far cheaper to build than a DFA (chunks are
+        // rebuilt as they merge) and still one pass over the text. Without
+        // an automaton (too large to build), every value is tried.
+        let finder = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(&list)
+            .ok();
+        Chunk { list, finder }
+    }
+
+    fn found<'a>(&'a self, text: &str, out: &mut Vec<&'a str>) {
+        match &self.finder {
+            Some(f) => out.extend(
+                f.find_overlapping_iter(text)
+                    .map(|m| self.list[m.pattern().as_usize()].as_str()),
+            ),
+            None => out.extend(
+                self.list
+                    .iter()
+                    .filter(|n| text.contains(n.as_str()))
+                    .map(String::as_str),
+            ),
+        }
+    }
+}
+
+impl Needles {
+    fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    fn extend(&mut self, values: impl IntoIterator<Item = String>) {
+        for v in values {
+            if !self.set.contains(&v) {
+                self.set.insert(v.clone());
+                self.pending.push(v);
+            }
+        }
+        if self.pending.len() >= PENDING_MAX {
+            let mut list = std::mem::take(&mut self.pending);
+            while let Some(last) = self.chunks.last() {
+                if last.list.len() > 2 * list.len() {
+                    break;
+                }
+                if let Some(last) = self.chunks.pop() {
+                    list.extend(last.list);
+                }
+            }
+            self.chunks.push(Chunk::new(list));
+        }
+    }
+
+    /// Replaces the values the text holds, longest first (so a value that
+    /// contains another goes whole).
+    fn apply(&self, text: &str, with: &str) -> String {
+        let mut present: Vec<&str> = Vec::new();
+        for c in &self.chunks {
+            c.found(text, &mut present);
+        }
+        present.extend(
+            self.pending
+                .iter()
+                .filter(|n| text.contains(n.as_str()))
+                .map(String::as_str),
+        );
+        present.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        present.dedup();
+        let mut out = text.to_owned();
+        for n in present {
+            out = replace(&out, n, with);
+        }
+        out
     }
 }
 
@@ -288,29 +388,20 @@ impl Redactor {
     pub fn secrets(&self) -> Vec<String> {
         self.secrets
             .read()
-            .map(|s| s.iter().cloned().collect())
+            .map(|s| s.set.iter().cloned().collect())
             .unwrap_or_default()
     }
 
     /// The text with every secret (and, when enabled, every collected
     /// personal value) replaced.
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        if let Ok(secrets) = self.secrets.read() {
-            // Longest first, so a secret that contains another goes whole.
-            let mut list: Vec<&String> = secrets.iter().collect();
-            list.sort_by_key(|s| std::cmp::Reverse(s.len()));
-            for s in list {
-                out = replace(&out, s, SECRET);
-            }
-        }
+        let mut out = match self.secrets.read() {
+            Ok(secrets) => secrets.apply(text, SECRET),
+            Err(_) => text.to_owned(),
+        };
         if self.redact_personal {
             if let Ok(personal) = self.personal.read() {
-                let mut list: Vec<&String> = personal.iter().collect();
-                list.sort_by_key(|s| std::cmp::Reverse(s.len()));
-                for s in list {
-                    out = replace(&out, s, PERSONAL);
-                }
+                out = personal.apply(&out, PERSONAL);
             }
         }
         out
@@ -580,5 +671,20 @@ mod tests {
             replace("xlong-secret-valuex", "long-secret-value", "X"),
             "xXx"
         );
+    }
+
+    #[test]
+    fn compiled_and_pending_secrets_are_all_scrubbed_longest_first() {
+        let r = Redactor::new(false);
+        // Enough to compile and merge several automata, with some left
+        // pending; a short secret inside a longer one registered later.
+        r.register("token-0000-abc");
+        for i in 0..300 {
+            r.register(&format!("sig{i:04}zz"));
+        }
+        r.register("token-0000-abcdefghij");
+        let text = "a sig0007zz b sig0299zz c token-0000-abcdefghij d token-0000-abc";
+        assert_eq!(r.scrub(text), "a [secret] b [secret] c [secret] d [secret]");
+        assert_eq!(r.scrub("nothing here"), "nothing here");
     }
 }

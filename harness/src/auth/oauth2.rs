@@ -780,14 +780,23 @@ async fn refresh(
     })
 }
 
-/// A fresh 2048-bit key pair for this scenario: PKCS#8 DER and its JWK.
+/// A 2048-bit key pair that no server has registered: PKCS#8 DER and its
+/// JWK. The key is generated once per run (RSA key generation costs
+/// hundreds of milliseconds of CPU, and the suite asks for it in several
+/// scenarios); each scenario's JWK has a `kid` of its own.
 fn generated_key(ctx: &mut AuthContext<'_>) -> Result<Arc<(Vec<u8>, String)>, AuthError> {
+    use rsa::pkcs8::EncodePrivateKey;
+    use rsa::traits::PublicKeyParts;
+    static RUN_KEY: std::sync::OnceLock<Result<rsa::RsaPrivateKey, String>> =
+        std::sync::OnceLock::new();
     if let Some(k) = &ctx.state.oauth2.generated {
         return Ok(k.clone());
     }
-    use rsa::pkcs8::EncodePrivateKey;
-    use rsa::traits::PublicKeyParts;
-    let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
+    let key = RUN_KEY
+        .get_or_init(|| {
+            rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(|e| e.to_string())
+        })
+        .as_ref()
         .map_err(|e| fail(format!("could not generate a key: {e}")))?;
     let der = key
         .to_pkcs8_der()

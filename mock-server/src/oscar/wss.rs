@@ -174,7 +174,9 @@ pub fn credentials_match(state: &AppState, login: &Login, secret: &str) -> Optio
     if login.expires.is_some_and(|d| d < today) {
         return None;
     }
-    Some(secret == state.soap.wss.security_token(login) || secret == login.password)
+    // The password first: it is a comparison, the token a SHA-1 and a
+    // rendition; either one matching is a match.
+    Some(secret == login.password || secret == state.soap.wss.security_token(login))
 }
 
 /// The outcome of checking a request's WS-Security header.

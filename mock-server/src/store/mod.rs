@@ -46,6 +46,17 @@ pub enum StoreError {
     Invalid(String),
 }
 
+/// Which of a patient's names a prefix search looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamePart {
+    /// The last name.
+    Family,
+    /// The first and middle names.
+    Given,
+    /// The title (`MR`, `MS`).
+    Title,
+}
+
 /// The store: the data behind one lock.
 #[derive(Debug)]
 pub struct Store {
@@ -113,6 +124,11 @@ pub struct Data {
     pub export_jobs: Table<ExportJob>,
     /// `(last name, first name, id)`, lower-cased: prefix name searches.
     names: BTreeSet<(String, String, Id)>,
+    /// `(given name, id)`, lower-cased, first and middle names: FHIR
+    /// `given`/`name` and Standard API `fname` searches.
+    given_names: BTreeSet<(String, Id)>,
+    /// `(title, id)`, lower-cased: the name prefix FHIR `name` also matches.
+    titles: BTreeSet<(String, Id)>,
     /// `(hin, id)`: health-number lookups.
     hins: BTreeSet<(String, Id)>,
     /// `(provider_no, date, start, id)`: schedules and conflict checks.
@@ -219,10 +235,47 @@ impl Data {
             .filter_map(|(_, id)| self.patients.get(*id))
     }
 
+    /// Ids of the patients whose `part` name starts with `prefix`, compared
+    /// as `str::to_lowercase` folds both, in id order: found through the
+    /// indexes, so a search touches only the patients it can match.
+    pub fn patient_ids_by_name_prefix(&self, part: NamePart, prefix: &str) -> Vec<Id> {
+        let prefix = prefix.to_lowercase();
+        let mut ids: Vec<Id> = match part {
+            NamePart::Family => self
+                .names
+                .range((prefix.clone(), String::new(), Id::MIN)..)
+                .take_while(|(l, _, _)| l.starts_with(&prefix))
+                .map(|(_, _, id)| *id)
+                .collect(),
+            NamePart::Given | NamePart::Title => {
+                let set = if part == NamePart::Given {
+                    &self.given_names
+                } else {
+                    &self.titles
+                };
+                set.range((prefix.clone(), Id::MIN)..)
+                    .take_while(|(n, _)| n.starts_with(&prefix))
+                    .map(|(_, id)| *id)
+                    .collect()
+            }
+        };
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     fn index_patient(&mut self, id: Id) {
         if let Some(p) = self.patients.get(id) {
             self.names
                 .insert((p.last_name.to_lowercase(), p.first_name.to_lowercase(), id));
+            for given in [&p.first_name, &p.middle_name] {
+                if !given.is_empty() {
+                    self.given_names.insert((given.to_lowercase(), id));
+                }
+            }
+            if !p.title.is_empty() {
+                self.titles.insert((p.title.to_lowercase(), id));
+            }
             if !p.hin.is_empty() {
                 self.hins.insert((p.hin.clone(), id));
             }
@@ -233,6 +286,10 @@ impl Data {
         if let Some(p) = self.patients.get(id) {
             self.names
                 .remove(&(p.last_name.to_lowercase(), p.first_name.to_lowercase(), id));
+            for given in [&p.first_name, &p.middle_name] {
+                self.given_names.remove(&(given.to_lowercase(), id));
+            }
+            self.titles.remove(&(p.title.to_lowercase(), id));
             self.hins.remove(&(p.hin.clone(), id));
         }
     }
@@ -442,6 +499,67 @@ mod tests {
             .unwrap();
         assert!(d.search_patients_by_name("zyx", "").next().is_none());
         assert_eq!(d.search_patients_by_name("QUIM", "").next().unwrap().id, id);
+    }
+
+    #[test]
+    fn name_prefix_indexes_find_exactly_the_matching_patients() {
+        let mut d = data();
+        let now = Utc::now();
+        let id = d.insert_patient(
+            Patient {
+                title: "Dr".into(),
+                first_name: "Émile".into(),
+                middle_name: "Quill".into(),
+                last_name: "Zyxwv".into(),
+                ..Patient::default()
+            },
+            now,
+        );
+        let scan = |part: NamePart, prefix: &str| -> Vec<Id> {
+            let prefix = prefix.to_lowercase();
+            d.patients()
+                .iter()
+                .filter(|p| {
+                    let names: Vec<&String> = match part {
+                        NamePart::Family => vec![&p.last_name],
+                        NamePart::Given => vec![&p.first_name, &p.middle_name],
+                        NamePart::Title => vec![&p.title],
+                    };
+                    names
+                        .iter()
+                        .any(|n| !n.is_empty() && n.to_lowercase().starts_with(&prefix))
+                })
+                .map(|p| p.id)
+                .collect()
+        };
+        for (part, prefix) in [
+            (NamePart::Family, "sm"),
+            (NamePart::Family, "ZYX"),
+            (NamePart::Given, "émi"),
+            (NamePart::Given, "quil"),
+            (NamePart::Given, "o"),
+            (NamePart::Title, "m"),
+            (NamePart::Title, "dr"),
+        ] {
+            assert_eq!(
+                d.patient_ids_by_name_prefix(part, prefix),
+                scan(part, prefix),
+                "{part:?} {prefix}"
+            );
+        }
+        assert_eq!(
+            d.patient_ids_by_name_prefix(NamePart::Given, "quill"),
+            vec![id]
+        );
+        d.update_patient(id, now, |p| p.middle_name = "Rowe".into())
+            .unwrap();
+        assert!(d
+            .patient_ids_by_name_prefix(NamePart::Given, "quill")
+            .is_empty());
+        d.remove_patient(id).unwrap();
+        assert!(d
+            .patient_ids_by_name_prefix(NamePart::Title, "dr")
+            .is_empty());
     }
 
     #[test]

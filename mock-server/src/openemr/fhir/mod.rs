@@ -204,6 +204,52 @@ fn build<'d>(c: &Call<'_>, d: &'d Data) -> Build<'d> {
     }
 }
 
+/// For a Patient search with name criteria (`name`, `family`, `given`,
+/// plain or `:exact`), the ids of the patients the criteria can match,
+/// from the store's name indexes: a superset of the matches (the criteria
+/// still decide), in id order. `None` when no criterion narrows.
+fn name_candidates(resource: &str, criteria: &[search::Criterion], d: &Data) -> Option<Vec<Id>> {
+    use crate::store::NamePart;
+    if resource != "Patient" {
+        return None;
+    }
+    let mut out: Option<Vec<Id>> = None;
+    for cr in criteria {
+        let parts: &[NamePart] = match cr.name.as_str() {
+            "family" => &[NamePart::Family],
+            "given" => &[NamePart::Given],
+            "name" => &[NamePart::Family, NamePart::Given, NamePart::Title],
+            _ => continue,
+        };
+        // `:contains` matches inside a name, and an empty value matches
+        // everything: no index answers those.
+        if !matches!(cr.modifier.as_deref(), None | Some("exact"))
+            || cr.values.iter().any(|v| v.is_empty())
+        {
+            continue;
+        }
+        let mut ids: Vec<Id> = cr
+            .values
+            .iter()
+            .flat_map(|v| {
+                parts
+                    .iter()
+                    .flat_map(move |part| d.patient_ids_by_name_prefix(*part, v))
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        out = Some(match out {
+            None => ids,
+            Some(prev) => prev
+                .into_iter()
+                .filter(|id| ids.binary_search(id).is_ok())
+                .collect(),
+        });
+    }
+    out
+}
+
 fn search_type(c: &Call<'_>, def: &'static Def) -> Answer {
     let query = c.query.clone();
     let criteria = search::criteria(def.name, &query).map_err(|(p, m)| bad_search(&p, &m))?;
@@ -248,7 +294,14 @@ fn search_type(c: &Call<'_>, def: &'static Def) -> Answer {
         let all = match scope {
             Some(None) => Vec::new(),
             Some(Some(pid)) => (def.items)(&b, Some(pid)),
-            None => (def.items)(&b, narrowed),
+            None => match (narrowed, name_candidates(def.name, &criteria, d)) {
+                // Only the patients the name indexes can match are built.
+                (None, Some(ids)) => ids
+                    .into_iter()
+                    .flat_map(|id| (def.items)(&b, Some(id)))
+                    .collect(),
+                _ => (def.items)(&b, narrowed),
+            },
         };
         // A compartment resource of another patient is simply not there.
         let all: Vec<Item> = match scope {

@@ -249,7 +249,17 @@ pub struct SiteAuth {
     pub client_key: &'static KeyPair,
     pub known: KnownScopes,
     data: Mutex<AuthData>,
+    /// Access tokens whose RS256 signature verified with `server_key`.
+    /// The signature check is a pure function of the token's bytes and
+    /// the key, so a token presented again skips only the RSA
+    /// exponentiation (most of a request's time); a changed byte is a
+    /// different token and is verified in full. Every other check (times,
+    /// the record, revocation, logout) runs on every request.
+    verified: Mutex<HashSet<Box<str>>>,
 }
+
+/// Verified signatures remembered at most (then forgotten at once).
+const MAX_VERIFIED: usize = 10_000;
 
 pub const SEEDED_REDIRECT: &str = "https://client.example.org/callback";
 pub const SEEDED_LOGOUT_REDIRECT: &str = "https://client.example.org/logout/callback";
@@ -266,6 +276,7 @@ impl SiteAuth {
             server_key,
             client_key,
             known,
+            verified: Mutex::new(HashSet::new()),
             data: Mutex::new(AuthData::new(
                 ChaCha8Rng::seed_from_u64(seed),
                 String::new(),
@@ -325,11 +336,18 @@ impl SiteAuth {
         let Ok(jwt) = Jwt::parse(token) else {
             return TokenCheck::Invalid;
         };
-        if jwt
-            .verify(Alg::RS256, &self.server_key.n, &self.server_key.e)
-            .is_err()
-        {
-            return TokenCheck::Invalid;
+        if !self.verified.lock().contains(token) {
+            if jwt
+                .verify(Alg::RS256, &self.server_key.n, &self.server_key.e)
+                .is_err()
+            {
+                return TokenCheck::Invalid;
+            }
+            let mut verified = self.verified.lock();
+            if verified.len() >= MAX_VERIFIED {
+                verified.clear();
+            }
+            verified.insert(token.into());
         }
         let (Some(exp), Some(jti)) = (jwt.claim_i64("exp"), jwt.claim_str("jti")) else {
             return TokenCheck::Invalid;

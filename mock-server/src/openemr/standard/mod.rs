@@ -815,9 +815,45 @@ const PATIENT_SEARCH: &[&str] = &[
     "DOB",
 ];
 
+/// The ids (in id order) of the patients whose names can match the
+/// query's `lname` and `fname`, or `None` when neither is given.
+fn patient_name_candidates(c: &Call<'_>, d: &Data) -> Option<Vec<i64>> {
+    use crate::store::NamePart;
+    let mut out: Option<Vec<i64>> = None;
+    for (k, want) in &c.query {
+        let part = match k.as_str() {
+            "lname" => NamePart::Family,
+            "fname" => NamePart::Given,
+            _ => continue,
+        };
+        if want.is_empty() {
+            continue;
+        }
+        let ids = d.patient_ids_by_name_prefix(part, want);
+        out = Some(match out {
+            None => ids,
+            Some(prev) => prev
+                .into_iter()
+                .filter(|id| ids.binary_search(id).is_ok())
+                .collect(),
+        });
+    }
+    out
+}
+
 fn patient_list(c: &Call<'_>, ok: StatusCode) -> Response {
     c.site.store.read(|d| {
-        let rows: Vec<Value> = d.patients().iter().map(standard_patient_json).collect();
+        // `lname`/`fname` are prefix matches: the name indexes give the
+        // only patients that can match, so the others are never built.
+        let narrowed = patient_name_candidates(c, d);
+        let rows: Vec<Value> = match &narrowed {
+            Some(ids) => ids
+                .iter()
+                .filter_map(|id| d.patients().get(*id))
+                .map(standard_patient_json)
+                .collect(),
+            None => d.patients().iter().map(standard_patient_json).collect(),
+        };
         let mut rows: Vec<Value> = rows
             .into_iter()
             .filter(|row| {

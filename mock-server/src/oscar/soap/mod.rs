@@ -19,8 +19,9 @@ pub mod transfer;
 pub mod wsdl;
 pub mod xml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, Method, StatusCode};
@@ -28,7 +29,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use chrono::{DateTime, Utc};
-use emr_catalog::{signature, Operation, Profile, Signature, SoapTypes};
+use emr_catalog::{signature, Catalog, Operation, Profile, Signature, SoapTypes};
 use parking_lot::Mutex;
 use tower_http::compression::predicate::SizeAbove;
 use tower_http::compression::CompressionLayer;
@@ -51,6 +52,43 @@ pub struct SoapState {
     pub slots: SlotSigner,
     /// `IntegrationService.updateIntegration`, by site and type.
     pub integrations: Mutex<BTreeMap<String, Obj>>,
+    /// Each service's operations and signatures, worked out from the
+    /// catalogue on the first call (they never change) rather than on
+    /// every request.
+    services: OnceLock<HashMap<String, Service>>,
+}
+
+/// One service of the catalogue: its operations (indexes into the
+/// catalogue) and their typed signatures, in catalogue order.
+#[derive(Debug)]
+struct Service {
+    ops: Vec<usize>,
+    sigs: Vec<Signature>,
+}
+
+impl SoapState {
+    fn services(&self, catalog: &Catalog) -> &HashMap<String, Service> {
+        self.services.get_or_init(|| {
+            let index = |op: &Operation| {
+                catalog
+                    .operations()
+                    .iter()
+                    .position(|o| std::ptr::eq(o, op))
+                    .unwrap_or(0)
+            };
+            catalog
+                .soap_services()
+                .into_iter()
+                .map(|(name, ops)| {
+                    let service = Service {
+                        ops: ops.iter().map(|o| index(o)).collect(),
+                        sigs: ops.iter().filter_map(|o| signature(o).ok()).collect(),
+                    };
+                    (name.to_owned(), service)
+                })
+                .collect()
+        })
+    }
 }
 
 impl SoapState {
@@ -60,6 +98,7 @@ impl SoapState {
             wss: WssState::new(now),
             slots: SlotSigner::new(&now.timestamp_nanos_opt().unwrap_or(0).to_le_bytes()),
             integrations: Mutex::new(BTreeMap::new()),
+            services: OnceLock::new(),
         }
     }
 
@@ -99,11 +138,12 @@ async fn endpoint(State(state): State<AppState>, req: Request) -> Response {
     let tns = state.profile.soap_namespace.clone().unwrap_or_default();
     let variant = state.profile.variant.clone();
     let dialect = dialect(&variant);
-    let services = state.catalog.soap_services();
-    let Some(ops) = services.get(service.as_str()) else {
+    let Some(entry) = state.soap.services(&state.catalog).get(service.as_str()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let ops: Vec<&Operation> = ops.clone();
+    let all = state.catalog.operations();
+    let ops: Vec<&Operation> = entry.ops.iter().filter_map(|&i| all.get(i)).collect();
+    let sigs = &entry.sigs;
     let wants_wsdl = req.uri().query().is_some_and(|q| {
         q.split('&').any(|p| {
             p.split('=')
@@ -153,7 +193,7 @@ async fn endpoint(State(state): State<AppState>, req: Request) -> Response {
         Ok(b) => b,
         Err(e) => return SoapFault::client(e.to_string()).render(dialect, &tns),
     };
-    let (result, op_id) = handle(&state, &service, &ops, &tns, &variant, &bytes, ip).await;
+    let (result, op_id) = handle(&state, &service, sigs, &tns, &variant, &bytes, ip).await;
     let mut response = match result {
         Ok(body) => (
             StatusCode::OK,
@@ -174,7 +214,7 @@ async fn endpoint(State(state): State<AppState>, req: Request) -> Response {
 async fn handle(
     state: &AppState,
     service: &str,
-    ops: &[&Operation],
+    sigs: &[Signature],
     tns: &str,
     variant: &str,
     bytes: &[u8],
@@ -197,7 +237,6 @@ async fn handle(
         Ok(e) => e,
         Err(e) => return (Err(envelope_fault(e)), None),
     };
-    let sigs: Vec<Signature> = ops.iter().filter_map(|o| signature(o).ok()).collect();
     let auth = sigs.first().is_some_and(|s| s.auth);
     if let Some(f) = not_understood(env.header, auth) {
         return (Err(f), None);

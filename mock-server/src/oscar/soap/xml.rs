@@ -336,8 +336,25 @@ pub fn no_date() -> Val {
 /// xs:dateTime as JAXB prints it: seconds, milliseconds only when not
 /// zero, `Z` for UTC and `±hh:mm` otherwise.
 pub fn format_time(t: &DateTime<FixedOffset>) -> String {
+    use chrono::{Datelike, Timelike};
     let millis = t.timestamp_subsec_millis();
-    let mut out = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let local = t.naive_local();
+    // Four-digit years by hand (chrono's `format` interprets its pattern
+    // on every call, a measurable share of a SOAP response); others as
+    // chrono writes them.
+    let mut out = if (0..=9999).contains(&local.year()) {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            local.year(),
+            local.month(),
+            local.day(),
+            local.hour(),
+            local.minute(),
+            local.second()
+        )
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S").to_string()
+    };
     if millis != 0 {
         let _ = write!(out, ".{millis:03}");
     }
