@@ -52,11 +52,9 @@ pub struct Case {
 const SOAP_GET_DEMOGRAPHIC: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:tns=\"http://ws.oscarehr.org/\"><soapenv:Header>{security}</soapenv:Header><soapenv:Body><tns:getDemographic><arg0>1</arg0></tns:getDemographic></soapenv:Body></soapenv:Envelope>";
 const SOAP_SEARCH_BY_NAME: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:tns=\"http://ws.oscarehr.org/\"><soapenv:Header>{security}</soapenv:Header><soapenv:Body><tns:searchDemographicByName><arg0>Smith,Ol</arg0><arg1>0</arg1><arg2>10</arg2></tns:searchDemographicByName></soapenv:Body></soapenv:Envelope>";
 
-/// The OAuth 1.0a-signed read of the `oscar-oauth1-read` case. The
-/// demographic read (`/oscar/ws/services/demographics/1`) answers 501 until
-/// the OSCAR REST operations land; until then this is the signed read OSCAR
-/// serves on the same mount, through the same filter. Switch it here.
-pub const OSCAR_OAUTH1_READ_PATH: &str = "/oscar/ws/services/oauth/info";
+/// The OAuth 1.0a-signed read of the `oscar-oauth1-read` case: the
+/// demographic read an integration makes most.
+pub const OSCAR_OAUTH1_READ_PATH: &str = "/oscar/ws/services/demographics/1";
 
 const API_SCOPE: &str = "openid api:oemr api:fhir user/patient.read user/Patient.read";
 
@@ -71,7 +69,7 @@ pub const CASES: &[Case] = &[
         body: "",
         expect: 200,
         default: true,
-        about: "OAuth 1.0a-signed GET on /ws/services (HMAC-SHA1, fresh nonce per request)",
+        about: "OAuth 1.0a-signed GET /ws/services/demographics/1 (HMAC-SHA1, fresh nonce per request)",
     },
     Case {
         name: "oscar-soap-getDemographic",
