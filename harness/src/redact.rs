@@ -29,6 +29,9 @@ pub const PERSONAL: &str = "[personal]";
 /// like `1117` does not eat the digits of `111700`.
 const WHOLE_WORD_BELOW: usize = 12;
 
+/// The shortest value seen on the wire that is taken for a secret.
+const OBSERVED_MIN: usize = 8;
+
 /// The values to scrub from every artifact of a run. Shared by every
 /// scenario of the run; its `Debug` output never shows a value.
 #[derive(Default)]
@@ -231,6 +234,19 @@ impl Redactor {
         }
     }
 
+    /// Registers a secret seen on the wire (a token, cookie, signature or
+    /// Basic password). Real ones are long; a short value there is a
+    /// scenario's deliberately wrong credential (`wrong`, `x`), written in
+    /// the scenario file itself, and scrubbing it would eat ordinary words
+    /// of every report. Short secrets of the target (PINs, passwords) come
+    /// from its credentials document and are registered whatever their
+    /// length.
+    fn register_observed(&self, value: &str) {
+        if value.trim().len() >= OBSERVED_MIN {
+            self.register(value);
+        }
+    }
+
     /// Registers every secret of a credentials document: values under
     /// secret-named keys, and the `value` of a token (a session cookie).
     pub fn register_credentials(&self, doc: &Value) {
@@ -260,23 +276,23 @@ impl Redactor {
             } else if n == "cookie" {
                 for pair in value.split(';') {
                     if let Some((_, v)) = pair.split_once('=') {
-                        self.register(v);
+                        self.register_observed(v);
                     }
                 }
             } else if is_secret_key(&n.replace('-', "_")) {
-                self.register(value);
+                self.register_observed(value);
             }
         }
     }
 
     fn register_authorization(&self, value: &str) {
         let (scheme, rest) = value.trim().split_once(' ').unwrap_or(("", value));
-        self.register(rest.trim());
+        self.register_observed(rest.trim());
         if scheme.eq_ignore_ascii_case("basic") {
             use base64::Engine;
             if let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(rest.trim()) {
                 if let Some((_, password)) = String::from_utf8_lossy(&raw).split_once(':') {
-                    self.register(password);
+                    self.register_observed(password);
                 }
             }
         } else if scheme.eq_ignore_ascii_case("oauth") {
@@ -287,9 +303,9 @@ impl Redactor {
                     let k = k.trim();
                     if k == "oauth_token" || k == "oauth_signature" || k == "oauth_verifier" {
                         let v = v.trim().trim_matches('"');
-                        self.register(v);
+                        self.register_observed(v);
                         if let Ok(d) = percent_encoding::percent_decode_str(v).decode_utf8() {
-                            self.register(&d);
+                            self.register_observed(&d);
                         }
                     }
                 }
@@ -303,7 +319,7 @@ impl Redactor {
         for (name, value) in headers {
             if name.eq_ignore_ascii_case("set-cookie") {
                 if let Some((_, v)) = value.split(';').next().unwrap_or("").split_once('=') {
-                    self.register(v);
+                    self.register_observed(v);
                 }
             }
         }
@@ -320,9 +336,9 @@ impl Redactor {
             for pair in trimmed.split('&') {
                 if let Some((k, v)) = pair.split_once('=') {
                     if k.starts_with("oauth_token") || k == "oauth_verifier" {
-                        self.register(v);
+                        self.register_observed(v);
                         if let Ok(d) = percent_encoding::percent_decode_str(v).decode_utf8() {
-                            self.register(&d);
+                            self.register_observed(&d);
                         }
                     }
                 }
@@ -335,7 +351,7 @@ impl Redactor {
             Value::Object(m) => {
                 for (k, x) in m {
                     match x {
-                        Value::String(s) if is_secret_key(k) => self.register(s),
+                        Value::String(s) if is_secret_key(k) => self.register_observed(s),
                         _ => self.register_token_fields(x),
                     }
                 }
@@ -588,7 +604,7 @@ mod tests {
             ("Authorization".into(), "Bearer eyJabc.def.ghi-token".into()),
             (
                 "Cookie".into(),
-                "JSESSIONID=ABCDEF123456; other=xyz123".into(),
+                "JSESSIONID=ABCDEF123456; other=xyz12345".into(),
             ),
         ]);
         r.register_response(
@@ -601,7 +617,7 @@ mod tests {
         );
         r.register_request_headers(&[(
             "Authorization".into(),
-            "OAuth oauth_consumer_key=\"ck\", oauth_token=\"acc-tok-42\", oauth_signature=\"sig%3D%3D\"".into(),
+            "OAuth oauth_consumer_key=\"ck\", oauth_token=\"acc-tok-42\", oauth_signature=\"sigsigsig%3D%3D\"".into(),
         )]);
         let r2 = Redactor::new(false);
         r2.register_request_headers(&[(
@@ -611,19 +627,37 @@ mod tests {
         for s in [
             "eyJabc.def.ghi-token",
             "ABCDEF123456",
-            "xyz123",
+            "xyz12345",
             "sess-987654321",
             "at-1234567890",
             "rt-0987654321",
             "req+tok123",
             "sec456789",
             "acc-tok-42",
-            "sig==",
+            "sigsigsig==",
         ] {
             assert_eq!(r.scrub(&format!("<{s}>")), "<[secret]>", "{s}");
         }
         assert_eq!(r.scrub("Bearer"), "Bearer");
         assert_eq!(r2.scrub("pw=mac2002#"), "pw=[secret]");
+    }
+
+    #[test]
+    fn short_wrong_credentials_on_the_wire_are_not_secrets() {
+        use base64::Engine;
+        let r = Redactor::new(false);
+        let basic = base64::engine::general_purpose::STANDARD.encode("client:wrong");
+        r.register_request_headers(&[
+            ("Authorization".into(), format!("Basic {basic}")),
+            ("Cookie".into(), "JSESSIONID=x".into()),
+        ]);
+        assert_eq!(
+            r.scrub("accepted 0  wrong answers 0"),
+            "accepted 0  wrong answers 0"
+        );
+        // The same short value from the credentials document is a secret.
+        r.register_credentials(&json!({"users": [{"pin": "wrong"}]}));
+        assert_eq!(r.scrub("pin wrong"), "pin [secret]");
     }
 
     #[test]

@@ -12,17 +12,33 @@ pub const URL_SAFE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 #[derive(Debug)]
 pub struct SeededRng {
     inner: Mutex<ChaCha8Rng>,
+    /// The ChaCha stream: mocks of different profiles started with the
+    /// same seed (a suite run) draw different values, so a token of one
+    /// is never a uuid of another.
+    stream: u64,
 }
 
 impl SeededRng {
     pub fn new(seed: u64) -> Self {
+        Self::with_stream(seed, 0)
+    }
+
+    /// The `stream`th independent sequence of `seed`.
+    pub fn with_stream(seed: u64, stream: u64) -> Self {
         SeededRng {
-            inner: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
+            inner: Mutex::new(Self::generator(seed, stream)),
+            stream,
         }
     }
 
+    fn generator(seed: u64, stream: u64) -> ChaCha8Rng {
+        let mut g = ChaCha8Rng::seed_from_u64(seed);
+        g.set_stream(stream);
+        g
+    }
+
     pub fn reseed(&self, seed: u64) {
-        *self.inner.lock() = ChaCha8Rng::seed_from_u64(seed);
+        *self.inner.lock() = Self::generator(seed, self.stream);
     }
 
     /// `len` characters drawn from `alphabet`.
@@ -81,5 +97,15 @@ mod tests {
         let u = a.uuid();
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
+    }
+
+    #[test]
+    fn streams_of_one_seed_differ_and_survive_a_reseed() {
+        let a = SeededRng::with_stream(7, 3);
+        let b = SeededRng::with_stream(7, 4);
+        let first = a.uuid();
+        assert_ne!(first, b.uuid());
+        a.reseed(7);
+        assert_eq!(a.uuid(), first);
     }
 }

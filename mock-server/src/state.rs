@@ -130,7 +130,7 @@ impl AppState {
         AppState(Arc::new(Shared {
             profile,
             catalog: Catalog::of(config.profile),
-            rng: SeededRng::new(config.seed),
+            rng: SeededRng::with_stream(config.seed, config.profile as u64),
             journal: Journal::new(config.journal_capacity),
             audit: Ring::new(config.journal_capacity),
             soap: crate::oscar::SoapState::new(&clock),
