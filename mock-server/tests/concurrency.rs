@@ -13,9 +13,10 @@
 //! taken outside the write's lock) and shows the checker catches it: the
 //! invariant tests would fail if the store's lock did not provide it.
 //!
-//! OpenEMR's appointment route and FHIR `_lastUpdated` are raced over the
-//! wire too (OpenEMR's API books a slot as often as asked, as the real
-//! `AppointmentService` does, so its invariant is the "many creates" one).
+//! OSCAR REST `POST /ws/rs/schedule/add`, OpenEMR's appointment route and
+//! FHIR `_lastUpdated` are raced over the wire too (the two REST routes
+//! book a slot as often as asked, as the real resources do, so their
+//! invariant is the "many creates" one).
 //! Another route takes the same `race` + `exactly_one` in a few lines (see
 //! `support/race.rs`).
 
@@ -631,4 +632,85 @@ async fn a_fhir_last_updated_delta_sync_during_writes_misses_nothing() {
         "delta sync missed {missed:?} after {polls} polls"
     );
     assert_eq!(created.len(), 48);
+}
+
+// ---- OSCAR REST -------------------------------------------------------------
+
+/// OSCAR's REST `POST /schedule/add` saves without looking at the slot
+/// (the resource's own "TODO: Need to add some more validation"), so, as
+/// over OpenEMR's API, every booking of one slot lands: 16 unique ids,
+/// each readable with its own notes, all on the day sheet.
+#[tokio::test]
+async fn sixteen_oscar_rest_bookings_of_one_slot_all_land_with_unique_ids() {
+    for profile in [ProfileId::Oscar, ProfileId::OpenO] {
+        let server = mock(profile).await;
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let base = format!("{}/oscar", server.base_url());
+        let login = client
+            .post(format!("{base}/login.do"))
+            .form(&[
+                ("username", "oscardoc"),
+                ("password", "mac2002#"),
+                ("pin", "1117"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 302, "{profile:?}: the login is refused");
+        let url = format!("{base}/ws/rs/schedule/add");
+        let answers = race(16, |i| {
+            client.post(&url).json(&serde_json::json!({
+                "providerNo": "100001", "appointmentDate": "2031-03-07", "startTime": "08:00",
+                "duration": 15, "demographicNo": 1, "notes": format!("writer {i}"), "reason": "race",
+            }))
+        })
+        .await;
+        let mut ids = BTreeSet::new();
+        for a in &answers {
+            assert_eq!(a.status, 200, "{profile:?}: {}", a.body);
+            let v: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+            let id = v["appointment"]["id"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("no id in {v}"));
+            assert!(ids.insert(id), "{profile:?}: id {id} given twice");
+            let read: serde_json::Value = client
+                .post(format!("{base}/ws/rs/schedule/getAppointment"))
+                .json(&serde_json::json!({"id": id}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(
+                read["appointment"]["notes"],
+                format!("writer {}", a.index),
+                "{read}"
+            );
+        }
+        let day: serde_json::Value = client
+            .get(format!("{base}/ws/rs/schedule/100001/day/2031-03-07"))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let on_the_sheet = day
+            .as_array()
+            .unwrap_or_else(|| panic!("{profile:?}: {day}"))
+            .iter()
+            .filter(|a| {
+                a["appointmentNo"]
+                    .as_i64()
+                    .is_some_and(|id| ids.contains(&id))
+            })
+            .count();
+        assert_eq!(on_the_sheet, 16, "{profile:?}: {day}");
+    }
 }
