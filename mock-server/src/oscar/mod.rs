@@ -6,7 +6,6 @@
 pub mod api;
 pub mod jsonlib;
 pub mod oauth1;
-pub mod operations;
 pub mod rest;
 pub mod session;
 pub mod soap;

@@ -3,7 +3,7 @@
 //! Every request is routed the way CXF routes it (the catalogue operation
 //! first: an unknown path is a 404, a wrong method a 405), then
 //! authenticated to a [`Principal`] the way the mount authenticates, then
-//! handed to [`super::operations::handle`]:
+//! handed to [`super::api::handle`]:
 //!
 //! | mount | credentials | refusal |
 //! |---|---|---|
@@ -148,7 +148,7 @@ async fn serve(state: AppState, req: Request, mount: Mount) -> Response {
                 via: p.via.name(),
             });
             let mut r =
-                super::operations::handle(&state, mount, &op, &params, principal, &received);
+                super::api::handle(&state, mount, &op, &params, principal, &received);
             if let Some(tag) = tag {
                 r.extensions_mut().insert(tag);
             }
