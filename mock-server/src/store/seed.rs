@@ -463,7 +463,7 @@ fn seed_schedule(d: &mut Data, cfg: &SeedConfig, doctors: &[String], now: Timest
             _ => '_',
         });
     }
-    for offset in -30..=60 {
+    for offset in -days_back(cfg, doctors.len())..=60 {
         let date = cfg.today + Duration::days(offset);
         if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
             continue;
@@ -480,6 +480,28 @@ fn seed_schedule(d: &mut Data, cfg: &SeedConfig, doctors: &[String], now: Timest
             });
         }
     }
+}
+
+/// Schedule days before today: 30, or, for a clinic too large for the
+/// usual window to hold about one booking per patient (28 slots a
+/// doctor-day), enough past weekdays for about 14 booking attempts a
+/// doctor-day, so appointments stay in proportion to patients. Smaller
+/// clinics, the default one included, keep exactly 30 days.
+fn days_back(cfg: &SeedConfig, doctors: usize) -> i64 {
+    const USUAL: i64 = 30;
+    let doctors = doctors.max(1);
+    let weekdays = (-USUAL..=60)
+        .filter(|o| {
+            let date = cfg.today + Duration::days(*o);
+            !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+        })
+        .count();
+    if cfg.patients <= 28 * weekdays * doctors {
+        return USUAL;
+    }
+    let weekdays_needed = cfg.patients.div_ceil(14 * doctors);
+    let calendar_days = i64::try_from(weekdays_needed * 7 / 5).unwrap_or(i64::MAX / 2);
+    (calendar_days - 60).max(USUAL)
 }
 
 fn patient(
@@ -901,6 +923,36 @@ mod tests {
         assert_eq!(names(&a), names(&b));
         assert_eq!(a.patients().len(), 50);
         assert!(a.appointments().len() > 50);
+    }
+
+    #[test]
+    fn appointments_stay_in_proportion_at_scale() {
+        let booked = |patients: usize| {
+            let d = generate(&SeedConfig {
+                patients,
+                today: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+                ..SeedConfig::default()
+            });
+            (d.appointments().len(), d.schedule_days.len())
+        };
+        let (_, usual_days) = booked(50);
+        let (small, small_days) = booked(5_000);
+        assert_eq!(small_days, usual_days, "the usual window below the cap");
+        let (large, large_days) = booked(20_000);
+        assert!(large_days > usual_days * 2, "{large_days} schedule days");
+        assert!(
+            large > small * 3,
+            "4x the patients, {large} appointments vs {small}"
+        );
+        assert!(
+            large * 2 > 20_000,
+            "{large} appointments for 20,000 patients"
+        );
+        assert_eq!(
+            booked(20_000),
+            (large, large_days),
+            "same seed, same clinic"
+        );
     }
 
     #[test]

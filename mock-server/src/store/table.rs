@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use foldhash::fast::RandomState;
+
 use super::{Id, Timestamp};
 
 /// A row of a [`Table`].
@@ -24,13 +26,18 @@ pub trait Record: Clone {
 }
 
 /// Rows keyed by id, with indexes maintained on every write.
+///
+/// Rows are boxed: a B-tree node holds eleven values inline and ids arrive
+/// in order, which leaves nodes about half full, so inline rows (most are
+/// hundreds of bytes of mostly empty strings) would waste half their space
+/// and be moved on every node split.
 #[derive(Debug, Clone)]
 pub struct Table<T> {
-    rows: BTreeMap<Id, T>,
+    rows: BTreeMap<Id, Box<T>>,
     next_id: Id,
     by_update: BTreeSet<(Timestamp, Id)>,
     by_patient: BTreeSet<(Id, Id)>,
-    by_uuid: HashMap<String, Id>,
+    by_uuid: UuidIndex,
 }
 
 impl<T> Default for Table<T> {
@@ -40,9 +47,68 @@ impl<T> Default for Table<T> {
             next_id: 1,
             by_update: BTreeSet::new(),
             by_patient: BTreeSet::new(),
-            by_uuid: HashMap::new(),
+            by_uuid: UuidIndex::default(),
         }
     }
+}
+
+/// Row ids by uuid. A canonical lower-case uuid (what the store generates)
+/// is kept as the 128-bit number it spells, which is exact (one text per
+/// number) and holds no string; any other text is kept as it is. Nothing
+/// iterates this index, so its hash order never shows.
+#[derive(Debug, Clone, Default)]
+struct UuidIndex {
+    canonical: HashMap<u128, Id, RandomState>,
+    other: HashMap<Box<str>, Id, RandomState>,
+}
+
+impl UuidIndex {
+    fn get(&self, uuid: &str) -> Option<Id> {
+        match canonical_uuid(uuid) {
+            Some(n) => self.canonical.get(&n).copied(),
+            None => self.other.get(uuid).copied(),
+        }
+    }
+
+    fn insert(&mut self, uuid: &str, id: Id) {
+        match canonical_uuid(uuid) {
+            Some(n) => self.canonical.insert(n, id),
+            None => self.other.insert(uuid.into(), id),
+        };
+    }
+
+    fn remove(&mut self, uuid: &str) {
+        match canonical_uuid(uuid) {
+            Some(n) => self.canonical.remove(&n),
+            None => self.other.remove(uuid),
+        };
+    }
+}
+
+/// The number a `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` uuid in lower-case
+/// hex spells; `None` for any other text (upper case included, so that two
+/// texts never share a number).
+fn canonical_uuid(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    let mut n: u128 = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if c != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let digit = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        n = (n << 4) | u128::from(digit);
+    }
+    Some(n)
 }
 
 impl<T: Record> Table<T> {
@@ -70,22 +136,22 @@ impl<T: Record> Table<T> {
             self.unindex(&old);
         }
         self.index(&row);
-        self.rows.insert(id, row);
+        self.rows.insert(id, Box::new(row));
     }
 
     pub fn get(&self, id: Id) -> Option<&T> {
-        self.rows.get(&id)
+        self.rows.get(&id).map(|r| &**r)
     }
 
     pub fn by_uuid(&self, uuid: &str) -> Option<&T> {
-        self.by_uuid.get(uuid).and_then(|id| self.rows.get(id))
+        self.by_uuid.get(uuid).and_then(|id| self.get(id))
     }
 
     /// Changes a row in place and stamps it; `None` when there is no row.
     pub fn update<R>(&mut self, id: Id, at: Timestamp, f: impl FnOnce(&mut T) -> R) -> Option<R> {
         let mut row = self.rows.remove(&id)?;
         self.unindex(&row);
-        let out = f(&mut row);
+        let out = f(&mut *row);
         row.set_id(id);
         row.set_last_update(at);
         self.index(&row);
@@ -96,7 +162,7 @@ impl<T: Record> Table<T> {
     pub fn remove(&mut self, id: Id) -> Option<T> {
         let row = self.rows.remove(&id)?;
         self.unindex(&row);
-        Some(row)
+        Some(*row)
     }
 
     pub fn len(&self) -> usize {
@@ -109,14 +175,14 @@ impl<T: Record> Table<T> {
 
     /// Rows in id order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
-        self.rows.values()
+        self.rows.values().map(|r| &**r)
     }
 
     /// The rows of one patient, in id order.
     pub fn for_patient(&self, patient: Id) -> impl Iterator<Item = &T> {
         self.by_patient
             .range((patient, Id::MIN)..=(patient, Id::MAX))
-            .filter_map(|(_, id)| self.rows.get(id))
+            .filter_map(|(_, id)| self.get(*id))
     }
 
     /// Rows changed strictly after `after`, oldest change first.
@@ -124,7 +190,7 @@ impl<T: Record> Table<T> {
         use std::ops::Bound::{Excluded, Unbounded};
         self.by_update
             .range((Excluded((after, Id::MAX)), Unbounded))
-            .filter_map(|(_, id)| self.rows.get(id))
+            .filter_map(|(_, id)| self.get(*id))
     }
 
     pub fn next_id(&self) -> Id {
@@ -138,7 +204,7 @@ impl<T: Record> Table<T> {
             self.by_patient.insert((p, id));
         }
         if let Some(u) = row.uuid() {
-            self.by_uuid.insert(u.to_owned(), id);
+            self.by_uuid.insert(u, id);
         }
     }
 
@@ -232,5 +298,28 @@ mod tests {
         assert!(t.by_uuid("b").is_none());
         assert_eq!(t.for_patient(2).count(), 0);
         assert_eq!(t.insert(row(3, "c", 40)), 3, "ids are never reused");
+    }
+
+    #[test]
+    fn uuid_index_is_exact_for_every_spelling() {
+        let lower = "0f8c2a4e-1b3d-4c5e-9f60-7a8b9c0d1e2f";
+        let upper = lower.to_uppercase();
+        assert_eq!(
+            canonical_uuid(lower),
+            Some(0x0f8c2a4e_1b3d_4c5e_9f60_7a8b9c0d1e2f)
+        );
+        assert_eq!(canonical_uuid(&upper), None, "upper case is another text");
+        assert_eq!(canonical_uuid("0f8c2a4e11b3d-4c5e-9f60-7a8b9c0d1e2f"), None);
+        let mut t = Table::default();
+        let a = t.insert(row(1, lower, 10));
+        let b = t.insert(row(1, &upper, 10));
+        let c = t.insert(row(1, "not-a-uuid", 10));
+        assert_eq!(t.by_uuid(lower).unwrap().id, a);
+        assert_eq!(t.by_uuid(&upper).unwrap().id, b);
+        assert_eq!(t.by_uuid("not-a-uuid").unwrap().id, c);
+        assert!(t.by_uuid("0f8c2a4e-1b3d-4c5e-9f60-7a8b9c0d1e2e").is_none());
+        t.remove(a);
+        assert!(t.by_uuid(lower).is_none());
+        assert_eq!(t.by_uuid(&upper).unwrap().id, b);
     }
 }

@@ -392,21 +392,24 @@ pub fn derived_id(uuid: &str, kind: &str) -> String {
 
 /// Drops empty strings, nulls, empty arrays and objects: FHIR elements
 /// are absent or have a value, never empty.
-pub fn clean(v: Value) -> Value {
+pub fn clean(mut v: Value) -> Value {
+    clean_in_place(&mut v);
+    v
+}
+
+/// [`clean`] without rebuilding the maps (order is kept: `retain` keeps it).
+fn clean_in_place(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            let out: Map<String, Value> = m
-                .into_iter()
-                .map(|(k, v)| (k, clean(v)))
-                .filter(|(_, v)| !is_empty(v))
-                .collect();
-            Value::Object(out)
+            m.values_mut().for_each(clean_in_place);
+            m.retain(|_, x| !is_empty(x));
         }
         Value::Array(a) => {
-            Value::Array(a.into_iter().map(clean).filter(|v| !is_empty(v)).collect())
+            a.iter_mut().for_each(clean_in_place);
+            a.retain(|x| !is_empty(x));
         }
-        Value::String(s) if s.trim().is_empty() => Value::Null,
-        other => other,
+        Value::String(s) if s.trim().is_empty() => *v = Value::Null,
+        _ => {}
     }
 }
 
@@ -588,12 +591,14 @@ pub fn patient(p: &Patient) -> Value {
         "English" => Some(("en", "English")),
         _ => None,
     };
-    json!({
+    // Values built above are put in after: `json!` would copy each one
+    // by serializing it. A key set again keeps its place.
+    let mut r = json!({
         "resourceType": "Patient",
         "id": p.uuid,
-        "meta": meta(&p.last_update),
-        "extension": extension,
-        "identifier": identifier,
+        "meta": null,
+        "extension": null,
+        "identifier": null,
         "active": p.status != "IN",
         "name": [{
             "use": "official",
@@ -601,13 +606,30 @@ pub fn patient(p: &Patient) -> Value {
             "given": [p.first_name.clone(), p.middle_name.clone()],
             "prefix": [p.title.clone()],
         }],
-        "telecom": telecom,
+        "telecom": null,
         "gender": gender(&p.sex),
         "birthDate": p.birth_date.map(|d| d.to_string()),
         "deceasedBoolean": if p.status == "DE" { Some(true) } else { None },
-        "address": [address(&p.address.street, &p.address.city, &p.address.province, &p.address.postal, &p.address.country)],
-        "communication": language.map(|(c, t)| vec![json!({"language": concept("urn:ietf:bcp:47", c, t)})]),
-    })
+        "address": null,
+        "communication": null,
+    });
+    r["meta"] = meta(&p.last_update);
+    r["extension"] = Value::Array(extension);
+    r["identifier"] = Value::Array(identifier);
+    r["telecom"] = Value::Array(telecom);
+    r["address"] = Value::Array(vec![address(
+        &p.address.street,
+        &p.address.city,
+        &p.address.province,
+        &p.address.postal,
+        &p.address.country,
+    )]);
+    if let Some((c, t)) = language {
+        let mut language = Map::new();
+        language.insert("language".into(), concept("urn:ietf:bcp:47", c, t));
+        r["communication"] = Value::Array(vec![Value::Object(language)]);
+    }
+    r
 }
 
 fn patients(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
@@ -618,7 +640,7 @@ fn patients(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
     rows.into_iter()
         .map(|p| {
             let mut r = self::patient(p);
-            r["generalPractitioner"] = json!([b.practitioner_ref(&p.provider_no)]);
+            r["generalPractitioner"] = Value::Array(vec![b.practitioner_ref(&p.provider_no)]);
             item(p.uuid.clone(), Some(p.id), p.last_update, r)
         })
         .collect()

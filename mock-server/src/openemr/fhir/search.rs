@@ -464,11 +464,16 @@ pub fn bundle(
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_owned();
-            json!({
-                "fullUrl": format!("{base}/{kind}/{}", item.id),
-                "resource": item.resource,
-                "search": {"mode": mode},
-            })
+            // Built by hand: `json!` would copy the resource value by
+            // serializing it, which at scale cost as much as building it.
+            let mut e = serde_json::Map::with_capacity(3);
+            e.insert(
+                "fullUrl".into(),
+                Value::String(format!("{base}/{kind}/{}", item.id)),
+            );
+            e.insert("resource".into(), item.resource);
+            e.insert("search".into(), json!({ "mode": mode }));
+            Value::Object(e)
         })
         .collect();
     let mut b = json!({
