@@ -69,7 +69,8 @@ pub const CASES: &[Case] = &[
         body: "",
         expect: 200,
         default: true,
-        about: "OAuth 1.0a-signed GET /ws/services/demographics/1 (HMAC-SHA1, fresh nonce per request)",
+        about:
+            "OAuth 1.0a-signed GET /ws/services/demographics/1 (HMAC-SHA1, fresh nonce per request)",
     },
     Case {
         name: "oscar-soap-getDemographic",
