@@ -184,13 +184,16 @@ pub struct Class {
     pub fields: Vec<Field>,
 }
 
+/// Property lists by class name, one per variant asked for.
+type FieldCache = HashMap<String, Vec<(Variant, Arc<[Field]>)>>;
+
 /// Every transfer class, by simple name.
 #[derive(Debug, Default)]
 pub struct Registry {
     classes: HashMap<String, Class>,
     /// `fields` of classes used without type arguments, by class and
     /// variant: rendering a bean asks for them on every request.
-    plain_fields: parking_lot::RwLock<HashMap<String, Vec<(Variant, Arc<[Field]>)>>>,
+    plain_fields: parking_lot::RwLock<FieldCache>,
 }
 
 /// A defect in the compiled-in type tables.
@@ -348,7 +351,7 @@ impl Registry {
         if !args.is_empty() {
             return self.fields(name, args, v).into();
         }
-        let known = |cache: &HashMap<String, Vec<(Variant, Arc<[Field]>)>>| {
+        let known = |cache: &FieldCache| {
             cache
                 .get(name)
                 .and_then(|l| l.iter().find(|(x, _)| *x == v))
