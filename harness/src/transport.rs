@@ -365,4 +365,19 @@ mod tests {
             "bounded retries"
         );
     }
+
+    #[tokio::test]
+    async fn waiting_is_counted_across_clones_and_fresh_clients() {
+        let (url, _) = flaky(1).await;
+        let t = transport(&url, Arc::new(Redactor::new(false)));
+        assert_eq!(t.waited(), Duration::ZERO);
+        // Two responses (a 503, then the retry's 200) and the back-off.
+        let r = t.clone().send(&req("GET", &url)).await.unwrap();
+        assert_eq!(r.status, 200);
+        let after_retry = t.waited();
+        assert!(after_retry >= r.elapsed && after_retry > r.elapsed);
+        // A separate user agent (an auth driver's browser) counts too.
+        let r = t.fresh().unwrap().send(&req("GET", &url)).await.unwrap();
+        assert!(t.waited() >= after_retry + r.elapsed);
+    }
 }
