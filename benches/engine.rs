@@ -73,31 +73,76 @@ fn main() {
     );
 
     // Steps: one mock per scenario kept for all rounds; sequential.
-    let (mut steps, mut step_time, mut network) = (0usize, Duration::ZERO, Duration::ZERO);
+    // Fuzz scenarios are reported apart: generating and signing mutants
+    // is the client's work by design, so they would blur the engine's
+    // share of an ordinary step.
+    let mut split = [Split::default(), Split::default()];
     rt.block_on(async {
         for scenario in &scenarios {
             let (server, target) = EmbeddedMock::default()
                 .start(scenario.profile)
                 .await
                 .expect("mock starts");
+            let fuzz = scenario
+                .steps
+                .iter()
+                .chain(&scenario.cleanup)
+                .any(|s| s.fuzz.is_some());
+            let split = &mut split[usize::from(fuzz)];
             for _ in 0..rounds {
                 let state = server.state();
                 state.reset(None, None);
                 let o = runner::run(scenario, &target, &opts).await;
                 assert_eq!(o.status, Status::Passed, "{}", o.id);
-                steps += o.steps.len();
-                step_time += o.steps.iter().map(|s| s.duration).sum::<Duration>();
-                network += o.network;
+                let steps = o.steps.iter().chain(&o.cleanup);
+                split.steps += steps
+                    .clone()
+                    .filter(|s| s.status != Status::Skipped)
+                    .count();
+                split.time += steps.map(|s| s.duration).sum::<Duration>();
+                split.waiting += o.network;
             }
             let _ = server.shutdown().await;
         }
     });
-    let engine = step_time.saturating_sub(network);
-    println!(
-        "steps: {steps} steps, {:.1} µs per step, of which waiting for the mock {:.1} µs and the engine {:.1} µs ({:.1}% of the step)",
-        step_time.as_secs_f64() * 1e6 / steps as f64,
-        network.as_secs_f64() * 1e6 / steps as f64,
-        engine.as_secs_f64() * 1e6 / steps as f64,
-        100.0 * engine.as_secs_f64() / step_time.as_secs_f64()
-    );
+    let [plain, fuzz] = split;
+    let mut all = plain;
+    all.add(&fuzz);
+    for (what, s) in [
+        ("steps", &all),
+        ("steps without fuzz", &plain),
+        ("fuzz steps", &fuzz),
+    ] {
+        s.print(what);
+    }
+}
+
+/// Steps and their time: in all, and waiting on the mock (every request
+/// the step sent, its auth driver's included).
+#[derive(Default, Clone, Copy)]
+struct Split {
+    steps: usize,
+    time: Duration,
+    waiting: Duration,
+}
+
+impl Split {
+    fn add(&mut self, other: &Split) {
+        self.steps += other.steps;
+        self.time += other.time;
+        self.waiting += other.waiting;
+    }
+
+    fn print(&self, what: &str) {
+        let n = self.steps.max(1) as f64;
+        let engine = self.time.saturating_sub(self.waiting);
+        println!(
+            "{what}: {} steps, {:.1} µs per step, of which waiting for the mock {:.1} µs and the engine {:.1} µs ({:.1}% of the step)",
+            self.steps,
+            self.time.as_secs_f64() * 1e6 / n,
+            self.waiting.as_secs_f64() * 1e6 / n,
+            engine.as_secs_f64() * 1e6 / n,
+            100.0 * engine.as_secs_f64() / self.time.as_secs_f64().max(f64::MIN_POSITIVE)
+        );
+    }
 }

@@ -133,7 +133,7 @@ async fn run_unscrubbed(
         catalog: &catalog,
         auth: &mut auth_state,
         exercised: &mut outcome.exercised,
-        network: Duration::ZERO,
+        paused: Duration::ZERO,
         step_key: String::new(),
     };
 
@@ -214,7 +214,9 @@ async fn run_unscrubbed(
         }
         outcome.cleanup.push(result);
     }
-    outcome.network = ctx.network;
+    // Waiting on the target: every request the transport sent (the
+    // steps', the auth drivers', the fuzz channels') and poll intervals.
+    outcome.network = transport.waited() + ctx.paused;
 
     let mut failures = cleanup_failures;
     let all_ran = outcome.steps.iter().all(|s| s.status != Status::Skipped);
@@ -384,7 +386,8 @@ struct StepContext<'a> {
     catalog: &'a Catalog,
     auth: &'a mut AuthState,
     exercised: &'a mut Vec<String>,
-    network: Duration,
+    /// Time spent in `poll` intervals, waiting for the target to change.
+    paused: Duration,
     /// The running step's name in recordings.
     step_key: String,
 }
@@ -399,7 +402,6 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
             catalog: ctx.catalog,
             auth: ctx.auth,
             exercised: ctx.exercised,
-            network: &mut ctx.network,
             step_key: &ctx.step_key,
         };
         return crate::fuzz::run_step(step, spec, &mut fx, vars).await;
@@ -433,7 +435,9 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
         if let Some(poll) = &step.poll {
             let done = check(&poll.until, &resp, vars).is_empty();
             if !done && attempt < attempts {
-                tokio::time::sleep(Duration::from_millis(poll.interval_ms)).await;
+                let pause = Duration::from_millis(poll.interval_ms);
+                tokio::time::sleep(pause).await;
+                ctx.paused += pause;
                 continue;
             }
             if !done {
@@ -544,7 +548,6 @@ async fn exchange(
             e.to_string(),
         )
     })?;
-    ctx.network += resp.elapsed;
     let policy = &ctx.opts.policy;
     policy.redactor.collect_personal(&resp.body);
     if !path.starts_with("/__admin/") {
@@ -621,7 +624,6 @@ async fn soap_exchange(
             e.to_string(),
         )
     })?;
-    ctx.network += resp.elapsed;
     let policy = &ctx.opts.policy;
     policy.redactor.collect_personal(&resp.body);
     let op = ctx

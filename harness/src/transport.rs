@@ -3,6 +3,7 @@
 //! One client per scenario: its cookie jar is the scenario's session, and
 //! redirects are not followed, so OAuth redirects can be inspected.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -106,6 +107,10 @@ pub struct Transport {
     net: NetSettings,
     /// Every credential that crosses the transport is registered here.
     redactor: Option<Arc<Redactor>>,
+    /// Time spent waiting on the target (responses, pacing, back-off),
+    /// in nanoseconds; shared by clones and `fresh` clients, so requests
+    /// an auth driver sends count as well as the step's own.
+    waited: Arc<AtomicU64>,
 }
 
 impl Transport {
@@ -120,6 +125,7 @@ impl Transport {
             timeout,
             net,
             redactor: None,
+            waited: Arc::default(),
         })
     }
 
@@ -138,6 +144,7 @@ impl Transport {
             timeout: target.timeout,
             net,
             redactor: Some(redactor),
+            waited: Arc::default(),
         })
     }
 
@@ -149,6 +156,17 @@ impl Transport {
             client: build_client(self.timeout, &self.net)?,
             ..self.clone()
         })
+    }
+
+    /// Time this client (and its clones) spent waiting on the target:
+    /// responses, rate-limit pacing and retry back-off.
+    pub fn waited(&self) -> Duration {
+        Duration::from_nanos(self.waited.load(Ordering::Relaxed))
+    }
+
+    fn add_waited(&self, since: Instant) {
+        let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.waited.fetch_add(nanos, Ordering::Relaxed);
     }
 
     /// Sends a request, paced by the target's rate limit; a GET or HEAD
@@ -166,7 +184,9 @@ impl Transport {
         let mut attempt = 0;
         loop {
             if let Some(l) = &self.net.rate_limit {
+                let pacing = Instant::now();
                 l.acquire().await;
+                self.add_waited(pacing);
             }
             let result = self.send_once(req).await;
             let retry_after = match &result {
@@ -179,7 +199,9 @@ impl Transport {
             match retry_after {
                 Some(after) if attempt < retries => {
                     attempt += 1;
+                    let waiting = Instant::now();
                     tokio::time::sleep(self.net.retries.delay(attempt, after.as_deref())).await;
+                    self.add_waited(waiting);
                 }
                 _ => {
                     if let (Ok(resp), Some(r)) = (&result, &self.redactor) {
@@ -202,30 +224,30 @@ impl Transport {
             builder = builder.body(body.clone());
         }
         let started = Instant::now();
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| self.classify(&req.url, e))?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.classify(&req.url, e))?;
+        let received = async {
+            let response = builder.send().await?;
+            let status = response.status().as_u16();
+            let headers: Vec<(String, String)> = response
+                .headers()
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            Ok::<_, reqwest::Error>((status, headers, response.bytes().await?))
+        }
+        .await;
+        let elapsed = started.elapsed();
+        self.add_waited(started);
+        let (status, headers, body) = received.map_err(|e| self.classify(&req.url, e))?;
         Ok(HttpResponse {
             status,
             headers,
             body,
-            elapsed: started.elapsed(),
+            elapsed,
         })
     }
 
@@ -342,5 +364,20 @@ mod tests {
             (503, 3),
             "bounded retries"
         );
+    }
+
+    #[tokio::test]
+    async fn waiting_is_counted_across_clones_and_fresh_clients() {
+        let (url, _) = flaky(1).await;
+        let t = transport(&url, Arc::new(Redactor::new(false)));
+        assert_eq!(t.waited(), Duration::ZERO);
+        // Two responses (a 503, then the retry's 200) and the back-off.
+        let r = t.clone().send(&req("GET", &url)).await.unwrap();
+        assert_eq!(r.status, 200);
+        let after_retry = t.waited();
+        assert!(after_retry >= r.elapsed && after_retry > r.elapsed);
+        // A separate user agent (an auth driver's browser) counts too.
+        let r = t.fresh().unwrap().send(&req("GET", &url)).await.unwrap();
+        assert!(t.waited() >= after_retry + r.elapsed);
     }
 }

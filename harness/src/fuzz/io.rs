@@ -1,7 +1,5 @@
 //! What a fuzz step reaches of the running scenario, and how it sends.
 
-use std::time::Duration;
-
 use emr_catalog::{Catalog, Lookup};
 use serde_json::Value;
 
@@ -20,13 +18,12 @@ pub struct StepCx<'a> {
     pub catalog: &'a Catalog,
     pub auth: &'a mut AuthState,
     pub exercised: &'a mut Vec<String>,
-    pub network: &'a mut Duration,
     /// The step's name in the scenario (unique), for seeds.
     pub step_key: &'a str,
 }
 
-/// Sending for the channels: network time, coverage and personal data
-/// are accounted as for any step.
+/// Sending for the channels: coverage and personal data are accounted as
+/// for any step (the transport counts the time spent waiting).
 pub(crate) struct Io<'a, 'b> {
     pub cx: &'a mut StepCx<'b>,
     pub vars: &'a mut Vars,
@@ -88,7 +85,6 @@ impl<'b> Io<'_, 'b> {
             .send(req)
             .await
             .map_err(|e| format!("{} {}: {e}", req.method, req.url))?;
-        *self.cx.network += resp.elapsed;
         self.cx.opts.policy.redactor.collect_personal(&resp.body);
         if !req.url.contains("/__admin/") {
             self.exercised(&req.method.clone(), &req.url.clone());

@@ -122,7 +122,7 @@ fn class_json(name: &str, args: &[JType], v: &Value, variant: Variant) -> Value 
         return v.clone();
     }
     let mut out = Map::new();
-    for f in reg.fields(name, args, variant) {
+    for f in reg.fields_shared(name, args, variant).iter() {
         let Some(key) = f.json_name(variant) else {
             continue;
         };
