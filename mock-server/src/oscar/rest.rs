@@ -147,8 +147,7 @@ async fn serve(state: AppState, req: Request, mount: Mount) -> Response {
                 provider_no: p.provider_no.clone(),
                 via: p.via.name(),
             });
-            let mut r =
-                super::api::handle(&state, mount, &op, &params, principal, &received);
+            let mut r = super::api::handle(&state, mount, &op, &params, principal, &received);
             if let Some(tag) = tag {
                 r.extensions_mut().insert(tag);
             }
