@@ -15,13 +15,7 @@ fn main() -> ExitCode {
     let cli = match cli.command {
         // The bench builds its own runtimes (server and client apart).
         Command::Bench(args) => {
-            return match emr_conformance::bench::run(args, &mut std::io::stdout()) {
-                Ok(code) => ExitCode::from(code),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(exit::INVALID)
-                }
-            }
+            return finish(emr_conformance::bench::run(args, &mut std::io::stdout()))
         }
         command => Cli { command },
     };
@@ -44,9 +38,14 @@ fn main() -> ExitCode {
             Command::List(args) => cli::list(args, &mut out, &mut err),
             Command::Diff(args) => emr_conformance::live::diff(args, &mut out, &mut err),
             Command::Auth(args) => emr_conformance::live::auth(args, &mut out, &mut err).await,
-            Command::Bench(_) => Ok(exit::INVALID),
+            Command::Bench(_) => unreachable!("the bench returned before the runtime started"),
         }
     });
+    finish(result)
+}
+
+/// The process's exit code for a command's result; an error is a usage error.
+fn finish<E: std::fmt::Display>(result: Result<u8, E>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

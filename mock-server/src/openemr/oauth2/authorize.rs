@@ -175,6 +175,29 @@ fn session(ctx: &Ctx<'_>, headers: &axum::http::HeaderMap) -> Option<(String, Se
     Some((id, s))
 }
 
+/// OpenEMR's answer to a consent-flow request without the session state
+/// its step needs.
+fn invalid_request() -> Response {
+    html(
+        StatusCode::UNAUTHORIZED,
+        pages::error_page("Invalid Request"),
+    )
+}
+
+/// The session of a consent-flow step that needs a pending authorization
+/// request and a logged-in user: its id, the request, the user and the
+/// session; otherwise the flow's "Invalid Request" page.
+fn signed_in(
+    ctx: &Ctx<'_>,
+    headers: &axum::http::HeaderMap,
+) -> Result<(String, AuthorizeRequest, LoggedIn, Session), Response> {
+    let (id, s) = session(ctx, headers).ok_or_else(invalid_request)?;
+    match (s.request.clone(), s.user.clone()) {
+        (Some(request), Some(user)) => Ok((id, request, user, s)),
+        _ => Err(invalid_request()),
+    }
+}
+
 fn client_name(ctx: &Ctx<'_>, client_id: &str) -> String {
     ctx.auth()
         .with(|d| d.clients.get(client_id).map(|c| c.name.clone()))
@@ -294,16 +317,10 @@ pub fn find_patient(
 /// logged-in user may pick, at most 100, filtered by `search[...]`.
 pub fn patient_select(ctx: &Ctx<'_>, req: Request, _search: bool) -> Response {
     let Some((_, s)) = session(ctx, req.headers()) else {
-        return html(
-            StatusCode::UNAUTHORIZED,
-            pages::error_page("Invalid Request"),
-        );
+        return invalid_request();
     };
     if s.user.as_ref().map(|u| u.role) != Some(Role::Users) {
-        return html(
-            StatusCode::UNAUTHORIZED,
-            pages::error_page("Invalid Request"),
-        );
+        return invalid_request();
     }
     let q = parse_pairs(req.uri().query().unwrap_or(""));
     let filter = |key: &str| get(&q, &format!("search[{key}]")).map(str::to_lowercase);
@@ -355,17 +372,9 @@ pub async fn patient_select_confirm(ctx: &Ctx<'_>, req: Request) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Some((id, s)) = session(ctx, &headers) else {
-        return html(
-            StatusCode::UNAUTHORIZED,
-            pages::error_page("Invalid Request"),
-        );
-    };
-    let (Some(request), Some(_)) = (s.request.clone(), s.user.as_ref()) else {
-        return html(
-            StatusCode::UNAUTHORIZED,
-            pages::error_page("Invalid Request"),
-        );
+    let (id, request, _, s) = match signed_in(ctx, &headers) {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     if get(&p, "csrf_token") != Some(s.csrf.as_str()) {
         return html(
@@ -396,17 +405,9 @@ pub async fn patient_select_confirm(ctx: &Ctx<'_>, req: Request) -> Response {
 
 /// `GET /scope-authorize-confirm`: the consent page.
 pub fn consent(ctx: &Ctx<'_>, req: Request) -> Response {
-    let Some((_, s)) = session(ctx, req.headers()) else {
-        return html(
-            StatusCode::UNAUTHORIZED,
-            pages::error_page("Invalid Request"),
-        );
-    };
-    let (Some(request), Some(user)) = (s.request.as_ref(), s.user.as_ref()) else {
-        return html(
-            StatusCode::UNAUTHORIZED,
-            pages::error_page("Invalid Request"),
-        );
+    let (_, request, user, s) = match signed_in(ctx, req.headers()) {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let until = Utc
         .timestamp_opt(ctx.now(), 0)
@@ -435,17 +436,9 @@ pub async fn device_code(ctx: &Ctx<'_>, req: Request) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Some((id, s)) = session(ctx, &headers) else {
-        return html(
-            StatusCode::UNAUTHORIZED,
-            pages::error_page("Invalid Request"),
-        );
-    };
-    let (Some(request), Some(user)) = (s.request.clone(), s.user.clone()) else {
-        return html(
-            StatusCode::UNAUTHORIZED,
-            pages::error_page("Invalid Request"),
-        );
+    let (id, request, user, s) = match signed_in(ctx, &headers) {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     if get(&p, "csrf_token_form") != Some(s.csrf.as_str()) {
         return (

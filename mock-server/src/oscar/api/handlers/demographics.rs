@@ -452,14 +452,7 @@ pub fn quick_search(call: &mut Call<'_>) -> Outcome {
     if call.variant == Variant::Juno {
         let page = call.query_id("page").unwrap_or(1).max(1);
         let per = call.query_id("perPage").unwrap_or(10).max(1);
-        let items: Vec<Value> = all
-            .into_iter()
-            .skip(((page - 1) * per) as usize)
-            .take(per as usize)
-            .collect();
-        return Outcome::Value(
-            json!({"content": items, "total": total, "page": page, "perPage": per}),
-        );
+        return super::util::page(all, page, per);
     }
     let items: Vec<Value> = all.into_iter().take(10).collect();
     let mut v = json!({"offset": 0, "limit": 0, "total": total, "timestamp": call.now_value(), "content": items, "query": null});

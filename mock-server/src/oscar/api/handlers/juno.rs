@@ -358,13 +358,7 @@ pub fn demographic_search(call: &mut Call<'_>) -> Outcome {
             .map(|p| beans::patient(d, p, today))
             .collect()
     });
-    let total = all.len();
-    let items: Vec<Value> = all
-        .into_iter()
-        .skip(((page - 1) * per) as usize)
-        .take(per as usize)
-        .collect();
-    Outcome::Value(json!({"content": items, "total": total, "page": page, "perPage": per}))
+    super::util::page(all, page, per)
 }
 
 /// `GET /demographics/statusList?type=patient|roster`.
@@ -908,13 +902,7 @@ pub fn consult_search(call: &mut Call<'_>) -> Outcome {
     if call.behaviour.param("total") == Some("true") {
         return Outcome::Value(json!(all.len()));
     }
-    let total = all.len();
-    let items: Vec<Value> = all
-        .into_iter()
-        .skip(((page - 1) * per) as usize)
-        .take(per as usize)
-        .collect();
-    Outcome::Value(json!({"content": items, "total": total, "page": page, "perPage": per}))
+    super::util::page(all, page, per)
 }
 
 /// `GET /specialists` and `/referralDoctors?searchName&searchRefNo&page&perPage`.
@@ -1406,13 +1394,7 @@ pub fn v1_demographic_search(call: &mut Call<'_>) -> Outcome {
                             "status": p.status, "providerNo": p.provider_no, "chartNo": p.chart_no}))
             .collect()
     });
-    let total = all.len();
-    let items: Vec<Value> = all
-        .into_iter()
-        .skip(((page - 1) * per) as usize)
-        .take(per as usize)
-        .collect();
-    Outcome::Value(json!({"content": items, "total": total, "page": page, "perPage": per}))
+    super::util::page(all, page, per)
 }
 
 /// `POST /ws/services/v1/document` (`DocumentTransferInbound`): a document

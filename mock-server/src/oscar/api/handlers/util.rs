@@ -50,6 +50,18 @@ pub fn body_i64(call: &Call<'_>, key: &str) -> Option<i64> {
 
 /// Whether a patient counts as active for searches (OSCAR's inactive
 /// statuses excluded).
+/// Page `page` (1-based) of `per` items, as Juno's searches answer it:
+/// `{content, total, page, perPage}` with the total before paging.
+pub fn page(all: Vec<Value>, page: i64, per: i64) -> Outcome {
+    let total = all.len();
+    let items: Vec<Value> = all
+        .into_iter()
+        .skip(((page - 1) * per) as usize)
+        .take(per as usize)
+        .collect();
+    Outcome::Value(json!({"content": items, "total": total, "page": page, "perPage": per}))
+}
+
 pub fn is_active(p: &Patient) -> bool {
     !matches!(p.status.as_str(), "IN" | "DE" | "IC" | "ID" | "MO" | "FI")
 }
