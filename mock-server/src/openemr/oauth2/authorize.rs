@@ -186,16 +186,13 @@ fn invalid_request() -> Response {
 
 /// The session of a consent-flow step that needs a pending authorization
 /// request and a logged-in user: its id, the request, the user and the
-/// session; otherwise the flow's "Invalid Request" page.
+/// session (`None` is answered with [`invalid_request`]).
 fn signed_in(
     ctx: &Ctx<'_>,
     headers: &axum::http::HeaderMap,
-) -> Result<(String, AuthorizeRequest, LoggedIn, Session), Response> {
-    let (id, s) = session(ctx, headers).ok_or_else(invalid_request)?;
-    match (s.request.clone(), s.user.clone()) {
-        (Some(request), Some(user)) => Ok((id, request, user, s)),
-        _ => Err(invalid_request()),
-    }
+) -> Option<(String, AuthorizeRequest, LoggedIn, Session)> {
+    let (id, s) = session(ctx, headers)?;
+    Some((id, s.request.clone()?, s.user.clone()?, s))
 }
 
 fn client_name(ctx: &Ctx<'_>, client_id: &str) -> String {
@@ -372,9 +369,8 @@ pub async fn patient_select_confirm(ctx: &Ctx<'_>, req: Request) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (id, request, _, s) = match signed_in(ctx, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((id, request, _, s)) = signed_in(ctx, &headers) else {
+        return invalid_request();
     };
     if get(&p, "csrf_token") != Some(s.csrf.as_str()) {
         return html(
@@ -405,9 +401,8 @@ pub async fn patient_select_confirm(ctx: &Ctx<'_>, req: Request) -> Response {
 
 /// `GET /scope-authorize-confirm`: the consent page.
 pub fn consent(ctx: &Ctx<'_>, req: Request) -> Response {
-    let (_, request, user, s) = match signed_in(ctx, req.headers()) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((_, request, user, s)) = signed_in(ctx, req.headers()) else {
+        return invalid_request();
     };
     let until = Utc
         .timestamp_opt(ctx.now(), 0)
@@ -436,9 +431,8 @@ pub async fn device_code(ctx: &Ctx<'_>, req: Request) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let (id, request, user, s) = match signed_in(ctx, &headers) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((id, request, user, s)) = signed_in(ctx, &headers) else {
+        return invalid_request();
     };
     if get(&p, "csrf_token_form") != Some(s.csrf.as_str()) {
         return (
