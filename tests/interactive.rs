@@ -183,19 +183,11 @@ async fn oscar_oauth1_authorize_then_reuse_the_tokens() {
     )
     .await;
     assert_eq!(o.status, Status::Passed, "{:#?}", o.all_failures());
-    let journal: Value = reqwest::get(format!("{root}/__admin/requests"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let paths: Vec<&str> = journal["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|r| r["path"].as_str())
-        .collect();
-    assert_eq!(paths.last(), Some(&"/oscar/ws/services/oauth/info"));
+    let paths = journal_paths(&root).await;
+    assert_eq!(
+        paths.last().map(String::as_str),
+        Some("/oscar/ws/services/oauth/info")
+    );
     assert_eq!(
         paths
             .iter()
@@ -334,17 +326,10 @@ async fn openemr_code_with_pkce_then_reuse_the_tokens() {
     )
     .await;
     assert_eq!(o.status, Status::Passed, "{:#?}", o.all_failures());
-    let journal: Value = reqwest::get(format!("{root}/__admin/requests"))
+    let token_calls = journal_paths(&root)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token_calls = journal["requests"]
-        .as_array()
-        .unwrap()
         .iter()
-        .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/token")))
+        .filter(|p| p.ends_with("/token"))
         .count();
     assert_eq!(
         token_calls, 1,
@@ -386,17 +371,26 @@ async fn a_provided_session_cookie_is_used_without_logging_in() {
     )
     .await;
     assert_eq!(o.status, Status::Passed, "{:#?}", o.all_failures());
+    let logins = journal_paths(&root)
+        .await
+        .iter()
+        .filter(|p| *p == "/oscar/login.do")
+        .count();
+    assert_eq!(logins, 1, "the run did not log in again");
+}
+
+/// The paths of every request the mock at `root` has journaled, in order.
+async fn journal_paths(root: &str) -> Vec<String> {
     let journal: Value = reqwest::get(format!("{root}/__admin/requests"))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let logins = journal["requests"]
+    journal["requests"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["path"] == "/oscar/login.do")
-        .count();
-    assert_eq!(logins, 1, "the run did not log in again");
+        .filter_map(|r| r["path"].as_str().map(str::to_owned))
+        .collect()
 }
