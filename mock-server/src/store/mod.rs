@@ -467,6 +467,20 @@ impl Data {
     }
 }
 
+/// Narrows `acc` to the ids also in `ids` (both in id order, as
+/// [`Data::patient_ids_by_name_prefix`] gives them): each name criterion
+/// of a search must match, so the candidates are the intersection. `None`
+/// (no criterion yet) takes `ids` whole.
+pub fn intersect_ids(acc: Option<Vec<Id>>, ids: Vec<Id>) -> Vec<Id> {
+    match acc {
+        None => ids,
+        Some(prev) => prev
+            .into_iter()
+            .filter(|id| ids.binary_search(id).is_ok())
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

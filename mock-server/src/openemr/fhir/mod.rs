@@ -239,13 +239,7 @@ fn name_candidates(resource: &str, criteria: &[search::Criterion], d: &Data) -> 
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        out = Some(match out {
-            None => ids,
-            Some(prev) => prev
-                .into_iter()
-                .filter(|id| ids.binary_search(id).is_ok())
-                .collect(),
-        });
+        out = Some(crate::store::intersect_ids(out, ids));
     }
     out
 }
@@ -615,6 +609,43 @@ fn write_status(c: &Call<'_>) -> StatusCode {
     }
 }
 
+/// Checks a write's fields as the standard API's validator does (the
+/// FHIR routes share OpenEMR's services): 400 with its `validationErrors`.
+fn validate(
+    d: &Data,
+    kind: &str,
+    update: bool,
+    fields: &serde_json::Map<String, Value>,
+) -> Result<(), Response> {
+    let mode = if update {
+        super::standard::Mode::Update
+    } else {
+        super::standard::Mode::Insert
+    };
+    match super::standard::validate_set(kind, mode, fields, d) {
+        Some(e) => Err(json_response(
+            StatusCode::BAD_REQUEST,
+            JSON,
+            &json!({"validationErrors": e}),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The answer to a write: the resource as a read would build it, so a
+/// write and a later read never disagree (`null` if it is not there).
+fn written(c: &Call<'_>, d: &Data, kind: &str, patient: Option<Id>, uuid: &str) -> Response {
+    let b = build(c, d);
+    let r = resources::def(kind)
+        .map(|x| (x.items)(&b, patient))
+        .unwrap_or_default()
+        .into_iter()
+        .find(|i| i.id == uuid)
+        .map(|i| i.resource)
+        .unwrap_or(Value::Null);
+    json_response(write_status(c), JSON, &r)
+}
+
 fn write_patient(c: &Call<'_>) -> Answer {
     let v = body_resource(c, "Patient")?;
     let uuid = (c.op.method == "PUT").then(|| c.param("uuid").to_owned());
@@ -657,18 +688,7 @@ fn write_patient(c: &Call<'_>) -> Answer {
     let now = c.now();
     c.site.store.write(|d| {
         acl::check(d, c.principal, "patients/demo")?;
-        let mode = if uuid.is_some() {
-            super::standard::Mode::Update
-        } else {
-            super::standard::Mode::Insert
-        };
-        if let Some(e) = super::standard::validate_set("patient", mode, &fields, d) {
-            return Err(json_response(
-                StatusCode::BAD_REQUEST,
-                JSON,
-                &json!({"validationErrors": e}),
-            ));
-        }
+        validate(d, "patient", uuid.is_some(), &fields)?;
         let id = match &uuid {
             Some(u) => {
                 let Some(id) = d.patients().by_uuid(u).map(|p| p.id) else {
@@ -690,15 +710,14 @@ fn write_patient(c: &Call<'_>) -> Answer {
                 d.insert_patient(p, now)
             }
         };
-        let b = build(c, d);
-        let r = resources::def("Patient")
-            .map(|x| (x.items)(&b, Some(id)))
-            .unwrap_or_default()
-            .into_iter()
-            .next()
-            .map(|i| i.resource)
-            .unwrap_or(Value::Null);
-        Ok(json_response(write_status(c), JSON, &r))
+        let uuid = d.patients().get(id).map(|p| p.uuid.clone());
+        Ok(written(
+            c,
+            d,
+            "Patient",
+            Some(id),
+            &uuid.unwrap_or_default(),
+        ))
     })
 }
 
@@ -760,20 +779,14 @@ fn write_organization(c: &Call<'_>) -> Answer {
                 d.facilities.insert(f)
             }
         };
-        let uuid = d
-            .facilities
-            .get(id)
-            .map(|f| f.uuid.clone())
-            .unwrap_or_default();
-        let b = build(c, d);
-        let r = resources::def("Organization")
-            .map(|x| (x.items)(&b, None))
-            .unwrap_or_default()
-            .into_iter()
-            .find(|i| i.id == uuid)
-            .map(|i| i.resource)
-            .unwrap_or(Value::Null);
-        Ok(json_response(write_status(c), JSON, &r))
+        let uuid = d.facilities.get(id).map(|f| f.uuid.clone());
+        Ok(written(
+            c,
+            d,
+            "Organization",
+            None,
+            &uuid.unwrap_or_default(),
+        ))
     })
 }
 
@@ -797,18 +810,7 @@ fn write_practitioner(c: &Call<'_>) -> Answer {
     let now = c.now();
     c.site.store.write(|d| {
         acl::check(d, c.principal, "admin/users")?;
-        let mode = if uuid.is_some() {
-            super::standard::Mode::Update
-        } else {
-            super::standard::Mode::Insert
-        };
-        if let Some(e) = super::standard::validate_set("practitioner", mode, &fields, d) {
-            return Err(json_response(
-                StatusCode::BAD_REQUEST,
-                JSON,
-                &json!({"validationErrors": e}),
-            ));
-        }
+        validate(d, "practitioner", uuid.is_some(), &fields)?;
         let get = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_owned);
         let apply = |p: &mut crate::store::Provider| {
             if let Some(x) = get("fname") {
@@ -853,19 +855,13 @@ fn write_practitioner(c: &Call<'_>) -> Answer {
                 id
             }
         };
-        let uuid = d
-            .providers
-            .get(id)
-            .map(|p| p.uuid.clone())
-            .unwrap_or_default();
-        let b = build(c, d);
-        let r = resources::def("Practitioner")
-            .map(|x| (x.items)(&b, None))
-            .unwrap_or_default()
-            .into_iter()
-            .find(|i| i.id == uuid)
-            .map(|i| i.resource)
-            .unwrap_or(Value::Null);
-        Ok(json_response(write_status(c), JSON, &r))
+        let uuid = d.providers.get(id).map(|p| p.uuid.clone());
+        Ok(written(
+            c,
+            d,
+            "Practitioner",
+            None,
+            &uuid.unwrap_or_default(),
+        ))
     })
 }

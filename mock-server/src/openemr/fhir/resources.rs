@@ -434,6 +434,20 @@ fn item(id: String, patient: Option<Id>, t: Timestamp, resource: Value) -> Item 
     }
 }
 
+/// A resource as the builders make it: `resourceType`, `id` and `meta`
+/// lead (OpenEMR's order), then `body`'s elements, so each builder states
+/// only what its type adds.
+fn resource(kind: &str, id: String, patient: Option<Id>, t: Timestamp, body: Value) -> Item {
+    let mut r = Map::new();
+    r.insert("resourceType".into(), json!(kind));
+    r.insert("id".into(), json!(id));
+    r.insert("meta".into(), meta(&t));
+    if let Value::Object(body) = body {
+        r.extend(body);
+    }
+    item(id, patient, t, Value::Object(r))
+}
+
 /// A ContactPoint without a value says nothing: drop it.
 fn drop_valueless_telecom(r: &mut Value) {
     if let Some(Value::Array(t)) = r.get_mut("telecom") {
@@ -520,6 +534,40 @@ fn for_patient<'a, T: crate::store::Record + 'a>(
         Some(p) => Box::new(t.for_patient(p)),
         None => Box::new(t.iter()),
     }
+}
+
+/// The patients a builder of per-patient resources covers: the one asked
+/// for, or all (patients are not a `Table`, so `for_patient` cannot).
+fn patient_rows<'a>(b: &Build<'a>, patient: Option<Id>) -> Vec<&'a Patient> {
+    match patient {
+        Some(p) => b.d.patients().get(p).into_iter().collect(),
+        None => b.d.patients().iter().collect(),
+    }
+}
+
+/// A reference to a resource derived from the row `uuid` (a lab result's
+/// order, specimen and report point at each other this way).
+fn derived_ref(kind: &str, uuid: &str) -> Value {
+    json!({"reference": format!("{kind}/{}", derived_id(uuid, kind))})
+}
+
+/// An NPI identifier list, empty without an NPI.
+fn npi_identifier(npi: &str) -> Value {
+    if npi.is_empty() {
+        json!([])
+    } else {
+        json!([{"system": NPI, "value": npi}])
+    }
+}
+
+/// When the resources OpenEMR ships (not rows of the store) were last
+/// updated: with the data set, i.e. when its first patient was created.
+fn install_time(b: &Build<'_>) -> Timestamp {
+    b.d.patients()
+        .iter()
+        .next()
+        .map(|p| p.created)
+        .unwrap_or_default()
 }
 
 fn address(street: &str, city: &str, state: &str, postal: &str, country: &str) -> Value {
@@ -633,11 +681,8 @@ pub fn patient(p: &Patient) -> Value {
 }
 
 fn patients(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
-    let rows: Vec<&Patient> = match patient {
-        Some(p) => b.d.patients().get(p).into_iter().collect(),
-        None => b.d.patients().iter().collect(),
-    };
-    rows.into_iter()
+    patient_rows(b, patient)
+        .into_iter()
         .map(|p| {
             let mut r = self::patient(p);
             r["generalPractitioner"] = Value::Array(vec![b.practitioner_ref(&p.provider_no)]);
@@ -662,16 +707,13 @@ fn practitioners(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
         .iter()
         .map(|p| {
             let r = json!({
-                "resourceType": "Practitioner",
-                "id": p.uuid,
-                "meta": meta(&p.last_update),
-                "identifier": if p.npi.is_empty() { json!([]) } else { json!([{"system": NPI, "value": p.npi}]) },
+                "identifier": npi_identifier(&p.npi),
                 "active": p.is_active(),
                 "name": person_name(p),
                 "telecom": provider_telecom(p),
                 "gender": gender(&p.sex),
             });
-            item(p.uuid.clone(), None, p.last_update, r)
+            resource("Practitioner", p.uuid.clone(), None, p.last_update, r)
         })
         .collect()
 }
@@ -684,16 +726,13 @@ fn persons(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         .iter()
         .map(|p| {
             let r = json!({
-                "resourceType": "Person",
-                "id": p.uuid,
-                "meta": meta(&p.last_update),
                 "active": p.is_active(),
                 "name": person_name(p),
                 "telecom": provider_telecom(p),
                 "gender": gender(&p.sex),
                 "link": [{"target": {"reference": format!("Practitioner/{}", p.uuid)}}],
             });
-            item(p.uuid.clone(), None, p.last_update, r)
+            resource("Person", p.uuid.clone(), None, p.last_update, r)
         })
         .collect()
 }
@@ -709,9 +748,6 @@ fn practitioner_roles(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 _ => ("159561009", "Receptionist"),
             };
             let r = json!({
-                "resourceType": "PractitionerRole",
-                "id": id,
-                "meta": meta(&p.last_update),
                 "active": p.is_active(),
                 "practitioner": {"reference": format!("Practitioner/{}", p.uuid)},
                 "organization": b.organization_ref(p.facility_id),
@@ -719,49 +755,37 @@ fn practitioner_roles(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 "specialty": if p.specialty.is_empty() { json!([]) } else { json!([{"text": p.specialty}]) },
                 "telecom": provider_telecom(p),
             });
-            item(id, None, p.last_update, r)
+            resource("PractitionerRole", id, None, p.last_update, r)
         })
         .collect()
 }
 
 fn related_persons(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
-    let rows: Vec<&Patient> = match patient {
-        Some(p) => b.d.patients().get(p).into_iter().collect(),
-        None => b.d.patients().iter().collect(),
-    };
-    rows.into_iter()
+    patient_rows(b, patient)
+        .into_iter()
         .filter_map(|p| {
             let name = p.ext.get("guardian.name")?;
             let id = derived_id(&p.uuid, "RelatedPerson");
             let rel = p.ext.get("guardian.relationship").cloned().unwrap_or_else(|| "PRN".into());
             let r = json!({
-                "resourceType": "RelatedPerson",
-                "id": id,
-                "meta": meta(&p.last_update),
                 "active": true,
                 "patient": {"reference": format!("Patient/{}", p.uuid)},
                 "relationship": [concept("http://terminology.hl7.org/CodeSystem/v3-RoleCode", &rel, "parent")],
                 "name": [{"text": name}],
                 "telecom": [{"system": "phone", "value": p.ext.get("guardian.phone").cloned().unwrap_or_default()}],
             });
-            Some(item(id, Some(p.id), p.last_update, r))
+            Some(resource("RelatedPerson", id, Some(p.id), p.last_update, r))
         })
         .collect()
 }
 
 fn care_teams(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
-    let rows: Vec<&Patient> = match patient {
-        Some(p) => b.d.patients().get(p).into_iter().collect(),
-        None => b.d.patients().iter().collect(),
-    };
-    rows.into_iter()
+    patient_rows(b, patient)
+        .into_iter()
         .filter(|p| b.d.provider(&p.provider_no).is_some())
         .map(|p| {
             let id = derived_id(&p.uuid, "CareTeam");
             let r = json!({
-                "resourceType": "CareTeam",
-                "id": id,
-                "meta": meta(&p.last_update),
                 "status": "active",
                 "name": "Primary care team",
                 "subject": b.patient_ref(p.id),
@@ -774,7 +798,7 @@ fn care_teams(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 }],
                 "managingOrganization": [b.organization_ref(None)],
             });
-            item(id, Some(p.id), p.last_update, r)
+            resource("CareTeam", id, Some(p.id), p.last_update, r)
         })
         .collect()
 }
@@ -794,9 +818,6 @@ fn groups(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             }
             let id = derived_id(&prov.uuid, "Group");
             let r = json!({
-                "resourceType": "Group",
-                "id": id,
-                "meta": meta(&prov.last_update),
                 "active": true,
                 "type": "person",
                 "actual": true,
@@ -805,7 +826,7 @@ fn groups(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "managingEntity": {"reference": format!("Practitioner/{}", prov.uuid)},
                 "member": members.iter().map(|m| json!({"entity": {"reference": format!("Patient/{}", m.uuid)}})).collect::<Vec<_>>(),
             });
-            Some(item(id, None, prov.last_update, r))
+            Some(resource("Group", id, None, prov.last_update, r))
         })
         .collect()
 }
@@ -834,10 +855,7 @@ fn organizations(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
         .iter()
         .map(|f| {
             let r = json!({
-                "resourceType": "Organization",
-                "id": f.uuid,
-                "meta": meta(&f.last_update),
-                "identifier": if f.npi.is_empty() { json!([]) } else { json!([{"system": NPI, "value": f.npi}]) },
+                "identifier": npi_identifier(&f.npi),
                 "active": f.active,
                 "type": [concept("http://terminology.hl7.org/CodeSystem/organization-type", "prov", "Healthcare Provider")],
                 "name": f.name,
@@ -848,21 +866,18 @@ fn organizations(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 ],
                 "address": [address(&f.address.street, &f.address.city, &f.address.province, &f.address.postal, &f.address.country)],
             });
-            item(f.uuid.clone(), None, f.last_update, r)
+            resource("Organization", f.uuid.clone(), None, f.last_update, r)
         })
         .collect();
     out.extend(b.d.insurance_companies.iter().map(|c| {
         let r = json!({
-            "resourceType": "Organization",
-            "id": c.uuid,
-            "meta": meta(&c.last_update),
             "active": true,
             "type": [concept("http://terminology.hl7.org/CodeSystem/organization-type", "ins", "Insurance Company")],
             "name": c.name,
             "telecom": [{"system": "phone", "value": c.phone, "use": "work"}],
             "address": [address(&c.address.street, &c.address.city, &c.address.province, &c.address.postal, &c.address.country)],
         });
-        item(c.uuid.clone(), None, c.last_update, r)
+        resource("Organization", c.uuid.clone(), None, c.last_update, r)
     }));
     out
 }
@@ -872,16 +887,13 @@ fn locations(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
         .iter()
         .map(|f| {
             let r = json!({
-                "resourceType": "Location",
-                "id": f.uuid,
-                "meta": meta(&f.last_update),
                 "status": if f.active { "active" } else { "inactive" },
                 "name": f.name,
                 "telecom": [{"system": "phone", "value": f.phone, "use": "work"}],
                 "address": address(&f.address.street, &f.address.city, &f.address.province, &f.address.postal, &f.address.country),
                 "managingOrganization": {"reference": format!("Organization/{}", f.uuid)},
             });
-            item(f.uuid.clone(), None, f.last_update, r)
+            resource("Location", f.uuid.clone(), None, f.last_update, r)
         })
         .collect()
 }
@@ -903,9 +915,6 @@ fn encounters(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 .map(|t| t.name.clone())
                 .unwrap_or_else(|| "Office Visit".into());
             let r = json!({
-                "resourceType": "Encounter",
-                "id": e.uuid,
-                "meta": meta(&e.last_update),
                 "identifier": [{"system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{}", e.uuid)}],
                 "status": "finished",
                 "class": coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", &e.class_code, &class_display),
@@ -920,7 +929,7 @@ fn encounters(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "location": e.facility_id.and_then(|f| b.d.facilities.get(f)).map(|f| vec![json!({"location": {"reference": format!("Location/{}", f.uuid)}})]),
                 "serviceProvider": b.organization_ref(e.facility_id),
             });
-            item(e.uuid.clone(), Some(e.patient_id), e.last_update, r)
+            resource("Encounter", e.uuid.clone(), Some(e.patient_id), e.last_update, r)
         })
         .collect()
 }
@@ -942,9 +951,6 @@ fn conditions(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             let (system, code) = icd_system(&p.diagnosis);
             let resolved = p.end.is_some();
             let r = json!({
-                "resourceType": "Condition",
-                "id": p.uuid,
-                "meta": meta(&p.last_update),
                 "clinicalStatus": concept("http://terminology.hl7.org/CodeSystem/condition-clinical",
                     if resolved { "resolved" } else { "active" }, if resolved { "Resolved" } else { "Active" }),
                 "verificationStatus": concept("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed", "Confirmed"),
@@ -956,7 +962,7 @@ fn conditions(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "recordedDate": instant(&p.created),
                 "recorder": b.practitioner_ref(&p.provider_no),
             });
-            item(p.uuid.clone(), Some(p.patient_id), p.last_update, r)
+            resource("Condition", p.uuid.clone(), Some(p.patient_id), p.last_update, r)
         })
         .collect()
 }
@@ -980,9 +986,6 @@ fn allergies(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 vec![json!({"manifestation": [{"text": a.reaction}], "severity": severity})]
             });
             let r = json!({
-                "resourceType": "AllergyIntolerance",
-                "id": a.uuid,
-                "meta": meta(&a.last_update),
                 "clinicalStatus": concept("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", "Active"),
                 "verificationStatus": concept("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "confirmed", "Confirmed"),
                 "type": "allergy",
@@ -995,7 +998,7 @@ fn allergies(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "recorder": b.practitioner_ref(&a.provider_no),
                 "reaction": reaction,
             });
-            item(a.uuid.clone(), Some(a.patient_id), a.last_update, r)
+            resource("AllergyIntolerance", a.uuid.clone(), Some(a.patient_id), a.last_update, r)
         })
         .collect()
 }
@@ -1098,26 +1101,20 @@ fn observations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         let id = derived_id(&l.uuid, "Observation");
         let e = |k: &str| l.ext.get(k).cloned().unwrap_or_default();
         let r = json!({
-            "resourceType": "Observation",
-            "id": id,
-            "meta": meta(&l.last_update),
             "status": "final",
             "category": laboratory(),
             "code": concept(LOINC, &e("result_code"), &e("result_display")),
             "subject": b.patient_ref(pid),
             "effectiveDateTime": l.observed.as_ref().map(instant),
             "valueQuantity": quantity(&e("value"), &e("unit")),
-            "specimen": {"reference": format!("Specimen/{}", derived_id(&l.uuid, "Specimen"))},
+            "specimen": derived_ref("Specimen", &l.uuid),
         });
-        Some(item(id, Some(pid), l.last_update, r))
+        Some(resource("Observation", id, Some(pid), l.last_update, r))
     }));
     out.extend(for_patient(&b.d.questionnaire_responses, patient).filter_map(|q| {
         let total = q.answers.iter().find(|a| a.0 == "55758-7")?;
         let id = derived_id(&q.uuid, "Observation");
         let r = json!({
-            "resourceType": "Observation",
-            "id": id,
-            "meta": meta(&q.last_update),
             "status": "final",
             "category": [concept("http://terminology.hl7.org/CodeSystem/observation-category", "survey", "Survey")],
             "code": concept(LOINC, &total.0, &total.1),
@@ -1126,7 +1123,7 @@ fn observations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             "valueInteger": total.2.parse::<i64>().ok(),
             "derivedFrom": [{"reference": format!("QuestionnaireResponse/{}", q.uuid)}],
         });
-        Some(item(id, Some(q.patient_id), q.last_update, r))
+        Some(resource("Observation", id, Some(q.patient_id), q.last_update, r))
     }));
     out
 }
@@ -1138,9 +1135,6 @@ fn immunizations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             let e = |k: &str| i.ext.get(k).cloned().unwrap_or_default();
             let when = i.date.map(|d| d.to_string()).unwrap_or_else(|| instant(&i.created));
             let r = json!({
-                "resourceType": "Immunization",
-                "id": i.uuid,
-                "meta": meta(&i.last_update),
                 "status": if i.refused { "not-done" } else { "completed" },
                 "statusReason": if i.refused { concept("http://terminology.hl7.org/CodeSystem/v3-ActReason", "PATOBJ", "patient objection") } else { Value::Null },
                 "vaccineCode": concept("http://hl7.org/fhir/sid/cvx", &i.cvx, &i.kind),
@@ -1152,7 +1146,7 @@ fn immunizations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "route": if e("route").is_empty() { Value::Null } else { json!({"text": e("route")}) },
                 "performer": [{"actor": b.practitioner_ref(&i.provider_no)}],
             });
-            item(i.uuid.clone(), Some(i.patient_id), i.last_update, r)
+            resource("Immunization", i.uuid.clone(), Some(i.patient_id), i.last_update, r)
         })
         .collect()
 }
@@ -1168,9 +1162,6 @@ fn medication_requests(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             let name = if m.dosage.is_empty() { name } else { format!("{name} {}", m.dosage) };
             let status = if m.archived { "stopped" } else { "active" };
             let r = json!({
-                "resourceType": "MedicationRequest",
-                "id": m.uuid,
-                "meta": meta(&m.last_update),
                 "status": status,
                 "intent": "order",
                 "category": [concept("http://terminology.hl7.org/CodeSystem/medicationrequest-category", "community", "Community")],
@@ -1188,7 +1179,7 @@ fn medication_requests(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                     "quantity": m.quantity.trim().parse::<f64>().ok().map(|q| json!({"value": q})),
                 },
             });
-            item(m.uuid.clone(), Some(m.patient_id), m.last_update, r)
+            resource("MedicationRequest", m.uuid.clone(), Some(m.patient_id), m.last_update, r)
         })
         .collect()
 }
@@ -1200,9 +1191,6 @@ fn dispenses(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             let id = derived_id(&m.uuid, "MedicationDispense");
             let name = super::super::standard::wire::medication_title(m);
             let r = json!({
-                "resourceType": "MedicationDispense",
-                "id": id,
-                "meta": meta(&m.last_update),
                 "status": "completed",
                 "medicationCodeableConcept": medication_concept(&name, &m.rxnorm),
                 "subject": b.patient_ref(m.patient_id),
@@ -1211,7 +1199,7 @@ fn dispenses(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "quantity": m.quantity.trim().parse::<f64>().ok().map(|q| json!({"value": q})),
                 "whenHandedOver": m.start_date.map(|d| d.to_string()),
             });
-            item(id, Some(m.patient_id), m.last_update, r)
+            resource("MedicationDispense", id, Some(m.patient_id), m.last_update, r)
         })
         .collect()
 }
@@ -1221,15 +1209,12 @@ fn medications(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
         .iter()
         .map(|dr| {
             let r = json!({
-                "resourceType": "Medication",
-                "id": dr.uuid,
-                "meta": meta(&dr.last_update),
                 "identifier": if dr.ndc.is_empty() { json!([]) } else { json!([{"system": "http://hl7.org/fhir/sid/ndc", "value": dr.ndc}]) },
                 "code": medication_concept(&dr.name, &dr.rxnorm),
                 "status": if dr.active { "active" } else { "inactive" },
                 "form": {"text": dr.form},
             });
-            item(dr.uuid.clone(), None, dr.last_update, r)
+            resource("Medication", dr.uuid.clone(), None, dr.last_update, r)
         })
         .collect()
 }
@@ -1240,16 +1225,13 @@ fn procedures(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         .map(|p| {
             let (system, code) = icd_system(&p.diagnosis);
             let r = json!({
-                "resourceType": "Procedure",
-                "id": p.uuid,
-                "meta": meta(&p.last_update),
                 "status": "completed",
                 "code": if code.is_empty() { json!({"text": p.title}) } else { concept(system, code, &p.title) },
                 "subject": b.patient_ref(p.patient_id),
                 "performedDateTime": p.begin.map(|d| d.to_string()).unwrap_or_else(|| instant(&p.created)),
                 "recorder": b.practitioner_ref(&p.provider_no),
             });
-            item(p.uuid.clone(), Some(p.patient_id), p.last_update, r)
+            resource("Procedure", p.uuid.clone(), Some(p.patient_id), p.last_update, r)
         })
         .collect();
     out.extend(for_patient(&b.d.labs, patient).filter_map(|l| {
@@ -1257,16 +1239,13 @@ fn procedures(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         let id = derived_id(&l.uuid, "Procedure");
         let e = |k: &str| l.ext.get(k).cloned().unwrap_or_default();
         let r = json!({
-            "resourceType": "Procedure",
-            "id": id,
-            "meta": meta(&l.last_update),
-            "basedOn": [{"reference": format!("ServiceRequest/{}", derived_id(&l.uuid, "ServiceRequest"))}],
+            "basedOn": [derived_ref("ServiceRequest", &l.uuid)],
             "status": "completed",
             "code": concept(LOINC, &e("code"), &e("display")),
             "subject": b.patient_ref(pid),
             "performedDateTime": l.observed.as_ref().map(instant),
         });
-        Some(item(id, Some(pid), l.last_update, r))
+        Some(resource("Procedure", id, Some(pid), l.last_update, r))
     }));
     out
 }
@@ -1285,10 +1264,7 @@ fn diagnostic_reports(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             let pid = l.patient?;
             let e = |k: &str| l.ext.get(k).cloned().unwrap_or_default();
             let r = json!({
-                "resourceType": "DiagnosticReport",
-                "id": l.uuid,
-                "meta": meta(&l.last_update),
-                "basedOn": [{"reference": format!("ServiceRequest/{}", derived_id(&l.uuid, "ServiceRequest"))}],
+                "basedOn": [derived_ref("ServiceRequest", &l.uuid)],
                 "status": if l.status == "F" { "final" } else { "preliminary" },
                 "category": lab_category(),
                 "code": concept(LOINC, &e("code"), &e("display")),
@@ -1296,10 +1272,16 @@ fn diagnostic_reports(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "effectiveDateTime": l.observed.as_ref().map(instant),
                 "issued": instant(&l.created),
                 "performer": [b.organization_ref(None)],
-                "specimen": [{"reference": format!("Specimen/{}", derived_id(&l.uuid, "Specimen"))}],
-                "result": [{"reference": format!("Observation/{}", derived_id(&l.uuid, "Observation"))}],
+                "specimen": [derived_ref("Specimen", &l.uuid)],
+                "result": [derived_ref("Observation", &l.uuid)],
             });
-            Some(item(l.uuid.clone(), Some(pid), l.last_update, r))
+            Some(resource(
+                "DiagnosticReport",
+                l.uuid.clone(),
+                Some(pid),
+                l.last_update,
+                r,
+            ))
         })
         .collect()
 }
@@ -1311,9 +1293,6 @@ fn service_requests(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             let id = derived_id(&l.uuid, "ServiceRequest");
             let e = |k: &str| l.ext.get(k).cloned().unwrap_or_default();
             let r = json!({
-                "resourceType": "ServiceRequest",
-                "id": id,
-                "meta": meta(&l.last_update),
                 "identifier": [{"system": "urn:oid:2.16.840.1.113883.3.72.5.20", "value": l.accession}],
                 "status": if l.status == "F" { "completed" } else { "active" },
                 "intent": "order",
@@ -1322,9 +1301,9 @@ fn service_requests(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "subject": b.patient_ref(pid),
                 "authoredOn": l.observed.as_ref().map(instant),
                 "requester": b.practitioner_ref(&l.provider_no),
-                "specimen": [{"reference": format!("Specimen/{}", derived_id(&l.uuid, "Specimen"))}],
+                "specimen": [derived_ref("Specimen", &l.uuid)],
             });
-            Some(item(id, Some(pid), l.last_update, r))
+            Some(resource("ServiceRequest", id, Some(pid), l.last_update, r))
         })
         .collect()
 }
@@ -1336,17 +1315,14 @@ fn specimens(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             let id = derived_id(&l.uuid, "Specimen");
             let kind = l.ext.get("specimen").cloned().unwrap_or_else(|| "Blood".into());
             let r = json!({
-                "resourceType": "Specimen",
-                "id": id,
-                "meta": meta(&l.last_update),
                 "accessionIdentifier": {"value": l.accession},
                 "status": "available",
                 "type": concept(SNOMED, if kind == "Blood" { "119297000" } else { "" }, &format!("{kind} specimen")),
                 "subject": b.patient_ref(pid),
-                "request": [{"reference": format!("ServiceRequest/{id}", id = derived_id(&l.uuid, "ServiceRequest"))}],
+                "request": [derived_ref("ServiceRequest", &l.uuid)],
                 "collection": {"collectedDateTime": l.observed.as_ref().map(instant)},
             });
-            Some(item(id, Some(pid), l.last_update, r))
+            Some(resource("Specimen", id, Some(pid), l.last_update, r))
         })
         .collect()
 }
@@ -1378,9 +1354,6 @@ fn document_references(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         .filter_map(|doc| {
             let pid = doc.patient?;
             let r = json!({
-                "resourceType": "DocumentReference",
-                "id": doc.uuid,
-                "meta": meta(&doc.last_update),
                 "identifier": [{"system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{}", doc.uuid)}],
                 "status": "current",
                 "type": document_type(&doc.category),
@@ -1402,15 +1375,12 @@ fn document_references(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 }],
                 "context": {"period": {"start": doc.observed.map(|d| d.to_string())}},
             });
-            Some(item(doc.uuid.clone(), Some(pid), doc.last_update, r))
+            Some(resource("DocumentReference", doc.uuid.clone(), Some(pid), doc.last_update, r))
         })
         .collect();
     out.extend(for_patient(&b.d.notes, patient).filter(|n| !n.archived && !n.text.is_empty()).map(|n| {
         let data = base64::engine::general_purpose::STANDARD.encode(n.text.as_bytes());
         let r = json!({
-            "resourceType": "DocumentReference",
-            "id": n.uuid,
-            "meta": meta(&n.last_update),
             "status": "current",
             "type": concept(LOINC, "11506-3", "Progress note"),
             "category": clinical_note(),
@@ -1420,7 +1390,7 @@ fn document_references(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             "content": [{"attachment": {"contentType": "text/plain", "data": data}}],
             "context": {"encounter": n.encounter_id.and_then(|e| b.d.encounters.get(e)).map(|e| vec![json!({"reference": format!("Encounter/{}", e.uuid)})])},
         });
-        item(n.uuid.clone(), Some(n.patient_id), n.last_update, r)
+        resource("DocumentReference", n.uuid.clone(), Some(n.patient_id), n.last_update, r)
     }));
     out
 }
@@ -1431,16 +1401,13 @@ fn media(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         .filter_map(|doc| {
             let pid = doc.patient?;
             let r = json!({
-                "resourceType": "Media",
-                "id": doc.uuid,
-                "meta": meta(&doc.last_update),
                 "status": "completed",
                 "type": concept("http://terminology.hl7.org/CodeSystem/media-type", "image", "Image"),
                 "subject": b.patient_ref(pid),
                 "createdDateTime": doc.observed.map(|d| d.to_string()),
                 "content": {"contentType": doc.content_type, "url": b.binary_url(&doc.uuid), "title": doc.file_name},
             });
-            Some(item(doc.uuid.clone(), Some(pid), doc.last_update, r))
+            Some(resource("Media", doc.uuid.clone(), Some(pid), doc.last_update, r))
         })
         .collect()
 }
@@ -1456,9 +1423,6 @@ fn care_plans(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         .map(|n| {
             let id = format!("{}_1", n.uuid);
             let r = json!({
-                "resourceType": "CarePlan",
-                "id": id,
-                "meta": meta(&n.last_update),
                 "text": narrative(&n.plan),
                 "status": "active",
                 "intent": "plan",
@@ -1469,7 +1433,7 @@ fn care_plans(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "created": instant(&n.observed),
                 "author": b.practitioner_ref(&n.provider_no),
             });
-            item(id, Some(n.patient_id), n.last_update, r)
+            resource("CarePlan", id, Some(n.patient_id), n.last_update, r)
         })
         .collect()
 }
@@ -1480,16 +1444,13 @@ fn goals(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         .map(|p| {
             let id = format!("{}_1", p.uuid);
             let r = json!({
-                "resourceType": "Goal",
-                "id": id,
-                "meta": meta(&p.last_update),
                 "lifecycleStatus": if p.end.is_some() { "completed" } else { "active" },
                 "description": {"text": format!("Manage {}", p.title.to_lowercase())},
                 "subject": b.patient_ref(p.patient_id),
                 "startDate": p.begin.map(|d| d.to_string()),
                 "addresses": [{"reference": format!("Condition/{}", p.uuid)}],
             });
-            item(id, Some(p.patient_id), p.last_update, r)
+            resource("Goal", id, Some(p.patient_id), p.last_update, r)
         })
         .collect()
 }
@@ -1505,9 +1466,6 @@ fn coverages(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 _ => "Other",
             };
             let r = json!({
-                "resourceType": "Coverage",
-                "id": i.uuid,
-                "meta": meta(&i.last_update),
                 "identifier": [{"type": concept("http://terminology.hl7.org/CodeSystem/v2-0203", "MB", "Member Number"), "value": i.policy_number}],
                 "status": if i.end.is_some() { "cancelled" } else { "active" },
                 "subscriberId": i.policy_number,
@@ -1521,7 +1479,7 @@ fn coverages(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                     {"type": concept("http://terminology.hl7.org/CodeSystem/coverage-class", "group", "Group"), "value": i.group_number, "name": i.plan_name},
                 ],
             });
-            item(i.uuid.clone(), Some(i.patient_id), i.last_update, r)
+            resource("Coverage", i.uuid.clone(), Some(i.patient_id), i.last_update, r)
         })
         .collect()
 }
@@ -1536,15 +1494,18 @@ fn devices(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 .map(|s| s.chars().take(14).collect::<String>())
                 .unwrap_or_default();
             let r = json!({
-                "resourceType": "Device",
-                "id": p.uuid,
-                "meta": meta(&p.last_update),
                 "udiCarrier": [{"deviceIdentifier": di, "carrierHRF": udi}],
                 "status": if p.end.is_some() { "inactive" } else { "active" },
                 "type": {"text": p.title},
                 "patient": b.patient_ref(p.patient_id),
             });
-            item(p.uuid.clone(), Some(p.patient_id), p.last_update, r)
+            resource(
+                "Device",
+                p.uuid.clone(),
+                Some(p.patient_id),
+                p.last_update,
+                r,
+            )
         })
         .collect()
 }
@@ -1576,9 +1537,6 @@ fn appointments(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             }
             let status = appointment_status(&a.status);
             let r = json!({
-                "resourceType": "Appointment",
-                "id": a.uuid,
-                "meta": meta(&a.last_update),
                 "status": status,
                 "serviceType": [{"text": a.kind}],
                 "description": a.reason,
@@ -1589,7 +1547,7 @@ fn appointments(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "comment": a.notes,
                 "participant": participant,
             });
-            item(a.uuid.clone(), a.patient, a.last_update, r)
+            resource("Appointment", a.uuid.clone(), a.patient, a.last_update, r)
         })
         .collect()
 }
@@ -1601,11 +1559,7 @@ fn provenance_targets(
 ) -> Vec<(&'static str, String, Id, Timestamp)> {
     let d = b.d;
     let mut out = Vec::new();
-    let patients: Vec<&Patient> = match patient {
-        Some(p) => d.patients().get(p).into_iter().collect(),
-        None => d.patients().iter().collect(),
-    };
-    for p in patients {
+    for p in patient_rows(b, patient) {
         out.push(("Patient", p.uuid.clone(), p.id, p.last_update));
     }
     out.extend(
@@ -1663,9 +1617,6 @@ fn provenance_targets(
 pub fn provenance(b: &Build<'_>, kind: &str, uuid: &str, patient: Id, at: &Timestamp) -> Item {
     let id = format!("{kind}:{uuid}");
     let r = json!({
-        "resourceType": "Provenance",
-        "id": id,
-        "meta": meta(at),
         "target": [{"reference": format!("{kind}/{uuid}")}],
         "recorded": instant(at),
         "agent": [{
@@ -1674,7 +1625,7 @@ pub fn provenance(b: &Build<'_>, kind: &str, uuid: &str, patient: Id, at: &Times
             "onBehalfOf": b.organization_ref(None),
         }],
     });
-    item(id, Some(patient), *at, r)
+    resource("Provenance", id, Some(patient), *at, r)
 }
 
 fn provenances(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
@@ -1686,17 +1637,9 @@ fn provenances(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
 
 /// The questionnaires OpenEMR ships in its repository (PHQ-2 here).
 fn questionnaires(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
-    let at =
-        b.d.patients()
-            .iter()
-            .next()
-            .map(|p| p.created)
-            .unwrap_or_default();
+    let at = install_time(b);
     let id = derived_id("PHQ-2", "Questionnaire");
     let r = json!({
-        "resourceType": "Questionnaire",
-        "id": id,
-        "meta": meta(&at),
         "url": "http://loinc.org/q/55757-9",
         "name": "PHQ2",
         "title": "Patient Health Questionnaire 2 item (PHQ-2) [Reported]",
@@ -1708,16 +1651,13 @@ fn questionnaires(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
             {"linkId": "55758-7", "code": [coding(LOINC, "55758-7", "PHQ-2 total score")], "text": "PHQ-2 total score", "type": "integer", "readOnly": true},
         ],
     });
-    vec![item(id, None, at, r)]
+    vec![resource("Questionnaire", id, None, at, r)]
 }
 
 fn questionnaire_responses(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
     for_patient(&b.d.questionnaire_responses, patient)
         .map(|q| {
             let r = json!({
-                "resourceType": "QuestionnaireResponse",
-                "id": q.uuid,
-                "meta": meta(&q.last_update),
                 "questionnaire": "http://loinc.org/q/55757-9",
                 "status": q.status,
                 "subject": b.patient_ref(q.patient_id),
@@ -1728,7 +1668,13 @@ fn questionnaire_responses(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                     "answer": [{"valueInteger": v.parse::<i64>().unwrap_or(0)}],
                 })).collect::<Vec<_>>(),
             });
-            item(q.uuid.clone(), Some(q.patient_id), q.last_update, r)
+            resource(
+                "QuestionnaireResponse",
+                q.uuid.clone(),
+                Some(q.patient_id),
+                q.last_update,
+                r,
+            )
         })
         .collect()
 }
@@ -1737,12 +1683,7 @@ fn questionnaire_responses(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
 type ValueSetRows = Vec<(String, String, Vec<(String, String)>)>;
 
 fn value_sets(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
-    let at =
-        b.d.patients()
-            .iter()
-            .next()
-            .map(|p| p.created)
-            .unwrap_or_default();
+    let at = install_time(b);
     let mut sets: ValueSetRows = vec![(
         "appointment-type".into(),
         "Appointment Type".into(),
@@ -1768,9 +1709,6 @@ fn value_sets(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
         .map(|(id, title, concepts)| {
             let system = format!("http://open-emr.org/lists/{id}");
             let r = json!({
-                "resourceType": "ValueSet",
-                "id": id,
-                "meta": meta(&at),
                 "url": format!("{}/ValueSet/{id}", b.base),
                 "name": title.replace(' ', ""),
                 "title": title,
@@ -1780,7 +1718,7 @@ fn value_sets(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                     "concept": concepts.iter().map(|(c, d)| json!({"code": c, "display": d})).collect::<Vec<_>>(),
                 }]},
             });
-            item(id, None, at, r)
+            resource("ValueSet", id, None, at, r)
         })
         .collect()
 }

@@ -830,13 +830,7 @@ fn patient_name_candidates(c: &Call<'_>, d: &Data) -> Option<Vec<i64>> {
             continue;
         }
         let ids = d.patient_ids_by_name_prefix(part, want);
-        out = Some(match out {
-            None => ids,
-            Some(prev) => prev
-                .into_iter()
-                .filter(|id| ids.binary_search(id).is_ok())
-                .collect(),
-        });
+        out = Some(crate::store::intersect_ids(out, ids));
     }
     out
 }
