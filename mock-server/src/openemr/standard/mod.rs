@@ -26,7 +26,7 @@ use super::vitals;
 use crate::store::{
     Allergy, Appointment, Data, Document, Encounter, Facility, Id, InsuranceCompany,
     InsurancePolicy, Measurement, Medication, Message, Note, Patient, Prescription, Problem,
-    Provider, StoreError, Transaction,
+    Provider, Record, StoreError, Table, Timestamp, Transaction,
 };
 use validate::{text, validate, whitelist};
 
@@ -787,6 +787,71 @@ fn list_option_row(list_id: &str, i: usize, o: &ListOption) -> Value {
     })
 }
 
+/// `Mode::Update` when the route names a row, else `Mode::Insert`: which
+/// rules of the validation set apply.
+fn mode(names_row: bool) -> Mode {
+    if names_row {
+        Mode::Update
+    } else {
+        Mode::Insert
+    }
+}
+
+/// The patient a route's `puuid` names; a uuid of no patient answers the
+/// 400 every patient-scoped wrapper route gives.
+fn patient_pid(d: &Data, puuid: &str) -> Result<Id, Response> {
+    patient_by_uuid(d, puuid).map(|p| p.id).ok_or_else(|| {
+        wrapper_invalid(json!({"puuid": {"Callback::INVALID_VALUE": "Patient UUID is invalid"}}))
+    })
+}
+
+/// The id of the row an update names (`None` for an insert). A uuid that
+/// `find` does not resolve (no row, or another patient's) answers 400
+/// under `key`: `"<what> UUID is invalid"`.
+fn row_id(
+    uuid: Option<&str>,
+    key: &str,
+    what: &str,
+    find: impl FnOnce(&str) -> Option<Id>,
+) -> Result<Option<Id>, Response> {
+    let Some(u) = uuid else {
+        return Ok(None);
+    };
+    find(u).map(Some).ok_or_else(|| {
+        let msg = format!("{what} UUID is invalid");
+        wrapper_invalid(json!({ key: {"Callback::INVALID_VALUE": msg} }))
+    })
+}
+
+/// The tail the wrapper-style row writes share, so each handler states only
+/// its fields and defaults. An update applies the input to the row
+/// `existing` names and answers it as `render` shows it (404 should it be
+/// gone); an insert applies the input to `new_row` and answers
+/// `{"id", "uuid"}`. `rows` picks the table.
+fn upsert<T: Record>(
+    d: &mut Data,
+    rows: fn(&mut Data) -> &mut Table<T>,
+    existing: Option<Id>,
+    now: Timestamp,
+    apply: impl FnOnce(&mut T),
+    new_row: impl FnOnce(&Data) -> T,
+    render: impl FnOnce(&Data, Id) -> Option<Value>,
+) -> Result<Value, Response> {
+    match existing {
+        Some(id) => {
+            rows(d).update(id, now, apply);
+            render(d, id).ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))
+        }
+        None => {
+            let mut row = new_row(d);
+            apply(&mut row);
+            let uuid = row.uuid().unwrap_or_default().to_owned();
+            let id = rows(d).insert(row);
+            Ok(json!({"id": id, "uuid": uuid}))
+        }
+    }
+}
+
 fn new_uuid(c: &Call<'_>) -> String {
     c.state.rng.uuid()
 }
@@ -963,28 +1028,12 @@ fn encounter_write(c: &Call<'_>, ok: StatusCode, euuid: Option<&str>) -> Answer 
     let input = whitelist("encounter", &c.json_object());
     let puuid = c.param("puuid").to_owned();
     let now = c.now();
-    let mode = if euuid.is_some() {
-        Mode::Update
-    } else {
-        Mode::Insert
-    };
+    let mode = mode(euuid.is_some());
     c.site.store.write(|d| {
-        let Some(pid) = patient_by_uuid(d, &puuid).map(|p| p.id) else {
-            return Err(wrapper_invalid(
-                json!({"puuid": {"Callback::INVALID_VALUE": "Patient UUID is invalid"}}),
-            ));
-        };
-        let existing = match euuid {
-            Some(u) => match encounter_by_uuid(d, &puuid, u) {
-                Some(e) => Some(e.id),
-                None => {
-                    return Err(wrapper_invalid(
-                        json!({"euuid": {"Callback::INVALID_VALUE": "Encounter UUID is invalid"}}),
-                    ))
-                }
-            },
-            None => None,
-        };
+        let pid = patient_pid(d, &puuid)?;
+        let existing = row_id(euuid, "euuid", "Encounter", |u| {
+            encounter_by_uuid(d, &puuid, u).map(|e| e.id)
+        })?;
         if let Some(e) = validate("encounter", mode, &input, d) {
             return Err(wrapper_invalid(e));
         }
@@ -1234,11 +1283,7 @@ fn vital_write(c: &Call<'_>, ok: StatusCode, vid: Option<Id>) -> Answer {
 fn practitioner_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
     let input = whitelist("practitioner", &c.json_object());
     let now = c.now();
-    let mode = if uuid.is_some() {
-        Mode::Update
-    } else {
-        Mode::Insert
-    };
+    let mode = mode(uuid.is_some());
     c.site.store.write(|d| {
         let existing = match uuid {
             Some(u) => match d.providers.by_uuid(u) {
@@ -1320,23 +1365,11 @@ fn practitioner_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answe
 fn facility_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
     let input = whitelist("facility", &c.json_object());
     let now = c.now();
-    let mode = if uuid.is_some() {
-        Mode::Update
-    } else {
-        Mode::Insert
-    };
+    let mode = mode(uuid.is_some());
     c.site.store.write(|d| {
-        let existing = match uuid {
-            Some(u) => match d.facilities.by_uuid(u) {
-                Some(f) => Some(f.id),
-                None => {
-                    return Err(wrapper_invalid(
-                        json!({"uuid": {"Callback::INVALID_VALUE": "Facility UUID is invalid"}}),
-                    ))
-                }
-            },
-            None => None,
-        };
+        let existing = row_id(uuid, "uuid", "Facility", |u| {
+            d.facilities.by_uuid(u).map(|f| f.id)
+        })?;
         if let Some(e) = validate("facility", mode, &input, d) {
             return Err(wrapper_invalid(e));
         }
@@ -1365,28 +1398,23 @@ fn facility_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
                 set_ext(&mut f.ext, &input, k);
             }
         };
-        match existing {
-            Some(id) => {
-                d.facilities.update(id, now, apply);
-                let f = d
-                    .facilities
-                    .get(id)
-                    .ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
-                Ok(wrapper(ok, wire::facility(f)))
-            }
-            None => {
-                let mut f = Facility {
-                    uuid: new_uuid(c),
-                    active: true,
-                    last_update: now,
-                    ..Facility::default()
-                };
-                apply(&mut f);
-                let uuid = f.uuid.clone();
-                let id = d.facilities.insert(f);
-                Ok(wrapper(ok, json!({"id": id, "uuid": uuid})))
-            }
-        }
+        let new_row = |_: &Data| Facility {
+            uuid: new_uuid(c),
+            active: true,
+            last_update: now,
+            ..Facility::default()
+        };
+        let render = |d: &Data, id| d.facilities.get(id).map(wire::facility);
+        upsert(
+            d,
+            |d| &mut d.facilities,
+            existing,
+            now,
+            apply,
+            new_row,
+            render,
+        )
+        .map(|body| wrapper(ok, body))
     })
 }
 
@@ -1396,32 +1424,15 @@ fn condition_write(c: &Call<'_>, ok: StatusCode, muuid: Option<&str>) -> Answer 
     let input = whitelist("condition", &c.json_object());
     let puuid = c.param("puuid").to_owned();
     let now = c.now();
-    let mode = if muuid.is_some() {
-        Mode::Update
-    } else {
-        Mode::Insert
-    };
+    let mode = mode(muuid.is_some());
     c.site.store.write(|d| {
-        let Some(pid) = patient_by_uuid(d, &puuid).map(|p| p.id) else {
-            return Err(wrapper_invalid(
-                json!({"puuid": {"Callback::INVALID_VALUE": "Patient UUID is invalid"}}),
-            ));
-        };
-        let existing = match muuid {
-            Some(u) => match d
-                .problems
+        let pid = patient_pid(d, &puuid)?;
+        let existing = row_id(muuid, "uuid", "Condition", |u| {
+            d.problems
                 .by_uuid(u)
                 .filter(|p| p.patient_id == pid && p.kind == "medical_problem")
-            {
-                Some(p) => Some(p.id),
-                None => {
-                    return Err(wrapper_invalid(
-                        json!({"uuid": {"Callback::INVALID_VALUE": "Condition UUID is invalid"}}),
-                    ))
-                }
-            },
-            None => None,
-        };
+                .map(|p| p.id)
+        })?;
         if let Some(e) = validate("condition", mode, &input, d) {
             return Err(wrapper_invalid(e));
         }
@@ -1435,31 +1446,26 @@ fn condition_write(c: &Call<'_>, ok: StatusCode, muuid: Option<&str>) -> Answer 
                 p.end = Some(e);
             }
         };
-        match existing {
-            Some(id) => {
-                d.problems.update(id, now, apply);
-                let p = d
-                    .problems
-                    .get(id)
-                    .ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
-                Ok(wrapper(ok, wire::condition(d, p)))
-            }
-            None => {
-                let mut p = Problem {
-                    uuid: new_uuid(c),
-                    patient_id: pid,
-                    kind: "medical_problem".into(),
-                    provider_no: current_no(d, c),
-                    created: now,
-                    last_update: now,
-                    ..Problem::default()
-                };
-                apply(&mut p);
-                let uuid = p.uuid.clone();
-                let id = d.problems.insert(p);
-                Ok(wrapper(ok, json!({"id": id, "uuid": uuid})))
-            }
-        }
+        let new_row = |d: &Data| Problem {
+            uuid: new_uuid(c),
+            patient_id: pid,
+            kind: "medical_problem".into(),
+            provider_no: current_no(d, c),
+            created: now,
+            last_update: now,
+            ..Problem::default()
+        };
+        let render = |d: &Data, id| d.problems.get(id).map(|p| wire::condition(d, p));
+        upsert(
+            d,
+            |d| &mut d.problems,
+            existing,
+            now,
+            apply,
+            new_row,
+            render,
+        )
+        .map(|body| wrapper(ok, body))
     })
 }
 
@@ -1467,28 +1473,15 @@ fn allergy_write(c: &Call<'_>, ok: StatusCode, auuid: Option<&str>) -> Answer {
     let input = whitelist("condition", &c.json_object());
     let puuid = c.param("puuid").to_owned();
     let now = c.now();
-    let mode = if auuid.is_some() {
-        Mode::Update
-    } else {
-        Mode::Insert
-    };
+    let mode = mode(auuid.is_some());
     c.site.store.write(|d| {
-        let Some(pid) = patient_by_uuid(d, &puuid).map(|p| p.id) else {
-            return Err(wrapper_invalid(
-                json!({"puuid": {"Callback::INVALID_VALUE": "Patient UUID is invalid"}}),
-            ));
-        };
-        let existing = match auuid {
-            Some(u) => match d.allergies.by_uuid(u).filter(|a| a.patient_id == pid) {
-                Some(a) => Some(a.id),
-                None => {
-                    return Err(wrapper_invalid(
-                        json!({"uuid": {"Callback::INVALID_VALUE": "Allergy UUID is invalid"}}),
-                    ))
-                }
-            },
-            None => None,
-        };
+        let pid = patient_pid(d, &puuid)?;
+        let existing = row_id(auuid, "uuid", "Allergy", |u| {
+            d.allergies
+                .by_uuid(u)
+                .filter(|a| a.patient_id == pid)
+                .map(|a| a.id)
+        })?;
         if let Some(e) = validate("condition", mode, &input, d) {
             return Err(wrapper_invalid(e));
         }
@@ -1500,32 +1493,27 @@ fn allergy_write(c: &Call<'_>, ok: StatusCode, auuid: Option<&str>) -> Answer {
             set_ext(&mut a.ext, &input, "enddate");
             set_ext(&mut a.ext, &input, "diagnosis");
         };
-        match existing {
-            Some(id) => {
-                d.allergies.update(id, now, apply);
-                let a = d
-                    .allergies
-                    .get(id)
-                    .ok_or_else(|| wrapper(StatusCode::NOT_FOUND, json!([])))?;
-                Ok(wrapper(ok, wire::allergy(d, a)))
-            }
-            None => {
-                let mut a = Allergy {
-                    uuid: new_uuid(c),
-                    patient_id: pid,
-                    severity: "4".into(),
-                    onset: "4".into(),
-                    entry_date: Some(now.date_naive()),
-                    provider_no: current_no(d, c),
-                    last_update: now,
-                    ..Allergy::default()
-                };
-                apply(&mut a);
-                let uuid = a.uuid.clone();
-                let id = d.allergies.insert(a);
-                Ok(wrapper(ok, json!({"id": id, "uuid": uuid})))
-            }
-        }
+        let new_row = |d: &Data| Allergy {
+            uuid: new_uuid(c),
+            patient_id: pid,
+            severity: "4".into(),
+            onset: "4".into(),
+            entry_date: Some(now.date_naive()),
+            provider_no: current_no(d, c),
+            last_update: now,
+            ..Allergy::default()
+        };
+        let render = |d: &Data, id| d.allergies.get(id).map(|a| wire::allergy(d, a));
+        upsert(
+            d,
+            |d| &mut d.allergies,
+            existing,
+            now,
+            apply,
+            new_row,
+            render,
+        )
+        .map(|body| wrapper(ok, body))
     })
 }
 
@@ -1560,11 +1548,7 @@ fn list_write(c: &Call<'_>, ok: StatusCode, kind: &str, id: Option<&str>) -> Ans
     let pid = num(c.param("pid"));
     let id = id.map(num);
     let now = c.now();
-    let mode = if id.is_some() {
-        Mode::Update
-    } else {
-        Mode::Insert
-    };
+    let mode = mode(id.is_some());
     c.site.store.write(|d| {
         if d.patients().get(pid).is_none() {
             return Err(legacy_not_found());
@@ -1756,11 +1740,7 @@ fn appointment_create(c: &Call<'_>, ok: StatusCode) -> Answer {
 fn insurance_company_write(c: &Call<'_>, ok: StatusCode, iid: Option<Id>) -> Answer {
     let input = whitelist("insurance_company", &c.json_object());
     let now = c.now();
-    let mode = if iid.is_some() {
-        Mode::Update
-    } else {
-        Mode::Insert
-    };
+    let mode = mode(iid.is_some());
     c.site.store.write(|d| {
         if let Some(i) = iid {
             if d.insurance_companies.get(i).is_none() {
@@ -1833,21 +1813,12 @@ fn insurance_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
                 json!({"puuid": {"Callback::INVALID_VALUE": "Patient UUID is invalid"}}),
             ));
         };
-        let existing = match uuid {
-            Some(u) => match d
-                .insurances
+        let existing = row_id(uuid, "uuid", "Insurance", |u| {
+            d.insurances
                 .by_uuid(u)
                 .filter(|i| i.patient_id == patient.id)
-            {
-                Some(i) => Some(i.id),
-                None => {
-                    return Err(wrapper_invalid(
-                        json!({"uuid": {"Callback::INVALID_VALUE": "Insurance UUID is invalid"}}),
-                    ))
-                }
-            },
-            None => None,
-        };
+                .map(|i| i.id)
+        })?;
         if let Some(e) = validate("insurance", Mode::Insert, &input, d) {
             return Err(wrapper_invalid(e));
         }
@@ -1959,11 +1930,7 @@ fn insurance_swap(c: &Call<'_>, ok: StatusCode) -> Answer {
                 json!({"InArray::NOT_IN_ARRAY": "type must be in the defined set of values"}),
             );
         }
-        let Some(pid) = patient_by_uuid(d, &puuid).map(|p| p.id) else {
-            return Err(wrapper_invalid(
-                json!({"puuid": {"Callback::INVALID_VALUE": "Patient UUID is invalid"}}),
-            ));
-        };
+        let pid = patient_pid(d, &puuid)?;
         let target = d
             .insurances
             .by_uuid(&uuid)
