@@ -16,6 +16,10 @@ use emr_conformance::bench::cases;
 use emr_mock::{MockConfig, MockServer};
 use tower::ServiceExt;
 
+/// The allocator the `emr-conformance` binary serves with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()

@@ -192,8 +192,25 @@ pub struct Catalog {
     /// Rebased operations by the id of their source row (`GET /api/patient`
     /// for eMedicalPractice's `GET /fhir/r4/patient`).
     by_source: HashMap<String, usize>,
-    /// HTTP operations bucketed by segment count, the cheapest sound filter.
-    by_depth: HashMap<usize, Vec<(usize, usize)>>,
+    /// HTTP operations' templates bucketed by segment count and the
+    /// literal at the discriminating segment ([`key_segment`]); `None` for
+    /// templates with a parameter there. A lookup tries its two buckets
+    /// only: a template whose literal differs cannot match.
+    by_shape: HashMap<Shape, Vec<(usize, usize)>>,
+}
+
+/// A template's segment count and its literal at [`key_segment`].
+type Shape = (usize, Option<String>);
+
+/// The segment that tells routes of one depth apart: the resource after
+/// the mount for OSCAR (`/ws/rs/{demographics}/…`), the one after the
+/// API's root for OpenEMR (`/api/{patient}/…`, `/fhir/{Patient}`).
+fn key_segment(depth: usize) -> usize {
+    match depth {
+        0 | 1 => 0,
+        2 => 1,
+        _ => 2,
+    }
 }
 
 impl Catalog {
@@ -219,7 +236,7 @@ impl Catalog {
             operations: Vec::new(),
             by_id: HashMap::new(),
             by_source: HashMap::new(),
-            by_depth: HashMap::new(),
+            by_shape: HashMap::new(),
         };
         for source in &profile.catalogs {
             let text = FILES
@@ -266,12 +283,12 @@ impl Catalog {
         }
         if op.api != Api::Soap {
             for (t, template) in op.templates().enumerate() {
-                let depth = template
-                    .as_str()
-                    .split('/')
-                    .filter(|s| !s.is_empty())
-                    .count();
-                self.by_depth.entry(depth).or_default().push((index, t));
+                let depth = template.depth();
+                let literal = template.literal_at(key_segment(depth)).map(str::to_owned);
+                self.by_shape
+                    .entry((depth, literal))
+                    .or_default()
+                    .push((index, t));
             }
         }
         self.operations.push(op);
@@ -330,10 +347,11 @@ impl Catalog {
     /// the profile's context and carries no query string.
     pub fn lookup(&self, method: &str, path: &str) -> Lookup<'_> {
         let parts = crate::template::split_path(path);
-        let depth = parts.iter().filter(|s| !s.is_empty()).count();
-        let Some(candidates) = self.by_depth.get(&depth) else {
-            return Lookup::NotFound;
-        };
+        let depth = parts.len();
+        let key = parts.get(key_segment(depth)).map(|s| (*s).to_owned());
+        let literal = key.and_then(|k| self.by_shape.get(&(depth, Some(k))));
+        let param = self.by_shape.get(&(depth, None));
+        let candidates = literal.into_iter().chain(param).flatten();
         let mut best: Option<(&Operation, PathMatch, _)> = None;
         let mut allowed: Vec<&str> = Vec::new();
         for &(index, t) in candidates {

@@ -54,6 +54,19 @@ impl PathTemplate {
         })
     }
 
+    /// The number of segments a path needs to match.
+    pub fn depth(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// The literal the `i`th segment must equal, when it is one.
+    pub fn literal_at(&self, i: usize) -> Option<&str> {
+        match self.segments.get(i) {
+            Some(Segment::Literal(l)) => Some(l),
+            _ => None,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.source
     }

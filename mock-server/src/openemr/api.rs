@@ -195,21 +195,26 @@ pub async fn handle(call: ApiCall<'_>) -> Response {
 pub type Answer = Result<Response, Response>;
 
 pub fn json_response(status: StatusCode, content_type: &'static str, v: &Value) -> Response {
-    (
+    // A `Value` always serialises (its keys are strings).
+    bytes_response(
         status,
-        [(header::CONTENT_TYPE, content_type)],
-        v.to_string(),
+        content_type,
+        serde_json::to_vec(v).unwrap_or_default(),
     )
-        .into_response()
 }
 
-/// `RestControllerHelper::createProcessingResultResponse` for one record.
+fn bytes_response(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// `RestControllerHelper::createProcessingResultResponse` for one record,
+/// written around the record without copying it into a wrapper object.
 pub fn wrapper(status: StatusCode, data: Value) -> Response {
-    json_response(
-        status,
-        "application/json",
-        &json!({"validationErrors": [], "internalErrors": [], "data": data, "links": []}),
-    )
+    let mut body = Vec::with_capacity(1024);
+    body.extend_from_slice(br#"{"validationErrors":[],"internalErrors":[],"data":"#);
+    let _ = serde_json::to_writer(&mut body, &data);
+    body.extend_from_slice(br#","links":[]}"#);
+    bytes_response(status, "application/json", body)
 }
 
 /// The same for a list, with the pagination links.

@@ -44,6 +44,14 @@ impl Records {
         self.tables.get(name).into_iter().flat_map(|t| t.iter())
     }
 
+    /// A patient's rows of a collection, by its patient index.
+    pub fn for_patient(&self, name: &str, patient: Id) -> impl Iterator<Item = &Row> {
+        self.tables
+            .get(name)
+            .into_iter()
+            .flat_map(move |t| t.for_patient(patient))
+    }
+
     pub fn get(&self, name: &str, id: Id) -> Option<&Row> {
         self.tables.get(name).and_then(|t| t.get(id))
     }

@@ -249,13 +249,22 @@ pub struct SiteAuth {
     pub client_key: &'static KeyPair,
     pub known: KnownScopes,
     data: Mutex<AuthData>,
-    /// Access tokens whose RS256 signature verified with `server_key`.
-    /// The signature check is a pure function of the token's bytes and
-    /// the key, so a token presented again skips only the RSA
-    /// exponentiation (most of a request's time); a changed byte is a
-    /// different token and is verified in full. Every other check (times,
-    /// the record, revocation, logout) runs on every request.
-    verified: Mutex<HashSet<Box<str>>>,
+    /// Access tokens whose RS256 signature verified with `server_key`,
+    /// with the claims the checks read. Both are pure functions of the
+    /// token's bytes and the key, so a token presented again skips the
+    /// RSA exponentiation and the base64/JSON decoding (most of a
+    /// request's time); a changed byte is a different token and is
+    /// verified in full. Every other check (times, the record, revocation,
+    /// logout) runs on every request.
+    verified: Mutex<HashMap<Box<str>, Verified, foldhash::fast::RandomState>>,
+}
+
+/// The claims of a verified access token that every request checks.
+#[derive(Debug, Clone)]
+struct Verified {
+    exp: i64,
+    nbf: Option<i64>,
+    jti: String,
 }
 
 /// Verified signatures remembered at most (then forgotten at once).
@@ -276,7 +285,7 @@ impl SiteAuth {
             server_key,
             client_key,
             known,
-            verified: Mutex::new(HashSet::new()),
+            verified: Mutex::new(HashMap::default()),
             data: Mutex::new(AuthData::new(
                 ChaCha8Rng::seed_from_u64(seed),
                 String::new(),
@@ -333,30 +342,41 @@ impl SiteAuth {
     /// Checks a bearer token as `BearerTokenAuthorizationStrategy` does:
     /// the signature and times, then the database record.
     pub fn check_access_token(&self, token: &str, now: i64) -> TokenCheck {
-        let Ok(jwt) = Jwt::parse(token) else {
-            return TokenCheck::Invalid;
-        };
-        if !self.verified.lock().contains(token) {
-            if jwt
-                .verify(Alg::RS256, &self.server_key.n, &self.server_key.e)
-                .is_err()
-            {
-                return TokenCheck::Invalid;
+        let known = self.verified.lock().get(token).cloned();
+        let claims = match known {
+            Some(c) => c,
+            None => {
+                let Ok(jwt) = Jwt::parse(token) else {
+                    return TokenCheck::Invalid;
+                };
+                if jwt
+                    .verify(Alg::RS256, &self.server_key.n, &self.server_key.e)
+                    .is_err()
+                {
+                    return TokenCheck::Invalid;
+                }
+                let (Some(exp), Some(jti)) = (jwt.claim_i64("exp"), jwt.claim_str("jti")) else {
+                    return TokenCheck::Invalid;
+                };
+                let c = Verified {
+                    exp,
+                    nbf: jwt.claim_i64("nbf"),
+                    jti: jti.to_owned(),
+                };
+                let mut verified = self.verified.lock();
+                if verified.len() >= MAX_VERIFIED {
+                    verified.clear();
+                }
+                verified.insert(token.into(), c.clone());
+                c
             }
-            let mut verified = self.verified.lock();
-            if verified.len() >= MAX_VERIFIED {
-                verified.clear();
-            }
-            verified.insert(token.into());
-        }
-        let (Some(exp), Some(jti)) = (jwt.claim_i64("exp"), jwt.claim_str("jti")) else {
-            return TokenCheck::Invalid;
         };
-        if exp <= now || jwt.claim_i64("nbf").is_some_and(|nbf| nbf > now) {
+        let Verified { exp, nbf, ref jti } = claims;
+        if exp <= now || nbf.is_some_and(|nbf| nbf > now) {
             return TokenCheck::Invalid;
         }
         let d = self.data.lock();
-        let Some(rec) = d.access.get(jti) else {
+        let Some(rec) = d.access.get(jti.as_str()) else {
             return TokenCheck::Revoked;
         };
         if rec.revoked {

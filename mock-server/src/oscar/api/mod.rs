@@ -380,6 +380,9 @@ fn fault_response(variant: Variant, message: String) -> Response {
 }
 
 /// Juno's `RestResponseHeaders`: the build the server runs.
+/// An absent search page's items: an empty list.
+static EMPTY_LIST: Value = Value::Array(Vec::new());
+
 pub fn juno_headers() -> Value {
     json!({"buildDate": "2022-02-08T17:40:00", "buildTag": "27f985436f"})
 }
@@ -451,7 +454,7 @@ fn write(call: &Call<'_>, outcome: Outcome, dialect: Dialect) -> Response {
 fn typed(call: &Call<'_>, ty: &JType, v: Value, status: u16) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let media = call.media.as_str();
-    let raw = |content_type: &str, body: String| {
+    let raw = |content_type: &str, body: Vec<u8>| {
         let mut r = (status, body).into_response();
         if let Ok(h) = HeaderValue::from_str(content_type) {
             r.headers_mut().insert(header::CONTENT_TYPE, h);
@@ -466,46 +469,46 @@ fn typed(call: &Call<'_>, ty: &JType, v: Value, status: u16) -> Response {
     // Strings (json-lib JSON, plain text) go out as written, whatever the
     // media type: CXF's primitive provider writes them.
     if *ty == JType::Str {
-        return raw(media, render::plain(&v));
+        return raw(media, render::plain(&v).into_bytes());
     }
     match ty {
         JType::Class(n, args) if n == "RestResponse" || n == "RestSearchResponse" => {
             let inner = args.first().cloned().unwrap_or(JType::Any);
-            let (headers, body) = if n == "RestSearchResponse" {
-                let mut h = juno_headers();
-                if let Value::Object(m) = &mut h {
+            // `{"headers":…,"body":…,"error":null,"status":"SUCCESS"}`, the
+            // body written straight from the bean.
+            let mut headers = juno_headers();
+            let (body_type, body) = if n == "RestSearchResponse" {
+                let items = v.get("content").unwrap_or(&EMPTY_LIST);
+                let count = items.as_array().map_or(0, Vec::len);
+                if let Value::Object(m) = &mut headers {
                     m.insert("total".into(), v.get("total").cloned().unwrap_or(json!(0)));
                     m.insert("page".into(), v.get("page").cloned().unwrap_or(json!(1)));
-                }
-                let items = v
-                    .get("content")
-                    .cloned()
-                    .unwrap_or(Value::Array(Vec::new()));
-                let count = items.as_array().map_or(0, Vec::len);
-                if let Value::Object(m) = &mut h {
                     m.insert(
                         "perPage".into(),
                         v.get("perPage").cloned().unwrap_or(json!(count)),
                     );
                 }
-                (
-                    h,
-                    render::json(&JType::List(Box::new(inner)), &items, call.variant),
-                )
+                (JType::List(Box::new(inner)), items)
             } else {
-                (juno_headers(), render::json(&inner, &v, call.variant))
+                (inner, &v)
             };
-            let out = json!({"headers": headers, "body": body, "error": null, "status": "SUCCESS"});
-            raw("application/json", out.to_string())
+            let mut out = Vec::with_capacity(1024);
+            out.extend_from_slice(b"{\"headers\":");
+            // Writing to a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut out, &headers);
+            out.extend_from_slice(b",\"body\":");
+            render::write_json(&mut out, &body_type, body, call.variant);
+            out.extend_from_slice(b",\"error\":null,\"status\":\"SUCCESS\"}");
+            raw("application/json", out)
         }
-        _ if media::is_json(media) => raw(media, render::json(ty, &v, call.variant).to_string()),
+        _ if media::is_json(media) => raw(media, render::json_bytes(ty, &v, call.variant)),
         _ if media::is_xml(media) => match render::xml_document(ty, &v, call.variant) {
-            Ok(doc) => raw(media, doc),
+            Ok(doc) => raw(media, doc.into_bytes()),
             Err(render::NoXmlWriter(class)) => no_writer(call.variant, &class, media),
         },
         _ => match v {
-            Value::String(s) => raw(media, s),
-            other => raw(media, other.to_string()),
+            Value::String(s) => raw(media, s.into_bytes()),
+            other => raw(media, other.to_string().into_bytes()),
         },
     }
 }

@@ -5,9 +5,14 @@
 //! never null, dates become epoch milliseconds or ISO strings, characters
 //! are code points in XML.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
 use base64::Engine;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
-use serde_json::{Map, Value};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, Timelike, Utc};
+use parking_lot::RwLock;
+use serde_json::Value;
 
 use super::types::{decapitalize, JType, Registry, Scalar};
 use super::Variant;
@@ -25,6 +30,11 @@ pub fn instant(v: &Value) -> Option<DateTime<Utc>> {
 
 pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
+    plain_date_time(s).or_else(|| any_instant(s))
+}
+
+/// Every shape `parse_instant` reads, tried in turn.
+fn any_instant(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
@@ -51,67 +61,123 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
         .and_then(DateTime::from_timestamp_millis)
 }
 
-/// A value as JSON in a variant's dialect.
-pub fn json(ty: &JType, v: &Value, variant: Variant) -> Value {
-    match ty {
-        JType::Primitive(s) | JType::Boxed(s) => {
-            let primitive = matches!(ty, JType::Primitive(_));
-            scalar(*s, v).unwrap_or_else(|| if primitive { zero(*s) } else { Value::Null })
-        }
-        JType::Str => match v {
-            Value::Null => Value::Null,
-            Value::String(_) => v.clone(),
-            other => Value::String(plain(other)),
-        },
-        JType::Char { primitive } => match v {
-            Value::Null if *primitive => Value::String("\u{0}".into()),
-            Value::Null => Value::Null,
-            other => Value::String(plain(other).chars().take(1).collect()),
-        },
-        JType::Date => match instant(v) {
-            None => Value::Null,
-            Some(t) => match variant {
-                Variant::Juno => Value::String(juno_date(t)),
-                _ => Value::from(t.timestamp_millis()),
-            },
-        },
-        JType::LocalDate => match instant(v) {
-            None => Value::Null,
-            Some(t) => Value::String(t.format("%Y-%m-%d").to_string()),
-        },
-        JType::LocalDateTime => match instant(v) {
-            None => Value::Null,
-            Some(t) => Value::String(t.format("%Y-%m-%dT%H:%M:%S").to_string()),
-        },
-        JType::Bytes => match v {
-            Value::Null => Value::Null,
-            Value::String(s) => Value::String(s.clone()),
-            other => Value::String(base64::engine::general_purpose::STANDARD.encode(plain(other))),
-        },
-        JType::List(inner) => match v {
-            Value::Array(items) => {
-                Value::Array(items.iter().map(|i| json(inner, i, variant)).collect())
-            }
-            Value::Null => Value::Null,
-            single => Value::Array(vec![json(inner, single, variant)]),
-        },
-        JType::Map(inner) => match v {
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .map(|(k, x)| (k.clone(), json(inner, x, variant)))
-                    .collect(),
-            ),
-            _ => Value::Null,
-        },
-        JType::Class(name, args) => class_json(name, args, v, variant),
-        JType::Var(_) | JType::Any => v.clone(),
+/// The two shapes the store writes, `yyyy-MM-dd` and `yyyy-MM-dd HH:mm:ss`,
+/// read without trying every pattern in turn; anything else (or an
+/// impossible date) is left to the general path, which answers the same.
+fn plain_date_time(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b.get(r)?.iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)?;
+    match b.len() {
+        10 => date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()),
+        19 if b[10] == b' ' && b[13] == b':' && b[16] == b':' => date
+            .and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)
+            .map(|t| t.and_utc()),
+        _ => None,
     }
 }
 
-fn class_json(name: &str, args: &[JType], v: &Value, variant: Variant) -> Value {
+/// Writes a value of `ty` as JSON in a variant's dialect, straight to
+/// `out`: a demographic is some sixty properties with nested beans, read on
+/// every poll of an integration, so no intermediate tree is built.
+/// Property names are unique per class and variant (checked by a test),
+/// so each field is written once, in the serialiser's order.
+pub fn write_json(out: &mut Vec<u8>, ty: &JType, v: &Value, variant: Variant) {
+    match ty {
+        JType::Primitive(s) | JType::Boxed(s) => match scalar(*s, v) {
+            Some(x) => value(out, &x),
+            None if matches!(ty, JType::Primitive(_)) => value(out, &zero(*s)),
+            None => null(out),
+        },
+        JType::Str => match v {
+            Value::Null => null(out),
+            Value::String(s) => string(out, s),
+            other => string(out, &plain(other)),
+        },
+        JType::Char { primitive } => match v {
+            Value::Null if *primitive => string(out, "\u{0}"),
+            Value::Null => null(out),
+            other => string(out, &plain(other).chars().take(1).collect::<String>()),
+        },
+        JType::Date => match instant(v) {
+            None => null(out),
+            Some(t) => match variant {
+                Variant::Juno => string(out, &juno_date(t)),
+                _ => value(out, &Value::from(t.timestamp_millis())),
+            },
+        },
+        JType::LocalDate => match instant(v) {
+            None => null(out),
+            Some(t) => string(out, &iso_date(t)),
+        },
+        JType::LocalDateTime => match instant(v) {
+            None => null(out),
+            Some(t) => string(out, &iso_date_time(t)),
+        },
+        JType::Bytes => match v {
+            Value::Null => null(out),
+            Value::String(s) => string(out, s),
+            other => string(
+                out,
+                &base64::engine::general_purpose::STANDARD.encode(plain(other)),
+            ),
+        },
+        JType::List(inner) => match v {
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_json(out, inner, item, variant);
+                }
+                out.push(b']');
+            }
+            Value::Null => null(out),
+            single => {
+                out.push(b'[');
+                write_json(out, inner, single, variant);
+                out.push(b']');
+            }
+        },
+        JType::Map(inner) => match v {
+            Value::Object(m) => {
+                out.push(b'{');
+                for (i, (k, x)) in m.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    string(out, k);
+                    out.push(b':');
+                    write_json(out, inner, x, variant);
+                }
+                out.push(b'}');
+            }
+            _ => null(out),
+        },
+        JType::Class(name, args) => write_class(out, name, args, v, variant),
+        JType::Var(_) | JType::Any => value(out, v),
+    }
+}
+
+/// A value of `ty` as a JSON document.
+pub fn json_bytes(ty: &JType, v: &Value, variant: Variant) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    write_json(&mut out, ty, v, variant);
+    out
+}
+
+fn write_class(out: &mut Vec<u8>, name: &str, args: &[JType], v: &Value, variant: Variant) {
     let reg = Registry::get();
     let Value::Object(bean) = v else {
-        return v.clone();
+        return value(out, v);
     };
     if reg
         .class(name)
@@ -119,17 +185,114 @@ fn class_json(name: &str, args: &[JType], v: &Value, variant: Variant) -> Value 
     {
         // A class the tables do not describe (JPA entities written as beans,
         // json-lib objects, manager beans): written as given.
-        return v.clone();
+        return value(out, v);
     }
-    let mut out = Map::new();
-    for f in reg.fields_shared(name, args, variant).iter() {
-        let Some(key) = f.json_name(variant) else {
-            continue;
-        };
-        let value = bean.get(&f.name).unwrap_or(&Value::Null);
-        out.insert(key.to_owned(), json(&f.ty, value, variant));
+    let plan = JsonPlan::of(name, args, variant);
+    let entries: Vec<(&str, &Value)> = bean.iter().map(|(k, x)| (k.as_str(), x)).collect();
+    out.push(b'{');
+    for (i, p) in plan.props.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&p.key);
+        write_json(
+            out,
+            &p.ty,
+            p.find(&entries).unwrap_or(&Value::Null),
+            variant,
+        );
     }
-    Value::Object(out)
+    out.push(b'}');
+}
+
+/// How a class is written as JSON in one variant: its properties in the
+/// serialiser's order, each key already escaped, and where in the bean
+/// the property was found last time. Beans of a class are built by one
+/// function, so their layout repeats and a position check replaces a hash
+/// lookup per property (a demographic writes some 170 of them).
+struct JsonPlan {
+    props: Vec<Prop>,
+}
+
+struct Prop {
+    /// `"name":`, escaped as serde_json escapes it.
+    key: Box<[u8]>,
+    /// The bean property read.
+    name: String,
+    ty: JType,
+    /// The bean entry that held `name` last time.
+    hint: AtomicUsize,
+}
+
+/// Plans of classes used without type arguments, per variant.
+type Plans = HashMap<String, [Option<Arc<JsonPlan>>; 3], foldhash::fast::RandomState>;
+
+impl JsonPlan {
+    fn of(name: &str, args: &[JType], variant: Variant) -> Arc<JsonPlan> {
+        static PLANS: OnceLock<RwLock<Plans>> = OnceLock::new();
+        let build = || Arc::new(JsonPlan::build(name, args, variant));
+        if !args.is_empty() {
+            // Bound type variables: built for this use.
+            return build();
+        }
+        let plans = PLANS.get_or_init(RwLock::default);
+        let slot = variant as usize;
+        if let Some(p) = plans.read().get(name).and_then(|v| v[slot].clone()) {
+            return p;
+        }
+        let mut plans = plans.write();
+        plans.entry(name.to_owned()).or_default()[slot]
+            .get_or_insert_with(build)
+            .clone()
+    }
+
+    fn build(name: &str, args: &[JType], variant: Variant) -> JsonPlan {
+        let props = Registry::get()
+            .fields_shared(name, args, variant)
+            .iter()
+            .filter_map(|f| {
+                let key = f.json_name(variant)?;
+                let mut k = serde_json::to_vec(key).unwrap_or_default();
+                k.push(b':');
+                Some(Prop {
+                    key: k.into(),
+                    name: f.name.clone(),
+                    ty: f.ty.clone(),
+                    hint: AtomicUsize::new(0),
+                })
+            })
+            .collect();
+        JsonPlan { props }
+    }
+}
+
+impl Prop {
+    fn find<'v>(&self, entries: &[(&str, &'v Value)]) -> Option<&'v Value> {
+        let hint = self.hint.load(Ordering::Relaxed);
+        if let Some((k, v)) = entries.get(hint) {
+            if *k == self.name {
+                return Some(v);
+            }
+        }
+        let i = entries.iter().position(|(k, _)| *k == self.name)?;
+        self.hint.store(i, Ordering::Relaxed);
+        Some(entries[i].1)
+    }
+}
+
+/// Any JSON value, as serde_json writes it.
+fn value(out: &mut Vec<u8>, v: &Value) {
+    // Writing to a Vec cannot fail, and a Value always serialises.
+    let _ = serde_json::to_writer(out, v);
+}
+
+/// A JSON string with serde_json's escaping.
+fn string(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(out, s);
+}
+
+fn null(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"null");
 }
 
 fn scalar(s: Scalar, v: &Value) -> Option<Value> {
@@ -171,7 +334,39 @@ pub fn plain(v: &Value) -> String {
 
 /// Jackson 2.9's `StdDateFormat` in UTC, as Juno writes `java.util.Date`.
 pub fn juno_date(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
+    if !(0..=9999).contains(&t.year()) {
+        return t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string();
+    }
+    format!(
+        "{}.{:03}+0000",
+        iso_date_time(t),
+        t.timestamp_subsec_millis() % 1000
+    )
+}
+
+/// `yyyy-MM-dd` (chrono's `%Y-%m-%d`, without parsing a format string on
+/// every value).
+pub fn iso_date(t: DateTime<Utc>) -> String {
+    if !(0..=9999).contains(&t.year()) {
+        return t.format("%Y-%m-%d").to_string();
+    }
+    format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day())
+}
+
+/// `yyyy-MM-ddTHH:mm:ss` (chrono's `%Y-%m-%dT%H:%M:%S`).
+pub fn iso_date_time(t: DateTime<Utc>) -> String {
+    if !(0..=9999).contains(&t.year()) {
+        return t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    }
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// JAXB's `xs:dateTime` in the server zone (UTC): milliseconds only when
@@ -324,12 +519,8 @@ fn free_element(out: &mut String, name: &str, v: &Value) {
 fn xml_scalar(ty: &JType, v: &Value) -> String {
     match ty {
         JType::Date => instant(v).map(xml_date).unwrap_or_default(),
-        JType::LocalDate => instant(v)
-            .map(|t| t.format("%Y-%m-%d").to_string())
-            .unwrap_or_default(),
-        JType::LocalDateTime => instant(v)
-            .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
-            .unwrap_or_default(),
+        JType::LocalDate => instant(v).map(iso_date).unwrap_or_default(),
+        JType::LocalDateTime => instant(v).map(iso_date_time).unwrap_or_default(),
         JType::Char { .. } => plain(v)
             .chars()
             .next()
@@ -357,6 +548,84 @@ fn xml_scalar(ty: &JType, v: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn json(ty: &JType, v: &Value, variant: Variant) -> Value {
+        serde_json::from_slice(&json_bytes(ty, v, variant)).expect("written JSON parses")
+    }
+
+    #[test]
+    fn the_fast_date_shapes_read_as_the_general_parser_does() {
+        for s in [
+            "2025-07-15",
+            "2025-07-15 10:20:30",
+            "2024-02-29",
+            "2025-02-29",
+            "2025-13-01",
+            "2025-07-15 24:00:00",
+            "2025-07-15 23:59:60",
+            "2025-7-15",
+            "2025-07-15T10:20:30",
+            "2025-07-15T10:20:30.5Z",
+            "0001-01-01",
+            "2025-07-1x",
+            "1752537600000",
+        ] {
+            assert_eq!(parse_instant(s), any_instant(s), "{s}");
+        }
+        assert!(parse_instant("2025-07-15 10:20:30").is_some());
+    }
+
+    #[test]
+    fn date_writers_match_chrono_formats() {
+        for t in [
+            DateTime::from_timestamp_millis(1_752_537_600_000),
+            DateTime::from_timestamp_millis(1_752_581_234_567),
+            DateTime::from_timestamp_millis(-62_135_596_800_000),
+            DateTime::from_timestamp_millis(253_402_300_799_999),
+        ] {
+            let t = t.expect("in range");
+            assert_eq!(
+                juno_date(t),
+                t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
+            );
+            assert_eq!(iso_date(t), t.format("%Y-%m-%d").to_string());
+            assert_eq!(iso_date_time(t), t.format("%Y-%m-%dT%H:%M:%S").to_string());
+        }
+    }
+
+    /// The writer puts each property once, where the serialiser would:
+    /// that holds because no class has two properties of one JSON name.
+    #[test]
+    fn json_property_names_are_unique_per_class_and_variant() {
+        let reg = Registry::get();
+        for variant in [Variant::Oscar19, Variant::OpenO, Variant::Juno] {
+            for name in reg.class_names() {
+                let fields = reg.fields(name, &[], variant);
+                let mut seen = std::collections::HashSet::new();
+                for f in &fields {
+                    if let Some(k) = f.json_name(variant) {
+                        assert!(seen.insert(k), "{name} writes `{k}` twice in {variant:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lists_maps_and_singletons_are_written_as_jackson_does() {
+        let list = JType::parse("List<GenericRESTResponse>");
+        let bean = json!({"success": true, "message": "é\"\n"});
+        assert_eq!(
+            String::from_utf8(json_bytes(&list, &bean, Variant::OpenO)).unwrap(),
+            r#"[{"success":true,"message":"é\"\n"}]"#
+        );
+        assert_eq!(json_bytes(&list, &Value::Null, Variant::OpenO), b"null");
+        let map = JType::parse("Map<String,Integer>");
+        assert_eq!(
+            json_bytes(&map, &json!({"b": "2", "a": 1.0}), Variant::Juno),
+            br#"{"b":2,"a":1}"#
+        );
+    }
 
     #[test]
     fn primitives_are_never_null_and_dates_follow_the_variant() {

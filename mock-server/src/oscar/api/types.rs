@@ -309,6 +309,11 @@ impl Registry {
         self.classes.get(name)
     }
 
+    /// Every class the tables describe.
+    pub fn class_names(&self) -> impl Iterator<Item = &str> {
+        self.classes.keys().map(String::as_str)
+    }
+
     /// The properties a variant writes for `class<args>`, superclass first,
     /// with type variables bound. A subclass that redeclares a property
     /// replaces it; one it renames (Open-O's `@XmlElement`) moves to the end,

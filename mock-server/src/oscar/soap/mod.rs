@@ -374,10 +374,18 @@ fn response_envelope(sig: &Signature, types: &SoapTypes, tns: &str, value: Optio
     if let Some(ret) = &sig.ret {
         w.field(ret, value);
     }
-    format!(
-        "<soap:Envelope xmlns:soap=\"{SOAP11_ENV}\"><soap:Body><ns2:{op}Response xmlns:ns2=\"{}\">{}</ns2:{op}Response></soap:Body></soap:Envelope>",
-        crate::error::xml_escape(tns),
-        w.out,
-        op = sig.operation
-    )
+    let op = &sig.operation;
+    let mut out = String::with_capacity(w.out.len() + 256);
+    out.push_str("<soap:Envelope xmlns:soap=\"");
+    out.push_str(SOAP11_ENV);
+    out.push_str("\"><soap:Body><ns2:");
+    out.push_str(op);
+    out.push_str("Response xmlns:ns2=\"");
+    out.push_str(&crate::error::xml_escape(tns));
+    out.push_str("\">");
+    out.push_str(&w.out);
+    out.push_str("</ns2:");
+    out.push_str(op);
+    out.push_str("Response></soap:Body></soap:Envelope>");
+    out
 }

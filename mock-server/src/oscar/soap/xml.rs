@@ -10,8 +10,6 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset,
 use emr_catalog::{Field, SoapTypes, TypeRef, Xsd};
 use roxmltree::{Document, Node, ParsingOptions};
 
-use crate::error::xml_escape;
-
 pub const SOAP11_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12_ENV: &str = "http://www.w3.org/2003/05/soap-envelope";
 pub const WSSE: &str =
@@ -336,34 +334,57 @@ pub fn no_date() -> Val {
 /// xs:dateTime as JAXB prints it: seconds, milliseconds only when not
 /// zero, `Z` for UTC and `±hh:mm` otherwise.
 pub fn format_time(t: &DateTime<FixedOffset>) -> String {
+    let mut out = String::with_capacity(29);
+    write_time(&mut out, t);
+    out
+}
+
+/// [`format_time`], appended to `out`. Four-digit years are written digit
+/// by digit (chrono's `format` interprets its pattern on every call, a
+/// measurable share of a SOAP response); others as chrono writes them.
+fn write_time(out: &mut String, t: &DateTime<FixedOffset>) {
     use chrono::{Datelike, Timelike};
     let millis = t.timestamp_subsec_millis();
     let local = t.naive_local();
-    // Four-digit years by hand (chrono's `format` interprets its pattern
-    // on every call, a measurable share of a SOAP response); others as
-    // chrono writes them.
-    let mut out = if (0..=9999).contains(&local.year()) {
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            local.year(),
-            local.month(),
-            local.day(),
-            local.hour(),
-            local.minute(),
-            local.second()
-        )
+    if (0..=9999).contains(&local.year()) {
+        // In range: every part fits its width.
+        let year = local.year().unsigned_abs();
+        digits(out, year, 4);
+        out.push('-');
+        digits(out, local.month(), 2);
+        out.push('-');
+        digits(out, local.day(), 2);
+        out.push('T');
+        digits(out, local.hour(), 2);
+        out.push(':');
+        digits(out, local.minute(), 2);
+        out.push(':');
+        digits(out, local.second(), 2);
     } else {
-        t.format("%Y-%m-%dT%H:%M:%S").to_string()
-    };
+        let _ = write!(out, "{}", t.format("%Y-%m-%dT%H:%M:%S"));
+    }
     if millis != 0 {
+        // A leap second's are 1000 and over: written whole.
         let _ = write!(out, ".{millis:03}");
     }
-    if t.offset().local_minus_utc() == 0 {
+    let offset = t.offset().local_minus_utc();
+    if offset == 0 {
         out.push('Z');
     } else {
-        out.push_str(&t.format("%:z").to_string());
+        out.push(if offset < 0 { '-' } else { '+' });
+        let minutes = offset.unsigned_abs() / 60;
+        digits(out, minutes / 60, 2);
+        out.push(':');
+        digits(out, minutes % 60, 2);
     }
-    out
+}
+
+/// `n` zero-padded to `width` digits (`n` has at most `width` digits).
+fn digits(out: &mut String, n: u32, width: u32) {
+    for i in (0..width).rev() {
+        let d = (n / 10u32.pow(i)) % 10;
+        out.push(char::from(b'0' + d as u8));
+    }
 }
 
 /// Parses xs:dateTime (or xs:date); without a zone, the clinic's zone.
@@ -469,12 +490,9 @@ impl<'a> Writer<'a> {
                 }
             }
             (_, scalar) => {
-                let text = scalar_text(ty, scalar);
-                if text.is_empty() {
-                    let _ = write!(self.out, "<{name}></{name}>");
-                } else {
-                    let _ = write!(self.out, "<{name}>{}</{name}>", xml_escape(&text));
-                }
+                self.open(name, None);
+                scalar_text(&mut self.out, ty, scalar);
+                self.close(name);
             }
         }
     }
@@ -489,37 +507,63 @@ impl<'a> Writer<'a> {
     }
 
     fn open(&mut self, name: &str, attrs: Option<&str>) {
-        let _ = write!(self.out, "<{name}{}>", attrs.unwrap_or(""));
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push_str(attrs.unwrap_or(""));
+        self.out.push('>');
     }
 
     fn close(&mut self, name: &str) {
-        let _ = write!(self.out, "</{name}>");
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
     }
 }
 
-/// The text of a simple value of a schema type.
-fn scalar_text(ty: &TypeRef, v: &Val) -> String {
+/// Appends the text of a simple value of a schema type, escaped.
+fn scalar_text(out: &mut String, ty: &TypeRef, v: &Val) {
     match (ty, v) {
-        (_, Val::Time(t)) => format_time(t),
-        (_, Val::Bytes(b)) => base64::engine::general_purpose::STANDARD.encode(b),
-        (_, Val::Char(c)) => c.to_string(),
-        (TypeRef::Xs(Xsd::UnsignedShort), Val::Str(s)) => s
-            .chars()
-            .next()
-            .map(|c| u32::from(c).to_string())
-            .unwrap_or_default(),
-        (_, Val::Str(s)) => s.clone(),
-        (_, Val::Int(i)) => i.to_string(),
-        (_, Val::Bool(b)) => b.to_string(),
-        (_, Val::Float(f)) => {
-            if f.fract() == 0.0 && f.abs() < 1e15 {
-                format!("{f:.1}")
-            } else {
-                f.to_string()
+        (_, Val::Time(t)) => write_time(out, t),
+        (_, Val::Bytes(b)) => base64::engine::general_purpose::STANDARD.encode_string(b, out),
+        (_, Val::Char(c)) => {
+            let _ = write!(out, "{c}");
+        }
+        (TypeRef::Xs(Xsd::UnsignedShort), Val::Str(s)) => {
+            if let Some(c) = s.chars().next() {
+                let _ = write!(out, "{}", u32::from(c));
             }
         }
-        (_, Val::Obj(_) | Val::List(_)) => String::new(),
+        (_, Val::Str(s)) => escape_into(out, s),
+        (_, Val::Int(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        (_, Val::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
+        (_, Val::Float(f)) => {
+            if f.fract() == 0.0 && f.abs() < 1e15 {
+                let _ = write!(out, "{f:.1}");
+            } else {
+                let _ = write!(out, "{f}");
+            }
+        }
+        (_, Val::Obj(_) | Val::List(_)) => {}
     }
+}
+
+/// [`crate::error::xml_escape`] appended to `out`, copying runs that need no escape.
+fn escape_into(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
+        out.push_str(&rest[..i]);
+        out.push_str(match rest.as_bytes()[i] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => "&apos;",
+        });
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
 }
 
 // ---- reading -----------------------------------------------------------
@@ -674,6 +718,27 @@ mod tests {
         assert_eq!(format_time(&gmt), "2026-01-05T14:00:00Z");
         let Val::Time(no) = no_date() else { panic!() };
         assert_eq!(format_time(&no), "0001-01-01T00:00:00-05:00");
+        // Written by hand as chrono would: offsets east and west, halves.
+        for s in [
+            "2025-06-27T05:00:00.250+05:30",
+            "2025-06-27T05:00:00-09:30",
+            "9999-12-31T23:59:59.999+14:00",
+        ] {
+            let t = parse_time(s).unwrap();
+            let chrono = t.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string();
+            let expect = chrono.replace(".000", "");
+            assert_eq!(format_time(&t), expect, "{s}");
+        }
+    }
+
+    #[test]
+    fn text_is_escaped_as_xml_escape_does() {
+        use crate::error::xml_escape;
+        for s in ["", "plain", "a&b<c>d\"e'f", "&&", "é<ü>", "tail&"] {
+            let mut out = String::from("x");
+            escape_into(&mut out, s);
+            assert_eq!(out, format!("x{}", xml_escape(s)));
+        }
     }
 
     #[test]

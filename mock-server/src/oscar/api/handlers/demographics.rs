@@ -96,8 +96,7 @@ fn bean(call: &Call<'_>, d: &Data, p: &Patient) -> Value {
     let mut v = beans::patient(d, p, call.today());
     let extras: Vec<Value> = d
         .records
-        .rows("demographicExts")
-        .filter(|r| r.patient == Some(p.id))
+        .for_patient("demographicExts", p.id)
         .map(|r| Value::Object(r.fields.clone()))
         .collect();
     if let Value::Object(m) = &mut v {
@@ -175,8 +174,7 @@ pub fn get(call: &mut Call<'_>) -> Outcome {
             m.insert("referralDoctors".into(), Value::Array(specialists));
             let contacts: Vec<Value> = d
                 .records
-                .rows("demographicContacts")
-                .filter(|r| r.patient == Some(id))
+                .for_patient("demographicContacts", id)
                 .map(|r| Value::Object(r.fields.clone()))
                 .collect();
             m.insert("demoContacts".into(), Value::Array(contacts));

@@ -175,48 +175,38 @@ fn chart(d: &Data, patient: Id, which: &str) -> Vec<Value> {
         );
     }
     if matches!(which, "all" | "eform") {
-        out.extend(
-            d.records
-                .rows("eformData")
-                .filter(|r| r.patient == Some(patient))
-                .map(|r| {
-                    let f = &r.fields;
-                    generic_doc(
-                        r.id,
-                        &plain(f.get("formName").unwrap_or(&Value::Null)),
-                        "eform",
-                        &plain(f.get("date").unwrap_or(&Value::Null))
-                            .chars()
-                            .take(10)
-                            .collect::<String>(),
-                        "eform_data",
-                        &plain(f.get("subject").unwrap_or(&Value::Null)),
-                        "text/html",
-                    )
-                }),
-        );
+        out.extend(d.records.for_patient("eformData", patient).map(|r| {
+            let f = &r.fields;
+            generic_doc(
+                r.id,
+                &plain(f.get("formName").unwrap_or(&Value::Null)),
+                "eform",
+                &plain(f.get("date").unwrap_or(&Value::Null))
+                    .chars()
+                    .take(10)
+                    .collect::<String>(),
+                "eform_data",
+                &plain(f.get("subject").unwrap_or(&Value::Null)),
+                "text/html",
+            )
+        }));
     }
     if matches!(which, "all" | "form") {
-        out.extend(
-            d.records
-                .rows("formData")
-                .filter(|r| r.patient == Some(patient))
-                .map(|r| {
-                    let f = &r.fields;
-                    generic_doc(
-                        r.id,
-                        &plain(f.get("name").unwrap_or(&Value::Null)),
-                        "form",
-                        &plain(f.get("date").unwrap_or(&Value::Null))
-                            .chars()
-                            .take(10)
-                            .collect::<String>(),
-                        &plain(f.get("table").unwrap_or(&Value::Null)),
-                        "",
-                        "text/html",
-                    )
-                }),
-        );
+        out.extend(d.records.for_patient("formData", patient).map(|r| {
+            let f = &r.fields;
+            generic_doc(
+                r.id,
+                &plain(f.get("name").unwrap_or(&Value::Null)),
+                "form",
+                &plain(f.get("date").unwrap_or(&Value::Null))
+                    .chars()
+                    .take(10)
+                    .collect::<String>(),
+                &plain(f.get("table").unwrap_or(&Value::Null)),
+                "",
+                "text/html",
+            )
+        }));
     }
     if matches!(which, "all" | "hl7") {
         out.extend(
