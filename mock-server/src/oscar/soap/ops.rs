@@ -772,7 +772,7 @@ fn valid_provider_schedule_slots(c: &mut Call) -> Outcome {
     if let Ok(durations) = template_durations(c.string(3)) {
         let slots = c.read(|d| available_slots(d, &provider, from, to, &durations));
         for (date, start, minutes) in slots {
-            map.set(&format!("{date}T{start}"), minutes);
+            map.set(format!("{date}T{start}"), minutes);
         }
     }
     Ok(Some(Val::Obj(map)))
@@ -1250,7 +1250,7 @@ fn add_billing(c: &Call, t: Option<&Obj>) -> Result<String, SoapFault> {
             Val::Time(x) => super::xml::format_time(x),
             other => format!("{other:?}"),
         };
-        fields.insert(k.clone(), text);
+        fields.insert(k.to_string(), text);
     }
     let now = c.now();
     let record = BillingRecord {

@@ -99,7 +99,7 @@ fn sex_description(sex: &str) -> &'static str {
 /// Keeps only the listed properties (`getActiveDemographicsAfter`'s
 /// `fields`, OSCAR's `DemographicTransfer.filter`).
 pub fn keep_fields(mut o: Obj, fields: &[&str]) -> Obj {
-    o.fields.retain(|k, _| fields.contains(&k.as_str()));
+    o.fields.retain(|k, _| fields.contains(&k.as_ref()));
     o
 }
 

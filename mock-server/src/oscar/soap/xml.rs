@@ -2,6 +2,7 @@
 //! transfer objects hold, and writing them as JAXB does, typed by the
 //! catalogue's SOAP type table.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -156,7 +157,8 @@ pub enum Val {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Obj {
     pub ty: String,
-    pub fields: BTreeMap<String, Val>,
+    /// Field names are mostly the writers' literals: borrowed, not copied.
+    pub fields: BTreeMap<Cow<'static, str>, Val>,
 }
 
 impl Obj {
@@ -168,15 +170,19 @@ impl Obj {
     }
 
     /// Sets a field.
-    pub fn set(&mut self, name: &str, v: impl Into<Val>) -> &mut Obj {
-        self.fields.insert(name.to_owned(), v.into());
+    pub fn set(&mut self, name: impl Into<Cow<'static, str>>, v: impl Into<Val>) -> &mut Obj {
+        self.fields.insert(name.into(), v.into());
         self
     }
 
     /// Sets a field when there is a value; `None` leaves it null.
-    pub fn opt<T: Into<Val>>(&mut self, name: &str, v: Option<T>) -> &mut Obj {
+    pub fn opt<T: Into<Val>>(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        v: Option<T>,
+    ) -> &mut Obj {
         if let Some(v) = v {
-            self.fields.insert(name.to_owned(), v.into());
+            self.fields.insert(name.into(), v.into());
         }
         self
     }
@@ -502,7 +508,7 @@ impl<'a> Writer<'a> {
             return;
         };
         for f in &complex.fields {
-            self.field(f, o.fields.get(&f.name));
+            self.field(f, o.fields.get(f.name.as_str()));
         }
     }
 
@@ -607,10 +613,10 @@ fn read_typed(
                 }
                 if f.many {
                     if !items.is_empty() {
-                        obj.fields.insert(f.name.clone(), Val::List(items));
+                        obj.fields.insert(f.name.clone().into(), Val::List(items));
                     }
                 } else if let Some(v) = items.pop() {
-                    obj.fields.insert(f.name.clone(), v);
+                    obj.fields.insert(f.name.clone().into(), v);
                 }
             }
             Val::Obj(obj)
