@@ -131,20 +131,58 @@ pub struct Data {
     pub questionnaire_responses: Table<QuestionnaireResponse>,
     pub export_jobs: Table<ExportJob>,
     /// `(last name, first name, id)`, lower-cased: prefix name searches.
-    names: BTreeSet<(String, String, Id)>,
+    names: BTreeSet<(Text, Text, Id)>,
     /// `(given name, id)`, lower-cased, first and middle names: FHIR
     /// `given`/`name` and Standard API `fname` searches.
-    given_names: BTreeSet<(String, Id)>,
+    given_names: BTreeSet<(Text, Id)>,
     /// `(title, id)`, lower-cased: the name prefix FHIR `name` also matches.
-    titles: BTreeSet<(String, Id)>,
+    titles: BTreeSet<(Text, Id)>,
     /// `(hin, id)`: health-number lookups.
-    hins: BTreeSet<(String, Id)>,
+    hins: BTreeSet<(Text, Id)>,
     /// `(provider_no, date, start, id)`: schedules and conflict checks.
-    slots: BTreeSet<(String, NaiveDate, NaiveTime, Id)>,
+    slots: BTreeSet<(Text, NaiveDate, NaiveTime, Id)>,
     last_stamp: Option<Timestamp>,
 }
 
 impl Data {
+    /// Packs every index after a bulk load (see [`Table::compact`]).
+    pub fn compact(&mut self) {
+        self.patients.compact();
+        self.appointments.compact();
+        self.providers.compact();
+        self.logins.compact();
+        self.facilities.compact();
+        self.programs.compact();
+        self.appointment_types.compact();
+        self.schedule_codes.compact();
+        self.schedule_days.compact();
+        self.allergies.compact();
+        self.immunizations.compact();
+        self.measurements.compact();
+        self.medications.compact();
+        self.prescriptions.compact();
+        self.problems.compact();
+        self.encounters.compact();
+        self.notes.compact();
+        self.documents.compact();
+        self.labs.compact();
+        self.appointment_archives.compact();
+        self.billings.compact();
+        self.ticklers.compact();
+        self.messages.compact();
+        self.insurance_companies.compact();
+        self.insurances.compact();
+        self.transactions.compact();
+        self.drugs.compact();
+        self.questionnaire_responses.compact();
+        self.export_jobs.compact();
+        table::packed_set(&mut self.names);
+        table::packed_set(&mut self.given_names);
+        table::packed_set(&mut self.titles);
+        table::packed_set(&mut self.hins);
+        table::packed_set(&mut self.slots);
+    }
+
     /// A strictly increasing write time: two writes never share a stamp,
     /// so "changed after T" never splits or repeats a write.
     /// Stamps have millisecond precision, as the real systems' columns
@@ -222,12 +260,12 @@ impl Data {
         last: &str,
         first: &str,
     ) -> impl Iterator<Item = &'a Patient> + 'a {
-        let last = last.trim().to_lowercase();
-        let first = first.trim().to_lowercase();
+        let last = Text::from(last.trim()).to_lowercase();
+        let first = Text::from(first.trim()).to_lowercase();
         self.names
-            .range((last.clone(), String::new(), Id::MIN)..)
-            .take_while(move |(l, _, _)| l.starts_with(&last))
-            .filter(move |(_, f, _)| f.starts_with(&first))
+            .range((last.clone(), Text::new(), Id::MIN)..)
+            .take_while(move |(l, _, _)| l.starts_with(last.as_str()))
+            .filter(move |(_, f, _)| f.starts_with(first.as_str()))
             .filter_map(|(_, _, id)| self.patients.get(*id))
     }
 
@@ -236,10 +274,10 @@ impl Data {
         &'a self,
         hin: &str,
     ) -> impl Iterator<Item = &'a Patient> + 'a {
-        let hin = hin.trim().to_owned();
+        let hin = Text::from(hin.trim());
         self.hins
             .range((hin.clone(), Id::MIN)..)
-            .take_while(move |(h, _)| h.starts_with(&hin))
+            .take_while(move |(h, _)| h.starts_with(hin.as_str()))
             .filter_map(|(_, id)| self.patients.get(*id))
     }
 
@@ -247,12 +285,12 @@ impl Data {
     /// as `str::to_lowercase` folds both, in id order: found through the
     /// indexes, so a search touches only the patients it can match.
     pub fn patient_ids_by_name_prefix(&self, part: NamePart, prefix: &str) -> Vec<Id> {
-        let prefix = prefix.to_lowercase();
+        let prefix = Text::from(prefix).to_lowercase();
         let mut ids: Vec<Id> = match part {
             NamePart::Family => self
                 .names
-                .range((prefix.clone(), String::new(), Id::MIN)..)
-                .take_while(|(l, _, _)| l.starts_with(&prefix))
+                .range((prefix.clone(), Text::new(), Id::MIN)..)
+                .take_while(|(l, _, _)| l.starts_with(prefix.as_str()))
                 .map(|(_, _, id)| *id)
                 .collect(),
             NamePart::Given | NamePart::Title => {
@@ -262,7 +300,7 @@ impl Data {
                     &self.titles
                 };
                 set.range((prefix.clone(), Id::MIN)..)
-                    .take_while(|(n, _)| n.starts_with(&prefix))
+                    .take_while(|(n, _)| n.starts_with(prefix.as_str()))
                     .map(|(_, id)| *id)
                     .collect()
             }
@@ -274,40 +312,31 @@ impl Data {
 
     fn index_patient(&mut self, id: Id) {
         if let Some(p) = self.patients.get(id) {
-            self.names.insert((
-                p.last_name.to_lowercase().to_string(),
-                p.first_name.to_lowercase().to_string(),
-                id,
-            ));
+            self.names
+                .insert((p.last_name.to_lowercase(), p.first_name.to_lowercase(), id));
             for given in [&p.first_name, &p.middle_name] {
                 if !given.is_empty() {
-                    self.given_names
-                        .insert((given.to_lowercase().to_string(), id));
+                    self.given_names.insert((given.to_lowercase(), id));
                 }
             }
             if !p.title.is_empty() {
-                self.titles.insert((p.title.to_lowercase().to_string(), id));
+                self.titles.insert((p.title.to_lowercase(), id));
             }
             if !p.hin.is_empty() {
-                self.hins.insert((p.hin.to_string(), id));
+                self.hins.insert((p.hin.clone(), id));
             }
         }
     }
 
     fn unindex_patient(&mut self, id: Id) {
         if let Some(p) = self.patients.get(id) {
-            self.names.remove(&(
-                p.last_name.to_lowercase().to_string(),
-                p.first_name.to_lowercase().to_string(),
-                id,
-            ));
+            self.names
+                .remove(&(p.last_name.to_lowercase(), p.first_name.to_lowercase(), id));
             for given in [&p.first_name, &p.middle_name] {
-                self.given_names
-                    .remove(&(given.to_lowercase().to_string(), id));
+                self.given_names.remove(&(given.to_lowercase(), id));
             }
-            self.titles
-                .remove(&(p.title.to_lowercase().to_string(), id));
-            self.hins.remove(&(p.hin.to_string(), id));
+            self.titles.remove(&(p.title.to_lowercase(), id));
+            self.hins.remove(&(p.hin.clone(), id));
         }
     }
 
@@ -333,7 +362,7 @@ impl Data {
         provider_no: &str,
         date: NaiveDate,
     ) -> impl Iterator<Item = &'a Appointment> + 'a {
-        let key = provider_no.to_owned();
+        let key = Text::from(provider_no);
         self.slots
             .range((key.clone(), date, NaiveTime::MIN, Id::MIN)..)
             .take_while(move |(p, d, _, _)| *p == key && *d == date)
@@ -428,14 +457,14 @@ impl Data {
     fn index_appointment(&mut self, id: Id) {
         if let Some(a) = self.appointments.get(id) {
             self.slots
-                .insert((a.provider_no.to_string(), a.date, a.start, id));
+                .insert((a.provider_no.clone(), a.date, a.start, id));
         }
     }
 
     fn unindex_appointment(&mut self, id: Id) {
         if let Some(a) = self.appointments.get(id) {
             self.slots
-                .remove(&(a.provider_no.to_string(), a.date, a.start, id));
+                .remove(&(a.provider_no.clone(), a.date, a.start, id));
         }
     }
 

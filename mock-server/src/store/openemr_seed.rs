@@ -228,6 +228,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         });
     }
 
+    let mut texts = super::seed::Interner::default();
     let patients: Vec<(Id, NaiveDate, Text, Text, Text)> = d
         .patients()
         .iter()
@@ -254,27 +255,29 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         let stamp = d.patients.get(pid).map_or(now, |p| p.last_update);
         let _ = d.patients.update(pid, stamp, |p| {
             p.ext.insert("race".into(), race.into());
-            p.ext.insert("race_display".into(), race_text.into());
+            p.ext.insert("race_display".into(), texts.get(race_text));
             p.ext.insert("ethnicity".into(), eth.into());
-            p.ext.insert("ethnicity_display".into(), eth_text.into());
+            p.ext
+                .insert(texts.get("ethnicity_display"), texts.get(eth_text));
             if let Some((name, street)) = &employer {
-                p.ext.insert("employer.name".into(), name.clone().into());
+                p.ext.insert("employer.name".into(), texts.get(name));
                 p.ext
                     .insert("employer.street".into(), street.clone().into());
                 p.ext.insert("employer.city".into(), p.address.city.clone());
                 p.ext
                     .insert("employer.state".into(), p.address.province.clone());
                 p.ext
-                    .insert("employer.postal_code".into(), p.address.postal.clone());
+                    .insert(texts.get("employer.postal_code"), p.address.postal.clone());
                 p.ext
-                    .insert("employer.country".into(), p.address.country.clone());
+                    .insert(texts.get("employer.country"), p.address.country.clone());
             }
             if guardian {
                 p.ext.insert(
                     "guardian.name".into(),
                     format!("Alex {}", p.last_name).into(),
                 );
-                p.ext.insert("guardian.relationship".into(), "PRN".into());
+                p.ext
+                    .insert(texts.get("guardian.relationship"), "PRN".into());
                 p.ext.insert("guardian.phone".into(), p.phone_home.clone());
             }
         });
@@ -283,8 +286,8 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let company = companies[rng.gen_range(0..companies.len())];
             let start = today - Duration::days(rng.gen_range(60..2000));
             let mut subscriber = Ext::new();
-            subscriber.insert("subscriber_fname".into(), first.clone());
-            subscriber.insert("subscriber_lname".into(), last.clone());
+            subscriber.insert(texts.get("subscriber_fname"), first.clone());
+            subscriber.insert(texts.get("subscriber_lname"), last.clone());
             subscriber.insert("subscriber_DOB".into(), dob.to_string().into());
             let u = uuid(&mut rng);
             d.insurances.insert(InsurancePolicy {
@@ -308,12 +311,12 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let (title, udi) = *pick(&mut rng, DEVICES);
             let u = uuid(&mut rng);
             let mut ext = Ext::new();
-            ext.insert("udi".into(), udi.into());
+            ext.insert("udi".into(), texts.get(udi));
             d.problems.insert(Problem {
                 uuid: u.into(),
                 patient_id: pid,
                 kind: "medical_device".into(),
-                title: title.into(),
+                title: texts.get(title),
                 begin: Some(today - Duration::days(rng.gen_range(100..3000))),
                 provider_no: provider_no.clone(),
                 ext,
@@ -334,9 +337,9 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let u = uuid(&mut rng);
             let mut ext = Ext::new();
             ext.insert("code".into(), code.into());
-            ext.insert("display".into(), name.into());
+            ext.insert("display".into(), texts.get(name));
             ext.insert("result_code".into(), result_code.into());
-            ext.insert("result_display".into(), result_name.into());
+            ext.insert("result_display".into(), texts.get(result_name));
             ext.insert("value".into(), format!("{value:.1}").into());
             ext.insert("unit".into(), unit.into());
             ext.insert("specimen".into(), "Blood".into());
@@ -369,7 +372,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             d.documents.insert(Document {
                 uuid: u.into(),
                 patient: Some(pid),
-                file_name: "referral-letter.txt".into(),
+                file_name: texts.get("referral-letter.txt"),
                 content_type: "text/plain".into(),
                 description: "Referral letter".into(),
                 category: "Referral".into(),
@@ -444,15 +447,15 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 "refer_date".into(),
                 (today - Duration::days(20)).to_string().into(),
             );
-            fields.insert("refer_to".into(), "Dr. Lena Park, Cardiology".into());
+            fields.insert("refer_to".into(), texts.get("Dr. Lena Park, Cardiology"));
             fields.insert("refer_diag".into(), "ICD10:I10".into());
-            fields.insert("refer_risk_level".into(), "Medium".into());
+            fields.insert(texts.get("refer_risk_level"), "Medium".into());
             fields.insert("refer_vitals".into(), "1".into());
             d.transactions.insert(Transaction {
                 patient_id: pid,
                 kind: "LBTref".into(),
                 title: "Referral".into(),
-                body: "Assess blood pressure management.".into(),
+                body: texts.get("Assess blood pressure management."),
                 user: "admin".into(),
                 groupname: "Default".into(),
                 date: Some(now - Duration::days(20)),

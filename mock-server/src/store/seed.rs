@@ -240,6 +240,7 @@ pub fn generate(cfg: &SeedConfig) -> Data {
     // Seed rows carry one stable instant: midnight UTC of "today".
     let now = Utc.from_utc_datetime(&cfg.today.and_hms_opt(0, 0, 0).unwrap_or_default());
     let uuid = |rng: &mut ChaCha8Rng| crate::rng::format_uuid(rng.gen());
+    let mut texts = Interner::default();
 
     seed_facilities(&mut d, &mut rng, now);
     let doctors = seed_staff(&mut d, &mut rng, cfg, now);
@@ -260,9 +261,9 @@ pub fn generate(cfg: &SeedConfig) -> Data {
         }
         let id = d.patients.insert(p);
         d.index_patient(id);
-        seed_clinical(&mut d, &mut rng, id, &doctors, cfg.today, now);
+        seed_clinical(&mut d, &mut rng, &mut texts, id, &doctors, cfg.today, now);
     }
-    seed_appointments(&mut d, &mut rng, cfg, &doctors, now);
+    seed_appointments(&mut d, &mut rng, &mut texts, cfg, &doctors, now);
     if cfg.family == Family::Oscar {
         if let Some(doc) = oscar_records() {
             d.records.seed(doc, cfg.today, now);
@@ -273,6 +274,7 @@ pub fn generate(cfg: &SeedConfig) -> Data {
         // Its own random stream: the data above stays byte-identical.
         super::openemr_seed::extend(&mut d, cfg, now);
     }
+    d.compact();
     d
 }
 
@@ -633,9 +635,11 @@ pub fn ontario_hin_is_valid(hin: &str) -> bool {
     (10 - sum % 10) % 10 == digits[9]
 }
 
+#[allow(clippy::too_many_arguments)]
 fn seed_clinical(
     d: &mut Data,
     rng: &mut ChaCha8Rng,
+    texts: &mut Interner,
     patient: Id,
     doctors: &[Text],
     today: NaiveDate,
@@ -650,7 +654,7 @@ fn seed_clinical(
             uuid: u.into(),
             patient_id: patient,
             description: desc.into(),
-            reaction: reaction.into(),
+            reaction: texts.get(reaction),
             severity: rng.gen_range(1..4).to_string().into(),
             onset: rng.gen_range(1..4).to_string().into(),
             type_code,
@@ -752,7 +756,7 @@ fn seed_clinical(
             patient_id: patient,
             provider_no: doctor.clone(),
             date_prescribed: Some(start),
-            text: format!("{brand} {dosage} {freq}").into(),
+            text: texts.get(&format!("{brand} {dosage} {freq}")),
             created: now,
             last_update: now,
             ..Prescription::default()
@@ -789,7 +793,7 @@ fn seed_clinical(
             uuid: u.into(),
             patient_id: patient,
             kind: "medical_problem".into(),
-            title: title.into(),
+            title: texts.get(title),
             diagnosis: format!("ICD10:{icd}").into(),
             begin: Some(today - Duration::days(rng.gen_range(100..5000))),
             provider_no: doctor.clone(),
@@ -804,11 +808,11 @@ fn seed_clinical(
         patient_id: patient,
         encounter_id: Some(encounter),
         provider_no: doctor,
-        text: "Patient seen for follow-up. Feeling well. Continue current plan.".into(),
+        text: texts.get("Patient seen for follow-up. Feeling well. Continue current plan."),
         subjective: "Feeling well.".into(),
         objective: format!("BP {systolic}/{diastolic}.").into(),
         assessment: "Stable.".into(),
-        plan: "Continue current plan; follow up in 3 months.".into(),
+        plan: texts.get("Continue current plan; follow up in 3 months."),
         observed: encounter_date,
         signed: true,
         created: now,
@@ -822,6 +826,7 @@ fn seed_clinical(
 fn seed_appointments(
     d: &mut Data,
     rng: &mut ChaCha8Rng,
+    texts: &mut Interner,
     cfg: &SeedConfig,
     doctors: &[Text],
     now: Timestamp,
@@ -856,7 +861,7 @@ fn seed_appointments(
             let name = d
                 .patients
                 .get(patient)
-                .map(|p| p.display_name())
+                .map(|p| texts.get(&p.display_name()))
                 .unwrap_or_default();
             let status = if date < cfg.today {
                 statuses[rng.gen_range(2..statuses.len())]
@@ -870,7 +875,7 @@ fn seed_appointments(
                 date,
                 start,
                 end,
-                name: name.into(),
+                name,
                 reason: "Follow-up".into(),
                 location: "Maple Grove".into(),
                 kind: "Regular visit".into(),
@@ -885,6 +890,25 @@ fn seed_appointments(
             // Seeded slots were checked free just above.
             let _ = d.insert_appointment(appt, now, true);
         }
+    }
+}
+
+/// One shared copy of each repeated text too long to sit inline (note
+/// templates, problem titles, names on the schedule): its clones share it.
+#[derive(Default)]
+pub(super) struct Interner(std::collections::HashMap<Box<str>, Text, foldhash::fast::RandomState>);
+
+impl Interner {
+    pub(super) fn get(&mut self, s: &str) -> Text {
+        if s.len() < 16 {
+            return s.into();
+        }
+        if let Some(t) = self.0.get(s) {
+            return t.clone();
+        }
+        let t = Text::from(s);
+        self.0.insert(s.into(), t.clone());
+        t
     }
 }
 
