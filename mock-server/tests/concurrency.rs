@@ -187,7 +187,7 @@ async fn thirty_two_concurrent_soap_creates_get_unique_readable_ids() {
 fn allergy(i: usize) -> Allergy {
     Allergy {
         patient_id: 1,
-        description: format!("writer {i}"),
+        description: format!("writer {i}").into(),
         ..Allergy::default()
     }
 }
@@ -200,7 +200,7 @@ fn concurrent_inserts_get_unique_ids() {
     let unique: BTreeSet<i64> = ids.iter().copied().collect();
     assert_eq!(unique.len(), 32);
     for (i, id) in ids.iter().enumerate() {
-        let desc = store.read(|d| d.allergies.get(*id).map(|a| a.description.clone()));
+        let desc = store.read(|d| d.allergies.get(*id).map(|a| a.description.to_string()));
         assert_eq!(desc, Some(format!("writer {i}")));
     }
 }
@@ -279,9 +279,9 @@ async fn sixteen_concurrent_soap_updates_never_mix() {
 }
 
 fn write_all_fields(a: &mut Appointment, i: usize) {
-    a.notes = format!("writer {i}");
-    a.reason = format!("writer {i}");
-    a.remarks = format!("writer {i}");
+    a.notes = format!("writer {i}").into();
+    a.reason = format!("writer {i}").into();
+    a.remarks = format!("writer {i}").into();
 }
 
 fn consistent(a: &Appointment) -> bool {
@@ -315,14 +315,14 @@ fn field_by_field_updates_outside_one_lock_are_caught() {
         if i == 0 {
             // Writer 0 writes its notes, then its reason after writer 1
             // has written both of its fields.
-            set(&|a| a.notes = mine.clone());
+            set(&|a| a.notes = mine.clone().into());
             barrier.wait();
             barrier.wait();
-            set(&|a| a.reason = mine.clone());
+            set(&|a| a.reason = mine.clone().into());
         } else {
             barrier.wait();
-            set(&|a| a.notes = mine.clone());
-            set(&|a| a.reason = mine.clone());
+            set(&|a| a.notes = mine.clone().into());
+            set(&|a| a.reason = mine.clone().into());
             barrier.wait();
         }
     });

@@ -409,11 +409,12 @@ async fn document_names_with_paths_stay_names() {
     }
     // Names are data: nothing reached the file system.
     assert!(!std::path::Path::new("/tmp/zz-emr-mock-traversal").exists());
-    let stored: Vec<String> = server
-        .state()
-        .default_site()
-        .store
-        .read(|d| d.documents.iter().map(|x| x.file_name.clone()).collect());
+    let stored: Vec<String> = server.state().default_site().store.read(|d| {
+        d.documents
+            .iter()
+            .map(|x| x.file_name.to_string())
+            .collect()
+    });
     assert!(stored.iter().any(|n| n == names[0]));
 }
 

@@ -196,8 +196,8 @@ pub fn field_value(form: &Form<'_>, field: &str) -> String {
     match m.value.trim().parse::<f64>() {
         Ok(x) => convert(x, &m.unit, v.openemr_unit)
             .map(number)
-            .unwrap_or_else(|| m.value.clone()),
-        Err(_) => m.value.clone(),
+            .unwrap_or_else(|| m.value.to_string()),
+        Err(_) => m.value.to_string(),
     }
 }
 

@@ -45,7 +45,12 @@ fn dob(d: Option<NaiveDate>) -> Value {
 
 /// The `Provider` entity as a json-lib bean.
 pub fn provider_bean(p: &Provider) -> Value {
-    let ext = |k: &str, default: &str| p.ext.get(k).cloned().unwrap_or_else(|| default.to_owned());
+    let ext = |k: &str, default: &str| {
+        p.ext
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| default.to_owned().into())
+    };
     json!({
         "lastName": p.last_name,
         "providerActivity": ext("provider_activity", ""),

@@ -240,9 +240,9 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
             .map(|p| format!("{}, {}", p.last_name, p.first_name))
             .unwrap_or_default();
         Some(SessionUser {
-            provider_no: login.provider_no.clone(),
+            provider_no: login.provider_no.to_string(),
             security_no: login.id,
-            user_name: login.user_name.clone(),
+            user_name: login.user_name.to_string(),
             provider_name,
         })
     });

@@ -29,6 +29,14 @@ pub use table::{Record, Table};
 pub type Id = i64;
 /// Instants, always UTC inside the store.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
+/// A text field of the model: 16 bytes where a `String` takes 24, up to 15
+/// bytes inline (codes, names, numbers, dates: most fields) and longer text
+/// on the heap, shared by its clones. It derefs to `&str`.
+pub type Text = ecow::EcoString;
+/// Columns of one dialect that have no typed home, in key order: a sorted
+/// vector of pairs, as a row has a handful at most (a B-tree map's first
+/// node alone is over 500 bytes).
+pub type Ext = litemap::LiteMap<Text, Text>;
 
 /// Why a write was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -123,20 +131,58 @@ pub struct Data {
     pub questionnaire_responses: Table<QuestionnaireResponse>,
     pub export_jobs: Table<ExportJob>,
     /// `(last name, first name, id)`, lower-cased: prefix name searches.
-    names: BTreeSet<(String, String, Id)>,
+    names: BTreeSet<(Text, Text, Id)>,
     /// `(given name, id)`, lower-cased, first and middle names: FHIR
     /// `given`/`name` and Standard API `fname` searches.
-    given_names: BTreeSet<(String, Id)>,
+    given_names: BTreeSet<(Text, Id)>,
     /// `(title, id)`, lower-cased: the name prefix FHIR `name` also matches.
-    titles: BTreeSet<(String, Id)>,
+    titles: BTreeSet<(Text, Id)>,
     /// `(hin, id)`: health-number lookups.
-    hins: BTreeSet<(String, Id)>,
+    hins: BTreeSet<(Text, Id)>,
     /// `(provider_no, date, start, id)`: schedules and conflict checks.
-    slots: BTreeSet<(String, NaiveDate, NaiveTime, Id)>,
+    slots: BTreeSet<(Text, NaiveDate, NaiveTime, Id)>,
     last_stamp: Option<Timestamp>,
 }
 
 impl Data {
+    /// Packs every index after a bulk load (see [`Table::compact`]).
+    pub fn compact(&mut self) {
+        self.patients.compact();
+        self.appointments.compact();
+        self.providers.compact();
+        self.logins.compact();
+        self.facilities.compact();
+        self.programs.compact();
+        self.appointment_types.compact();
+        self.schedule_codes.compact();
+        self.schedule_days.compact();
+        self.allergies.compact();
+        self.immunizations.compact();
+        self.measurements.compact();
+        self.medications.compact();
+        self.prescriptions.compact();
+        self.problems.compact();
+        self.encounters.compact();
+        self.notes.compact();
+        self.documents.compact();
+        self.labs.compact();
+        self.appointment_archives.compact();
+        self.billings.compact();
+        self.ticklers.compact();
+        self.messages.compact();
+        self.insurance_companies.compact();
+        self.insurances.compact();
+        self.transactions.compact();
+        self.drugs.compact();
+        self.questionnaire_responses.compact();
+        self.export_jobs.compact();
+        table::packed_set(&mut self.names);
+        table::packed_set(&mut self.given_names);
+        table::packed_set(&mut self.titles);
+        table::packed_set(&mut self.hins);
+        table::packed_set(&mut self.slots);
+    }
+
     /// A strictly increasing write time: two writes never share a stamp,
     /// so "changed after T" never splits or repeats a write.
     /// Stamps have millisecond precision, as the real systems' columns
@@ -214,12 +260,12 @@ impl Data {
         last: &str,
         first: &str,
     ) -> impl Iterator<Item = &'a Patient> + 'a {
-        let last = last.trim().to_lowercase();
-        let first = first.trim().to_lowercase();
+        let last = Text::from(last.trim()).to_lowercase();
+        let first = Text::from(first.trim()).to_lowercase();
         self.names
-            .range((last.clone(), String::new(), Id::MIN)..)
-            .take_while(move |(l, _, _)| l.starts_with(&last))
-            .filter(move |(_, f, _)| f.starts_with(&first))
+            .range((last.clone(), Text::new(), Id::MIN)..)
+            .take_while(move |(l, _, _)| l.starts_with(last.as_str()))
+            .filter(move |(_, f, _)| f.starts_with(first.as_str()))
             .filter_map(|(_, _, id)| self.patients.get(*id))
     }
 
@@ -228,10 +274,10 @@ impl Data {
         &'a self,
         hin: &str,
     ) -> impl Iterator<Item = &'a Patient> + 'a {
-        let hin = hin.trim().to_owned();
+        let hin = Text::from(hin.trim());
         self.hins
             .range((hin.clone(), Id::MIN)..)
-            .take_while(move |(h, _)| h.starts_with(&hin))
+            .take_while(move |(h, _)| h.starts_with(hin.as_str()))
             .filter_map(|(_, id)| self.patients.get(*id))
     }
 
@@ -239,12 +285,12 @@ impl Data {
     /// as `str::to_lowercase` folds both, in id order: found through the
     /// indexes, so a search touches only the patients it can match.
     pub fn patient_ids_by_name_prefix(&self, part: NamePart, prefix: &str) -> Vec<Id> {
-        let prefix = prefix.to_lowercase();
+        let prefix = Text::from(prefix).to_lowercase();
         let mut ids: Vec<Id> = match part {
             NamePart::Family => self
                 .names
-                .range((prefix.clone(), String::new(), Id::MIN)..)
-                .take_while(|(l, _, _)| l.starts_with(&prefix))
+                .range((prefix.clone(), Text::new(), Id::MIN)..)
+                .take_while(|(l, _, _)| l.starts_with(prefix.as_str()))
                 .map(|(_, _, id)| *id)
                 .collect(),
             NamePart::Given | NamePart::Title => {
@@ -254,7 +300,7 @@ impl Data {
                     &self.titles
                 };
                 set.range((prefix.clone(), Id::MIN)..)
-                    .take_while(|(n, _)| n.starts_with(&prefix))
+                    .take_while(|(n, _)| n.starts_with(prefix.as_str()))
                     .map(|(_, id)| *id)
                     .collect()
             }
@@ -316,7 +362,7 @@ impl Data {
         provider_no: &str,
         date: NaiveDate,
     ) -> impl Iterator<Item = &'a Appointment> + 'a {
-        let key = provider_no.to_owned();
+        let key = Text::from(provider_no);
         self.slots
             .range((key.clone(), date, NaiveTime::MIN, Id::MIN)..)
             .take_while(move |(p, d, _, _)| *p == key && *d == date)
@@ -357,7 +403,7 @@ impl Data {
         }
         if require_free && !self.slot_is_free(&a.provider_no, a.date, a.start, a.end, None) {
             return Err(StoreError::SlotTaken {
-                provider_no: a.provider_no,
+                provider_no: a.provider_no.to_string(),
                 date: a.date,
                 start: a.start,
                 end: a.end,
@@ -534,7 +580,7 @@ mod tests {
             d.patients()
                 .iter()
                 .filter(|p| {
-                    let names: Vec<&String> = match part {
+                    let names: Vec<&Text> = match part {
                         NamePart::Family => vec![&p.last_name],
                         NamePart::Given => vec![&p.first_name, &p.middle_name],
                         NamePart::Title => vec![&p.title],

@@ -3,23 +3,21 @@
 //! them to its wire names (OSCAR `demographic_no`, OpenEMR `pid`, FHIR
 //! `Patient.id`). Values a dialect has no typed home for go in `ext`.
 
-use std::collections::BTreeMap;
-
 use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 
-use super::{Id, Timestamp};
+use super::{Ext, Id, Text, Timestamp};
 use crate::record;
 
 /// A postal address.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Address {
-    pub street: String,
-    pub city: String,
+    pub street: Text,
+    pub city: Text,
     /// Province or state code (`ON`).
-    pub province: String,
-    pub postal: String,
-    pub country: String,
+    pub province: Text,
+    pub postal: Text,
+    pub country: Text,
 }
 
 /// A patient: OSCAR's demographic, OpenEMR's patient_data, FHIR's Patient.
@@ -28,49 +26,49 @@ pub struct Patient {
     /// `demographic_no` in OSCAR, `pid` in OpenEMR.
     pub id: Id,
     /// OpenEMR's `uuid`, the FHIR Patient id.
-    pub uuid: String,
-    pub title: String,
-    pub first_name: String,
-    pub middle_name: String,
-    pub last_name: String,
-    pub alias: String,
+    pub uuid: Text,
+    pub title: Text,
+    pub first_name: Text,
+    pub middle_name: Text,
+    pub last_name: Text,
+    pub alias: Text,
     /// `M`, `F`, `O` (other), `U` (unknown).
-    pub sex: String,
+    pub sex: Text,
     pub birth_date: Option<NaiveDate>,
     /// Health insurance number, its version code and issuing province.
-    pub hin: String,
-    pub hin_version: String,
-    pub hc_type: String,
+    pub hin: Text,
+    pub hin_version: Text,
+    pub hc_type: Text,
     pub hc_renew_date: Option<NaiveDate>,
-    pub chart_no: String,
+    pub chart_no: Text,
     pub address: Address,
-    pub phone_home: String,
-    pub phone_work: String,
-    pub phone_cell: String,
-    pub email: String,
+    pub phone_home: Text,
+    pub phone_work: Text,
+    pub phone_cell: Text,
+    pub email: Text,
     /// OSCAR patient status: `AC` active, `IN` inactive, `DE` deceased,
     /// `MO` moved, `FI` fired.
-    pub status: String,
+    pub status: Text,
     pub status_date: Option<NaiveDate>,
     /// Roster status (`RO` rostered, `NR`, `TE` terminated).
-    pub roster_status: String,
+    pub roster_status: Text,
     pub roster_date: Option<NaiveDate>,
     /// The most responsible provider.
-    pub provider_no: String,
-    pub official_language: String,
-    pub spoken_language: String,
+    pub provider_no: Text,
+    pub official_language: Text,
+    pub spoken_language: Text,
     pub date_joined: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
-    pub sin: String,
-    pub gender: String,
-    pub pronoun: String,
+    pub sin: Text,
+    pub gender: Text,
+    pub pronoun: Text,
     /// Patient-portal login (OpenEMR `patient_access_onsite`).
-    pub portal_username: String,
-    pub portal_password: String,
-    pub ext: BTreeMap<String, String>,
+    pub portal_username: Text,
+    pub portal_password: Text,
+    pub ext: Ext,
     pub created: Timestamp,
     pub last_update: Timestamp,
-    pub last_update_user: String,
+    pub last_update_user: Text,
 }
 record!(Patient, uuid);
 
@@ -91,31 +89,31 @@ pub struct Provider {
     /// Internal row id; the wire id is `provider_no`.
     pub id: Id,
     /// OSCAR `provider_no` (`999998`), OpenEMR `users.id` as text.
-    pub provider_no: String,
-    pub uuid: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub title: String,
+    pub provider_no: Text,
+    pub uuid: Text,
+    pub first_name: Text,
+    pub last_name: Text,
+    pub title: Text,
     /// `doctor`, `nurse`, `receptionist`, `admin`.
-    pub provider_type: String,
-    pub specialty: String,
-    pub sex: String,
+    pub provider_type: Text,
+    pub specialty: Text,
+    pub sex: Text,
     pub birth_date: Option<NaiveDate>,
-    pub ohip_no: String,
-    pub billing_no: String,
+    pub ohip_no: Text,
+    pub billing_no: Text,
     /// College registration number (CPSO).
-    pub practitioner_no: String,
-    pub npi: String,
-    pub phone: String,
-    pub work_phone: String,
-    pub email: String,
-    pub address: String,
+    pub practitioner_no: Text,
+    pub npi: Text,
+    pub phone: Text,
+    pub work_phone: Text,
+    pub email: Text,
+    pub address: Text,
     /// `1` active, `0` inactive.
-    pub status: String,
-    pub team: String,
-    pub comments: String,
+    pub status: Text,
+    pub team: Text,
+    pub comments: Text,
     pub facility_id: Option<Id>,
-    pub ext: BTreeMap<String, String>,
+    pub ext: Ext,
     pub last_update: Timestamp,
 }
 record!(Provider, uuid);
@@ -131,10 +129,10 @@ impl Provider {
 pub struct Login {
     /// OSCAR `security_no`, the WS-Security username.
     pub id: Id,
-    pub user_name: String,
-    pub password: String,
-    pub pin: String,
-    pub provider_no: String,
+    pub user_name: Text,
+    pub password: Text,
+    pub pin: Text,
+    pub provider_no: Text,
     pub expires: Option<NaiveDate>,
     pub locked: bool,
     pub last_update: Timestamp,
@@ -145,17 +143,17 @@ record!(Login);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Facility {
     pub id: Id,
-    pub uuid: String,
-    pub name: String,
+    pub uuid: Text,
+    pub name: Text,
     pub address: Address,
-    pub phone: String,
-    pub fax: String,
-    pub email: String,
-    pub npi: String,
+    pub phone: Text,
+    pub fax: Text,
+    pub email: Text,
+    pub npi: Text,
     pub active: bool,
     pub primary: bool,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
-    pub ext: BTreeMap<String, String>,
+    pub ext: Ext,
     pub last_update: Timestamp,
 }
 record!(Facility, uuid);
@@ -164,9 +162,9 @@ record!(Facility, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Program {
     pub id: Id,
-    pub name: String,
-    pub description: String,
-    pub program_type: String,
+    pub name: Text,
+    pub description: Text,
+    pub program_type: Text,
     pub facility_id: Id,
     pub active: bool,
     pub provider_nos: Vec<String>,
@@ -178,40 +176,40 @@ record!(Program);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Appointment {
     pub id: Id,
-    pub uuid: String,
-    pub provider_no: String,
+    pub uuid: Text,
+    pub provider_no: Text,
     /// `None` for a slot booked without a patient (OSCAR allows it).
     pub patient: Option<Id>,
     pub date: NaiveDate,
     pub start: NaiveTime,
     pub end: NaiveTime,
     /// The patient's name as typed on the schedule.
-    pub name: String,
-    pub notes: String,
-    pub reason: String,
-    pub location: String,
-    pub resources: String,
+    pub name: Text,
+    pub notes: Text,
+    pub reason: Text,
+    pub location: Text,
+    pub resources: Text,
     /// Appointment type name.
-    pub kind: String,
-    pub style: String,
-    pub billing: String,
+    pub kind: Text,
+    pub style: Text,
+    pub billing: Text,
     /// OSCAR status code (`t` to do, `H` here, `P` picked, `C` cancelled, `N` no-show...).
-    pub status: String,
+    pub status: Text,
     pub program_id: Id,
     pub facility_id: Option<Id>,
-    pub urgency: String,
-    pub remarks: String,
-    pub booking_source: String,
+    pub urgency: Text,
+    pub remarks: Text,
+    pub booking_source: Text,
     /// When and by whom the patient confirmed it (Juno), if they did.
     pub confirmed_at: Option<Timestamp>,
-    pub confirmed_by: String,
-    pub confirmed_by_type: String,
+    pub confirmed_by: Text,
+    pub confirmed_by_type: Text,
     pub created: Timestamp,
-    pub creator: String,
+    pub creator: Text,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
-    pub ext: BTreeMap<String, String>,
+    pub ext: Ext,
     pub last_update: Timestamp,
-    pub last_update_user: String,
+    pub last_update_user: Text,
 }
 record!(Appointment, patient_opt, uuid);
 
@@ -233,13 +231,13 @@ pub struct BillingRecord {
     pub id: Id,
     pub patient: Option<Id>,
     pub appointment_id: Option<Id>,
-    pub practitioner_no: String,
-    pub billing_code: String,
-    pub amount: String,
-    pub service_date: String,
-    pub status: String,
+    pub practitioner_no: Text,
+    pub billing_code: Text,
+    pub amount: Text,
+    pub service_date: Text,
+    pub status: Text,
     /// Every other field as received, by its wire name.
-    pub fields: BTreeMap<String, String>,
+    pub fields: Ext,
     pub created: Timestamp,
     pub last_update: Timestamp,
 }
@@ -255,12 +253,12 @@ impl Appointment {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AppointmentType {
     pub id: Id,
-    pub name: String,
+    pub name: Text,
     pub duration_min: u32,
-    pub notes: String,
-    pub reason: String,
-    pub location: String,
-    pub resources: String,
+    pub notes: Text,
+    pub reason: Text,
+    pub location: Text,
+    pub resources: Text,
     /// Offered to external booking (OSCAR BookingService).
     pub bookable: bool,
     pub last_update: Timestamp,
@@ -272,10 +270,10 @@ record!(AppointmentType);
 pub struct ScheduleCode {
     pub id: Id,
     pub code: char,
-    pub description: String,
+    pub description: Text,
     pub duration_min: u32,
-    pub color: String,
-    pub confirm: String,
+    pub color: Text,
+    pub confirm: Text,
     pub booking_limit: u32,
     pub last_update: Timestamp,
 }
@@ -286,10 +284,10 @@ record!(ScheduleCode);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ScheduleDay {
     pub id: Id,
-    pub provider_no: String,
+    pub provider_no: Text,
     pub date: NaiveDate,
     pub slot_min: u32,
-    pub timecode: String,
+    pub timecode: Text,
     pub holiday: bool,
     pub last_update: Timestamp,
 }
@@ -299,23 +297,23 @@ record!(ScheduleDay);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Allergy {
     pub id: Id,
-    pub uuid: String,
+    pub uuid: Text,
     pub patient_id: Id,
-    pub description: String,
-    pub reaction: String,
+    pub description: Text,
+    pub reaction: Text,
     /// `1` mild, `2` moderate, `3` severe, `4` unknown.
-    pub severity: String,
+    pub severity: Text,
     /// `1` immediate, `2` gradual, `3` slow, `4` unknown.
-    pub onset: String,
+    pub onset: Text,
     /// OSCAR allergy type code (8 generic, 13 brand, ...).
     pub type_code: i32,
     pub start_date: Option<NaiveDate>,
     pub entry_date: Option<NaiveDate>,
-    pub life_stage: String,
+    pub life_stage: Text,
     pub archived: bool,
-    pub provider_no: String,
+    pub provider_no: Text,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
-    pub ext: BTreeMap<String, String>,
+    pub ext: Ext,
     pub last_update: Timestamp,
 }
 record!(Allergy, patient, uuid);
@@ -324,22 +322,22 @@ record!(Allergy, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Immunization {
     pub id: Id,
-    pub uuid: String,
+    pub uuid: Text,
     pub patient_id: Id,
     /// OSCAR prevention type (`Flu`, `Td`, `MMR`, `PAP`...).
-    pub kind: String,
+    pub kind: Text,
     /// CVX code for vaccines, empty for screenings.
-    pub cvx: String,
+    pub cvx: Text,
     pub date: Option<NaiveDate>,
-    pub provider_no: String,
+    pub provider_no: Text,
     pub refused: bool,
     pub never: bool,
     pub deleted: bool,
     pub next_date: Option<NaiveDate>,
     /// Lot, manufacturer, route, dose, site, comments.
-    pub ext: BTreeMap<String, String>,
+    pub ext: Ext,
     pub created: Timestamp,
-    pub creator: String,
+    pub creator: Text,
     pub last_update: Timestamp,
 }
 record!(Immunization, patient, uuid);
@@ -348,16 +346,16 @@ record!(Immunization, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Measurement {
     pub id: Id,
-    pub uuid: String,
+    pub uuid: Text,
     pub patient_id: Id,
     /// OSCAR measurement type (`BP`, `WT`, `HT`, `TEMP`, `HR`, `A1C`...).
-    pub kind: String,
-    pub value: String,
-    pub unit: String,
-    pub instruction: String,
-    pub comments: String,
+    pub kind: Text,
+    pub value: Text,
+    pub unit: Text,
+    pub instruction: Text,
+    pub comments: Text,
     pub observed: Timestamp,
-    pub provider_no: String,
+    pub provider_no: Text,
     pub appointment_id: Option<Id>,
     pub encounter_id: Option<Id>,
     pub created: Timestamp,
@@ -369,30 +367,30 @@ record!(Measurement, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Medication {
     pub id: Id,
-    pub uuid: String,
+    pub uuid: Text,
     pub patient_id: Id,
-    pub provider_no: String,
+    pub provider_no: Text,
     /// The prescription (script) it was written on.
     pub script_no: Option<Id>,
-    pub brand_name: String,
-    pub generic_name: String,
-    pub din: String,
-    pub atc: String,
-    pub rxnorm: String,
-    pub dosage: String,
-    pub route: String,
-    pub frequency: String,
-    pub quantity: String,
+    pub brand_name: Text,
+    pub generic_name: Text,
+    pub din: Text,
+    pub atc: Text,
+    pub rxnorm: Text,
+    pub dosage: Text,
+    pub route: Text,
+    pub frequency: Text,
+    pub quantity: Text,
     pub repeats: u32,
-    pub instructions: String,
+    pub instructions: Text,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
     pub long_term: bool,
     pub archived: bool,
-    pub archived_reason: String,
+    pub archived_reason: Text,
     pub created: Timestamp,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
-    pub ext: BTreeMap<String, String>,
+    pub ext: Ext,
     pub last_update: Timestamp,
 }
 record!(Medication, patient, uuid);
@@ -401,12 +399,12 @@ record!(Medication, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Prescription {
     pub id: Id,
-    pub uuid: String,
+    pub uuid: Text,
     pub patient_id: Id,
-    pub provider_no: String,
+    pub provider_no: Text,
     pub date_prescribed: Option<NaiveDate>,
-    pub text: String,
-    pub comments: String,
+    pub text: Text,
+    pub comments: Text,
     pub printed: Option<Timestamp>,
     pub created: Timestamp,
     pub last_update: Timestamp,
@@ -418,20 +416,20 @@ record!(Prescription, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Problem {
     pub id: Id,
-    pub uuid: String,
+    pub uuid: Text,
     pub patient_id: Id,
     /// `medical_problem`, `surgery`, `dental`.
-    pub kind: String,
-    pub title: String,
+    pub kind: Text,
+    pub title: Text,
     /// Coded diagnosis, `ICD10:J45.909` style.
-    pub diagnosis: String,
+    pub diagnosis: Text,
     pub begin: Option<NaiveDate>,
     pub end: Option<NaiveDate>,
-    pub comments: String,
-    pub provider_no: String,
+    pub comments: Text,
+    pub provider_no: Text,
     pub created: Timestamp,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
-    pub ext: BTreeMap<String, String>,
+    pub ext: Ext,
     pub last_update: Timestamp,
 }
 record!(Problem, patient, uuid);
@@ -440,19 +438,19 @@ record!(Problem, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Encounter {
     pub id: Id,
-    pub uuid: String,
+    pub uuid: Text,
     pub patient_id: Id,
     pub date: Timestamp,
-    pub reason: String,
-    pub provider_no: String,
+    pub reason: Text,
+    pub provider_no: Text,
     pub facility_id: Option<Id>,
     /// `AMB`, `VR` (virtual), `HH`...
-    pub class_code: String,
-    pub sensitivity: String,
+    pub class_code: Text,
+    pub sensitivity: Text,
     pub appointment_id: Option<Id>,
     pub created: Timestamp,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
-    pub ext: BTreeMap<String, String>,
+    pub ext: Ext,
     pub last_update: Timestamp,
 }
 record!(Encounter, patient, uuid);
@@ -461,16 +459,16 @@ record!(Encounter, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Note {
     pub id: Id,
-    pub uuid: String,
+    pub uuid: Text,
     pub patient_id: Id,
     pub encounter_id: Option<Id>,
-    pub provider_no: String,
+    pub provider_no: Text,
     /// Free text, or the SOAP sections joined by the dialect.
-    pub text: String,
-    pub subjective: String,
-    pub objective: String,
-    pub assessment: String,
-    pub plan: String,
+    pub text: Text,
+    pub subjective: Text,
+    pub objective: Text,
+    pub assessment: Text,
+    pub plan: Text,
     pub observed: Timestamp,
     pub signed: bool,
     pub archived: bool,
@@ -483,26 +481,26 @@ record!(Note, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Document {
     pub id: Id,
-    pub uuid: String,
+    pub uuid: Text,
     /// `None` for a document not yet filed to a patient.
     pub patient: Option<Id>,
-    pub file_name: String,
-    pub content_type: String,
-    pub description: String,
+    pub file_name: Text,
+    pub content_type: Text,
+    pub description: Text,
     /// OSCAR doc type or OpenEMR category (`lab`, `consult`, `Medical Record`...).
-    pub category: String,
-    pub source: String,
+    pub category: Text,
+    pub source: Text,
     pub observed: Option<NaiveDate>,
-    pub provider_no: String,
-    pub responsible_no: String,
-    pub status: String,
+    pub provider_no: Text,
+    pub responsible_no: Text,
+    pub status: Text,
     #[serde(skip)]
     pub content: bytes::Bytes,
     /// Providers who acknowledged it in their inbox.
     pub acknowledged_by: Vec<String>,
     pub created: Timestamp,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
-    pub ext: BTreeMap<String, String>,
+    pub ext: Ext,
     pub last_update: Timestamp,
 }
 record!(Document, patient_opt, uuid);
@@ -511,19 +509,19 @@ record!(Document, patient_opt, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LabResult {
     pub id: Id,
-    pub uuid: String,
+    pub uuid: Text,
     pub patient: Option<Id>,
     /// Uploader type (`CML`, `GDML`, `MDS`, `PDF`...).
-    pub lab_type: String,
-    pub accession: String,
-    pub file_name: String,
+    pub lab_type: Text,
+    pub accession: Text,
+    pub file_name: Text,
     pub content: String,
-    pub status: String,
-    pub provider_no: String,
+    pub status: Text,
+    pub provider_no: Text,
     pub observed: Option<Timestamp>,
     pub created: Timestamp,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
-    pub ext: BTreeMap<String, String>,
+    pub ext: Ext,
     pub last_update: Timestamp,
 }
 record!(LabResult, patient_opt, uuid);
@@ -533,14 +531,14 @@ record!(LabResult, patient_opt, uuid);
 pub struct Tickler {
     pub id: Id,
     pub patient: Option<Id>,
-    pub message: String,
+    pub message: Text,
     /// `A` active, `C` completed, `D` deleted.
-    pub status: String,
+    pub status: Text,
     /// `High`, `Normal`, `Low`.
-    pub priority: String,
+    pub priority: Text,
     pub service_date: Timestamp,
-    pub creator: String,
-    pub assignee: String,
+    pub creator: Text,
+    pub assignee: Text,
     pub program_id: Id,
     pub comments: Vec<(Timestamp, String, String)>,
     pub created: Timestamp,
@@ -553,15 +551,15 @@ record!(Tickler, patient_opt);
 pub struct Message {
     pub id: Id,
     pub patient: Option<Id>,
-    pub from: String,
-    pub to: String,
-    pub subject: String,
-    pub body: String,
-    pub status: String,
-    pub kind: String,
+    pub from: Text,
+    pub to: Text,
+    pub subject: Text,
+    pub body: Text,
+    pub status: Text,
+    pub kind: Text,
     pub created: Timestamp,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
-    pub ext: BTreeMap<String, String>,
+    pub ext: Ext,
     pub last_update: Timestamp,
 }
 record!(Message, patient_opt);

@@ -169,7 +169,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
     for (name, generic, rxnorm, ndc, din, form, size, unit, route) in FORMULARY {
         let u = uuid(&mut rng);
         d.drugs.insert(Drug {
-            uuid: u,
+            uuid: u.into(),
             name: (*name).into(),
             generic_name: (*generic).into(),
             rxnorm: (*rxnorm).into(),
@@ -187,19 +187,19 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
     for (name, kind, cms, city, state) in PAYERS {
         let u = uuid(&mut rng);
         d.insurance_companies.insert(InsuranceCompany {
-            uuid: u,
+            uuid: u.into(),
             name: (*name).into(),
             attn: "Claims".into(),
             cms_id: (*cms).into(),
             ins_type_code: (*kind).into(),
             address: Address {
-                street: format!("{} Market St", rng.gen_range(100..999)),
+                street: format!("{} Market St", rng.gen_range(100..999)).into(),
                 city: (*city).into(),
                 province: (*state).into(),
-                postal: format!("{:05}", rng.gen_range(10000..99999)),
+                postal: format!("{:05}", rng.gen_range(10000..99999)).into(),
                 country: "US".into(),
             },
-            phone: format!("800-555-{:04}", rng.gen_range(0..10000)),
+            phone: format!("800-555-{:04}", rng.gen_range(0..10000)).into(),
             last_update: now,
             ..InsuranceCompany::default()
         });
@@ -228,7 +228,8 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         });
     }
 
-    let patients: Vec<(Id, NaiveDate, String, String, String)> = d
+    let mut texts = super::seed::Interner::default();
+    let patients: Vec<(Id, NaiveDate, Text, Text, Text)> = d
         .patients()
         .iter()
         .map(|p| {
@@ -254,24 +255,29 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         let stamp = d.patients.get(pid).map_or(now, |p| p.last_update);
         let _ = d.patients.update(pid, stamp, |p| {
             p.ext.insert("race".into(), race.into());
-            p.ext.insert("race_display".into(), race_text.into());
+            p.ext.insert("race_display".into(), texts.get(race_text));
             p.ext.insert("ethnicity".into(), eth.into());
-            p.ext.insert("ethnicity_display".into(), eth_text.into());
+            p.ext
+                .insert(texts.get("ethnicity_display"), texts.get(eth_text));
             if let Some((name, street)) = &employer {
-                p.ext.insert("employer.name".into(), name.clone());
-                p.ext.insert("employer.street".into(), street.clone());
+                p.ext.insert("employer.name".into(), texts.get(name));
+                p.ext
+                    .insert("employer.street".into(), street.clone().into());
                 p.ext.insert("employer.city".into(), p.address.city.clone());
                 p.ext
                     .insert("employer.state".into(), p.address.province.clone());
                 p.ext
-                    .insert("employer.postal_code".into(), p.address.postal.clone());
+                    .insert(texts.get("employer.postal_code"), p.address.postal.clone());
                 p.ext
-                    .insert("employer.country".into(), p.address.country.clone());
+                    .insert(texts.get("employer.country"), p.address.country.clone());
             }
             if guardian {
+                p.ext.insert(
+                    "guardian.name".into(),
+                    format!("Alex {}", p.last_name).into(),
+                );
                 p.ext
-                    .insert("guardian.name".into(), format!("Alex {}", p.last_name));
-                p.ext.insert("guardian.relationship".into(), "PRN".into());
+                    .insert(texts.get("guardian.relationship"), "PRN".into());
                 p.ext.insert("guardian.phone".into(), p.phone_home.clone());
             }
         });
@@ -279,19 +285,19 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         if rng.gen_bool(0.7) && !companies.is_empty() {
             let company = companies[rng.gen_range(0..companies.len())];
             let start = today - Duration::days(rng.gen_range(60..2000));
-            let mut subscriber = std::collections::BTreeMap::new();
-            subscriber.insert("subscriber_fname".into(), first.clone());
-            subscriber.insert("subscriber_lname".into(), last.clone());
-            subscriber.insert("subscriber_DOB".into(), dob.to_string());
+            let mut subscriber = Ext::new();
+            subscriber.insert(texts.get("subscriber_fname"), first.clone());
+            subscriber.insert(texts.get("subscriber_lname"), last.clone());
+            subscriber.insert("subscriber_DOB".into(), dob.to_string().into());
             let u = uuid(&mut rng);
             d.insurances.insert(InsurancePolicy {
-                uuid: u,
+                uuid: u.into(),
                 patient_id: pid,
                 company_id: company,
                 kind: "primary".into(),
                 plan_name: "Standard PPO".into(),
-                policy_number: format!("P{:08}", rng.gen_range(0..99_999_999)),
-                group_number: format!("G{:05}", rng.gen_range(0..99_999)),
+                policy_number: format!("P{:08}", rng.gen_range(0..99_999_999)).into(),
+                group_number: format!("G{:05}", rng.gen_range(0..99_999)).into(),
                 relationship: "self".into(),
                 start: Some(start),
                 copay: "20".into(),
@@ -304,13 +310,13 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         if rng.gen_bool(0.1) {
             let (title, udi) = *pick(&mut rng, DEVICES);
             let u = uuid(&mut rng);
-            let mut ext = std::collections::BTreeMap::new();
-            ext.insert("udi".into(), udi.into());
+            let mut ext = Ext::new();
+            ext.insert("udi".into(), texts.get(udi));
             d.problems.insert(Problem {
-                uuid: u,
+                uuid: u.into(),
                 patient_id: pid,
                 kind: "medical_device".into(),
-                title: title.into(),
+                title: texts.get(title),
                 begin: Some(today - Duration::days(rng.gen_range(100..3000))),
                 provider_no: provider_no.clone(),
                 ext,
@@ -329,12 +335,12 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let value = rng.gen_range(lo..hi);
             let accession = format!("ACC{:07}", rng.gen_range(0..9_999_999));
             let u = uuid(&mut rng);
-            let mut ext = std::collections::BTreeMap::new();
+            let mut ext = Ext::new();
             ext.insert("code".into(), code.into());
-            ext.insert("display".into(), name.into());
+            ext.insert("display".into(), texts.get(name));
             ext.insert("result_code".into(), result_code.into());
-            ext.insert("result_display".into(), result_name.into());
-            ext.insert("value".into(), format!("{value:.1}"));
+            ext.insert("result_display".into(), texts.get(result_name));
+            ext.insert("value".into(), format!("{value:.1}").into());
             ext.insert("unit".into(), unit.into());
             ext.insert("specimen".into(), "Blood".into());
             let content = format!(
@@ -345,11 +351,11 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 ts = at.format("%Y%m%d%H%M")
             );
             d.labs.insert(LabResult {
-                uuid: u,
+                uuid: u.into(),
                 patient: Some(pid),
                 lab_type: "HL7".into(),
-                accession,
-                file_name: format!("lab-{pid}.hl7"),
+                accession: accession.into(),
+                file_name: format!("lab-{pid}.hl7").into(),
                 content,
                 status: "F".into(),
                 provider_no: provider_no.clone(),
@@ -364,9 +370,9 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let u = uuid(&mut rng);
             let text = format!("Referral letter for {first} {last}.\nPlease assess and advise.\n");
             d.documents.insert(Document {
-                uuid: u,
+                uuid: u.into(),
                 patient: Some(pid),
-                file_name: "referral-letter.txt".into(),
+                file_name: texts.get("referral-letter.txt"),
                 content_type: "text/plain".into(),
                 description: "Referral letter".into(),
                 category: "Referral".into(),
@@ -383,7 +389,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         if rng.gen_bool(0.15) {
             let u = uuid(&mut rng);
             d.documents.insert(Document {
-                uuid: u,
+                uuid: u.into(),
                 patient: Some(pid),
                 file_name: "wound-photo.png".into(),
                 content_type: "image/png".into(),
@@ -409,7 +415,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                     .unwrap_or_default(),
             );
             d.questionnaire_responses.insert(QuestionnaireResponse {
-                uuid: u,
+                uuid: u.into(),
                 patient_id: pid,
                 questionnaire: "PHQ-2".into(),
                 status: "completed".into(),
@@ -436,20 +442,20 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             });
         }
         if rng.gen_bool(0.15) {
-            let mut fields = std::collections::BTreeMap::new();
+            let mut fields = Ext::new();
             fields.insert(
                 "refer_date".into(),
-                (today - Duration::days(20)).to_string(),
+                (today - Duration::days(20)).to_string().into(),
             );
-            fields.insert("refer_to".into(), "Dr. Lena Park, Cardiology".into());
+            fields.insert("refer_to".into(), texts.get("Dr. Lena Park, Cardiology"));
             fields.insert("refer_diag".into(), "ICD10:I10".into());
-            fields.insert("refer_risk_level".into(), "Medium".into());
+            fields.insert(texts.get("refer_risk_level"), "Medium".into());
             fields.insert("refer_vitals".into(), "1".into());
             d.transactions.insert(Transaction {
                 patient_id: pid,
                 kind: "LBTref".into(),
                 title: "Referral".into(),
-                body: "Assess blood pressure management.".into(),
+                body: texts.get("Assess blood pressure management."),
                 user: "admin".into(),
                 groupname: "Default".into(),
                 date: Some(now - Duration::days(20)),
@@ -462,13 +468,13 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
 
     // The vitals form records pulse, respiration and oxygen saturation at
     // every visit.
-    let visits: Vec<(Id, Id, Timestamp, String)> = d
+    let visits: Vec<(Id, Id, Timestamp, Text)> = d
         .encounters
         .iter()
         .map(|e| (e.id, e.patient_id, e.date, e.provider_no.clone()))
         .collect();
     for (encounter, patient, at, provider_no) in visits {
-        let have: Vec<String> = d
+        let have: Vec<Text> = d
             .measurements
             .for_patient(patient)
             .filter(|m| m.encounter_id == Some(encounter))
@@ -485,10 +491,10 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let value: f64 = rng.gen_range(lo..hi);
             let u = uuid(&mut rng);
             d.measurements.insert(Measurement {
-                uuid: u,
+                uuid: u.into(),
                 patient_id: patient,
                 kind: kind.into(),
-                value: format!("{}", value.round()),
+                value: format!("{}", value.round()).into(),
                 unit: unit.into(),
                 observed: at,
                 provider_no: provider_no.clone(),

@@ -143,7 +143,7 @@ pub fn extras(d: &mut Data, patients: usize, today: NaiveDate, now: Timestamp) {
                 patient: Some(patient),
                 lab_type: "GDML".into(),
                 accession: discipline.into(),
-                file_name: format!("lab-{patient}.hl7"),
+                file_name: format!("lab-{patient}.hl7").into(),
                 content: hl7(patient, &hin, &name, &when.format("%Y%m%d%H%M").to_string()),
                 status: "N".into(),
                 provider_no: "999998".into(),

@@ -3,29 +3,27 @@
 //! answers and bulk-export jobs. Like the rest of the model, field names
 //! say what a value means; each dialect maps them to its wire names.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{Address, Id, Timestamp};
+use super::{Address, Ext, Id, Text, Timestamp};
 use crate::record;
 
 /// A payer (OpenEMR `insurance_companies`, a FHIR payer Organization).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct InsuranceCompany {
     pub id: Id,
-    pub uuid: String,
-    pub name: String,
-    pub attn: String,
-    pub cms_id: String,
+    pub uuid: Text,
+    pub name: Text,
+    pub attn: Text,
+    pub cms_id: Text,
     /// OpenEMR `ins_type_code` (1 Other HCFA, 2 Medicare Part B, ...).
-    pub ins_type_code: String,
-    pub x12_receiver_id: String,
-    pub x12_default_partner_id: String,
-    pub alt_cms_id: String,
+    pub ins_type_code: Text,
+    pub x12_receiver_id: Text,
+    pub x12_default_partner_id: Text,
+    pub alt_cms_id: Text,
     pub address: Address,
-    pub phone: String,
+    pub phone: Text,
     pub last_update: Timestamp,
 }
 record!(InsuranceCompany, uuid);
@@ -34,24 +32,24 @@ record!(InsuranceCompany, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct InsurancePolicy {
     pub id: Id,
-    pub uuid: String,
+    pub uuid: Text,
     pub patient_id: Id,
     /// The payer ([`InsuranceCompany`] id).
     pub company_id: Id,
     /// `primary`, `secondary` or `tertiary`.
-    pub kind: String,
-    pub plan_name: String,
-    pub policy_number: String,
-    pub group_number: String,
+    pub kind: Text,
+    pub plan_name: Text,
+    pub policy_number: Text,
+    pub group_number: Text,
     /// `self`, `spouse`, `child`, `other`.
-    pub relationship: String,
+    pub relationship: Text,
     pub start: Option<NaiveDate>,
     pub end: Option<NaiveDate>,
-    pub copay: String,
-    pub accept_assignment: String,
-    pub policy_type: String,
+    pub copay: Text,
+    pub accept_assignment: Text,
+    pub policy_type: Text,
     /// The subscriber's columns (`subscriber_fname`, `subscriber_DOB`, ...).
-    pub subscriber: BTreeMap<String, String>,
+    pub subscriber: Ext,
     pub last_update: Timestamp,
 }
 record!(InsurancePolicy, patient, uuid);
@@ -63,14 +61,14 @@ pub struct Transaction {
     pub id: Id,
     pub patient_id: Id,
     /// The transaction type (`LBTref` referral, `LBTbill`, `LBTlegal`...).
-    pub kind: String,
-    pub title: String,
-    pub body: String,
-    pub user: String,
-    pub groupname: String,
+    pub kind: Text,
+    pub title: Text,
+    pub body: Text,
+    pub user: Text,
+    pub groupname: Text,
     pub date: Option<Timestamp>,
     /// The layout fields (`refer_to`, `refer_diag`, `refer_risk_level`...).
-    pub fields: BTreeMap<String, String>,
+    pub fields: Ext,
     pub last_update: Timestamp,
 }
 record!(Transaction, patient);
@@ -79,17 +77,17 @@ record!(Transaction, patient);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Drug {
     pub id: Id,
-    pub uuid: String,
-    pub name: String,
-    pub generic_name: String,
-    pub rxnorm: String,
-    pub ndc: String,
+    pub uuid: Text,
+    pub name: Text,
+    pub generic_name: Text,
+    pub rxnorm: Text,
+    pub ndc: Text,
     /// Canadian drug identification number, for OSCAR-family dialects.
-    pub din: String,
-    pub form: String,
-    pub size: String,
-    pub unit: String,
-    pub route: String,
+    pub din: Text,
+    pub form: Text,
+    pub size: Text,
+    pub unit: Text,
+    pub route: Text,
     pub active: bool,
     pub last_update: Timestamp,
 }
@@ -99,11 +97,11 @@ record!(Drug, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct QuestionnaireResponse {
     pub id: Id,
-    pub uuid: String,
+    pub uuid: Text,
     pub patient_id: Id,
     /// The questionnaire's name (`PHQ-2`).
-    pub questionnaire: String,
-    pub status: String,
+    pub questionnaire: Text,
+    pub status: Text,
     pub authored: Timestamp,
     /// `(linkId, question text, answer)` in order.
     pub answers: Vec<(String, String, String)>,
@@ -115,16 +113,16 @@ record!(QuestionnaireResponse, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ExportJob {
     pub id: Id,
-    pub uuid: String,
-    pub client_id: String,
-    pub user: String,
+    pub uuid: Text,
+    pub client_id: Text,
+    pub user: Text,
     /// `System`, `Patient` or `Group`.
-    pub level: String,
+    pub level: Text,
     pub group: Option<String>,
     pub types: Vec<String>,
     pub since: Option<Timestamp>,
     /// The kick-off URL, as the manifest's `request`.
-    pub request: String,
+    pub request: Text,
     pub started: Timestamp,
     /// When the status first reports complete.
     pub ready_at: Timestamp,

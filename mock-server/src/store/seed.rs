@@ -3,8 +3,6 @@
 //! numbers with a valid check digit, real city/postal/area-code pairs,
 //! `example.com` e-mails, 555 phone numbers) and entirely invented.
 
-use std::collections::BTreeMap;
-
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use emr_catalog::Family;
 use rand::{Rng, SeedableRng};
@@ -242,6 +240,7 @@ pub fn generate(cfg: &SeedConfig) -> Data {
     // Seed rows carry one stable instant: midnight UTC of "today".
     let now = Utc.from_utc_datetime(&cfg.today.and_hms_opt(0, 0, 0).unwrap_or_default());
     let uuid = |rng: &mut ChaCha8Rng| crate::rng::format_uuid(rng.gen());
+    let mut texts = Interner::default();
 
     seed_facilities(&mut d, &mut rng, now);
     let doctors = seed_staff(&mut d, &mut rng, cfg, now);
@@ -253,7 +252,7 @@ pub fn generate(cfg: &SeedConfig) -> Data {
         let mut p = Patient {
             created: at,
             last_update: at,
-            uuid: uuid(&mut rng),
+            uuid: uuid(&mut rng).into(),
             ..p
         };
         if i == 0 {
@@ -262,9 +261,9 @@ pub fn generate(cfg: &SeedConfig) -> Data {
         }
         let id = d.patients.insert(p);
         d.index_patient(id);
-        seed_clinical(&mut d, &mut rng, id, &doctors, cfg.today, now);
+        seed_clinical(&mut d, &mut rng, &mut texts, id, &doctors, cfg.today, now);
     }
-    seed_appointments(&mut d, &mut rng, cfg, &doctors, now);
+    seed_appointments(&mut d, &mut rng, &mut texts, cfg, &doctors, now);
     if cfg.family == Family::Oscar {
         if let Some(doc) = oscar_records() {
             d.records.seed(doc, cfg.today, now);
@@ -275,6 +274,7 @@ pub fn generate(cfg: &SeedConfig) -> Data {
         // Its own random stream: the data above stays byte-identical.
         super::openemr_seed::extend(&mut d, cfg, now);
     }
+    d.compact();
     d
 }
 
@@ -290,7 +290,7 @@ fn oscar_records() -> Option<&'static serde_json::Value> {
 fn seed_facilities(d: &mut Data, rng: &mut ChaCha8Rng, now: Timestamp) {
     let uuid = crate::rng::format_uuid(rng.gen());
     d.facilities.insert(Facility {
-        uuid,
+        uuid: uuid.into(),
         name: "Maple Grove Family Health Team".into(),
         address: Address {
             street: "200 Queen St W".into(),
@@ -320,7 +320,7 @@ fn seed_facilities(d: &mut Data, rng: &mut ChaCha8Rng, now: Timestamp) {
 }
 
 /// Creates the providers and their logins; returns the bookable doctors.
-fn seed_staff(d: &mut Data, rng: &mut ChaCha8Rng, cfg: &SeedConfig, now: Timestamp) -> Vec<String> {
+fn seed_staff(d: &mut Data, rng: &mut ChaCha8Rng, cfg: &SeedConfig, now: Timestamp) -> Vec<Text> {
     let (demo_no, demo_user, demo_pw, demo_first, demo_last) = match cfg.family {
         Family::Oscar => (
             accounts::OSCAR_PROVIDER_NO,
@@ -343,37 +343,37 @@ fn seed_staff(d: &mut Data, rng: &mut ChaCha8Rng, cfg: &SeedConfig, now: Timesta
     for (i, (no, first, last, kind, specialty)) in staff.iter().enumerate() {
         let cpso = 60000 + rng.gen_range(0..39999);
         d.providers.insert(Provider {
-            provider_no: (*no).to_owned(),
-            uuid: crate::rng::format_uuid(rng.gen()),
-            first_name: (*first).to_owned(),
-            last_name: (*last).to_owned(),
+            provider_no: (*no).to_owned().into(),
+            uuid: crate::rng::format_uuid(rng.gen()).into(),
+            first_name: (*first).to_owned().into(),
+            last_name: (*last).to_owned().into(),
             title: if *kind == "doctor" {
                 "Dr.".into()
             } else {
-                String::new()
+                Text::new()
             },
-            provider_type: (*kind).to_owned(),
-            specialty: (*specialty).to_owned(),
+            provider_type: (*kind).to_owned().into(),
+            specialty: (*specialty).to_owned().into(),
             sex: if i % 2 == 0 { "F".into() } else { "M".into() },
             ohip_no: if *kind == "doctor" {
-                format!("{:06}", 100000 + i * 7919)
+                format!("{:06}", 100000 + i * 7919).into()
             } else {
-                String::new()
+                Text::new()
             },
             billing_no: if *kind == "doctor" {
-                format!("{:06}", 200000 + i * 104729 % 99999)
+                format!("{:06}", 200000 + i * 104729 % 99999).into()
             } else {
-                String::new()
+                Text::new()
             },
             practitioner_no: if *kind == "doctor" {
-                cpso.to_string()
+                cpso.to_string().into()
             } else {
-                String::new()
+                Text::new()
             },
-            npi: format!("1{:09}", 234500000 + i),
-            phone: format!("416-555-01{:02}", 10 + i),
+            npi: format!("1{:09}", 234500000 + i).into(),
+            phone: format!("416-555-01{:02}", 10 + i).into(),
             work_phone: "416-555-0100".into(),
-            email: format!("{}.{}@maplegrove.example.com", ascii(first), ascii(last)),
+            email: format!("{}.{}@maplegrove.example.com", ascii(first), ascii(last)).into(),
             address: "200 Queen St W, Toronto ON M5V 3C7".into(),
             status: "1".into(),
             team: "Blue".into(),
@@ -400,10 +400,11 @@ fn seed_staff(d: &mut Data, rng: &mut ChaCha8Rng, cfg: &SeedConfig, now: Timesta
                 "{}{}",
                 ascii(first).chars().next().unwrap_or('x'),
                 ascii(last)
-            ),
-            password: format!("{}-Clinic-2026", ascii(last)),
-            pin: format!("{}", 1000 + no.len() * 111),
-            provider_no: (*no).to_owned(),
+            )
+            .into(),
+            password: format!("{}-Clinic-2026", ascii(last)).into(),
+            pin: format!("{}", 1000 + no.len() * 111).into(),
+            provider_no: (*no).to_owned().into(),
             last_update: now,
             ..Login::default()
         });
@@ -411,14 +412,14 @@ fn seed_staff(d: &mut Data, rng: &mut ChaCha8Rng, cfg: &SeedConfig, now: Timesta
     staff
         .iter()
         .filter(|s| s.3 == "doctor")
-        .map(|s| s.0.to_owned())
+        .map(|s| Text::from(s.0))
         .collect()
 }
 
 /// Appointment types, template codes, and each doctor's working days from
 /// 30 days ago to 60 days ahead: Monday to Friday, 09:00-12:00 and
 /// 13:00-17:00, in 15-minute slots.
-fn seed_schedule(d: &mut Data, cfg: &SeedConfig, doctors: &[String], now: Timestamp) {
+fn seed_schedule(d: &mut Data, cfg: &SeedConfig, doctors: &[Text], now: Timestamp) {
     for (name, minutes, bookable) in [
         ("Regular visit", 15, true),
         ("Complete physical", 30, true),
@@ -473,7 +474,7 @@ fn seed_schedule(d: &mut Data, cfg: &SeedConfig, doctors: &[String], now: Timest
                 provider_no: doctor.clone(),
                 date,
                 slot_min: 15,
-                timecode: timecode.clone(),
+                timecode: timecode.clone().into(),
                 holiday: false,
                 last_update: now,
                 ..ScheduleDay::default()
@@ -507,7 +508,7 @@ fn days_back(cfg: &SeedConfig, doctors: usize) -> i64 {
 fn patient(
     rng: &mut ChaCha8Rng,
     i: usize,
-    doctors: &[String],
+    doctors: &[Text],
     today: NaiveDate,
     now: Timestamp,
 ) -> Patient {
@@ -528,30 +529,31 @@ fn patient(
     let joined = today - Duration::days(rng.gen_range(30..3650));
     Patient {
         title: if female { "MS".into() } else { "MR".into() },
-        first_name: first.to_string(),
-        last_name: last.to_string(),
+        first_name: first.to_string().into(),
+        last_name: last.to_string().into(),
         sex: if female { "F".into() } else { "M".into() },
         birth_date: Some(birth),
-        hin,
+        hin: hin.into(),
         hin_version: format!(
             "{}{}",
             letters[rng.gen_range(0..letters.len())] as char,
             letters[rng.gen_range(0..letters.len())] as char
-        ),
+        )
+        .into(),
         hc_type: province.into(),
         hc_renew_date: Some(today + Duration::days(rng.gen_range(30..1800))),
-        chart_no: format!("{:06}", 1000 + i),
+        chart_no: format!("{:06}", 1000 + i).into(),
         address: Address {
-            street: format!("{} {}", rng.gen_range(1..2400), pick(rng, STREETS)),
+            street: format!("{} {}", rng.gen_range(1..2400), pick(rng, STREETS)).into(),
             city: city.into(),
             province: province.into(),
-            postal,
+            postal: postal.into(),
             country: "CA".into(),
         },
-        phone_home: format!("{area}-555-{:04}", rng.gen_range(0..10000)),
-        phone_work: String::new(),
-        phone_cell: format!("{area}-555-{:04}", rng.gen_range(0..10000)),
-        email: format!("{}.{}{}@example.com", ascii(first), ascii(last), i + 1),
+        phone_home: format!("{area}-555-{:04}", rng.gen_range(0..10000)).into(),
+        phone_work: Text::new(),
+        phone_cell: format!("{area}-555-{:04}", rng.gen_range(0..10000)).into(),
+        email: format!("{}.{}{}@example.com", ascii(first), ascii(last), i + 1).into(),
         status: if rng.gen_bool(0.95) {
             "AC".into()
         } else {
@@ -573,7 +575,7 @@ fn patient(
         spoken_language: "English".into(),
         date_joined: Some(joined),
         last_update_user: "999998".into(),
-        ext: BTreeMap::new(),
+        ext: Ext::new(),
         created: now,
         last_update: now,
         ..Patient::default()
@@ -633,11 +635,13 @@ pub fn ontario_hin_is_valid(hin: &str) -> bool {
     (10 - sum % 10) % 10 == digits[9]
 }
 
+#[allow(clippy::too_many_arguments)]
 fn seed_clinical(
     d: &mut Data,
     rng: &mut ChaCha8Rng,
+    texts: &mut Interner,
     patient: Id,
-    doctors: &[String],
+    doctors: &[Text],
     today: NaiveDate,
     now: Timestamp,
 ) {
@@ -647,12 +651,12 @@ fn seed_clinical(
         let (desc, reaction, type_code) = *pick(rng, ALLERGIES);
         let u = uuid(rng);
         d.allergies.insert(Allergy {
-            uuid: u,
+            uuid: u.into(),
             patient_id: patient,
             description: desc.into(),
-            reaction: reaction.into(),
-            severity: rng.gen_range(1..4).to_string(),
-            onset: rng.gen_range(1..4).to_string(),
+            reaction: texts.get(reaction),
+            severity: rng.gen_range(1..4).to_string().into(),
+            onset: rng.gen_range(1..4).to_string().into(),
             type_code,
             start_date: Some(today - Duration::days(rng.gen_range(100..4000))),
             entry_date: Some(today - Duration::days(rng.gen_range(1..100))),
@@ -665,16 +669,19 @@ fn seed_clinical(
     for _ in 0..rng.gen_range(0..3) {
         let (kind, cvx) = *pick(rng, IMMUNIZATIONS);
         let date = today - Duration::days(rng.gen_range(10..2000));
-        let mut ext = BTreeMap::new();
+        let mut ext = Ext::new();
         ext.insert(
-            "lot".to_owned(),
-            format!("L{}", rng.gen_range(10000..99999)),
+            "lot".to_owned().into(),
+            format!("L{}", rng.gen_range(10000..99999)).into(),
         );
-        ext.insert("route".to_owned(), "IM".to_owned());
-        ext.insert("location".to_owned(), "Left deltoid".to_owned());
+        ext.insert("route".to_owned().into(), "IM".to_owned().into());
+        ext.insert(
+            "location".to_owned().into(),
+            "Left deltoid".to_owned().into(),
+        );
         let u = uuid(rng);
         d.immunizations.insert(Immunization {
-            uuid: u,
+            uuid: u.into(),
             patient_id: patient,
             kind: kind.into(),
             cvx: cvx.into(),
@@ -694,7 +701,7 @@ fn seed_clinical(
     );
     let u = uuid(rng);
     let encounter = d.encounters.insert(Encounter {
-        uuid: u,
+        uuid: u.into(),
         patient_id: patient,
         date: encounter_date,
         reason: "Follow-up visit".into(),
@@ -710,10 +717,10 @@ fn seed_clinical(
     let diastolic = rng.gen_range(65..100);
     let u = uuid(rng);
     d.measurements.insert(Measurement {
-        uuid: u,
+        uuid: u.into(),
         patient_id: patient,
         kind: "BP".into(),
-        value: format!("{systolic}/{diastolic}"),
+        value: format!("{systolic}/{diastolic}").into(),
         unit: "mm[Hg]".into(),
         observed: encounter_date,
         provider_no: doctor.clone(),
@@ -727,10 +734,10 @@ fn seed_clinical(
         let value = rng.gen_range(lo..hi);
         let u = uuid(rng);
         d.measurements.insert(Measurement {
-            uuid: u,
+            uuid: u.into(),
             patient_id: patient,
             kind: kind.into(),
-            value: format!("{value:.1}"),
+            value: format!("{value:.1}").into(),
             unit: unit.into(),
             observed: encounter_date,
             provider_no: doctor.clone(),
@@ -745,18 +752,18 @@ fn seed_clinical(
         let start = today - Duration::days(rng.gen_range(10..900));
         let u = uuid(rng);
         let script = d.prescriptions.insert(Prescription {
-            uuid: u,
+            uuid: u.into(),
             patient_id: patient,
             provider_no: doctor.clone(),
             date_prescribed: Some(start),
-            text: format!("{brand} {dosage} {freq}"),
+            text: texts.get(&format!("{brand} {dosage} {freq}")),
             created: now,
             last_update: now,
             ..Prescription::default()
         });
         let u = uuid(rng);
         d.medications.insert(Medication {
-            uuid: u,
+            uuid: u.into(),
             patient_id: patient,
             provider_no: doctor.clone(),
             script_no: Some(script),
@@ -770,7 +777,7 @@ fn seed_clinical(
             frequency: freq.into(),
             quantity: "90".into(),
             repeats: rng.gen_range(0..4),
-            instructions: format!("Take {dosage} {freq}"),
+            instructions: format!("Take {dosage} {freq}").into(),
             start_date: Some(start),
             end_date: Some(start + Duration::days(90)),
             long_term: rng.gen_bool(0.6),
@@ -783,11 +790,11 @@ fn seed_clinical(
         let (title, icd) = *pick(rng, PROBLEMS);
         let u = uuid(rng);
         d.problems.insert(Problem {
-            uuid: u,
+            uuid: u.into(),
             patient_id: patient,
             kind: "medical_problem".into(),
-            title: title.into(),
-            diagnosis: format!("ICD10:{icd}"),
+            title: texts.get(title),
+            diagnosis: format!("ICD10:{icd}").into(),
             begin: Some(today - Duration::days(rng.gen_range(100..5000))),
             provider_no: doctor.clone(),
             created: now,
@@ -797,15 +804,15 @@ fn seed_clinical(
     }
     let u = uuid(rng);
     d.notes.insert(Note {
-        uuid: u,
+        uuid: u.into(),
         patient_id: patient,
         encounter_id: Some(encounter),
         provider_no: doctor,
-        text: "Patient seen for follow-up. Feeling well. Continue current plan.".into(),
+        text: texts.get("Patient seen for follow-up. Feeling well. Continue current plan."),
         subjective: "Feeling well.".into(),
-        objective: format!("BP {systolic}/{diastolic}."),
+        objective: format!("BP {systolic}/{diastolic}.").into(),
         assessment: "Stable.".into(),
-        plan: "Continue current plan; follow up in 3 months.".into(),
+        plan: texts.get("Continue current plan; follow up in 3 months."),
         observed: encounter_date,
         signed: true,
         created: now,
@@ -819,14 +826,15 @@ fn seed_clinical(
 fn seed_appointments(
     d: &mut Data,
     rng: &mut ChaCha8Rng,
+    texts: &mut Interner,
     cfg: &SeedConfig,
-    doctors: &[String],
+    doctors: &[Text],
     now: Timestamp,
 ) {
     if cfg.patients == 0 {
         return;
     }
-    let days: Vec<(String, NaiveDate)> = d
+    let days: Vec<(Text, NaiveDate)> = d
         .schedule_days
         .iter()
         .filter(|s| doctors.contains(&s.provider_no))
@@ -853,7 +861,7 @@ fn seed_appointments(
             let name = d
                 .patients
                 .get(patient)
-                .map(|p| p.display_name())
+                .map(|p| texts.get(&p.display_name()))
                 .unwrap_or_default();
             let status = if date < cfg.today {
                 statuses[rng.gen_range(2..statuses.len())]
@@ -861,7 +869,7 @@ fn seed_appointments(
                 "t"
             };
             let appt = Appointment {
-                uuid: crate::rng::format_uuid(rng.gen()),
+                uuid: crate::rng::format_uuid(rng.gen()).into(),
                 provider_no: provider_no.clone(),
                 patient: Some(patient),
                 date,
@@ -882,6 +890,25 @@ fn seed_appointments(
             // Seeded slots were checked free just above.
             let _ = d.insert_appointment(appt, now, true);
         }
+    }
+}
+
+/// One shared copy of each repeated text too long to sit inline (note
+/// templates, problem titles, names on the schedule): its clones share it.
+#[derive(Default)]
+pub(super) struct Interner(std::collections::HashMap<Box<str>, Text, foldhash::fast::RandomState>);
+
+impl Interner {
+    pub(super) fn get(&mut self, s: &str) -> Text {
+        if s.len() < 16 {
+            return s.into();
+        }
+        if let Some(t) = self.0.get(s) {
+            return t.clone();
+        }
+        let t = Text::from(s);
+        self.0.insert(s.into(), t.clone());
+        t
     }
 }
 

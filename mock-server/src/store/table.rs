@@ -2,9 +2,11 @@
 //! dialect needs: by uuid, by patient, and by last-update time (for the
 //! delta-sync operations).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
 
 use super::{Id, Timestamp};
 
@@ -52,63 +54,53 @@ impl<T> Default for Table<T> {
     }
 }
 
-/// Row ids by uuid. A canonical lower-case uuid (what the store generates)
-/// is kept as the 128-bit number it spells, which is exact (one text per
-/// number) and holds no string; any other text is kept as it is. Nothing
+/// Row ids by uuid. The index holds only ids (8 bytes an entry): a uuid's
+/// text lives in its row, which a lookup reads to confirm a match. Nothing
 /// iterates this index, so its hash order never shows.
 #[derive(Debug, Clone, Default)]
 struct UuidIndex {
-    canonical: HashMap<u128, Id, RandomState>,
-    other: HashMap<Box<str>, Id, RandomState>,
+    ids: HashTable<Id>,
+    state: RandomState,
 }
 
 impl UuidIndex {
-    fn get(&self, uuid: &str) -> Option<Id> {
-        match canonical_uuid(uuid) {
-            Some(n) => self.canonical.get(&n).copied(),
-            None => self.other.get(uuid).copied(),
+    fn hash(&self, uuid: &str) -> u64 {
+        self.state.hash_one(uuid)
+    }
+
+    fn get<T: Record>(&self, uuid: &str, rows: &BTreeMap<Id, Box<T>>) -> Option<Id> {
+        self.ids
+            .find(self.hash(uuid), |id| uuid_of(rows, *id) == Some(uuid))
+            .copied()
+    }
+
+    /// Maps `uuid` to `id` (replacing the id of another row with that
+    /// uuid). `rows` must not hold the row being indexed yet.
+    fn insert<T: Record>(&mut self, uuid: &str, id: Id, rows: &BTreeMap<Id, Box<T>>) {
+        let hash = self.hash(uuid);
+        match self
+            .ids
+            .find_entry(hash, |e| uuid_of(rows, *e) == Some(uuid))
+        {
+            Ok(mut entry) => *entry.get_mut() = id,
+            Err(_) => {
+                let state = &self.state;
+                self.ids.insert_unique(hash, id, |e| {
+                    uuid_of(rows, *e).map_or(0, |u| state.hash_one(u))
+                });
+            }
         }
     }
 
-    fn insert(&mut self, uuid: &str, id: Id) {
-        match canonical_uuid(uuid) {
-            Some(n) => self.canonical.insert(n, id),
-            None => self.other.insert(uuid.into(), id),
-        };
-    }
-
-    fn remove(&mut self, uuid: &str) {
-        match canonical_uuid(uuid) {
-            Some(n) => self.canonical.remove(&n),
-            None => self.other.remove(uuid),
-        };
+    fn remove(&mut self, uuid: &str, id: Id) {
+        if let Ok(entry) = self.ids.find_entry(self.hash(uuid), |e| *e == id) {
+            entry.remove();
+        }
     }
 }
 
-/// The number a `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` uuid in lower-case
-/// hex spells; `None` for any other text (upper case included, so that two
-/// texts never share a number).
-fn canonical_uuid(s: &str) -> Option<u128> {
-    let b = s.as_bytes();
-    if b.len() != 36 {
-        return None;
-    }
-    let mut n: u128 = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if c != b'-' {
-                return None;
-            }
-            continue;
-        }
-        let digit = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
-        };
-        n = (n << 4) | u128::from(digit);
-    }
-    Some(n)
+fn uuid_of<T: Record>(rows: &BTreeMap<Id, Box<T>>, id: Id) -> Option<&str> {
+    rows.get(&id).and_then(|r| r.uuid())
 }
 
 impl<T: Record> Table<T> {
@@ -144,7 +136,9 @@ impl<T: Record> Table<T> {
     }
 
     pub fn by_uuid(&self, uuid: &str) -> Option<&T> {
-        self.by_uuid.get(uuid).and_then(|id| self.get(id))
+        self.by_uuid
+            .get(uuid, &self.rows)
+            .and_then(|id| self.get(id))
     }
 
     /// Changes a row in place and stamps it; `None` when there is no row.
@@ -197,6 +191,16 @@ impl<T: Record> Table<T> {
         self.next_id
     }
 
+    /// Rebuilds the B-tree indexes with full nodes. Rows arrive in id
+    /// order, and a B-tree filled in order keeps its nodes about half full;
+    /// one built from sorted input packs them. Called once a bulk load (the
+    /// seed) is done: the contents, and so every read, stay the same.
+    pub fn compact(&mut self) {
+        packed(&mut self.rows);
+        packed_set(&mut self.by_update);
+        packed_set(&mut self.by_patient);
+    }
+
     fn index(&mut self, row: &T) {
         let id = row.id();
         self.by_update.insert((row.last_update(), id));
@@ -204,7 +208,7 @@ impl<T: Record> Table<T> {
             self.by_patient.insert((p, id));
         }
         if let Some(u) = row.uuid() {
-            self.by_uuid.insert(u, id);
+            self.by_uuid.insert(u, id, &self.rows);
         }
     }
 
@@ -215,9 +219,19 @@ impl<T: Record> Table<T> {
             self.by_patient.remove(&(p, id));
         }
         if let Some(u) = row.uuid() {
-            self.by_uuid.remove(u);
+            self.by_uuid.remove(u, id);
         }
     }
+}
+
+/// Rebuilds a B-tree map from its own sorted entries (bulk-built, full nodes).
+pub(crate) fn packed<K: Ord, V>(map: &mut BTreeMap<K, V>) {
+    *map = std::mem::take(map).into_iter().collect();
+}
+
+/// [`packed`] for a set.
+pub(crate) fn packed_set<K: Ord>(set: &mut BTreeSet<K>) {
+    *set = std::mem::take(set).into_iter().collect();
 }
 
 /// Implements [`Record`] for a struct with `id` and `last_update` fields.
@@ -304,12 +318,6 @@ mod tests {
     fn uuid_index_is_exact_for_every_spelling() {
         let lower = "0f8c2a4e-1b3d-4c5e-9f60-7a8b9c0d1e2f";
         let upper = lower.to_uppercase();
-        assert_eq!(
-            canonical_uuid(lower),
-            Some(0x0f8c2a4e_1b3d_4c5e_9f60_7a8b9c0d1e2f)
-        );
-        assert_eq!(canonical_uuid(&upper), None, "upper case is another text");
-        assert_eq!(canonical_uuid("0f8c2a4e11b3d-4c5e-9f60-7a8b9c0d1e2f"), None);
         let mut t = Table::default();
         let a = t.insert(row(1, lower, 10));
         let b = t.insert(row(1, &upper, 10));
@@ -321,5 +329,24 @@ mod tests {
         t.remove(a);
         assert!(t.by_uuid(lower).is_none());
         assert_eq!(t.by_uuid(&upper).unwrap().id, b);
+        let d = t.insert(row(2, &upper, 20));
+        assert_eq!(t.by_uuid(&upper).unwrap().id, d, "the latest row wins");
+    }
+
+    #[test]
+    fn uuid_index_survives_growth_and_updates() {
+        let mut t = Table::default();
+        let ids: Vec<Id> = (0..2000)
+            .map(|i| t.insert(row(i, &format!("u{i}"), i)))
+            .collect();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(t.by_uuid(&format!("u{i}")).unwrap().id, *id);
+        }
+        t.update(ids[7], at(5000), |r| r.uuid = "renamed".into());
+        assert!(t.by_uuid("u7").is_none());
+        assert_eq!(t.by_uuid("renamed").unwrap().id, ids[7]);
+        t.compact();
+        assert_eq!(t.by_uuid("u1999").unwrap().id, ids[1999]);
+        assert_eq!(t.updated_after(at(1998)).count(), 2);
     }
 }

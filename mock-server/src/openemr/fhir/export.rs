@@ -183,11 +183,11 @@ pub fn kickoff(c: &Call<'_>, level: Level) -> Answer {
         for (t, text) in files {
             let uuid = c.state.rng.uuid();
             d.documents.insert(Document {
-                uuid: uuid.clone(),
+                uuid: uuid.clone().into(),
                 patient: None,
-                file_name: format!("{t}.ndjson"),
+                file_name: format!("{t}.ndjson").into(),
                 content_type: "application/fhir+ndjson".into(),
-                description: format!("Bulk export {job_uuid}"),
+                description: format!("Bulk export {job_uuid}").into(),
                 category: CATEGORY.into(),
                 source: "export".into(),
                 status: "A".into(),
@@ -199,14 +199,14 @@ pub fn kickoff(c: &Call<'_>, level: Level) -> Answer {
             output.push((t, uuid));
         }
         d.export_jobs.insert(ExportJob {
-            uuid: job_uuid.clone(),
-            client_id: client,
-            user,
+            uuid: job_uuid.clone().into(),
+            client_id: client.into(),
+            user: user.into(),
             level: level.as_str().into(),
             group,
             types,
             since,
-            request,
+            request: request.into(),
             started: now,
             ready_at: now + chrono::Duration::seconds(i64::try_from(delay).unwrap_or(i64::MAX / 2)),
             output,

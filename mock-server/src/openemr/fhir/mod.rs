@@ -472,7 +472,7 @@ fn binary(c: &Call<'_>) -> Answer {
         }
         Ok((
             StatusCode::OK,
-            [(header::CONTENT_TYPE, doc.content_type.clone())],
+            [(header::CONTENT_TYPE, doc.content_type.to_string())],
             doc.content.clone(),
         )
             .into_response())
@@ -528,7 +528,7 @@ fn docref(c: &Call<'_>) -> Answer {
         let xml = export::ccd(d, pid, &now);
         let uuid = c.state.rng.uuid();
         d.documents.insert(crate::store::Document {
-            uuid: uuid.clone(),
+            uuid: uuid.clone().into(),
             patient: Some(pid),
             file_name: "CCD.xml".into(),
             content_type: "text/xml".into(),
@@ -700,13 +700,13 @@ fn write_patient(c: &Call<'_>) -> Answer {
             }
             None => {
                 let mut p = crate::store::Patient {
-                    uuid: c.state.rng.uuid(),
+                    uuid: c.state.rng.uuid().into(),
                     status: "AC".into(),
                     date_joined: Some(now.date_naive()),
                     ..Default::default()
                 };
                 super::standard::apply_patient(&mut p, &fields);
-                p.chart_no = format!("{:06}", 1000 + d.patients().next_id());
+                p.chart_no = format!("{:06}", 1000 + d.patients().next_id()).into();
                 d.insert_patient(p, now)
             }
         };
@@ -731,30 +731,30 @@ fn write_organization(c: &Call<'_>) -> Answer {
     c.site.store.write(|d| {
         acl::check(d, c.principal, "admin/super")?;
         let apply = |f: &mut crate::store::Facility| {
-            f.name = name.clone();
+            f.name = name.clone().into();
             if let Some(x) = npi_of(&v) {
-                f.npi = x;
+                f.npi = x.into();
             }
             if let Some(x) = first_str(&v, "telecom?system=phone.value") {
-                f.phone = x;
+                f.phone = x.into();
             }
             if let Some(x) = first_str(&v, "telecom?system=fax.value") {
-                f.fax = x;
+                f.fax = x.into();
             }
             if let Some(x) = first_str(&v, "telecom?system=email.value") {
-                f.email = x;
+                f.email = x.into();
             }
             if let Some(x) = first_str(&v, "address.line") {
-                f.address.street = x;
+                f.address.street = x.into();
             }
             if let Some(x) = first_str(&v, "address.city") {
-                f.address.city = x;
+                f.address.city = x.into();
             }
             if let Some(x) = first_str(&v, "address.state") {
-                f.address.province = x;
+                f.address.province = x.into();
             }
             if let Some(x) = first_str(&v, "address.postalCode") {
-                f.address.postal = x;
+                f.address.postal = x.into();
             }
             if let Some(x) = v.get("active").and_then(Value::as_bool) {
                 f.active = x;
@@ -770,7 +770,7 @@ fn write_organization(c: &Call<'_>) -> Answer {
             }
             None => {
                 let mut f = crate::store::Facility {
-                    uuid: c.state.rng.uuid(),
+                    uuid: c.state.rng.uuid().into(),
                     active: true,
                     last_update: now,
                     ..Default::default()
@@ -814,19 +814,19 @@ fn write_practitioner(c: &Call<'_>) -> Answer {
         let get = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_owned);
         let apply = |p: &mut crate::store::Provider| {
             if let Some(x) = get("fname") {
-                p.first_name = x;
+                p.first_name = x.into();
             }
             if let Some(x) = get("lname") {
-                p.last_name = x;
+                p.last_name = x.into();
             }
             if let Some(x) = get("npi") {
-                p.npi = x;
+                p.npi = x.into();
             }
             if let Some(x) = get("email") {
-                p.email = x;
+                p.email = x.into();
             }
             if let Some(x) = get("phone") {
-                p.phone = x;
+                p.phone = x.into();
             }
             if let Some(x) = v.get("active").and_then(Value::as_bool) {
                 p.status = if x { "1".into() } else { "0".into() };
@@ -842,7 +842,7 @@ fn write_practitioner(c: &Call<'_>) -> Answer {
             }
             None => {
                 let mut p = crate::store::Provider {
-                    uuid: c.state.rng.uuid(),
+                    uuid: c.state.rng.uuid().into(),
                     provider_type: "doctor".into(),
                     status: "1".into(),
                     last_update: now,
@@ -851,7 +851,7 @@ fn write_practitioner(c: &Call<'_>) -> Answer {
                 apply(&mut p);
                 let id = d.providers.insert(p);
                 d.providers
-                    .update(id, now, |p| p.provider_no = id.to_string());
+                    .update(id, now, |p| p.provider_no = id.to_string().into());
                 id
             }
         };

@@ -479,7 +479,7 @@ const NPI: &str = "http://hl7.org/fhir/sid/us-npi";
 
 impl Build<'_> {
     pub fn patient_uuid(&self, id: Id) -> Option<String> {
-        self.d.patients().get(id).map(|p| p.uuid.clone())
+        self.d.patients().get(id).map(|p| p.uuid.to_string())
     }
 
     fn patient_ref(&self, id: Id) -> Value {
@@ -601,7 +601,7 @@ pub fn patient(p: &Patient) -> Value {
         "use": "official",
         "type": {"coding": [coding("http://terminology.hl7.org/CodeSystem/v2-0203", "PT", "Patient external identifier")]},
         "system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-        "value": if p.chart_no.is_empty() { p.id.to_string() } else { p.chart_no.clone() },
+        "value": if p.chart_no.is_empty() { p.id.to_string() } else { p.chart_no.to_string() },
     })];
     if !p.sin.is_empty() {
         identifier.push(json!({
@@ -686,7 +686,7 @@ fn patients(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         .map(|p| {
             let mut r = self::patient(p);
             r["generalPractitioner"] = Value::Array(vec![b.practitioner_ref(&p.provider_no)]);
-            item(p.uuid.clone(), Some(p.id), p.last_update, r)
+            item(p.uuid.to_string(), Some(p.id), p.last_update, r)
         })
         .collect()
 }
@@ -713,7 +713,7 @@ fn practitioners(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 "telecom": provider_telecom(p),
                 "gender": gender(&p.sex),
             });
-            resource("Practitioner", p.uuid.clone(), None, p.last_update, r)
+            resource("Practitioner", p.uuid.to_string(), None, p.last_update, r)
         })
         .collect()
 }
@@ -732,7 +732,7 @@ fn persons(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "gender": gender(&p.sex),
                 "link": [{"target": {"reference": format!("Practitioner/{}", p.uuid)}}],
             });
-            resource("Person", p.uuid.clone(), None, p.last_update, r)
+            resource("Person", p.uuid.to_string(), None, p.last_update, r)
         })
         .collect()
 }
@@ -866,7 +866,7 @@ fn organizations(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 ],
                 "address": [address(&f.address.street, &f.address.city, &f.address.province, &f.address.postal, &f.address.country)],
             });
-            resource("Organization", f.uuid.clone(), None, f.last_update, r)
+            resource("Organization", f.uuid.to_string(), None, f.last_update, r)
         })
         .collect();
     out.extend(b.d.insurance_companies.iter().map(|c| {
@@ -877,7 +877,7 @@ fn organizations(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
             "telecom": [{"system": "phone", "value": c.phone, "use": "work"}],
             "address": [address(&c.address.street, &c.address.city, &c.address.province, &c.address.postal, &c.address.country)],
         });
-        resource("Organization", c.uuid.clone(), None, c.last_update, r)
+        resource("Organization", c.uuid.to_string(), None, c.last_update, r)
     }));
     out
 }
@@ -893,7 +893,7 @@ fn locations(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 "address": address(&f.address.street, &f.address.city, &f.address.province, &f.address.postal, &f.address.country),
                 "managingOrganization": {"reference": format!("Organization/{}", f.uuid)},
             });
-            resource("Location", f.uuid.clone(), None, f.last_update, r)
+            resource("Location", f.uuid.to_string(), None, f.last_update, r)
         })
         .collect()
 }
@@ -906,7 +906,7 @@ fn encounters(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             let class_display = super::super::standard::list("_ActEncounterCode")
                 .and_then(|l| l.iter().find(|o| o.0 == e.class_code))
                 .map(|o| o.1.clone())
-                .unwrap_or_else(|| e.class_code.clone());
+                .unwrap_or_else(|| e.class_code.to_string());
             let catname = e
                 .ext
                 .get("pc_catid")
@@ -929,7 +929,7 @@ fn encounters(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "location": e.facility_id.and_then(|f| b.d.facilities.get(f)).map(|f| vec![json!({"location": {"reference": format!("Location/{}", f.uuid)}})]),
                 "serviceProvider": b.organization_ref(e.facility_id),
             });
-            resource("Encounter", e.uuid.clone(), Some(e.patient_id), e.last_update, r)
+            resource("Encounter", e.uuid.to_string(), Some(e.patient_id), e.last_update, r)
         })
         .collect()
 }
@@ -962,7 +962,7 @@ fn conditions(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "recordedDate": instant(&p.created),
                 "recorder": b.practitioner_ref(&p.provider_no),
             });
-            resource("Condition", p.uuid.clone(), Some(p.patient_id), p.last_update, r)
+            resource("Condition", p.uuid.to_string(), Some(p.patient_id), p.last_update, r)
         })
         .collect()
 }
@@ -998,7 +998,7 @@ fn allergies(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "recorder": b.practitioner_ref(&a.provider_no),
                 "reaction": reaction,
             });
-            resource("AllergyIntolerance", a.uuid.clone(), Some(a.patient_id), a.last_update, r)
+            resource("AllergyIntolerance", a.uuid.to_string(), Some(a.patient_id), a.last_update, r)
         })
         .collect()
 }
@@ -1093,7 +1093,7 @@ fn observations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                     "valueString": if quantity(&m.value, &m.unit).is_null() { json!(m.value) } else { Value::Null },
                 })
             };
-            Some(item(m.uuid.clone(), Some(m.patient_id), m.last_update, r))
+            Some(item(m.uuid.to_string(), Some(m.patient_id), m.last_update, r))
         })
         .collect();
     out.extend(for_patient(&b.d.labs, patient).filter_map(|l| {
@@ -1146,7 +1146,7 @@ fn immunizations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "route": if e("route").is_empty() { Value::Null } else { json!({"text": e("route")}) },
                 "performer": [{"actor": b.practitioner_ref(&i.provider_no)}],
             });
-            resource("Immunization", i.uuid.clone(), Some(i.patient_id), i.last_update, r)
+            resource("Immunization", i.uuid.to_string(), Some(i.patient_id), i.last_update, r)
         })
         .collect()
 }
@@ -1179,7 +1179,7 @@ fn medication_requests(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                     "quantity": m.quantity.trim().parse::<f64>().ok().map(|q| json!({"value": q})),
                 },
             });
-            resource("MedicationRequest", m.uuid.clone(), Some(m.patient_id), m.last_update, r)
+            resource("MedicationRequest", m.uuid.to_string(), Some(m.patient_id), m.last_update, r)
         })
         .collect()
 }
@@ -1214,7 +1214,7 @@ fn medications(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 "status": if dr.active { "active" } else { "inactive" },
                 "form": {"text": dr.form},
             });
-            resource("Medication", dr.uuid.clone(), None, dr.last_update, r)
+            resource("Medication", dr.uuid.to_string(), None, dr.last_update, r)
         })
         .collect()
 }
@@ -1231,7 +1231,7 @@ fn procedures(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "performedDateTime": p.begin.map(|d| d.to_string()).unwrap_or_else(|| instant(&p.created)),
                 "recorder": b.practitioner_ref(&p.provider_no),
             });
-            resource("Procedure", p.uuid.clone(), Some(p.patient_id), p.last_update, r)
+            resource("Procedure", p.uuid.to_string(), Some(p.patient_id), p.last_update, r)
         })
         .collect();
     out.extend(for_patient(&b.d.labs, patient).filter_map(|l| {
@@ -1277,7 +1277,7 @@ fn diagnostic_reports(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             });
             Some(resource(
                 "DiagnosticReport",
-                l.uuid.clone(),
+                l.uuid.to_string(),
                 Some(pid),
                 l.last_update,
                 r,
@@ -1375,7 +1375,7 @@ fn document_references(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 }],
                 "context": {"period": {"start": doc.observed.map(|d| d.to_string())}},
             });
-            Some(resource("DocumentReference", doc.uuid.clone(), Some(pid), doc.last_update, r))
+            Some(resource("DocumentReference", doc.uuid.to_string(), Some(pid), doc.last_update, r))
         })
         .collect();
     out.extend(for_patient(&b.d.notes, patient).filter(|n| !n.archived && !n.text.is_empty()).map(|n| {
@@ -1390,7 +1390,7 @@ fn document_references(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             "content": [{"attachment": {"contentType": "text/plain", "data": data}}],
             "context": {"encounter": n.encounter_id.and_then(|e| b.d.encounters.get(e)).map(|e| vec![json!({"reference": format!("Encounter/{}", e.uuid)})])},
         });
-        resource("DocumentReference", n.uuid.clone(), Some(n.patient_id), n.last_update, r)
+        resource("DocumentReference", n.uuid.to_string(), Some(n.patient_id), n.last_update, r)
     }));
     out
 }
@@ -1407,7 +1407,7 @@ fn media(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "createdDateTime": doc.observed.map(|d| d.to_string()),
                 "content": {"contentType": doc.content_type, "url": b.binary_url(&doc.uuid), "title": doc.file_name},
             });
-            Some(resource("Media", doc.uuid.clone(), Some(pid), doc.last_update, r))
+            Some(resource("Media", doc.uuid.to_string(), Some(pid), doc.last_update, r))
         })
         .collect()
 }
@@ -1479,7 +1479,7 @@ fn coverages(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                     {"type": concept("http://terminology.hl7.org/CodeSystem/coverage-class", "group", "Group"), "value": i.group_number, "name": i.plan_name},
                 ],
             });
-            resource("Coverage", i.uuid.clone(), Some(i.patient_id), i.last_update, r)
+            resource("Coverage", i.uuid.to_string(), Some(i.patient_id), i.last_update, r)
         })
         .collect()
 }
@@ -1501,7 +1501,7 @@ fn devices(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             });
             resource(
                 "Device",
-                p.uuid.clone(),
+                p.uuid.to_string(),
                 Some(p.patient_id),
                 p.last_update,
                 r,
@@ -1547,7 +1547,7 @@ fn appointments(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "comment": a.notes,
                 "participant": participant,
             });
-            resource("Appointment", a.uuid.clone(), a.patient, a.last_update, r)
+            resource("Appointment", a.uuid.to_string(), a.patient, a.last_update, r)
         })
         .collect()
 }
@@ -1560,7 +1560,7 @@ fn provenance_targets(
     let d = b.d;
     let mut out = Vec::new();
     for p in patient_rows(b, patient) {
-        out.push(("Patient", p.uuid.clone(), p.id, p.last_update));
+        out.push(("Patient", p.uuid.to_string(), p.id, p.last_update));
     }
     out.extend(
         for_patient(&d.allergies, patient)
@@ -1568,7 +1568,7 @@ fn provenance_targets(
             .map(|a| {
                 (
                     "AllergyIntolerance",
-                    a.uuid.clone(),
+                    a.uuid.to_string(),
                     a.patient_id,
                     a.last_update,
                 )
@@ -1577,21 +1577,28 @@ fn provenance_targets(
     out.extend(
         for_patient(&d.problems, patient)
             .filter(|x| x.kind == "medical_problem")
-            .map(|x| ("Condition", x.uuid.clone(), x.patient_id, x.last_update)),
+            .map(|x| ("Condition", x.uuid.to_string(), x.patient_id, x.last_update)),
     );
     out.extend(
         for_patient(&d.encounters, patient)
-            .map(|e| ("Encounter", e.uuid.clone(), e.patient_id, e.last_update)),
+            .map(|e| ("Encounter", e.uuid.to_string(), e.patient_id, e.last_update)),
     );
     out.extend(
         for_patient(&d.immunizations, patient)
             .filter(|i| !i.deleted)
-            .map(|i| ("Immunization", i.uuid.clone(), i.patient_id, i.last_update)),
+            .map(|i| {
+                (
+                    "Immunization",
+                    i.uuid.to_string(),
+                    i.patient_id,
+                    i.last_update,
+                )
+            }),
     );
     out.extend(for_patient(&d.medications, patient).map(|m| {
         (
             "MedicationRequest",
-            m.uuid.clone(),
+            m.uuid.to_string(),
             m.patient_id,
             m.last_update,
         )
@@ -1599,16 +1606,29 @@ fn provenance_targets(
     out.extend(
         for_patient(&d.measurements, patient)
             .filter(|m| vitals::is_vital(&m.kind))
-            .map(|m| ("Observation", m.uuid.clone(), m.patient_id, m.last_update)),
+            .map(|m| {
+                (
+                    "Observation",
+                    m.uuid.to_string(),
+                    m.patient_id,
+                    m.last_update,
+                )
+            }),
     );
     out.extend(
         for_patient(&d.problems, patient)
             .filter(|x| x.kind == "surgery")
-            .map(|x| ("Procedure", x.uuid.clone(), x.patient_id, x.last_update)),
+            .map(|x| ("Procedure", x.uuid.to_string(), x.patient_id, x.last_update)),
     );
     out.extend(for_patient(&d.documents, patient).filter_map(|doc| {
-        doc.patient
-            .map(|p| ("DocumentReference", doc.uuid.clone(), p, doc.last_update))
+        doc.patient.map(|p| {
+            (
+                "DocumentReference",
+                doc.uuid.to_string(),
+                p,
+                doc.last_update,
+            )
+        })
     }));
     out
 }
@@ -1670,7 +1690,7 @@ fn questionnaire_responses(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             });
             resource(
                 "QuestionnaireResponse",
-                q.uuid.clone(),
+                q.uuid.to_string(),
                 Some(q.patient_id),
                 q.last_update,
                 r,
@@ -1689,7 +1709,7 @@ fn value_sets(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
         "Appointment Type".into(),
         b.d.appointment_types
             .iter()
-            .map(|t| (t.id.to_string(), t.name.clone()))
+            .map(|t| (t.id.to_string(), t.name.to_string()))
             .collect(),
     )];
     for (list, id, title) in [

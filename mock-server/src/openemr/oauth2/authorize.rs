@@ -270,12 +270,12 @@ pub fn find_user(ctx: &Ctx<'_>, username: &str, password: &str) -> Option<Logged
         let p = d.provider(&login.provider_no)?;
         Some(LoggedIn {
             role: Role::Users,
-            uuid: p.uuid.clone(),
-            username: login.user_name.clone(),
+            uuid: p.uuid.to_string(),
+            username: login.user_name.to_string(),
             pid: None,
-            email: p.email.clone(),
-            first_name: p.first_name.clone(),
-            last_name: p.last_name.clone(),
+            email: p.email.to_string(),
+            first_name: p.first_name.to_string(),
+            last_name: p.last_name.to_string(),
         })
     })
 }
@@ -300,12 +300,12 @@ pub fn find_patient(
         }
         Some(LoggedIn {
             role: Role::Patient,
-            uuid: p.uuid.clone(),
-            username: p.portal_username.clone(),
+            uuid: p.uuid.to_string(),
+            username: p.portal_username.to_string(),
             pid: Some(p.id),
-            email: p.email.clone(),
-            first_name: p.first_name.clone(),
-            last_name: p.last_name.clone(),
+            email: p.email.to_string(),
+            first_name: p.first_name.to_string(),
+            last_name: p.last_name.to_string(),
         })
     })
 }
@@ -349,7 +349,7 @@ pub fn patient_select(ctx: &Ctx<'_>, req: Request, _search: bool) -> Response {
             .take(100)
             .map(|p| {
                 (
-                    p.uuid.clone(),
+                    p.uuid.to_string(),
                     format!("{}, {}", p.last_name, p.first_name),
                     p.birth_date.map(|b| b.to_string()).unwrap_or_default(),
                 )

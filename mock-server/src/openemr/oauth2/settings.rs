@@ -50,8 +50,8 @@ async fn portal_login(
         let done = site.store.write(|d| {
             let id = d.patients().by_uuid(&patient).map(|p| p.id)?;
             d.update_patient(id, now, |p| {
-                p.portal_username = l.username.clone();
-                p.portal_password = l.password.clone();
+                p.portal_username = l.username.clone().into();
+                p.portal_password = l.password.clone().into();
             })
             .ok()
         });

@@ -603,6 +603,7 @@ fn current_no(d: &Data, c: &Call<'_>) -> String {
     current(d, c)
         .map(|p| p.provider_no.clone())
         .unwrap_or_default()
+        .to_string()
 }
 
 fn field(m: &Map<String, Value>, k: &str) -> Option<String> {
@@ -613,15 +614,15 @@ fn date_field(m: &Map<String, Value>, k: &str) -> Option<NaiveDate> {
     field(m, k).and_then(|s| NaiveDate::parse_from_str(s.get(..10).unwrap_or(&s), "%Y-%m-%d").ok())
 }
 
-fn set(target: &mut String, m: &Map<String, Value>, k: &str) {
+fn set(target: &mut crate::store::Text, m: &Map<String, Value>, k: &str) {
     if let Some(v) = field(m, k) {
-        *target = v;
+        *target = v.into();
     }
 }
 
-fn set_ext(ext: &mut std::collections::BTreeMap<String, String>, m: &Map<String, Value>, k: &str) {
+fn set_ext(ext: &mut crate::store::Ext, m: &Map<String, Value>, k: &str) {
     if let Some(v) = field(m, k) {
-        ext.insert(k.to_owned(), v);
+        ext.insert(k.to_owned().into(), v.into());
     }
 }
 
@@ -986,15 +987,15 @@ fn patient_create(c: &Call<'_>, ok: StatusCode) -> Answer {
             return Err(wrapper_invalid(e));
         }
         let mut p = Patient {
-            uuid: new_uuid(c),
+            uuid: new_uuid(c).into(),
             status: "AC".into(),
-            provider_no: current_no(d, c),
+            provider_no: current_no(d, c).into(),
             date_joined: Some(now.date_naive()),
             ..Patient::default()
         };
         apply_patient(&mut p, &input);
         if p.chart_no.is_empty() {
-            p.chart_no = format!("{:06}", 1000 + d.patients().next_id());
+            p.chart_no = format!("{:06}", 1000 + d.patients().next_id()).into();
         }
         let uuid = p.uuid.clone();
         let id = d.insert_patient(p, now);
@@ -1087,10 +1088,10 @@ fn encounter_write(c: &Call<'_>, ok: StatusCode, euuid: Option<&str>) -> Answer 
             }
             None => {
                 let mut e = Encounter {
-                    uuid: new_uuid(c),
+                    uuid: new_uuid(c).into(),
                     patient_id: pid,
                     date: now,
-                    provider_no: me,
+                    provider_no: me.into(),
                     facility_id: d.facilities.iter().next().map(|f| f.id),
                     sensitivity: "normal".into(),
                     created: now,
@@ -1137,7 +1138,8 @@ fn soap_write(c: &Call<'_>, ok: StatusCode, sid: Option<Id>) -> Answer {
             .filter(|(_, t)| !t.is_empty())
             .map(|(k, t)| format!("{k}: {t}"))
             .collect::<Vec<_>>()
-            .join("\n");
+            .join("\n")
+            .into();
         };
         match sid {
             Some(sid) => {
@@ -1153,10 +1155,10 @@ fn soap_write(c: &Call<'_>, ok: StatusCode, sid: Option<Id>) -> Answer {
             }
             None => {
                 let mut n = Note {
-                    uuid: new_uuid(c),
+                    uuid: new_uuid(c).into(),
                     patient_id: pid,
                     encounter_id: Some(eid),
-                    provider_no: current_no(d, c),
+                    provider_no: current_no(d, c).into(),
                     observed: now,
                     signed: true,
                     created: now,
@@ -1192,7 +1194,7 @@ fn vital_write(c: &Call<'_>, ok: StatusCode, vid: Option<Id>) -> Answer {
                 };
                 (
                     f.observed,
-                    f.rows.iter().map(|m| (m.id, m.kind.clone())).collect(),
+                    f.rows.iter().map(|m| (m.id, m.kind.to_string())).collect(),
                 )
             }
             // A new form gets an instant of its own.
@@ -1225,26 +1227,26 @@ fn vital_write(c: &Call<'_>, ok: StatusCode, vid: Option<Id>) -> Answer {
         for (kind, value, unit, instruction) in values {
             if let Some((id, _)) = existing.iter().find(|(_, k)| k == kind) {
                 d.measurements.update(*id, now, |m| {
-                    m.value = value.clone();
-                    m.unit = unit.to_owned();
+                    m.value = value.clone().into();
+                    m.unit = unit.to_owned().into();
                     if let Some(i) = &instruction {
-                        m.instruction = i.clone();
+                        m.instruction = i.clone().into();
                     }
                     if let Some(n) = &note {
-                        m.comments = n.clone();
+                        m.comments = n.clone().into();
                     }
                 });
             } else {
                 let id = d.measurements.insert(Measurement {
-                    uuid: new_uuid(c),
+                    uuid: new_uuid(c).into(),
                     patient_id: pid,
-                    kind: kind.to_owned(),
-                    value,
-                    unit: unit.to_owned(),
-                    instruction: instruction.unwrap_or_default(),
-                    comments: note.clone().unwrap_or_default(),
+                    kind: kind.to_owned().into(),
+                    value: value.into(),
+                    unit: unit.to_owned().into(),
+                    instruction: instruction.unwrap_or_default().into(),
+                    comments: note.clone().unwrap_or_default().into(),
                     observed,
-                    provider_no: provider_no.clone(),
+                    provider_no: provider_no.clone().into(),
                     encounter_id: Some(eid),
                     created: now,
                     last_update: now,
@@ -1259,14 +1261,14 @@ fn vital_write(c: &Call<'_>, ok: StatusCode, vid: Option<Id>) -> Answer {
             // A form without a value: OpenEMR still saves the form row.
             (None, None) => {
                 let id = d.measurements.insert(Measurement {
-                    uuid: new_uuid(c),
+                    uuid: new_uuid(c).into(),
                     patient_id: pid,
                     kind: "BP".into(),
                     value: "/".into(),
                     unit: "mm[Hg]".into(),
-                    comments: note.unwrap_or_default(),
+                    comments: note.unwrap_or_default().into(),
                     observed,
-                    provider_no,
+                    provider_no: provider_no.into(),
                     encounter_id: Some(eid),
                     created: now,
                     last_update: now,
@@ -1345,7 +1347,7 @@ fn practitioner_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answe
             }
             None => {
                 let mut p = Provider {
-                    uuid: new_uuid(c),
+                    uuid: new_uuid(c).into(),
                     provider_type: "doctor".into(),
                     status: "1".into(),
                     last_update: now,
@@ -1355,7 +1357,7 @@ fn practitioner_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answe
                 let uuid = p.uuid.clone();
                 let id = d.providers.insert(p);
                 d.providers
-                    .update(id, now, |p| p.provider_no = id.to_string());
+                    .update(id, now, |p| p.provider_no = id.to_string().into());
                 Ok(wrapper(ok, json!({"id": id, "uuid": uuid})))
             }
         }
@@ -1399,7 +1401,7 @@ fn facility_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
             }
         };
         let new_row = |_: &Data| Facility {
-            uuid: new_uuid(c),
+            uuid: new_uuid(c).into(),
             active: true,
             last_update: now,
             ..Facility::default()
@@ -1447,10 +1449,10 @@ fn condition_write(c: &Call<'_>, ok: StatusCode, muuid: Option<&str>) -> Answer 
             }
         };
         let new_row = |d: &Data| Problem {
-            uuid: new_uuid(c),
+            uuid: new_uuid(c).into(),
             patient_id: pid,
             kind: "medical_problem".into(),
-            provider_no: current_no(d, c),
+            provider_no: current_no(d, c).into(),
             created: now,
             last_update: now,
             ..Problem::default()
@@ -1494,12 +1496,12 @@ fn allergy_write(c: &Call<'_>, ok: StatusCode, auuid: Option<&str>) -> Answer {
             set_ext(&mut a.ext, &input, "diagnosis");
         };
         let new_row = |d: &Data| Allergy {
-            uuid: new_uuid(c),
+            uuid: new_uuid(c).into(),
             patient_id: pid,
             severity: "4".into(),
             onset: "4".into(),
             entry_date: Some(now.date_naive()),
-            provider_no: current_no(d, c),
+            provider_no: current_no(d, c).into(),
             last_update: now,
             ..Allergy::default()
         };
@@ -1564,8 +1566,8 @@ fn list_write(c: &Call<'_>, ok: StatusCode, kind: &str, id: Option<&str>) -> Ans
         if kind == "medication" {
             let apply = |m: &mut Medication| {
                 if let Some(t) = &title {
-                    m.brand_name = String::new();
-                    m.generic_name = t.clone();
+                    m.brand_name = String::new().into();
+                    m.generic_name = t.clone().into();
                 }
                 if begin.is_some() {
                     m.start_date = begin;
@@ -1574,7 +1576,7 @@ fn list_write(c: &Call<'_>, ok: StatusCode, kind: &str, id: Option<&str>) -> Ans
                     m.end_date = end;
                 }
                 if let Some(x) = &diagnosis {
-                    m.ext.insert("diagnosis".into(), x.clone());
+                    m.ext.insert("diagnosis".into(), x.clone().into());
                 }
             };
             match id {
@@ -1587,9 +1589,9 @@ fn list_write(c: &Call<'_>, ok: StatusCode, kind: &str, id: Option<&str>) -> Ans
                 }
                 None => {
                     let mut m = Medication {
-                        uuid: new_uuid(c),
+                        uuid: new_uuid(c).into(),
                         patient_id: pid,
-                        provider_no,
+                        provider_no: provider_no.into(),
                         created: now,
                         last_update: now,
                         ..Medication::default()
@@ -1602,7 +1604,7 @@ fn list_write(c: &Call<'_>, ok: StatusCode, kind: &str, id: Option<&str>) -> Ans
         } else {
             let apply = |p: &mut Problem| {
                 if let Some(t) = &title {
-                    p.title = t.clone();
+                    p.title = t.clone().into();
                 }
                 if begin.is_some() {
                     p.begin = begin;
@@ -1611,7 +1613,7 @@ fn list_write(c: &Call<'_>, ok: StatusCode, kind: &str, id: Option<&str>) -> Ans
                     p.end = end;
                 }
                 if let Some(x) = &diagnosis {
-                    p.diagnosis = x.clone();
+                    p.diagnosis = x.clone().into();
                 }
             };
             match id {
@@ -1628,10 +1630,10 @@ fn list_write(c: &Call<'_>, ok: StatusCode, kind: &str, id: Option<&str>) -> Ans
                 }
                 None => {
                     let mut p = Problem {
-                        uuid: new_uuid(c),
+                        uuid: new_uuid(c).into(),
                         patient_id: pid,
-                        kind: kind.to_owned(),
-                        provider_no,
+                        kind: kind.to_owned().into(),
+                        provider_no: provider_no.into(),
                         created: now,
                         last_update: now,
                         ..Problem::default()
@@ -1691,17 +1693,17 @@ fn appointment_create(c: &Call<'_>, ok: StatusCode) -> Answer {
             .and_then(|a| a.parse::<Id>().ok())
             .and_then(|a| d.providers.get(a))
             .map(|p| p.provider_no.clone())
-            .unwrap_or_else(|| current_no(d, c));
+            .unwrap_or_else(|| current_no(d, c).into());
         let kind = field(&input, "pc_catid")
             .and_then(|i| i.parse::<Id>().ok())
             .and_then(|i| d.appointment_types.get(i))
             .map(|t| t.name.clone())
-            .or_else(|| field(&input, "pc_title"))
+            .or_else(|| field(&input, "pc_title").map(Into::into))
             .unwrap_or_default();
-        let mut ext = std::collections::BTreeMap::new();
+        let mut ext = crate::store::Ext::new();
         for k in ["pc_catid", "pc_billing_location"] {
             if let Some(v) = field(&input, k) {
-                ext.insert(k.to_owned(), v);
+                ext.insert(k.into(), v.into());
             }
         }
         let name = d
@@ -1710,19 +1712,20 @@ fn appointment_create(c: &Call<'_>, ok: StatusCode) -> Answer {
             .map(Patient::display_name)
             .unwrap_or_default();
         let a = Appointment {
-            uuid: new_uuid(c),
+            uuid: new_uuid(c).into(),
             provider_no: provider.clone(),
             patient: Some(pid),
             date,
             start,
             end,
-            name,
-            notes: field(&input, "pc_hometext").unwrap_or_default(),
-            reason: field(&input, "pc_title").unwrap_or_default(),
+            name: name.into(),
+            notes: field(&input, "pc_hometext").unwrap_or_default().into(),
+            reason: field(&input, "pc_title").unwrap_or_default().into(),
             kind,
             status: wire::appointment_status_code(
                 &field(&input, "pc_apptstatus").unwrap_or_default(),
-            ),
+            )
+            .into(),
             facility_id: field(&input, "pc_facility").and_then(|f| f.parse().ok()),
             booking_source: "OpenEMR".into(),
             creator: provider.clone(),
@@ -1775,7 +1778,7 @@ fn insurance_company_write(c: &Call<'_>, ok: StatusCode, iid: Option<Id>) -> Ans
             }
             None => {
                 let mut ic = InsuranceCompany {
-                    uuid: new_uuid(c),
+                    uuid: new_uuid(c).into(),
                     last_update: now,
                     ..InsuranceCompany::default()
                 };
@@ -1874,7 +1877,7 @@ fn insurance_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
             return Err(wrapper_invalid(Value::Object(errors)));
         }
         let apply = |i: &mut InsurancePolicy| {
-            i.kind = kind.clone();
+            i.kind = kind.clone().into();
             if let Some(p) = field(&input, "provider").and_then(|p| p.parse().ok()) {
                 i.company_id = p;
             }
@@ -1898,7 +1901,7 @@ fn insurance_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
             }
             None => {
                 let mut i = InsurancePolicy {
-                    uuid: new_uuid(c),
+                    uuid: new_uuid(c).into(),
                     patient_id: patient.id,
                     last_update: now,
                     ..InsurancePolicy::default()
@@ -1956,7 +1959,8 @@ fn insurance_swap(c: &Call<'_>, ok: StatusCode) -> Answer {
         if let Some(h) = holder {
             d.insurances.update(h, now, |i| i.kind = old_kind.clone());
         }
-        d.insurances.update(id, now, |i| i.kind = kind.clone());
+        d.insurances
+            .update(id, now, |i| i.kind = kind.clone().into());
         let rows: Vec<Value> = d
             .insurances
             .for_patient(pid)
@@ -1973,7 +1977,7 @@ fn employer_rows(p: &Patient) -> Vec<Value> {
     };
     let e = |k: &str| {
         p.ext
-            .get(&format!("employer.{k}"))
+            .get(format!("employer.{k}").as_str())
             .cloned()
             .unwrap_or_default()
     };
@@ -2092,7 +2096,7 @@ fn transaction_write(c: &Call<'_>, ok: StatusCode, tid: Option<Id>) -> Answer {
         let apply = |t: &mut Transaction| {
             let mut put = |k: &str, v: Option<String>| {
                 if let Some(v) = v.filter(|v| !v.is_empty()) {
-                    t.fields.insert(k.to_owned(), v);
+                    t.fields.insert(k.to_owned().into(), v.into());
                 }
             };
             put("refer_date", field(&input, "referralDate"));
@@ -2109,7 +2113,7 @@ fn transaction_write(c: &Call<'_>, ok: StatusCode, tid: Option<Id>) -> Answer {
             put("refer_validFrom", field(&input, "validFrom"));
             put("refer_validThrough", field(&input, "validThrough"));
             if let Some(b) = field(&input, "body").filter(|b| !b.is_empty()) {
-                t.body = b;
+                t.body = b.into();
             }
         };
         match tid {
@@ -2126,10 +2130,10 @@ fn transaction_write(c: &Call<'_>, ok: StatusCode, tid: Option<Id>) -> Answer {
             None => {
                 let mut t = Transaction {
                     patient_id: pid,
-                    kind: field(&input, "type").unwrap_or_default(),
-                    title: field(&input, "title").unwrap_or_default(),
-                    groupname: field(&input, "groupname").unwrap_or_default(),
-                    user: me,
+                    kind: field(&input, "type").unwrap_or_default().into(),
+                    title: field(&input, "title").unwrap_or_default().into(),
+                    groupname: field(&input, "groupname").unwrap_or_default().into(),
+                    user: me.into(),
                     date: Some(now),
                     last_update: now,
                     ..Transaction::default()
@@ -2163,12 +2167,12 @@ fn prescription_create(c: &Call<'_>, ok: StatusCode) -> Answer {
         let drug = field(&input, "drug").unwrap_or_default();
         let start = date_field(&input, "start_date");
         let p = Prescription {
-            uuid: new_uuid(c),
+            uuid: new_uuid(c).into(),
             patient_id: pid,
-            provider_no: provider_no.clone(),
+            provider_no: provider_no.clone().into(),
             date_prescribed: start,
-            text: drug.clone(),
-            comments: field(&input, "note").unwrap_or_default(),
+            text: drug.clone().into(),
+            comments: field(&input, "note").unwrap_or_default().into(),
             created: now,
             last_update: now,
             ..Prescription::default()
@@ -2183,18 +2187,19 @@ fn prescription_create(c: &Call<'_>, ok: StatusCode) -> Answer {
                 })
                 .map(|x| x.rxnorm.clone())
                 .unwrap_or_default()
+                .to_string()
         });
         d.medications.insert(Medication {
-            uuid: new_uuid(c),
+            uuid: new_uuid(c).into(),
             patient_id: pid,
-            provider_no,
+            provider_no: provider_no.into(),
             script_no: Some(script),
-            generic_name: drug,
-            rxnorm,
-            dosage: field(&input, "dosage").unwrap_or_default(),
-            route: field(&input, "route").unwrap_or_default(),
-            frequency: field(&input, "interval").unwrap_or_default(),
-            quantity: field(&input, "quantity").unwrap_or_default(),
+            generic_name: drug.into(),
+            rxnorm: rxnorm.into(),
+            dosage: field(&input, "dosage").unwrap_or_default().into(),
+            route: field(&input, "route").unwrap_or_default().into(),
+            frequency: field(&input, "interval").unwrap_or_default().into(),
+            quantity: field(&input, "quantity").unwrap_or_default().into(),
             repeats: field(&input, "refills")
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(0),
@@ -2252,20 +2257,20 @@ fn document_upload(c: &Call<'_>, ok: StatusCode) -> Answer {
         if d.patients().get(pid).is_none() {
             return Err(legacy_not_found());
         }
-        let mut ext = std::collections::BTreeMap::new();
+        let mut ext = crate::store::Ext::new();
         if let Some(eid) = c.q("eid") {
-            ext.insert("encounter".into(), eid.to_owned());
+            ext.insert("encounter".into(), eid.into());
         }
         d.documents.insert(Document {
-            uuid: new_uuid(c),
+            uuid: new_uuid(c).into(),
             patient: Some(pid),
-            file_name: part.0,
-            content_type: part.1,
-            description: String::new(),
-            category,
+            file_name: part.0.into(),
+            content_type: part.1.into(),
+            description: String::new().into(),
+            category: category.into(),
             source: "api".into(),
             observed: Some(now.date_naive()),
-            provider_no: current_no(d, c),
+            provider_no: current_no(d, c).into(),
             status: "A".into(),
             content: part.2,
             ext,
@@ -2285,12 +2290,12 @@ fn document_download(c: &Call<'_>, ok: StatusCode) -> Response {
             Some(doc) => (
                 ok,
                 [
-                    (header::CONTENT_TYPE, doc.content_type.clone()),
+                    (header::CONTENT_TYPE, doc.content_type.to_string()),
                     (
                         header::CONTENT_DISPOSITION,
                         format!(
                             "attachment; filename=\"{}\"",
-                            doc.file_name.replace('"', "")
+                            doc.file_name.as_str().replace('"', "")
                         ),
                     ),
                 ],

@@ -19,8 +19,8 @@ fn date(d: Option<chrono::NaiveDate>) -> Value {
     d.map_or(Value::Null, |d| Value::String(d.to_string()))
 }
 
-fn ext(map: &std::collections::BTreeMap<String, String>, k: &str) -> String {
-    map.get(k).cloned().unwrap_or_default()
+fn ext(map: &crate::store::Ext, k: &str) -> String {
+    map.get(k).cloned().unwrap_or_default().to_string()
 }
 
 fn patient_uuid(d: &Data, pid: i64) -> String {
@@ -28,6 +28,7 @@ fn patient_uuid(d: &Data, pid: i64) -> String {
         .get(pid)
         .map(|p| p.uuid.clone())
         .unwrap_or_default()
+        .to_string()
 }
 
 /// The provider's OpenEMR `users.id` (the row id).
@@ -43,12 +44,14 @@ pub fn username(d: &Data, provider_no: &str) -> String {
         .find(|l| l.provider_no == provider_no)
         .map(|l| l.user_name.clone())
         .unwrap_or_default()
+        .to_string()
 }
 
 pub fn facility_name(d: &Data, id: Option<i64>) -> String {
     id.and_then(|i| d.facilities.get(i))
         .map(|f| f.name.clone())
         .unwrap_or_default()
+        .to_string()
 }
 
 /// OpenEMR calendar categories are the store's appointment types.
@@ -59,6 +62,7 @@ pub fn category_name(d: &Data, catid: &str) -> String {
         .and_then(|i| d.appointment_types.get(i))
         .map(|t| t.name.clone())
         .unwrap_or_default()
+        .to_string()
 }
 
 pub fn encounter(d: &Data, e: &Encounter) -> Value {
@@ -195,9 +199,9 @@ pub fn medication_row(m: &Medication) -> Value {
 
 pub fn medication_title(m: &Medication) -> String {
     if !m.brand_name.is_empty() {
-        m.brand_name.clone()
+        m.brand_name.to_string()
     } else {
-        m.generic_name.clone()
+        m.generic_name.to_string()
     }
 }
 
@@ -588,7 +592,7 @@ pub fn prescription(d: &Data, p: &Prescription) -> Value {
         "uuid": p.uuid,
         "patient_id": p.patient_id.to_string(),
         "puuid": patient_uuid(d, p.patient_id),
-        "drug": med.map(medication_title).unwrap_or_else(|| p.text.clone()),
+        "drug": med.map(medication_title).unwrap_or_else(|| p.text.to_string()),
         "drug_id": drug_id,
         "rxnorm_drugcode": med.map(|m| m.rxnorm.clone()).unwrap_or_default(),
         "dosage": med.map(|m| m.dosage.clone()).unwrap_or_default(),

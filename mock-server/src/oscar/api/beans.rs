@@ -77,7 +77,12 @@ pub fn patient(d: &Data, p: &Patient, today: NaiveDate) -> Value {
                     format!("{:02}", b.day()),
                 )
             });
-    let ext = |k: &str| p.ext.get(k).cloned().map_or(Value::Null, Value::String);
+    let ext = |k: &str| {
+        p.ext
+            .get(k)
+            .map(ToString::to_string)
+            .map_or(Value::Null, Value::String)
+    };
     json!({
         "demographicNo": p.id,
         "title": p.title,
@@ -346,7 +351,7 @@ pub fn document(doc: &Document) -> Value {
         "description": doc.description, "xml": "", "fileName": doc.file_name,
         "creator": doc.provider_no, "responsible": doc.responsible_no, "source": doc.source,
         "sourceFacility": "", "programId": -1, "updateDateTime": at(doc.last_update),
-        "status": if doc.status.is_empty() { "A".to_owned() } else { doc.status.clone() },
+        "status": if doc.status.is_empty() { "A".to_owned() } else { doc.status.to_string() },
         "contentType": doc.content_type, "contentDateTime": at(doc.created), "reportMedia": null,
         "sentDateTime": null, "public1": 0, "observationDate": date(doc.observed),
         "numberOfPages": 1, "appointmentNo": -1, "abnormal": false, "restrictToProgram": false,
@@ -364,7 +369,7 @@ pub fn lab(l: &LabResult, d: &Data) -> Value {
         "hin": patient.map(|p| p.hin.clone()),
         "discipline": l.accession, "source": l.lab_type,
         "dateReceived": l.observed.unwrap_or(l.created).format("%Y-%m-%d %H:%M:%S").to_string(),
-        "status": if l.status.is_empty() { "Final".to_owned() } else { l.status.clone() },
+        "status": if l.status.is_empty() { "Final".to_owned() } else { l.status.to_string() },
         "priority": "Routine",
     })
 }
@@ -375,7 +380,7 @@ pub fn message(m: &Message, d: &Data) -> Value {
         .provider(&m.from)
         .map(|p| format!("{} {}", p.first_name, p.last_name));
     json!({
-        "id": m.id, "fromName": from.unwrap_or_else(|| m.from.clone()), "subject": m.subject,
+        "id": m.id, "fromName": from.unwrap_or_else(|| m.from.to_string()), "subject": m.subject,
         "dateOfMessage": m.created.format("%Y-%m-%d").to_string(), "demographicNo": m.patient,
         "demographicName": patient.map(Patient::display_name), "message": m.body, "status": m.status,
     })

@@ -111,7 +111,7 @@ pub fn booking_providers(d: &Data) -> Vec<String> {
                     .iter()
                     .any(|s| s.provider_no == p.provider_no)
         })
-        .map(|p| p.provider_no.clone())
+        .map(|p| p.provider_no.to_string())
         .collect();
     out.sort();
     out
@@ -211,7 +211,7 @@ pub fn find(call: &mut Call) -> Outcome {
             .iter()
             .map(|p| {
                 (
-                    p.provider_no.clone(),
+                    p.provider_no.to_string(),
                     format!("{}, {}", p.last_name, p.first_name),
                 )
             })
@@ -280,21 +280,21 @@ pub fn book(call: &mut Call) -> Outcome {
         let provider_name = format!("{}, {}", provider.last_name, provider.first_name);
         let end = slot_end(slot.start, kind.duration_min);
         let appt = Appointment {
-            provider_no: slot.provider_no.clone(),
+            provider_no: slot.provider_no.clone().into(),
             patient: Some(patient.id),
             date: slot.date,
             start: slot.start,
             end,
-            name: patient.display_name(),
-            notes: notes.clone(),
+            name: patient.display_name().into(),
+            notes: notes.clone().into(),
             reason: kind.name.clone(),
             kind: kind.name.clone(),
             location: TITLE.into(),
             status: "t".into(),
             program_id: 1,
             booking_source: "OSCAR".into(),
-            creator: creator.clone(),
-            last_update_user: creator.clone(),
+            creator: creator.clone().into(),
+            last_update_user: creator.clone().into(),
             ..Appointment::default()
         };
         Some((d.insert_appointment(appt, now, true), end, provider_name))

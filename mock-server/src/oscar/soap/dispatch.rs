@@ -183,6 +183,7 @@ impl Call<'_> {
             .as_ref()
             .map(|l| l.provider_no.clone())
             .unwrap_or_default()
+            .to_string()
     }
 
     pub fn read<R>(&self, f: impl FnOnce(&Data) -> R) -> R {

@@ -73,14 +73,14 @@ fn import_lab(
         let patient = msg.match_patient(d);
         let at = d.stamp(now);
         d.labs.insert(LabResult {
-            uuid: String::new(),
+            uuid: String::new().into(),
             patient,
-            lab_type: lab_type.to_owned(),
-            accession: msg.accession.clone(),
-            file_name: stored_name.clone(),
+            lab_type: lab_type.to_owned().into(),
+            accession: msg.accession.clone().into(),
+            file_name: stored_name.clone().into(),
             content: contents.clone(),
             status: "N".into(),
-            provider_no: provider_no.to_owned(),
+            provider_no: provider_no.to_owned().into(),
             observed: msg.observed,
             created: at,
             last_update: at,
@@ -128,14 +128,14 @@ fn file_document(
         let at = d.stamp(now);
         d.documents.insert(Document {
             patient: None,
-            file_name: file_name.to_owned(),
+            file_name: file_name.to_owned().into(),
             content_type: content_type.into(),
-            description: file_name.to_owned(),
+            description: file_name.to_owned().into(),
             category: category.into(),
             source: "LabUploadWs".into(),
             observed: Some(now.with_timezone(&server_zone()).date_naive()),
-            provider_no: provider_no.to_owned(),
-            responsible_no: provider_no.to_owned(),
+            provider_no: provider_no.to_owned().into(),
+            responsible_no: provider_no.to_owned().into(),
             status: "A".into(),
             content: Bytes::from(bytes),
             created: at,

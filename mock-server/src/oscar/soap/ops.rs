@@ -155,7 +155,9 @@ const HANDLERS: &[(&str, Handler)] = &[
         Ok(c.read(|d| {
             d.patients()
                 .iter()
-                .find(|p| !name.is_empty() && p.ext.get(MY_OSCAR_USER_NAME) == Some(&name))
+                .find(|p| {
+                    !name.is_empty() && p.ext.get(MY_OSCAR_USER_NAME).is_some_and(|v| *v == name)
+                })
                 .map(|p| Val::Obj(transfer::demographic(p, false)))
         }))
     }),
@@ -299,7 +301,7 @@ const HANDLERS: &[(&str, Handler)] = &[
                 let members = d
                     .patients()
                     .iter()
-                    .filter(|x| p.provider_nos.contains(&x.provider_no))
+                    .filter(|x| p.provider_nos.iter().any(|n| *n == x.provider_no))
                     .count();
                 transfer::program(p, &facility, members)
             }))
@@ -533,15 +535,15 @@ fn insert_appointment(c: &Call, t: &Obj, require_free: bool) -> Result<Id, SoapF
     transfer::apply_appointment(&mut a, t).map_err(SoapFault::server)?;
     let me = c.provider_no();
     if a.last_update_user.is_empty() {
-        a.last_update_user = me.clone();
+        a.last_update_user = me.clone().into();
     }
     if a.creator.is_empty() {
-        a.creator = me;
+        a.creator = me.into();
     }
     let now = c.now();
     c.write(|d| {
         if let Some(name) = patient_name(d, a.patient) {
-            a.name = name;
+            a.name = name.into();
         }
         d.insert_appointment(a, now, require_free)
     })
@@ -564,7 +566,7 @@ fn update_appointment(c: &mut Call) -> Outcome {
         let mut changed = d.appointments().get(id).cloned().unwrap_or_default();
         transfer::apply_appointment(&mut changed, &t).map_err(SoapFault::server)?;
         if t.str("lastUpdateUser").is_none() {
-            changed.last_update_user = me;
+            changed.last_update_user = me.into();
         }
         if let Some(p) = changed.patient {
             d.patient(p).map_err(store_fault)?;
@@ -796,7 +798,7 @@ fn cancel_appointment(c: &mut Call) -> Outcome {
     c.write(|d| {
         d.update_appointment(id, now, |a| {
             a.status = "C".into();
-            a.last_update_user = me;
+            a.last_update_user = me.into();
         })
     })
     // The real code dereferences the missing appointment.
@@ -817,8 +819,8 @@ fn confirm(c: &Call, t: Option<&Obj>) -> bool {
     c.write(|d| {
         d.update_appointment(id, now, |a| {
             a.confirmed_at = Some(at);
-            a.confirmed_by = by;
-            a.confirmed_by_type = by_type;
+            a.confirmed_by = by.into();
+            a.confirmed_by_type = by_type.into();
         })
         .is_ok()
     })
@@ -976,8 +978,8 @@ fn write_phr_id(c: &mut Call) -> Outcome {
     let me = c.provider_no();
     c.write(|d| {
         d.update_patient(id, now, |p| {
-            p.ext.insert(MY_OSCAR_USER_NAME.into(), phr);
-            p.last_update_user = me;
+            p.ext.insert(MY_OSCAR_USER_NAME.into(), phr.into());
+            p.last_update_user = me.into();
         })
     })
     // `demo.setMyOscarUserName` on a missing patient: a NullPointerException.
@@ -1024,7 +1026,7 @@ fn add_demographic(c: &mut Call) -> Outcome {
     transfer::apply_demographic(&mut p, &t);
     validate_demographic(&p)?;
     if p.last_update_user.is_empty() {
-        p.last_update_user = c.provider_no();
+        p.last_update_user = c.provider_no().into();
     }
     if let Some(integration) = c.obj(1) {
         for name in [
@@ -1034,7 +1036,8 @@ fn add_demographic(c: &mut Call) -> Outcome {
             "createdByremoteId",
         ] {
             if let Some(v) = integration.str(name) {
-                p.ext.insert(format!("integration.{name}"), v.to_owned());
+                p.ext
+                    .insert(format!("integration.{name}").into(), v.to_owned().into());
             }
         }
     }
@@ -1083,7 +1086,7 @@ fn update_demographic(c: &mut Call) -> Outcome {
         let mut p = d.patients().get(id)?.clone();
         transfer::apply_demographic(&mut p, &t);
         if t.str("lastUpdateUser").is_none() {
-            p.last_update_user = me;
+            p.last_update_user = me.into();
         }
         Some(validate_demographic(&p).map(|()| d.update_patient(id, now, |x| *x = p)))
     });
@@ -1179,7 +1182,7 @@ fn add_measurement(c: &mut Call) -> Outcome {
     let now = c.now();
     let mut m = transfer::new_measurement(&t, now).map_err(SoapFault::server)?;
     if m.provider_no.is_empty() {
-        m.provider_no = c.provider_no();
+        m.provider_no = c.provider_no().into();
     }
     let id = c.write(|d| {
         d.patient(m.patient_id)?;
@@ -1218,14 +1221,14 @@ fn add_document(c: &mut Call) -> Outcome {
         let at = d.stamp(now);
         Ok::<_, StoreError>(d.documents.insert(Document {
             patient,
-            file_name: file_name.clone(),
+            file_name: file_name.clone().into(),
             content_type: content_type.into(),
-            description: file_name.clone(),
+            description: file_name.clone().into(),
             category: "others".into(),
             source: "DocumentWs".into(),
             observed: Some(now.with_timezone(&server_zone()).date_naive()),
-            provider_no: provider_no.clone(),
-            responsible_no: provider_no.clone(),
+            provider_no: provider_no.clone().into(),
+            responsible_no: provider_no.clone().into(),
             status: "A".into(),
             content: bytes::Bytes::from(bytes),
             created: at,
@@ -1242,7 +1245,7 @@ fn add_billing(c: &Call, t: Option<&Obj>) -> Result<String, SoapFault> {
     let Some(t) = t else {
         return Err(SoapFault::server(""));
     };
-    let mut fields = std::collections::BTreeMap::new();
+    let mut fields = crate::store::Ext::new();
     for (k, v) in &t.fields {
         let text = match v {
             Val::Str(s) => s.clone(),
@@ -1250,17 +1253,21 @@ fn add_billing(c: &Call, t: Option<&Obj>) -> Result<String, SoapFault> {
             Val::Time(x) => super::xml::format_time(x),
             other => format!("{other:?}"),
         };
-        fields.insert(k.to_string(), text);
+        fields.insert(k.as_ref().into(), text.into());
     }
     let now = c.now();
     let record = BillingRecord {
         patient: t.int("demographicNo"),
         appointment_id: t.int("appointmentNo"),
-        practitioner_no: t.str("practitionerNo").unwrap_or_default().to_owned(),
-        billing_code: t.str("billingCode").unwrap_or_default().to_owned(),
-        amount: t.str("billAmount").unwrap_or_default().to_owned(),
-        service_date: t.str("serviceDate").unwrap_or_default().to_owned(),
-        status: t.str("billingStatus").unwrap_or_default().to_owned(),
+        practitioner_no: t
+            .str("practitionerNo")
+            .unwrap_or_default()
+            .to_owned()
+            .into(),
+        billing_code: t.str("billingCode").unwrap_or_default().to_owned().into(),
+        amount: t.str("billAmount").unwrap_or_default().to_owned().into(),
+        service_date: t.str("serviceDate").unwrap_or_default().to_owned().into(),
+        status: t.str("billingStatus").unwrap_or_default().to_owned().into(),
         fields,
         ..BillingRecord::default()
     };

@@ -105,9 +105,9 @@ pub fn keep_fields(mut o: Obj, fields: &[&str]) -> Obj {
 
 /// Applies a `DemographicTransfer`'s non-null properties to a patient.
 pub fn apply_demographic(p: &mut Patient, t: &Obj) {
-    let set = |dst: &mut String, name: &str| {
+    let set = |dst: &mut crate::store::Text, name: &str| {
         if let Some(v) = t.str(name) {
-            *dst = v.to_owned();
+            *dst = v.into();
         }
     };
     set(&mut p.title, "title");
@@ -229,9 +229,9 @@ pub fn apply_appointment(a: &mut Appointment, t: &Obj) -> Result<(), String> {
     if let Some(end) = t.time("appointmentEndDateTime") {
         a.end = end.with_timezone(&zone).time();
     }
-    let set = |dst: &mut String, name: &str| {
+    let set = |dst: &mut crate::store::Text, name: &str| {
         if let Some(v) = t.str(name) {
-            *dst = v.to_owned();
+            *dst = v.into();
         }
     };
     set(&mut a.provider_no, "providerNo");
@@ -511,14 +511,18 @@ pub fn new_measurement(t: &Obj, now: Timestamp) -> Result<Measurement, String> {
     }
     Ok(Measurement {
         patient_id,
-        kind,
-        value: t.str("dataField").unwrap_or_default().to_owned(),
-        instruction: t.str("measuringInstruction").unwrap_or_default().to_owned(),
-        comments: t.str("comments").unwrap_or_default().to_owned(),
+        kind: kind.into(),
+        value: t.str("dataField").unwrap_or_default().to_owned().into(),
+        instruction: t
+            .str("measuringInstruction")
+            .unwrap_or_default()
+            .to_owned()
+            .into(),
+        comments: t.str("comments").unwrap_or_default().to_owned().into(),
         observed: t
             .time("dateObserved")
             .map_or(now, |d| d.with_timezone(&Utc)),
-        provider_no: t.str("providerNo").unwrap_or_default().to_owned(),
+        provider_no: t.str("providerNo").unwrap_or_default().to_owned().into(),
         appointment_id: t.int("appointmentNo").filter(|a| *a != 0),
         ..Measurement::default()
     })

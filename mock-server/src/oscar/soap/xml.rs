@@ -244,6 +244,18 @@ impl From<&String> for Val {
         Val::Str(s.clone())
     }
 }
+impl From<crate::store::Text> for Val {
+    fn from(s: crate::store::Text) -> Val {
+        Val::Str(s.into())
+    }
+}
+
+impl From<&crate::store::Text> for Val {
+    fn from(s: &crate::store::Text) -> Val {
+        Val::Str(s.to_string())
+    }
+}
+
 impl From<i64> for Val {
     fn from(i: i64) -> Val {
         Val::Int(i)

@@ -39,7 +39,7 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
             .map(|n| {
                 item(
                     n.id,
-                    n.text.clone(),
+                    n.text.to_string(),
                     json!(n.observed.to_rfc3339()),
                     "note",
                     "",
@@ -88,7 +88,7 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
                 .map(|i| {
                     item(
                         i.id,
-                        i.kind.clone(),
+                        i.kind.to_string(),
                         json!(i.date.map(|x| x.to_string())),
                         "prevention",
                         "",
@@ -103,7 +103,7 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
                 .map(|x| {
                     item(
                         x.id,
-                        x.title.clone(),
+                        x.title.to_string(),
                         json!(x.begin.map(|b| b.to_string())),
                         "dx",
                         &x.diagnosis,
@@ -134,7 +134,7 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
                 .map(|x| {
                     item(
                         x.id,
-                        x.description.clone(),
+                        x.description.to_string(),
                         json!(x.observed.map(|o| o.to_string())),
                         "document",
                         "",
@@ -143,7 +143,7 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
                 .chain(d.labs.iter().filter(|l| l.patient == Some(p)).map(|l| {
                     item(
                         l.id,
-                        l.accession.clone(),
+                        l.accession.to_string(),
                         json!(l.created.to_rfc3339()),
                         "lab",
                         "",
@@ -356,7 +356,7 @@ pub fn prevention_report_run(call: &mut Call<'_>) -> Outcome {
             .filter(|p| super::util::is_active(p) && (roster.is_empty() || p.roster_status == roster))
             .filter(|p| p.birth_date.is_some_and(|b| super::demographics::age_years(b, today) >= min_age))
             .map(|p| {
-                let last = d.immunizations.for_patient(p.id).filter(|i| kinds.contains(&i.kind)).filter_map(|i| i.date).max();
+                let last = d.immunizations.for_patient(p.id).filter(|i| kinds.iter().any(|k| *k == i.kind)).filter_map(|i| i.date).max();
                 json!({"demographicNo": p.id, "name": p.display_name(), "lastDate": last.map(|x| x.to_string()), "status": if last.is_some() { "done" } else { "due" }})
             })
             .collect();

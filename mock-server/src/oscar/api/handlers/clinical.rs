@@ -27,7 +27,7 @@ pub fn measurements(call: &mut Call<'_>) -> Outcome {
         let mut by_type = Map::new();
         let mut units = Map::new();
         for m in d.measurements.for_patient(patient) {
-            if !types.is_empty() && !types.contains(&m.kind.to_uppercase()) {
+            if !types.is_empty() && !types.contains(&m.kind.as_str().to_uppercase()) {
                 continue;
             }
             let list = by_type.entry(m.kind.clone()).or_insert_with(|| Value::Array(Vec::new()));
@@ -39,7 +39,7 @@ pub fn measurements(call: &mut Call<'_>) -> Outcome {
                     "appointmentNo": m.appointment_id.unwrap_or(0),
                 }));
             }
-            units.insert(m.kind.clone(), Value::String(m.unit.clone()));
+            units.insert(m.kind.to_string(), Value::String(m.unit.to_string()));
         }
         Outcome::Value(json!({"measurements": by_type, "measurementUnits": units}))
     })
@@ -64,12 +64,14 @@ pub fn measurement_save(call: &mut Call<'_>) -> Outcome {
         .unwrap_or(now);
     let m = Measurement {
         patient_id: patient,
-        kind: kind.clone(),
-        value,
-        instruction: body_str(call, "measuringInstruction").unwrap_or_default(),
-        comments: body_str(call, "comments").unwrap_or_default(),
+        kind: kind.clone().into(),
+        value: value.into(),
+        instruction: body_str(call, "measuringInstruction")
+            .unwrap_or_default()
+            .into(),
+        comments: body_str(call, "comments").unwrap_or_default().into(),
         observed,
-        provider_no: call.provider_no(),
+        provider_no: call.provider_no().into(),
         appointment_id: body_i64(call, "appointmentNo").filter(|a| *a > 0),
         created: now,
         last_update: now,
@@ -146,15 +148,16 @@ pub fn lab_upload(call: &mut Call<'_>) -> Outcome {
         let patient = crate::oscar::soap::labs::Hl7::parse(&hl7).and_then(|m| m.match_patient(d));
         d.labs.insert(LabResult {
             patient,
-            lab_type: kind.clone(),
+            lab_type: kind.clone().into(),
             accession: hl7
                 .split('\r')
                 .find(|l| l.starts_with("OBR|"))
                 .and_then(|l| l.split('|').nth(4))
                 .and_then(|f| f.split('^').nth(3))
                 .unwrap_or("")
-                .to_owned(),
-            file_name: name.clone(),
+                .to_owned()
+                .into(),
+            file_name: name.clone().into(),
             content: hl7.clone(),
             status: "N".into(),
             provider_no: "999998".into(),
@@ -300,10 +303,10 @@ pub fn dx_add(call: &mut Call<'_>) -> Outcome {
     let p = Problem {
         patient_id: patient,
         kind: "medical_problem".into(),
-        title: description,
-        diagnosis: format!("{}:{code}", system.to_uppercase()),
+        title: description.into(),
+        diagnosis: format!("{}:{code}", system.to_uppercase()).into(),
         begin: Some(now.date_naive()),
-        provider_no: call.provider_no(),
+        provider_no: call.provider_no().into(),
         created: now,
         last_update: now,
         ..Problem::default()

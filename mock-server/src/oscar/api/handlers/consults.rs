@@ -57,7 +57,7 @@ fn letterheads(d: &Data) -> Vec<Value> {
 fn fax_list(d: &Data) -> Vec<Value> {
     d.facilities
         .iter()
-        .map(|f| json!({"faxUser": f.name, "faxNumber": f.fax.replace('-', "")}))
+        .map(|f| json!({"faxUser": f.name, "faxNumber": f.fax.replace("-", "")}))
         .collect()
 }
 
@@ -505,13 +505,19 @@ pub fn import_econsult(call: &mut Call<'_>) -> Outcome {
     let now = call.now;
     let doc = Document {
         patient: Some(patient),
-        file_name: body_str(call, "fileName").unwrap_or_else(|| "econsult.pdf".into()),
-        content_type: body_str(call, "contentType").unwrap_or_else(|| "application/pdf".into()),
-        description: body_str(call, "docDescription").unwrap_or_else(|| "OTN eConsult".into()),
+        file_name: body_str(call, "fileName")
+            .unwrap_or_else(|| "econsult.pdf".into())
+            .into(),
+        content_type: body_str(call, "contentType")
+            .unwrap_or_else(|| "application/pdf".into())
+            .into(),
+        description: body_str(call, "docDescription")
+            .unwrap_or_else(|| "OTN eConsult".into())
+            .into(),
         category: "consult".into(),
         source: "OTN".into(),
         observed: Some(now.date_naive()),
-        provider_no: call.provider_no(),
+        provider_no: call.provider_no().into(),
         status: "A".into(),
         content: bytes::Bytes::from(bytes),
         created: now,

@@ -22,57 +22,57 @@ fn s(b: &Value, k: &str) -> String {
 /// `DemographicConverter.getAsDomainObject`: a new record from the body;
 /// properties the body leaves out are empty.
 fn from_bean(b: &Value, p: &mut Patient, login: &str) {
-    p.first_name = s(b, "firstName");
-    p.last_name = s(b, "lastName");
-    p.middle_name = s(b, "middleNames");
-    p.title = s(b, "title");
-    p.alias = s(b, "alias");
-    p.sex = s(b, "sex");
+    p.first_name = s(b, "firstName").into();
+    p.last_name = s(b, "lastName").into();
+    p.middle_name = s(b, "middleNames").into();
+    p.title = s(b, "title").into();
+    p.alias = s(b, "alias").into();
+    p.sex = s(b, "sex").into();
     p.birth_date = b.get("dateOfBirth").and_then(date).or_else(|| {
         let y = s(b, "dobYear").parse().ok()?;
         let m = s(b, "dobMonth").parse().ok()?;
         let d = s(b, "dobDay").parse().ok()?;
         NaiveDate::from_ymd_opt(y, m, d)
     });
-    p.hin = s(b, "hin");
-    p.hin_version = s(b, "ver");
-    p.hc_type = s(b, "hcType");
+    p.hin = s(b, "hin").into();
+    p.hin_version = s(b, "ver").into();
+    p.hc_type = s(b, "hcType").into();
     p.hc_renew_date = b.get("hcRenewDate").and_then(date);
-    p.chart_no = s(b, "chartNo");
+    p.chart_no = s(b, "chartNo").into();
     let addr = b.get("address").cloned().unwrap_or(Value::Null);
     p.address = Address {
-        street: s(&addr, "address"),
-        city: s(&addr, "city"),
-        province: s(&addr, "province"),
-        postal: s(&addr, "postal"),
+        street: s(&addr, "address").into(),
+        city: s(&addr, "city").into(),
+        province: s(&addr, "province").into(),
+        postal: s(&addr, "postal").into(),
         country: "CA".into(),
     };
-    p.phone_home = s(b, "phone");
-    p.phone_work = s(b, "alternativePhone");
-    p.phone_cell = s(b, "cellPhone");
-    p.email = s(b, "email");
+    p.phone_home = s(b, "phone").into();
+    p.phone_work = s(b, "alternativePhone").into();
+    p.phone_cell = s(b, "cellPhone").into();
+    p.email = s(b, "email").into();
     // The converter keeps OSCAR's status codes; anything else is AC.
     let status = s(b, "patientStatus");
     p.status = if matches!(
         status.as_str(),
         "AC" | "IN" | "DE" | "MO" | "FI" | "IC" | "ID"
     ) {
-        status
+        status.into()
     } else {
         "AC".into()
     };
     p.status_date = b.get("patientStatusDate").and_then(date);
-    p.roster_status = s(b, "rosterStatus");
+    p.roster_status = s(b, "rosterStatus").into();
     p.roster_date = b.get("rosterDate").and_then(date);
-    p.provider_no = s(b, "providerNo");
-    p.official_language = s(b, "officialLanguage");
-    p.spoken_language = s(b, "spokenLanguage");
+    p.provider_no = s(b, "providerNo").into();
+    p.official_language = s(b, "officialLanguage").into();
+    p.spoken_language = s(b, "spokenLanguage").into();
     p.date_joined = b.get("dateJoined").and_then(date);
     p.end_date = b.get("endDate").and_then(date);
-    p.sin = s(b, "sin");
-    p.gender = s(b, "gender");
-    p.pronoun = s(b, "pronoun");
-    p.last_update_user = login.to_owned();
+    p.sin = s(b, "sin").into();
+    p.gender = s(b, "gender").into();
+    p.pronoun = s(b, "pronoun").into();
+    p.last_update_user = login.to_owned().into();
     p.ext.clear();
     for k in [
         "countryOfOrigin",
@@ -86,7 +86,7 @@ fn from_bean(b: &Value, p: &mut Patient, login: &str) {
         "phoneComment",
     ] {
         if let Some(v) = b.get(k).filter(|v| !v.is_null()) {
-            p.ext.insert(k.into(), plain(v));
+            p.ext.insert(k.into(), plain(v).into());
         }
     }
 }
@@ -239,7 +239,7 @@ pub fn summary(call: &mut Call<'_>) -> Outcome {
             if let Value::Object(m) = &mut v {
                 m.insert(
                     "alternativePhone".into(),
-                    Value::String(p.phone_cell.clone()),
+                    Value::String(p.phone_cell.to_string()),
                 );
             }
             Outcome::Value(v)
@@ -366,7 +366,7 @@ pub fn delete(call: &mut Call<'_>) -> Outcome {
         d.update_patient(id, now, |p| {
             p.status = "DE".into();
             p.status_date = Some(now.date_naive());
-            p.last_update_user = login;
+            p.last_update_user = login.into();
         })
     });
     Outcome::Value(before)

@@ -34,16 +34,17 @@ fn insert(call: &Call<'_>, patient: Option<Id>, bytes: Vec<u8>, queue: bool) -> 
     let provider = body_str(call, "providerNo").unwrap_or_default();
     let doc = Document {
         patient,
-        file_name: stored_name(call, &s("fileName")),
-        content_type: s("contentType"),
-        description: s("description"),
-        category: s("type"),
+        file_name: stored_name(call, &s("fileName")).into(),
+        content_type: s("contentType").into(),
+        description: s("description").into(),
+        category: s("type").into(),
         source: body_str(call, "source")
             .filter(|x| !x.is_empty())
-            .unwrap_or_else(|| "REST API".into()),
+            .unwrap_or_else(|| "REST API".into())
+            .into(),
         observed: Some(now.date_naive()),
-        provider_no: provider.clone(),
-        responsible_no: String::new(),
+        provider_no: provider.clone().into(),
+        responsible_no: String::new().into(),
         status: if queue { "P".into() } else { "A".into() },
         content: bytes::Bytes::from(bytes),
         created: now,

@@ -12,7 +12,7 @@ use super::super::beans;
 use super::super::render::{instant, plain};
 use super::super::{juno_headers, Call, Outcome};
 use super::util::{body_i64, body_str};
-use crate::store::{Appointment, Data, Document, Id, Patient, Provider, Tickler};
+use crate::store::{Appointment, Data, Document, Id, Patient, Provider, Text, Tickler};
 
 /// A Juno error `RestResponse` with its status.
 fn jerr(status: u16, message: &str) -> Outcome {
@@ -123,7 +123,7 @@ pub fn provider_save(call: &mut Call<'_>) -> Outcome {
     let body = call.body.clone();
     let fill = move |p: &mut Provider| {
         let f = |k: &str| body.get(k).filter(|v| !v.is_null()).map(plain);
-        let fields: [(&str, &mut String); 10] = [
+        let fields: [(&str, &mut Text); 10] = [
             ("type", &mut p.provider_type),
             ("email", &mut p.email),
             ("homePhone", &mut p.phone),
@@ -137,11 +137,11 @@ pub fn provider_save(call: &mut Call<'_>) -> Outcome {
         ];
         for (k, slot) in fields {
             if let Some(v) = f(k) {
-                *slot = v;
+                *slot = v.into();
             }
         }
         if let Some(v) = f("sex") {
-            p.sex = v;
+            p.sex = v.into();
         }
     };
     let result = if update {
@@ -153,8 +153,8 @@ pub fn provider_save(call: &mut Call<'_>) -> Outcome {
                 .find(|p| p.provider_no == id)
                 .map(|p| p.id)?;
             d.providers.update(row, now, |p| {
-                p.first_name = first;
-                p.last_name = last;
+                p.first_name = first.into();
+                p.last_name = last.into();
                 fill(p);
             })?;
             Some(id)
@@ -171,9 +171,9 @@ pub fn provider_save(call: &mut Call<'_>) -> Outcome {
                 + 1;
             let no = next.to_string();
             let mut p = Provider {
-                provider_no: no.clone(),
-                first_name: first,
-                last_name: last,
+                provider_no: no.clone().into(),
+                first_name: first.into(),
+                last_name: last.into(),
                 provider_type: "doctor".into(),
                 status: "1".into(),
                 last_update: now,
@@ -395,7 +395,7 @@ pub fn batch_status(call: &mut Call<'_>) -> Outcome {
     let now = call.now;
     let ok = call.write(|d| {
         list.iter().all(|id| {
-            d.update_patient(*id, now, |p| p.status = status.clone())
+            d.update_patient(*id, now, |p| p.status = status.clone().into())
                 .is_ok()
         })
     });
@@ -419,10 +419,10 @@ pub fn batch_dx(call: &mut Call<'_>) -> Outcome {
             d.problems.insert(crate::store::Problem {
                 patient_id: *p,
                 kind: "medical_problem".into(),
-                title: code.clone(),
-                diagnosis: format!("{}:{code}", system.to_uppercase()),
+                title: code.clone().into(),
+                diagnosis: format!("{}:{code}", system.to_uppercase()).into(),
                 begin: Some(now.date_naive()),
-                provider_no: login.clone(),
+                provider_no: login.clone().into(),
                 created: now,
                 last_update: now,
                 ..Default::default()
@@ -474,7 +474,7 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
     let Some(provider) = body_str(call, "providerNo") else {
         return invalid(vec![("providerNo".into(), "may not be null".into())]);
     };
-    let s = |k: &str| body_str(call, k).unwrap_or_default();
+    let s = |k: &str| -> Text { body_str(call, k).unwrap_or_default().into() };
     let patient = body_i64(call, "demographicNo").filter(|p| *p > 0);
     let login = call.provider_no();
     let now = call.now;
@@ -484,7 +484,7 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
         s("location"),
         s("resources"),
         s("type"),
-        body_str(call, "eventStatusCode").unwrap_or_else(|| "t".into()),
+        body_str(call, "eventStatusCode").map_or_else(|| "t".into(), Text::from),
         s("appointmentName"),
         s("urgency"),
     );
@@ -497,7 +497,7 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
                 a.date = date;
                 a.start = start;
                 a.end = end;
-                a.provider_no = provider;
+                a.provider_no = provider.into();
                 a.patient = patient;
                 (
                     a.reason,
@@ -509,7 +509,7 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
                     a.name,
                     a.urgency,
                 ) = fields;
-                a.last_update_user = login.clone();
+                a.last_update_user = login.clone().into();
             })
         });
         if r.is_err() {
@@ -534,13 +534,13 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
         let r = call.write(|d| {
             d.insert_appointment(
                 Appointment {
-                    provider_no: provider,
+                    provider_no: provider.into(),
                     patient,
                     date,
                     start,
                     end,
                     name: if appt_name.is_empty() {
-                        name.unwrap_or_default()
+                        name.unwrap_or_default().into()
                     } else {
                         appt_name
                     },
@@ -553,8 +553,8 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
                     urgency,
                     program_id: 1,
                     booking_source: "OSCAR".into(),
-                    creator: login.clone(),
-                    last_update_user: login.clone(),
+                    creator: login.clone().into(),
+                    last_update_user: login.clone().into(),
                     ..Appointment::default()
                 },
                 now,
@@ -672,7 +672,7 @@ pub fn appointment_rotate(call: &mut Call<'_>) -> Outcome {
                 .iter()
                 .position(|s| *s == a.status)
                 .map_or(0, |i| (i + 1) % CYCLE.len());
-            a.status = CYCLE[i].to_owned();
+            a.status = CYCLE[i].to_owned().into();
             a.status.clone()
         })
     });
@@ -692,7 +692,7 @@ pub fn appointment_set_status(call: &mut Call<'_>) -> Outcome {
         return jerr(400, "Invalid appointment status");
     }
     let now = call.now;
-    match call.write(|d| d.update_appointment(id, now, |a| a.status = status.clone())) {
+    match call.write(|d| d.update_appointment(id, now, |a| a.status = status.clone().into())) {
         Ok(()) => Outcome::Value(json!(status)),
         Err(_) => jerr(500, "System error"),
     }
@@ -1146,17 +1146,17 @@ pub fn book_queued(call: &mut Call<'_>) -> Outcome {
     let now = call.now;
     let start = now.time().with_second(0).unwrap_or(now.time());
     let appt = Appointment {
-        provider_no: provider,
+        provider_no: provider.into(),
         patient,
         date: now.date_naive(),
         start,
         end: start + Duration::minutes(15),
-        reason: q.get("reason").map(plain).unwrap_or_default(),
+        reason: q.get("reason").map(plain).unwrap_or_default().into(),
         kind: "Telehealth".into(),
         status: "t".into(),
         program_id: 1,
         booking_source: "OSCAR".into(),
-        creator: call.provider_no(),
+        creator: call.provider_no().into(),
         ..Appointment::default()
     };
     match call.write(|d| d.insert_appointment(appt, now, false)) {
@@ -1274,13 +1274,13 @@ pub fn v1_demographic_save(call: &mut Call<'_>) -> Outcome {
     let date = |k: &str| b.get(k).and_then(instant).map(|t| t.date_naive());
     let login = call.provider_no();
     let fill = |p: &mut Patient| {
-        p.first_name = s("firstName");
-        p.last_name = s("lastName");
-        p.title = s("title");
-        p.sex = s("sex");
-        p.hin = s("hin");
-        p.hin_version = s("hcVersion");
-        p.hc_type = s("hcType");
+        p.first_name = s("firstName").into();
+        p.last_name = s("lastName").into();
+        p.title = s("title").into();
+        p.sex = s("sex").into();
+        p.hin = s("hin").into();
+        p.hin_version = s("hcVersion").into();
+        p.hc_type = s("hcType").into();
         p.hc_renew_date = date("hcRenewDate");
         p.date_joined = date("dateJoined");
         p.end_date = date("endDate");
@@ -1288,23 +1288,23 @@ pub fn v1_demographic_save(call: &mut Call<'_>) -> Outcome {
         p.status = if s("patientStatus").is_empty() {
             "AC".into()
         } else {
-            s("patientStatus")
+            s("patientStatus").into()
         };
-        p.email = s("email");
-        p.address.street = s("address");
-        p.address.city = s("city");
-        p.address.postal = s("postal");
-        p.address.province = s("province");
-        p.phone_home = s("primaryPhone");
-        p.phone_work = s("secondaryPhone");
-        p.phone_cell = s("cellPhone");
-        p.roster_status = s("rosterStatus");
-        p.provider_no = s("providerNo");
-        p.chart_no = s("chartNo");
-        p.alias = s("alias");
-        p.spoken_language = s("spokenLanguage");
-        p.official_language = s("officialLanguage");
-        p.last_update_user = login.clone();
+        p.email = s("email").into();
+        p.address.street = s("address").into();
+        p.address.city = s("city").into();
+        p.address.postal = s("postal").into();
+        p.address.province = s("province").into();
+        p.phone_home = s("primaryPhone").into();
+        p.phone_work = s("secondaryPhone").into();
+        p.phone_cell = s("cellPhone").into();
+        p.roster_status = s("rosterStatus").into();
+        p.provider_no = s("providerNo").into();
+        p.chart_no = s("chartNo").into();
+        p.alias = s("alias").into();
+        p.spoken_language = s("spokenLanguage").into();
+        p.official_language = s("officialLanguage").into();
+        p.last_update_user = login.clone().into();
     };
     let now = call.now;
     if update {
@@ -1419,15 +1419,19 @@ pub fn v1_document_create(call: &mut Call<'_>) -> Outcome {
     let now = call.now;
     let doc = Document {
         patient: None,
-        file_name: body_str(call, "documentName").unwrap_or_default(),
-        content_type: body_str(call, "fileType").unwrap_or_else(|| "application/pdf".into()),
-        description: body_str(call, "description").unwrap_or_default(),
-        category: body_str(call, "documentType").unwrap_or_default(),
-        source: body_str(call, "source").unwrap_or_else(|| "External API".into()),
+        file_name: body_str(call, "documentName").unwrap_or_default().into(),
+        content_type: body_str(call, "fileType")
+            .unwrap_or_else(|| "application/pdf".into())
+            .into(),
+        description: body_str(call, "description").unwrap_or_default().into(),
+        category: body_str(call, "documentType").unwrap_or_default().into(),
+        source: body_str(call, "source")
+            .unwrap_or_else(|| "External API".into())
+            .into(),
         observed: body_str(call, "observationDate")
             .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
             .or(Some(now.date_naive())),
-        provider_no: call.provider_no(),
+        provider_no: call.provider_no().into(),
         status: "A".into(),
         content: bytes::Bytes::from(bytes),
         created: now,
@@ -1511,7 +1515,7 @@ pub fn v1_document_inbox(call: &mut Call<'_>) -> Outcome {
         }
         d.documents.update(doc, now, |x| {
             x.status = "P".into();
-            x.responsible_no = who.clone();
+            x.responsible_no = who.clone().into();
         })
     });
     match ok {
@@ -1592,11 +1596,11 @@ pub fn v1_tickler_save(call: &mut Call<'_>) -> Outcome {
         let r = call.write(|d| {
             d.ticklers.update(id, now, |t| {
                 t.patient = patient;
-                t.message = message;
-                t.status = status;
-                t.priority = priority;
+                t.message = message.into();
+                t.status = status.into();
+                t.priority = priority.into();
                 t.service_date = service;
-                t.assignee = assignee;
+                t.assignee = assignee.into();
             })
         });
         if r.is_none() {
@@ -1607,12 +1611,12 @@ pub fn v1_tickler_save(call: &mut Call<'_>) -> Outcome {
         call.write(|d| {
             d.ticklers.insert(Tickler {
                 patient,
-                message,
-                status,
-                priority,
+                message: message.into(),
+                status: status.into(),
+                priority: priority.into(),
                 service_date: service,
-                creator,
-                assignee,
+                creator: creator.into(),
+                assignee: assignee.into(),
                 program_id: 1,
                 comments: Vec::new(),
                 created: now,

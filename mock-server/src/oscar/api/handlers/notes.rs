@@ -49,7 +49,10 @@ pub fn all(call: &mut Call<'_>) -> Outcome {
 /// `[Signed on 11-Sep-2025 14:06 by Alex]`, appended to signed notes.
 fn signature(call: &Call<'_>, d: &Data) -> String {
     let me = call.provider_no();
-    let name = d.provider(&me).map(|p| p.first_name.clone()).unwrap_or(me);
+    let name = d
+        .provider(&me)
+        .map(|p| p.first_name.clone())
+        .unwrap_or(me.into());
     format!(
         "\n[Signed on {} by {name}]\n",
         call.now.format("%d-%b-%Y %H:%M")
@@ -93,17 +96,17 @@ fn save_note(call: &mut Call<'_>, sign_default: bool) -> Outcome {
         let id = match existing.filter(|id| d.notes.get(*id).is_some_and(|n| n.patient_id == p)) {
             Some(id) => {
                 d.notes.update(id, now, |n| {
-                    n.text = text;
+                    n.text = text.into();
                     n.signed = signed;
-                    n.provider_no = login.clone();
+                    n.provider_no = login.clone().into();
                 });
                 id
             }
             None => d.notes.insert(Note {
-                uuid,
+                uuid: uuid.into(),
                 patient_id: p,
-                provider_no: login.clone(),
-                text,
+                provider_no: login.clone().into(),
+                text: text.into(),
                 observed: now,
                 signed,
                 created: now,

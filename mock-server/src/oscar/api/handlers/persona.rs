@@ -295,7 +295,7 @@ pub fn active_teams(call: &mut Call<'_>) -> Outcome {
         d.providers
             .iter()
             .filter(|p| p.is_active() && !p.team.is_empty())
-            .map(|p| p.team.clone())
+            .map(|p| p.team.to_string())
             .collect()
     });
     teams.sort();

@@ -121,22 +121,23 @@ fn medication(call: &Call<'_>, b: &Value, p: Id) -> Medication {
             .get("providerNo")
             .map(plain)
             .filter(|x| !x.is_empty())
-            .unwrap_or_else(|| call.provider_no()),
-        brand_name: s("brandName"),
-        generic_name: s("genericName"),
-        din: s("regionalIdentifier"),
-        atc: s("atc"),
-        dosage,
-        route: s("route"),
-        frequency: s("frequency"),
-        quantity: s("quantity"),
+            .unwrap_or_else(|| call.provider_no())
+            .into(),
+        brand_name: s("brandName").into(),
+        generic_name: s("genericName").into(),
+        din: s("regionalIdentifier").into(),
+        atc: s("atc").into(),
+        dosage: dosage.into(),
+        route: s("route").into(),
+        frequency: s("frequency").into(),
+        quantity: s("quantity").into(),
         repeats: b.get("repeats").and_then(Value::as_u64).unwrap_or(0) as u32,
-        instructions: s("instructions"),
+        instructions: s("instructions").into(),
         start_date: start,
         end_date: end,
         long_term: b.get("longTerm").and_then(Value::as_bool).unwrap_or(false),
         archived: b.get("archived").and_then(Value::as_bool).unwrap_or(false),
-        archived_reason: s("archivedReason"),
+        archived_reason: s("archivedReason").into(),
         created: call.now,
         last_update: call.now,
         ..Medication::default()
@@ -216,8 +217,8 @@ pub fn represcribe(call: &mut Call<'_>) -> Outcome {
             start_date: Some(today),
             end_date: Some(today + Duration::days(days)),
             archived: false,
-            archived_reason: String::new(),
-            provider_no: login,
+            archived_reason: String::new().into(),
+            provider_no: login.into(),
             created: now,
             last_update: now,
             ..m
@@ -256,7 +257,7 @@ pub fn discontinue(call: &mut Call<'_>) -> Outcome {
         d.medications
             .update(id, now, |m| {
                 m.archived = true;
-                m.archived_reason = reason;
+                m.archived_reason = reason.into();
                 m.end_date = Some(now.date_naive());
             })
             .is_some()
@@ -290,9 +291,9 @@ pub fn prescribe(call: &mut Call<'_>) -> Outcome {
     let (script, ids) = call.write(|d| {
         let script = d.prescriptions.insert(Prescription {
             patient_id: p,
-            provider_no: login,
+            provider_no: login.into(),
             date_prescribed: Some(now.date_naive()),
-            text,
+            text: text.into(),
             created: now,
             last_update: now,
             ..Prescription::default()

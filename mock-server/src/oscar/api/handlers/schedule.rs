@@ -28,7 +28,7 @@ fn day(call: &Call<'_>, raw: &str) -> Option<NaiveDate> {
 fn item(d: &Data, a: &Appointment) -> Value {
     let name = match a.patient.and_then(|id| d.patients().get(id)) {
         Some(p) => p.display_name(),
-        None => a.name.clone(),
+        None => a.name.to_string(),
     };
     json!({
         "demographicNo": a.patient.unwrap_or(0), "name": name, "status": a.status,
@@ -107,26 +107,29 @@ pub fn add(call: &mut Call<'_>) -> Outcome {
     let now = call.now;
     let s = |k: &str| body_str(call, k).unwrap_or_default();
     let appt = Appointment {
-        provider_no: body_str(call, "providerNo").unwrap_or_else(|| login.clone()),
+        provider_no: body_str(call, "providerNo")
+            .unwrap_or_else(|| login.clone())
+            .into(),
         patient,
         date,
         start,
         end: start + Duration::minutes(duration),
-        name: s("name"),
-        notes: s("notes"),
-        reason: s("reason"),
-        location: s("location"),
-        resources: s("resources"),
-        kind: s("type"),
+        name: s("name").into(),
+        notes: s("notes").into(),
+        reason: s("reason").into(),
+        location: s("location").into(),
+        resources: s("resources").into(),
+        kind: s("type").into(),
         status: body_str(call, "status")
             .filter(|x| !x.is_empty())
-            .unwrap_or_else(|| "t".into()),
-        urgency: s("urgency"),
+            .unwrap_or_else(|| "t".into())
+            .into(),
+        urgency: s("urgency").into(),
         program_id: 1,
         facility_id: Some(1),
         booking_source: "OSCAR".into(),
-        creator: login.clone(),
-        last_update_user: login,
+        creator: login.clone().into(),
+        last_update_user: login.into(),
         ..Appointment::default()
     };
     let result = call.write(|d| {
@@ -136,7 +139,7 @@ pub fn add(call: &mut Call<'_>) -> Outcome {
             .map(|p| p.display_name());
         let mut appt = appt;
         if appt.name.is_empty() {
-            appt.name = name.unwrap_or_default();
+            appt.name = name.unwrap_or_default().into();
         }
         d.insert_appointment(appt, now, false)
     });
@@ -210,13 +213,13 @@ pub fn update(call: &mut Call<'_>) -> Outcome {
                 ("remarks", &mut a.remarks),
             ] {
                 if let Some(v) = b.get(k).filter(|v| !v.is_null()) {
-                    *f = plain(v);
+                    *f = plain(v).into();
                 }
             }
             if let Some(p) = b.get("demographicNo").and_then(Value::as_i64) {
                 a.patient = (p > 0).then_some(p);
             }
-            a.last_update_user = login;
+            a.last_update_user = login.into();
         })
     });
     match r {
@@ -247,11 +250,11 @@ pub fn set_field(call: &mut Call<'_>) -> Outcome {
         d.update_appointment(id, now, |a| {
             let v = value.unwrap_or_default();
             match field.as_str() {
-                "type" => a.kind = v,
-                "urgency" => a.urgency = v,
-                _ => a.status = v,
+                "type" => a.kind = v.into(),
+                "urgency" => a.urgency = v.into(),
+                _ => a.status = v.into(),
             }
-            a.last_update_user = login;
+            a.last_update_user = login.into();
         })
     });
     if r.is_err() {
@@ -340,7 +343,7 @@ pub fn fetch_days(call: &mut Call<'_>) -> Outcome {
         let mut list: Vec<&Appointment> = d
             .appointments()
             .iter()
-            .filter(|a| a.date >= s && a.date <= e && providers.contains(&a.provider_no) && !a.is_cancelled())
+            .filter(|a| a.date >= s && a.date <= e && providers.iter().any(|p| *p == a.provider_no) && !a.is_cancelled())
             .collect();
         list.sort_by_key(|a| (a.date, a.start, a.id));
         let items: Vec<Value> = list.into_iter().map(|a| beans::appointment(d, a)).collect();

@@ -176,7 +176,7 @@ pub fn set_status(call: &mut Call<'_>) -> Outcome {
     call.write(|d| {
         for id in ids {
             let _ = d.ticklers.update(id, now, |t| {
-                t.status = status.clone();
+                t.status = status.clone().into();
                 t.comments
                     .push((now, login.clone(), format!("Status changed to {status}")));
             });
@@ -223,10 +223,15 @@ pub fn update(call: &mut Call<'_>) -> Outcome {
     let now = call.now;
     call.write(|d| {
         d.ticklers.update(id, now, |t| {
-            t.assignee = assignee;
-            t.status = status.chars().next().map(String::from).unwrap_or_default();
-            t.priority = priority;
-            t.message = message;
+            t.assignee = assignee.into();
+            t.status = status
+                .chars()
+                .next()
+                .map(String::from)
+                .unwrap_or_default()
+                .into();
+            t.priority = priority.into();
+            t.message = message.into();
             t.service_date = service;
             for (who, text) in comments {
                 t.comments.push((now, who, text));
@@ -251,14 +256,17 @@ pub fn add(call: &mut Call<'_>) -> Outcome {
         .unwrap_or(now);
     let t = Tickler {
         patient: body_i64(call, "demographicNo").filter(|d| *d > 0),
-        message: body_str(call, "message").unwrap_or_default(),
+        message: body_str(call, "message").unwrap_or_default().into(),
         status: body_str(call, "status")
             .and_then(|s| s.chars().next().map(String::from))
-            .unwrap_or_else(|| "A".into()),
-        priority: body_str(call, "priority").unwrap_or_else(|| "Normal".into()),
+            .unwrap_or_else(|| "A".into())
+            .into(),
+        priority: body_str(call, "priority")
+            .unwrap_or_else(|| "Normal".into())
+            .into(),
         service_date: service,
-        creator: login,
-        assignee: body_str(call, "taskAssignedTo").unwrap_or_default(),
+        creator: login.into(),
+        assignee: body_str(call, "taskAssignedTo").unwrap_or_default().into(),
         program_id: 1,
         comments: Vec::new(),
         created: now,
