@@ -148,10 +148,18 @@ impl CaseResult {
             .chain(&self.bare)
             .find_map(|o| o.first_error.as_deref())
     }
+    /// The targets for the case: the four authenticated reads must
+    /// keep half the bare handler's rate with p99 under 5 ms; the scale
+    /// searches (not in the default selection) only the p99.
     pub fn met(&self) -> bool {
-        median(self.ratios()) >= MIN_RATIO
+        (!self.case.default || median(self.ratios()) >= MIN_RATIO)
             && median(Self::q(&self.runs, 0.99)) < MAX_P99_MS
             && self.errors() == 0
+    }
+
+    /// The minimum ratio the case is held to, if any.
+    fn min_ratio(&self) -> Option<f64> {
+        self.case.default.then_some(MIN_RATIO)
     }
 
     pub fn to_json(&self) -> Value {
@@ -185,7 +193,7 @@ impl CaseResult {
             "ratio_min": lo,
             "ratio_max": hi,
             "first_error": self.first_error(),
-            "targets": {"ratio_at_least": MIN_RATIO, "p99_ms_below": MAX_P99_MS, "met": self.met()},
+            "targets": {"ratio_at_least": self.min_ratio(), "p99_ms_below": MAX_P99_MS, "met": self.met()},
         })
     }
 }
@@ -389,7 +397,7 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<u8, UsageError> {
     let met = results.iter().filter(|r| r.met()).count();
     let _ = writeln!(
         out,
-        "targets (rate ≥ {:.0}% of the bare handler, p99 < {MAX_P99_MS} ms): {met} of {} cases met; load average before {load_before}, after {load_after}",
+        "targets (authenticated reads: rate ≥ {:.0}% of the bare handler and p99 < {MAX_P99_MS} ms; scale searches: p99 < {MAX_P99_MS} ms): {met} of {} cases met; load average before {load_before}, after {load_after}",
         MIN_RATIO * 100.0,
         results.len()
     );
@@ -489,6 +497,40 @@ pub fn loadavg() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn outcome(requests: u64, p99_ms: u64) -> loadgen::Outcome {
+        loadgen::Outcome {
+            ok: requests,
+            wrong_status: 0,
+            io_errors: 0,
+            first_error: None,
+            elapsed: std::time::Duration::from_secs(1),
+            latencies: vec![p99_ms * 1_000_000; requests as usize],
+            response_bytes: 0,
+        }
+    }
+
+    /// The four reads are held to the rate ratio; scale searches are not
+    /// (a search of 100,000 patients is not a bare handler's work).
+    #[test]
+    fn only_the_authenticated_reads_are_held_to_the_ratio() {
+        let result = |name: &str, p99_ms| {
+            let case = *cases::select(&[name.to_owned()])
+                .expect("known case")
+                .first()
+                .expect("one case");
+            CaseResult {
+                case,
+                runs: vec![outcome(1_000, p99_ms)],
+                bare: vec![outcome(10_000, 1)],
+                response_bytes: 0,
+                client_us: 0.0,
+            }
+        };
+        assert!(!result("openemr-fhir-patient-search", 1).met());
+        assert!(result("oscar-soap-name-search", 1).met());
+        assert!(!result("oscar-soap-name-search", 6).met());
+    }
 
     #[test]
     fn reads_kb_fields_of_a_proc_status_file() {
