@@ -2,7 +2,7 @@
 //! in-process mock, and how much of each step is the engine (templates,
 //! auth, checks, captures, snapshots) rather than waiting for the server.
 //!
-//! `cargo bench --bench engine [-- --rounds N]`
+//! `cargo bench --bench engine [-- --rounds N] [--steps-only]`
 //!
 //! Two measurements:
 //! - **suite**: what `emr-conformance run` does, a fresh mock per scenario;
@@ -29,6 +29,11 @@ fn rounds() -> usize {
         .unwrap_or(20)
 }
 
+/// `--steps-only`: skip the suite measurement (for profiling the steps).
+fn steps_only() -> bool {
+    std::env::args().any(|a| a == "--steps-only")
+}
+
 fn main() {
     let (scenarios, errors) = load_all(&[PathBuf::from("scenarios")]);
     assert!(errors.is_empty(), "scenario files do not load: {errors:?}");
@@ -53,7 +58,7 @@ fn main() {
     // Suite: the `run` command's path, fresh mock per scenario.
     let started = Instant::now();
     let mut total = 0usize;
-    for _ in 0..rounds {
+    for _ in 0..if steps_only() { 0 } else { rounds } {
         let out = rt.block_on(suite::run(
             scenarios.clone(),
             Arc::new(EmbeddedMock::default()),
@@ -66,11 +71,13 @@ fn main() {
         total += out.outcomes.len();
     }
     let elapsed = started.elapsed();
-    println!(
+    if !steps_only() {
+        println!(
         "suite: {total} scenarios in {:.3}s over {rounds} rounds, {jobs} jobs: {:.0} scenarios/s",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64()
     );
+    }
 
     // Steps: one mock per scenario kept for all rounds; sequential.
     // Fuzz scenarios are reported apart: generating and signing mutants

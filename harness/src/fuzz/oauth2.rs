@@ -10,7 +10,7 @@ use base64::Engine;
 use proptest::prelude::*;
 use proptest::strategy::SBoxedStrategy;
 use rand::Rng;
-use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384};
+use ring::signature::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA384};
 use serde_json::{json, Value};
 
 use super::engine::Sent;
@@ -977,7 +977,8 @@ fn sign_jwt(header: &Value, claims: &Value, der: &[u8], how: &Sign) -> Result<St
             ring::hmac::sign(&k, input.as_bytes()).as_ref().to_vec()
         }
         Sign::Rs384 | Sign::Rs256 => {
-            let pair = RsaKeyPair::from_pkcs8(der).map_err(|e| format!("the key: {e}"))?;
+            let pair =
+                crate::auth::oauth2::rsa_key_pair(der).map_err(|e| format!("the key: {e}"))?;
             let mut sig = vec![0u8; pair.public().modulus_len()];
             let params = if matches!(how, Sign::Rs256) {
                 &RSA_PKCS1_SHA256
