@@ -217,6 +217,7 @@ async fn run_unscrubbed(
     // Waiting on the target: every request the transport sent (the
     // steps', the auth drivers', the fuzz channels') and poll intervals.
     outcome.network = transport.waited() + ctx.paused;
+    outcome.client_crypto = transport.client_crypto();
 
     let mut failures = cleanup_failures;
     let all_ran = outcome.steps.iter().all(|s| s.status != Status::Skipped);

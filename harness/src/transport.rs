@@ -111,6 +111,11 @@ pub struct Transport {
     /// in nanoseconds; shared by clones and `fresh` clients, so requests
     /// an auth driver sends count as well as the step's own.
     waited: Arc<AtomicU64>,
+    /// Time spent on the client protocol's own cryptography (RSA key
+    /// generation and signatures), in nanoseconds; shared like `waited`.
+    /// Kept apart so a report of the engine's cost can say how much of
+    /// it is work any client of the protocol must do.
+    crypto: Arc<AtomicU64>,
 }
 
 impl Transport {
@@ -126,6 +131,7 @@ impl Transport {
             net,
             redactor: None,
             waited: Arc::default(),
+            crypto: Arc::default(),
         })
     }
 
@@ -145,6 +151,7 @@ impl Transport {
             net,
             redactor: Some(redactor),
             waited: Arc::default(),
+            crypto: Arc::default(),
         })
     }
 
@@ -162,6 +169,21 @@ impl Transport {
     /// responses, rate-limit pacing and retry back-off.
     pub fn waited(&self) -> Duration {
         Duration::from_nanos(self.waited.load(Ordering::Relaxed))
+    }
+
+    /// Time this client's scenario spent in [`Transport::crypto`].
+    pub fn client_crypto(&self) -> Duration {
+        Duration::from_nanos(self.crypto.load(Ordering::Relaxed))
+    }
+
+    /// Runs `f`, the client protocol's own cryptography (generating or
+    /// using an RSA key), and counts its time as such.
+    pub fn crypto<T>(&self, f: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let out = f();
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.crypto.fetch_add(nanos, Ordering::Relaxed);
+        out
     }
 
     fn add_waited(&self, since: Instant) {

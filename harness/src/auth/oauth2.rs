@@ -809,9 +809,12 @@ fn generated_key(ctx: &mut AuthContext<'_>) -> Result<Arc<(Vec<u8>, String)>, Au
     if let Some(k) = &ctx.state.oauth2.generated {
         return Ok(k.clone());
     }
-    let key = RUN_KEY
-        .get_or_init(|| {
-            rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(|e| e.to_string())
+    let key = ctx
+        .transport
+        .crypto(|| {
+            RUN_KEY.get_or_init(|| {
+                rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(|e| e.to_string())
+            })
         })
         .as_ref()
         .map_err(|e| fail(format!("could not generate a key: {e}")))?;
@@ -931,20 +934,23 @@ fn assertion(
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let pair = rsa_key_pair(&der).map_err(|e| fail(format!("the assertion key: {e}")))?;
-    let mut sig = vec![0u8; pair.public().modulus_len()];
     let params = if a.rs256 {
         &RSA_PKCS1_SHA256
     } else {
         &RSA_PKCS1_SHA384
     };
-    pair.sign(
-        params,
-        &ring::rand::SystemRandom::new(),
-        input.as_bytes(),
-        &mut sig,
-    )
-    .map_err(|_| fail("could not sign the assertion"))?;
+    let sig = ctx.transport.crypto(|| {
+        let pair = rsa_key_pair(&der).map_err(|e| fail(format!("the assertion key: {e}")))?;
+        let mut sig = vec![0u8; pair.public().modulus_len()];
+        pair.sign(
+            params,
+            &ring::rand::SystemRandom::new(),
+            input.as_bytes(),
+            &mut sig,
+        )
+        .map_err(|_| fail("could not sign the assertion"))?;
+        Ok::<_, AuthError>(sig)
+    })?;
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
 }
 
