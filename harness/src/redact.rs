@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::RwLock;
+use std::sync::{OnceLock, RwLock};
 
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value;
@@ -66,6 +66,9 @@ impl fmt::Debug for Redactor {
 #[derive(Default)]
 struct Needles {
     values: Vec<Box<str>>,
+    /// Which values were registered whole (with their encoded forms), so
+    /// a token sent again is not encoded and filed again.
+    registered: Vec<bool>,
     /// Values of `WINDOW` bytes or more, by their last `WINDOW` bytes.
     long: HashMap<u64, Vec<u32>, Mixed>,
     /// Which `long` keys there may be: bit `bucket(key)`.
@@ -90,6 +93,36 @@ impl Needles {
         }
     }
 
+    /// The index of a value, if it is one.
+    fn position(&self, v: &str) -> Option<usize> {
+        let b = v.as_bytes();
+        let list = if b.len() >= WINDOW {
+            self.long.get(&long_key(&b[b.len() - WINDOW..]))
+        } else if let [a, c, ..] = *b {
+            self.short.get(&u16::from_le_bytes([a, c]))
+        } else {
+            None
+        };
+        list.into_iter()
+            .flatten()
+            .map(|&i| i as usize)
+            .find(|&i| *self.values[i] == *v)
+    }
+
+    /// Whether `v` was registered whole with [`Needles::register_whole`].
+    fn is_registered(&self, v: &str) -> bool {
+        self.position(v).is_some_and(|i| self.registered[i])
+    }
+
+    /// Adds a value and its forms, marking the value registered whole.
+    fn register_whole(&mut self, value: &str, forms: impl IntoIterator<Item = String>) {
+        self.insert(value.to_owned());
+        if let Some(i) = self.position(value) {
+            self.registered[i] = true;
+        }
+        self.extend(forms);
+    }
+
     fn insert(&mut self, v: String) {
         let b = v.as_bytes();
         let Ok(ix) = u32::try_from(self.values.len()) else {
@@ -103,6 +136,7 @@ impl Needles {
             }
             list.push(ix);
             self.values.push(v.into_boxed_str());
+            self.registered.push(false);
             if self.values.len() * 16 > self.long_bits.len() * 64 {
                 self.resize_long_bits();
             } else {
@@ -117,6 +151,7 @@ impl Needles {
             }
             list.push(ix);
             self.values.push(v.into_boxed_str());
+            self.registered.push(false);
             if self.short_bits.is_empty() {
                 self.short_bits = vec![0; (1 << 16) / 64];
             }
@@ -331,15 +366,20 @@ impl Redactor {
             // Too short to scrub without destroying ordinary text.
             return;
         }
-        let mut forms = vec![value.to_owned()];
+        // A token is sent with every request of a scenario: once it is
+        // registered, its forms are too.
+        if self.secrets.read().is_ok_and(|s| s.is_registered(value)) {
+            return;
+        }
+        let mut forms = Vec::with_capacity(3);
         let encoded = utf8_percent_encode(value, NON_ALPHANUMERIC).to_string();
-        forms.push(encoded.clone());
         forms.push(encoded.replace("%20", "+"));
+        forms.push(encoded);
         if let Ok(json) = serde_json::to_string(value) {
             forms.push(json.trim_matches('"').to_owned());
         }
         if let Ok(mut set) = self.secrets.write() {
-            set.extend(forms.into_iter().filter(|f| f.len() >= 3));
+            set.register_whole(value, forms.into_iter().filter(|f| f.len() >= 3));
         }
     }
 
@@ -437,7 +477,7 @@ impl Redactor {
         }
         let text = String::from_utf8_lossy(body);
         let trimmed = text.trim();
-        if trimmed.starts_with('{') {
+        if trimmed.starts_with('{') && may_name_a_secret(trimmed) {
             if let Ok(doc) = serde_json::from_str::<Value>(trimmed) {
                 self.register_token_fields(&doc);
             }
@@ -624,6 +664,22 @@ impl Redactor {
     }
 }
 
+/// Whether a JSON text may have a key [`is_secret_key`] accepts: every
+/// such key holds one of these words, unless it is written with `\u`
+/// escapes. Most responses have none, and are not parsed for tokens.
+fn may_name_a_secret(json: &str) -> bool {
+    static WORDS: OnceLock<Option<regex::Regex>> = OnceLock::new();
+    WORDS
+        .get_or_init(|| {
+            regex::Regex::new(
+                r"(?i:pass|pin|secret|token|verifier|assertion|private_key|cookie|session|api_?key)|\\u",
+            )
+            .ok()
+        })
+        .as_ref()
+        .is_none_or(|re| re.is_match(json))
+}
+
 /// Headers whose whole value is a credential.
 pub fn is_credential_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -752,6 +808,24 @@ mod tests {
     }
 
     #[test]
+    fn token_fields_are_found_however_their_keys_are_written() {
+        let r = Redactor::new(false);
+        r.register_response(
+            &[],
+            br#"{"data": {"access_t\u006fken": "tok-escaped-12345"}}"#,
+        );
+        r.register_response(&[], br#"{"API_KEY": "key-upper-123456", "n": 1}"#);
+        assert_eq!(
+            r.scrub("tok-escaped-12345 key-upper-123456"),
+            "[secret] [secret]"
+        );
+        // No key names a secret: nothing is registered.
+        let n = r.secret_count();
+        r.register_response(&[], br#"{"name": "an-ordinary-value", "id": "12345678"}"#);
+        assert_eq!(r.secret_count(), n);
+    }
+
+    #[test]
     fn short_wrong_credentials_on_the_wire_are_not_secrets() {
         use base64::Engine;
         let r = Redactor::new(false);
@@ -829,6 +903,20 @@ mod tests {
         let text = "a sig0007zz b sig2999zz c token-0000-abcdefghij d token-0000-abc";
         assert_eq!(r.scrub(text), "a [secret] b [secret] c [secret] d [secret]");
         assert_eq!(r.scrub("nothing here"), "nothing here");
+    }
+
+    #[test]
+    fn a_value_known_as_another_ones_form_still_gets_its_own_forms() {
+        let r = Redactor::new(false);
+        r.register("tok en+xyz1");
+        // Already known (the percent-encoded form of the first), but not
+        // registered whole: its own encoded forms must be added.
+        r.register("tok%20en%2Bxyz1");
+        assert_eq!(r.scrub("<tok%2520en%252Bxyz1>"), "<[secret]>");
+        // Registering a value again changes nothing.
+        let n = r.secret_count();
+        r.register("tok en+xyz1");
+        assert_eq!(r.secret_count(), n);
     }
 
     #[test]

@@ -851,10 +851,10 @@ fn capture_all(
 }
 
 fn excerpt(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(max).collect::<String>())
+    // Only the first `max` characters are looked at: bodies can be large.
+    match s.char_indices().nth(max) {
+        None => s.to_owned(),
+        Some((cut, _)) => format!("{}…", &s[..cut]),
     }
 }
 
@@ -892,7 +892,10 @@ pub(crate) fn summarize(req: &HttpRequest, resp: &HttpResponse) -> Exchange {
             .map(|b| redact_text(&excerpt(&String::from_utf8_lossy(b), 2000))),
         status: Some(resp.status),
         content_type: resp.header("content-type").map(str::to_owned),
-        response_body: Some(redact_text(&excerpt(&resp.text(), 4000))),
+        response_body: Some(redact_text(&excerpt(
+            &String::from_utf8_lossy(&resp.body),
+            4000,
+        ))),
         elapsed: resp.elapsed,
     }
 }

@@ -469,6 +469,7 @@ mod tests {
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.as_bytes().to_vec().into(),
             elapsed: Duration::ZERO,
+            parsed: Default::default(),
         }
     }
 
@@ -517,6 +518,7 @@ mod tests {
                 .to_vec()
                 .into(),
             elapsed: Duration::ZERO,
+            parsed: Default::default(),
         };
         let out = render(
             &r,

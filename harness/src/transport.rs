@@ -3,11 +3,14 @@
 //! One client per scenario: its cookie jar is the scenario's session, and
 //! redirects are not followed, so OAuth redirects can be inspected.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use serde_json::Value;
 
 use crate::live::net::{NetSettings, RetryPolicy};
 use crate::redact::Redactor;
@@ -28,6 +31,27 @@ pub struct HttpResponse {
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
     pub elapsed: Duration,
+    /// The body parsed as JSON on first use: a step's checks, captures
+    /// and schema check all read it.
+    pub parsed: ParsedJson,
+}
+
+/// A body parsed as JSON once, with the body it was parsed from (a
+/// response whose `body` is replaced is parsed again). Cloning a response
+/// does not copy it.
+#[derive(Default)]
+pub struct ParsedJson(OnceLock<(Bytes, Result<Value, String>)>);
+
+impl Clone for ParsedJson {
+    fn clone(&self) -> Self {
+        ParsedJson::default()
+    }
+}
+
+impl fmt::Debug for ParsedJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ParsedJson")
+    }
 }
 
 /// A reqwest client: a cookie jar, no redirects followed (OAuth redirects
@@ -52,6 +76,17 @@ fn build_client(timeout: Duration, net: &NetSettings) -> Result<reqwest::Client,
 }
 
 impl HttpResponse {
+    /// The body as JSON, or why it is not (serde_json's message).
+    pub fn json(&self) -> Result<Cow<'_, Value>, String> {
+        let same = |b: &Bytes| b.as_ptr() == self.body.as_ptr() && b.len() == self.body.len();
+        let parse = || serde_json::from_slice::<Value>(&self.body).map_err(|e| e.to_string());
+        let (b, parsed) = self.parsed.0.get_or_init(|| (self.body.clone(), parse()));
+        if same(b) {
+            return parsed.as_ref().map(Cow::Borrowed).map_err(Clone::clone);
+        }
+        parse().map(Cow::Owned)
+    }
+
     /// The first value of a header (names compare case-insensitively).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -270,6 +305,7 @@ impl Transport {
             headers,
             body,
             elapsed,
+            parsed: ParsedJson::default(),
         })
     }
 

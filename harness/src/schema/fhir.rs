@@ -206,7 +206,7 @@ pub fn check_response(resp: &HttpResponse) -> Vec<String> {
         }
         return errors;
     }
-    match serde_json::from_slice::<Value>(&resp.body) {
+    match resp.json() {
         Ok(v) => {
             let mut errors = Vec::new();
             check_resource(&v, "$", &mut errors);
