@@ -475,9 +475,29 @@ impl Redactor {
         if body.len() > 256 * 1024 {
             return;
         }
+        // The common cases on bytes, without decoding the body: JSON with
+        // no key that could name a secret, and text with no OAuth token.
+        match body.trim_ascii_start().first() {
+            Some(b'{') => {
+                if !may_name_a_secret(body) {
+                    return;
+                }
+                if let Ok(doc) = serde_json::from_slice::<Value>(body.trim_ascii()) {
+                    self.register_token_fields(&doc);
+                    return;
+                }
+            }
+            Some(c) if c.is_ascii_graphic() && !contains(body, b"oauth_token=") => return,
+            _ => {}
+        }
+        self.register_body_text(body);
+    }
+
+    /// [`Redactor::register_response`] for any body: read as text.
+    fn register_body_text(&self, body: &[u8]) {
         let text = String::from_utf8_lossy(body);
         let trimmed = text.trim();
-        if trimmed.starts_with('{') && may_name_a_secret(trimmed) {
+        if trimmed.starts_with('{') && may_name_a_secret(trimmed.as_bytes()) {
             if let Ok(doc) = serde_json::from_str::<Value>(trimmed) {
                 self.register_token_fields(&doc);
             }
@@ -667,17 +687,23 @@ impl Redactor {
 /// Whether a JSON text may have a key [`is_secret_key`] accepts: every
 /// such key holds one of these words, unless it is written with `\u`
 /// escapes. Most responses have none, and are not parsed for tokens.
-fn may_name_a_secret(json: &str) -> bool {
-    static WORDS: OnceLock<Option<regex::Regex>> = OnceLock::new();
+fn may_name_a_secret(json: &[u8]) -> bool {
+    static WORDS: OnceLock<Option<regex::bytes::Regex>> = OnceLock::new();
     WORDS
         .get_or_init(|| {
-            regex::Regex::new(
+            regex::bytes::Regex::new(
                 r"(?i:pass|pin|secret|token|verifier|assertion|private_key|cookie|session|api_?key)|\\u",
             )
             .ok()
         })
         .as_ref()
         .is_none_or(|re| re.is_match(json))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.first() == needle.first() && w == needle)
 }
 
 /// Headers whose whole value is a credential.
@@ -818,6 +844,21 @@ mod tests {
         assert_eq!(
             r.scrub("tok-escaped-12345 key-upper-123456"),
             "[secret] [secret]"
+        );
+        // Bodies the byte-level reading leaves to the text one: invalid
+        // UTF-8 (read lossily) and a leading vertical tab (trimmed).
+        r.register_response(
+            &[],
+            b"{\"n\": \"\xff\", \"refresh_token\": \"rt-after-bad-byte\"}",
+        );
+        r.register_response(&[], b"\x0b{\"id_token\": \"idt-after-vtab-1\"}");
+        r.register_response(
+            &[],
+            b"oauth_token=req-tok-text-1&oauth_callback_confirmed=true",
+        );
+        assert_eq!(
+            r.scrub("rt-after-bad-byte idt-after-vtab-1 req-tok-text-1"),
+            "[secret] [secret] [secret]"
         );
         // No key names a secret: nothing is registered.
         let n = r.secret_count();
