@@ -2,7 +2,7 @@
 //! in-process mock, and how much of each step is the engine (templates,
 //! auth, checks, captures, snapshots) rather than waiting for the server.
 //!
-//! `cargo bench --bench engine [-- --rounds N]`
+//! `cargo bench --bench engine [-- --rounds N] [--steps-only]`
 //!
 //! Two measurements:
 //! - **suite**: what `emr-conformance run` does, a fresh mock per scenario;
@@ -29,6 +29,11 @@ fn rounds() -> usize {
         .unwrap_or(20)
 }
 
+/// `--steps-only`: skip the suite measurement (for profiling the steps).
+fn steps_only() -> bool {
+    std::env::args().any(|a| a == "--steps-only")
+}
+
 fn main() {
     let (scenarios, errors) = load_all(&[PathBuf::from("scenarios")]);
     assert!(errors.is_empty(), "scenario files do not load: {errors:?}");
@@ -53,7 +58,7 @@ fn main() {
     // Suite: the `run` command's path, fresh mock per scenario.
     let started = Instant::now();
     let mut total = 0usize;
-    for _ in 0..rounds {
+    for _ in 0..if steps_only() { 0 } else { rounds } {
         let out = rt.block_on(suite::run(
             scenarios.clone(),
             Arc::new(EmbeddedMock::default()),
@@ -66,11 +71,13 @@ fn main() {
         total += out.outcomes.len();
     }
     let elapsed = started.elapsed();
-    println!(
+    if !steps_only() {
+        println!(
         "suite: {total} scenarios in {:.3}s over {rounds} rounds, {jobs} jobs: {:.0} scenarios/s",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64()
     );
+    }
 
     // Steps: one mock per scenario kept for all rounds; sequential.
     // Fuzz scenarios are reported apart: generating and signing mutants
@@ -101,6 +108,7 @@ fn main() {
                     .count();
                 split.time += steps.map(|s| s.duration).sum::<Duration>();
                 split.waiting += o.network;
+                split.crypto += o.client_crypto;
             }
             let _ = server.shutdown().await;
         }
@@ -117,13 +125,16 @@ fn main() {
     }
 }
 
-/// Steps and their time: in all, and waiting on the mock (every request
-/// the step sent, its auth driver's included).
+/// Steps and their time: in all, waiting on the mock (every request the
+/// step sent, its auth driver's included), and of the engine's share the
+/// client protocol's own cryptography (RSA key generation and signing,
+/// which any private_key_jwt client does).
 #[derive(Default, Clone, Copy)]
 struct Split {
     steps: usize,
     time: Duration,
     waiting: Duration,
+    crypto: Duration,
 }
 
 impl Split {
@@ -131,18 +142,31 @@ impl Split {
         self.steps += other.steps;
         self.time += other.time;
         self.waiting += other.waiting;
+        self.crypto += other.crypto;
     }
 
     fn print(&self, what: &str) {
         let n = self.steps.max(1) as f64;
+        let us = |d: Duration| d.as_secs_f64() * 1e6 / n;
+        let share =
+            |d: Duration| 100.0 * d.as_secs_f64() / self.time.as_secs_f64().max(f64::MIN_POSITIVE);
         let engine = self.time.saturating_sub(self.waiting);
+        let own = engine.saturating_sub(self.crypto);
         println!(
             "{what}: {} steps, {:.1} µs per step, of which waiting for the mock {:.1} µs and the engine {:.1} µs ({:.1}% of the step)",
             self.steps,
-            self.time.as_secs_f64() * 1e6 / n,
-            self.waiting.as_secs_f64() * 1e6 / n,
-            engine.as_secs_f64() * 1e6 / n,
-            100.0 * engine.as_secs_f64() / self.time.as_secs_f64().max(f64::MIN_POSITIVE)
+            us(self.time),
+            us(self.waiting),
+            us(engine),
+            share(engine),
+        );
+        println!(
+            "  the engine's {:.1} µs: client crypto (RSA keygen, signing) {:.1} µs ({:.1}%), the engine's own work {:.1} µs ({:.1}%)",
+            us(engine),
+            us(self.crypto),
+            share(self.crypto),
+            us(own),
+            share(own),
         );
     }
 }

@@ -131,8 +131,8 @@ fn check_xml(expect: &Expect, resp: &HttpResponse, vars: &Vars, failures: &mut V
 }
 
 /// The body as JSON, or a failure that says why it is not.
-pub fn parse_json(resp: &HttpResponse) -> Result<Value, Failure> {
-    serde_json::from_slice(&resp.body).map_err(|e| {
+pub fn parse_json(resp: &HttpResponse) -> Result<std::borrow::Cow<'_, Value>, Failure> {
+    resp.json().map_err(|e| {
         let ct = resp.header("content-type").unwrap_or("none");
         Failure::new(
             FailureKind::Json,
@@ -186,6 +186,7 @@ mod tests {
             headers: vec![("Content-Type".into(), ct.into())],
             body: body.as_bytes().to_vec().into(),
             elapsed: Duration::ZERO,
+            parsed: Default::default(),
         }
     }
 

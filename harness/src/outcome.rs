@@ -139,6 +139,10 @@ pub struct ScenarioOutcome {
     /// Time spent waiting for the target, summed over requests.
     #[serde(with = "millis")]
     pub network: Duration,
+    /// Of the rest, time spent on the client protocol's own cryptography
+    /// (RSA key generation and signatures); for the engine benchmark.
+    #[serde(skip)]
+    pub client_crypto: Duration,
     pub steps: Vec<StepOutcome>,
     /// Failures that belong to the scenario rather than a step.
     pub failures: Vec<Failure>,
@@ -186,6 +190,7 @@ impl ScenarioOutcome {
             status: Status::Passed,
             duration: Duration::ZERO,
             network: Duration::ZERO,
+            client_crypto: Duration::ZERO,
             steps: Vec::new(),
             failures: Vec::new(),
             exercised: Vec::new(),

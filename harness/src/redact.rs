@@ -10,11 +10,11 @@
 //! Personal values (names, birth dates, health numbers, contacts) are
 //! collected from the responses of a live target the same way.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::RwLock;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{OnceLock, RwLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value;
 
@@ -51,97 +51,170 @@ impl fmt::Debug for Redactor {
     }
 }
 
-/// A growing set of values to replace, with automata that find which of
-/// them a text holds: a run registers thousands of token forms (every
-/// signed request's signature) and scrubs every string of every exchange,
-/// so one pass per automaton replaces a search per value. New values wait
-/// in `pending` (searched one by one) until there are enough to compile;
-/// automata of similar size are merged, so each value is compiled
-/// O(log n) times.
+/// A growing set of values to replace, indexed so that adding one is
+/// cheap and finding which of them a text holds is one pass over it: a
+/// run registers thousands of token forms (every signed request's
+/// signature) and scrubs every string of every exchange, so neither a
+/// search per value nor an automaton rebuilt as values arrive will do.
+///
+/// A value of [`WINDOW`] bytes or more is filed under its last
+/// `WINDOW` bytes (the end of a token is its random part: JWTs share
+/// their header, not their signature), a shorter one under its first two.
+/// The scan looks every window of the text up, through a bitmap that
+/// turns away almost every window at the cost of a multiply and one bit
+/// test, and confirms a candidate by comparing the whole value.
 #[derive(Default)]
 struct Needles {
-    set: BTreeSet<String>,
-    chunks: Vec<Chunk>,
-    pending: Vec<String>,
+    values: Vec<Box<str>>,
+    /// Which values were registered whole (with their encoded forms), so
+    /// a token sent again is not encoded and filed again.
+    registered: Vec<bool>,
+    /// Values of `WINDOW` bytes or more, by their last `WINDOW` bytes.
+    long: HashMap<u64, Vec<u32>, Mixed>,
+    /// Which `long` keys there may be: bit `bucket(key)`.
+    long_bits: Vec<u64>,
+    /// Shorter values, by their first two bytes.
+    short: HashMap<u16, Vec<u32>, Mixed>,
+    /// Which `short` keys there are: bit `key`.
+    short_bits: Vec<u64>,
 }
 
-struct Chunk {
-    list: Vec<String>,
-    finder: Option<AhoCorasick>,
-}
-
-/// Values searched one by one before they are compiled.
-const PENDING_MAX: usize = 64;
-
-impl Chunk {
-    fn new(list: Vec<String>) -> Chunk {
-        // A contiguous NFA: far cheaper to build than a DFA (chunks are
-        // rebuilt as they merge) and still one pass over the text. Without
-        // an automaton (too large to build), every value is tried.
-        let finder = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(&list)
-            .ok();
-        Chunk { list, finder }
-    }
-
-    fn found<'a>(&'a self, text: &str, out: &mut Vec<&'a str>) {
-        match &self.finder {
-            Some(f) => out.extend(
-                f.find_overlapping_iter(text)
-                    .map(|m| self.list[m.pattern().as_usize()].as_str()),
-            ),
-            None => out.extend(
-                self.list
-                    .iter()
-                    .filter(|n| text.contains(n.as_str()))
-                    .map(String::as_str),
-            ),
-        }
-    }
-}
+/// The bytes a long value is filed under.
+const WINDOW: usize = 8;
 
 impl Needles {
     fn len(&self) -> usize {
-        self.set.len()
+        self.values.len()
     }
 
     fn extend(&mut self, values: impl IntoIterator<Item = String>) {
         for v in values {
-            if !self.set.contains(&v) {
-                self.set.insert(v.clone());
-                self.pending.push(v);
+            self.insert(v);
+        }
+    }
+
+    /// The index of a value, if it is one.
+    fn position(&self, v: &str) -> Option<usize> {
+        let b = v.as_bytes();
+        let list = if b.len() >= WINDOW {
+            self.long.get(&long_key(&b[b.len() - WINDOW..]))
+        } else if let [a, c, ..] = *b {
+            self.short.get(&u16::from_le_bytes([a, c]))
+        } else {
+            None
+        };
+        list.into_iter()
+            .flatten()
+            .map(|&i| i as usize)
+            .find(|&i| *self.values[i] == *v)
+    }
+
+    /// Whether `v` was registered whole with [`Needles::register_whole`].
+    fn is_registered(&self, v: &str) -> bool {
+        self.position(v).is_some_and(|i| self.registered[i])
+    }
+
+    /// Adds a value and its forms, marking the value registered whole.
+    fn register_whole(&mut self, value: &str, forms: impl IntoIterator<Item = String>) {
+        self.insert(value.to_owned());
+        if let Some(i) = self.position(value) {
+            self.registered[i] = true;
+        }
+        self.extend(forms);
+    }
+
+    fn insert(&mut self, v: String) {
+        let b = v.as_bytes();
+        let Ok(ix) = u32::try_from(self.values.len()) else {
+            return;
+        };
+        if b.len() >= WINDOW {
+            let key = long_key(&b[b.len() - WINDOW..]);
+            let list = self.long.entry(key).or_default();
+            if list.iter().any(|&i| *self.values[i as usize] == *v) {
+                return;
+            }
+            list.push(ix);
+            self.values.push(v.into_boxed_str());
+            self.registered.push(false);
+            if self.values.len() * 16 > self.long_bits.len() * 64 {
+                self.resize_long_bits();
+            } else {
+                let words = self.long_bits.len();
+                set_bit(&mut self.long_bits, bucket(key, words));
+            }
+        } else if let [a, c, ..] = *b {
+            let key = u16::from_le_bytes([a, c]);
+            let list = self.short.entry(key).or_default();
+            if list.iter().any(|&i| *self.values[i as usize] == *v) {
+                return;
+            }
+            list.push(ix);
+            self.values.push(v.into_boxed_str());
+            self.registered.push(false);
+            if self.short_bits.is_empty() {
+                self.short_bits = vec![0; (1 << 16) / 64];
+            }
+            set_bit(&mut self.short_bits, usize::from(key));
+        }
+    }
+
+    /// Sizes the bitmap of long keys to 16 bits or more per value (so a
+    /// window of ordinary text passes it rarely) and sets the bits again.
+    fn resize_long_bits(&mut self) {
+        let words = (self.values.len() * 16 / 64).next_power_of_two().max(64);
+        self.long_bits = vec![0; words];
+        for &key in self.long.keys() {
+            set_bit(&mut self.long_bits, bucket(key, words));
+        }
+    }
+
+    /// The values `text` holds, each once.
+    fn found(&self, text: &str) -> Vec<&str> {
+        let b = text.as_bytes();
+        let mut hits: Vec<u32> = Vec::new();
+        if !self.short.is_empty() {
+            for (i, pair) in b.windows(2).enumerate() {
+                let key = u16::from_le_bytes([pair[0], pair[1]]);
+                if !has_bit(&self.short_bits, usize::from(key)) {
+                    continue;
+                }
+                for &ix in self.short.get(&key).into_iter().flatten() {
+                    if b[i..].starts_with(self.values[ix as usize].as_bytes()) {
+                        hits.push(ix);
+                    }
+                }
             }
         }
-        if self.pending.len() >= PENDING_MAX {
-            let mut list = std::mem::take(&mut self.pending);
-            while let Some(last) = self.chunks.last() {
-                if last.list.len() > 2 * list.len() {
-                    break;
+        if !self.long.is_empty() {
+            let words = self.long_bits.len();
+            for (i, w) in b.windows(WINDOW).enumerate() {
+                let key = long_key(w);
+                if !has_bit(&self.long_bits, bucket(key, words)) {
+                    continue;
                 }
-                if let Some(last) = self.chunks.pop() {
-                    list.extend(last.list);
+                for &ix in self.long.get(&key).into_iter().flatten() {
+                    if b[..i + WINDOW].ends_with(self.values[ix as usize].as_bytes()) {
+                        hits.push(ix);
+                    }
                 }
             }
-            self.chunks.push(Chunk::new(list));
         }
+        hits.sort_unstable();
+        hits.dedup();
+        hits.into_iter()
+            .map(|i| &*self.values[i as usize])
+            .collect()
     }
 
     /// Replaces the values the text holds, longest first (so a value that
     /// contains another goes whole).
     fn apply(&self, text: &str, with: &str) -> String {
-        let mut present: Vec<&str> = Vec::new();
-        for c in &self.chunks {
-            c.found(text, &mut present);
+        let mut present = self.found(text);
+        if present.is_empty() {
+            return text.to_owned();
         }
-        present.extend(
-            self.pending
-                .iter()
-                .filter(|n| text.contains(n.as_str()))
-                .map(String::as_str),
-        );
         present.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-        present.dedup();
         let mut out = text.to_owned();
         for n in present {
             out = replace(&out, n, with);
@@ -150,11 +223,66 @@ impl Needles {
     }
 }
 
+fn long_key(window: &[u8]) -> u64 {
+    let mut k = [0u8; WINDOW];
+    k.copy_from_slice(window);
+    u64::from_le_bytes(k)
+}
+
+/// A well-mixed 64-bit hash of a key (a folded 128-bit multiply).
+fn mix(key: u64) -> u64 {
+    let p = u128::from(key).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835);
+    (p >> 64) as u64 ^ p as u64
+}
+
+/// The bit of a key in a bitmap of `words` words (a power of two).
+fn bucket(key: u64, words: usize) -> usize {
+    (mix(key) as usize) & (words * 64 - 1)
+}
+
+fn set_bit(bits: &mut [u64], i: usize) {
+    bits[i / 64] |= 1 << (i % 64);
+}
+
+fn has_bit(bits: &[u64], i: usize) -> bool {
+    bits[i / 64] & (1 << (i % 64)) != 0
+}
+
+/// Hashes the integer keys of [`Needles`] with [`mix`]: they are few
+/// bytes, and SipHash would cost more than the scan's bit test.
+#[derive(Default, Clone, Copy)]
+struct Mixed;
+
+impl BuildHasher for Mixed {
+    type Hasher = MixHasher;
+    fn build_hasher(&self) -> MixHasher {
+        MixHasher(0)
+    }
+}
+
+struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        mix(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.0 = u64::from(i);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+}
+
 /// Keys whose values are secrets in a credentials document or a token
 /// response.
 pub fn is_secret_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    [
+    const NAMES: &[&str] = &[
         "password",
         "passwd",
         "pin",
@@ -167,10 +295,26 @@ pub fn is_secret_key(key: &str) -> bool {
         "session",
         "api_key",
         "apikey",
-    ]
-    .iter()
-    .any(|s| k == *s || k.ends_with(&format!("_{s}")))
-        || k.contains("secret")
+    ];
+    // Lower-cased on the stack: this runs for every key of every body
+    // scrubbed and every token response.
+    let mut buf = [0u8; 64];
+    let owned;
+    let k: &str = match buf.get_mut(..key.len()) {
+        Some(b) => {
+            b.copy_from_slice(key.as_bytes());
+            b.make_ascii_lowercase();
+            std::str::from_utf8(b).unwrap_or("")
+        }
+        None => {
+            owned = key.to_ascii_lowercase();
+            &owned
+        }
+    };
+    NAMES.iter().any(|s| {
+        k.strip_suffix(s)
+            .is_some_and(|head| head.is_empty() || head.ends_with('_'))
+    }) || k.contains("secret")
         || k.contains("password")
         || k.ends_with("token")
 }
@@ -222,15 +366,20 @@ impl Redactor {
             // Too short to scrub without destroying ordinary text.
             return;
         }
-        let mut forms = vec![value.to_owned()];
+        // A token is sent with every request of a scenario: once it is
+        // registered, its forms are too.
+        if self.secrets.read().is_ok_and(|s| s.is_registered(value)) {
+            return;
+        }
+        let mut forms = Vec::with_capacity(3);
         let encoded = utf8_percent_encode(value, NON_ALPHANUMERIC).to_string();
-        forms.push(encoded.clone());
         forms.push(encoded.replace("%20", "+"));
+        forms.push(encoded);
         if let Ok(json) = serde_json::to_string(value) {
             forms.push(json.trim_matches('"').to_owned());
         }
         if let Ok(mut set) = self.secrets.write() {
-            set.extend(forms.into_iter().filter(|f| f.len() >= 3));
+            set.register_whole(value, forms.into_iter().filter(|f| f.len() >= 3));
         }
     }
 
@@ -326,9 +475,29 @@ impl Redactor {
         if body.len() > 256 * 1024 {
             return;
         }
+        // The common cases on bytes, without decoding the body: JSON with
+        // no key that could name a secret, and text with no OAuth token.
+        match body.trim_ascii_start().first() {
+            Some(b'{') => {
+                if !may_name_a_secret(body) {
+                    return;
+                }
+                if let Ok(doc) = serde_json::from_slice::<Value>(body.trim_ascii()) {
+                    self.register_token_fields(&doc);
+                    return;
+                }
+            }
+            Some(c) if c.is_ascii_graphic() && !contains(body, b"oauth_token=") => return,
+            _ => {}
+        }
+        self.register_body_text(body);
+    }
+
+    /// [`Redactor::register_response`] for any body: read as text.
+    fn register_body_text(&self, body: &[u8]) {
         let text = String::from_utf8_lossy(body);
         let trimmed = text.trim();
-        if trimmed.starts_with('{') {
+        if trimmed.starts_with('{') && may_name_a_secret(trimmed.as_bytes()) {
             if let Ok(doc) = serde_json::from_str::<Value>(trimmed) {
                 self.register_token_fields(&doc);
             }
@@ -404,7 +573,7 @@ impl Redactor {
     pub fn secrets(&self) -> Vec<String> {
         self.secrets
             .read()
-            .map(|s| s.set.iter().cloned().collect())
+            .map(|s| s.values.iter().map(|v| v.to_string()).collect())
             .unwrap_or_default()
     }
 
@@ -513,6 +682,28 @@ impl Redactor {
             *b = self.scrub_body(b);
         }
     }
+}
+
+/// Whether a JSON text may have a key [`is_secret_key`] accepts: every
+/// such key holds one of these words, unless it is written with `\u`
+/// escapes. Most responses have none, and are not parsed for tokens.
+fn may_name_a_secret(json: &[u8]) -> bool {
+    static WORDS: OnceLock<Option<regex::bytes::Regex>> = OnceLock::new();
+    WORDS
+        .get_or_init(|| {
+            regex::bytes::Regex::new(
+                r"(?i:pass|pin|secret|token|verifier|assertion|private_key|cookie|session|api_?key)|\\u",
+            )
+            .ok()
+        })
+        .as_ref()
+        .is_none_or(|re| re.is_match(json))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.first() == needle.first() && w == needle)
 }
 
 /// Headers whose whole value is a credential.
@@ -643,6 +834,39 @@ mod tests {
     }
 
     #[test]
+    fn token_fields_are_found_however_their_keys_are_written() {
+        let r = Redactor::new(false);
+        r.register_response(
+            &[],
+            br#"{"data": {"access_t\u006fken": "tok-escaped-12345"}}"#,
+        );
+        r.register_response(&[], br#"{"API_KEY": "key-upper-123456", "n": 1}"#);
+        assert_eq!(
+            r.scrub("tok-escaped-12345 key-upper-123456"),
+            "[secret] [secret]"
+        );
+        // Bodies the byte-level reading leaves to the text one: invalid
+        // UTF-8 (read lossily) and a leading vertical tab (trimmed).
+        r.register_response(
+            &[],
+            b"{\"n\": \"\xff\", \"refresh_token\": \"rt-after-bad-byte\"}",
+        );
+        r.register_response(&[], b"\x0b{\"id_token\": \"idt-after-vtab-1\"}");
+        r.register_response(
+            &[],
+            b"oauth_token=req-tok-text-1&oauth_callback_confirmed=true",
+        );
+        assert_eq!(
+            r.scrub("rt-after-bad-byte idt-after-vtab-1 req-tok-text-1"),
+            "[secret] [secret] [secret]"
+        );
+        // No key names a secret: nothing is registered.
+        let n = r.secret_count();
+        r.register_response(&[], br#"{"name": "an-ordinary-value", "id": "12345678"}"#);
+        assert_eq!(r.secret_count(), n);
+    }
+
+    #[test]
     fn short_wrong_credentials_on_the_wire_are_not_secrets() {
         use base64::Engine;
         let r = Redactor::new(false);
@@ -708,17 +932,106 @@ mod tests {
     }
 
     #[test]
-    fn compiled_and_pending_secrets_are_all_scrubbed_longest_first() {
+    fn many_secrets_are_all_scrubbed_longest_first() {
         let r = Redactor::new(false);
-        // Enough to compile and merge several automata, with some left
-        // pending; a short secret inside a longer one registered later.
+        // Enough to resize the index several times; a short secret inside
+        // a longer one registered later.
         r.register("token-0000-abc");
-        for i in 0..300 {
+        for i in 0..3000 {
             r.register(&format!("sig{i:04}zz"));
         }
         r.register("token-0000-abcdefghij");
-        let text = "a sig0007zz b sig0299zz c token-0000-abcdefghij d token-0000-abc";
+        let text = "a sig0007zz b sig2999zz c token-0000-abcdefghij d token-0000-abc";
         assert_eq!(r.scrub(text), "a [secret] b [secret] c [secret] d [secret]");
         assert_eq!(r.scrub("nothing here"), "nothing here");
+    }
+
+    #[test]
+    fn a_value_known_as_another_ones_form_still_gets_its_own_forms() {
+        let r = Redactor::new(false);
+        r.register("tok en+xyz1");
+        // Already known (the percent-encoded form of the first), but not
+        // registered whole: its own encoded forms must be added.
+        r.register("tok%20en%2Bxyz1");
+        assert_eq!(r.scrub("<tok%2520en%252Bxyz1>"), "<[secret]>");
+        // Registering a value again changes nothing.
+        let n = r.secret_count();
+        r.register("tok en+xyz1");
+        assert_eq!(r.secret_count(), n);
+    }
+
+    #[test]
+    fn tokens_sharing_their_start_or_end_are_told_apart() {
+        // JWTs share their header; percent-encoded forms their padding.
+        let r = Redactor::new(false);
+        let jwt = |i: usize| format!("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiI{i}fQ.c2lnbmF0dXJl{i:05}");
+        for i in 0..500 {
+            r.register(&jwt(i));
+        }
+        r.register("abcdefgh%3D%3D");
+        let text = format!(
+            "x{} y eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiI7fQ.c2lnbmF0dXJl00008 z{}",
+            jwt(7),
+            jwt(499)
+        );
+        assert_eq!(
+            r.scrub(&text),
+            "x[secret] y eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiI7fQ.c2lnbmF0dXJl00008 z[secret]"
+        );
+        assert_eq!(r.scrub("zzabcdefgh%3D%3D"), "zz[secret]");
+        assert_eq!(r.scrub("bcdefgh%3D%3D"), "bcdefgh%3D%3D");
+    }
+
+    proptest::proptest! {
+        /// The allocation-free key test agrees with the plain reading of
+        /// the rule (short, long and non-ASCII keys).
+        #[test]
+        fn secret_keys_are_told_as_the_rule_says(
+            key in "(?i)(x|_|-|\u{c9}|pin|token|secret|password|session|api_?key){0,12}"
+        ) {
+            let k = key.to_ascii_lowercase();
+            let expected = [
+                "password", "passwd", "pin", "secret", "token", "verifier", "assertion",
+                "private_key", "cookie", "session", "api_key", "apikey",
+            ]
+            .iter()
+            .any(|s| k == *s || k.ends_with(&format!("_{s}")))
+                || k.contains("secret")
+                || k.contains("password")
+                || k.ends_with("token");
+            proptest::prop_assert_eq!(is_secret_key(&key), expected, "{}", key);
+        }
+    }
+
+    proptest::proptest! {
+        /// The index finds exactly the values a search for each one finds
+        /// (overlapping, nested, sharing starts and ends, multibyte).
+        #[test]
+        fn the_index_finds_what_a_search_per_value_finds(
+            values in proptest::collection::vec("[ab\u{e9}/=%]{2,12}", 1..40),
+            pieces in proptest::collection::vec((0usize..40, "[ab\u{e9}/=% ]{0,3}"), 0..8),
+        ) {
+            // Texts made of values, cut and glued, hold many of them.
+            let text: String = pieces
+                .iter()
+                .map(|(i, glue)| {
+                    let v = &values[i % values.len()];
+                    let cut = v.char_indices().nth(i % 3).map_or(0, |(at, _)| at);
+                    format!("{glue}{}", &v[cut..])
+                })
+                .collect();
+            let mut n = Needles::default();
+            n.extend(values.iter().cloned());
+            let mut expected: Vec<&str> = values
+                .iter()
+                .filter(|v| text.contains(v.as_str()))
+                .map(String::as_str)
+                .collect();
+            expected.sort_unstable();
+            expected.dedup();
+            let mut found = n.found(&text);
+            found.sort_unstable();
+            proptest::prop_assert_eq!(found, expected);
+        }
     }
 }

@@ -217,6 +217,7 @@ async fn run_unscrubbed(
     // Waiting on the target: every request the transport sent (the
     // steps', the auth drivers', the fuzz channels') and poll intervals.
     outcome.network = transport.waited() + ctx.paused;
+    outcome.client_crypto = transport.client_crypto();
 
     let mut failures = cleanup_failures;
     let all_ran = outcome.steps.iter().all(|s| s.status != Status::Skipped);
@@ -849,11 +850,19 @@ fn capture_all(
     Ok(())
 }
 
+/// [`excerpt`] of a body read as UTF-8 (lossily), decoding no more of it
+/// than the excerpt can show: `max` characters take at most `4 * max`
+/// bytes, and one more character decides the ellipsis.
+fn excerpt_bytes(body: &[u8], max: usize) -> String {
+    let head = &body[..body.len().min(4 * max + 4)];
+    excerpt(&String::from_utf8_lossy(head), max)
+}
+
 fn excerpt(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(max).collect::<String>())
+    // Only the first `max` characters are looked at: bodies can be large.
+    match s.char_indices().nth(max) {
+        None => s.to_owned(),
+        Some((cut, _)) => format!("{}…", &s[..cut]),
     }
 }
 
@@ -888,10 +897,10 @@ pub(crate) fn summarize(req: &HttpRequest, resp: &HttpResponse) -> Exchange {
         request_body: req
             .body
             .as_ref()
-            .map(|b| redact_text(&excerpt(&String::from_utf8_lossy(b), 2000))),
+            .map(|b| redact_text(&excerpt_bytes(b, 2000))),
         status: Some(resp.status),
         content_type: resp.header("content-type").map(str::to_owned),
-        response_body: Some(redact_text(&excerpt(&resp.text(), 4000))),
+        response_body: Some(redact_text(&excerpt_bytes(&resp.body, 4000))),
         elapsed: resp.elapsed,
     }
 }
@@ -901,6 +910,32 @@ mod tests {
     use super::*;
     use crate::outcome::FailureKind;
     use crate::snapshot::SnapshotMode;
+
+    proptest::proptest! {
+        /// An excerpt of a body's head is the excerpt of the whole body,
+        /// whatever characters (or invalid bytes) meet the cut.
+        #[test]
+        fn excerpts_of_a_body_need_only_its_head(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(b"a".to_vec()),
+                    proptest::strategy::Just("\u{e9}".as_bytes().to_vec()),
+                    proptest::strategy::Just("\u{20ac}".as_bytes().to_vec()),
+                    proptest::strategy::Just("\u{1f600}".as_bytes().to_vec()),
+                    proptest::strategy::Just(vec![0xf0, 0x9f]),
+                    proptest::strategy::Just(vec![0xff]),
+                ],
+                0..40,
+            ),
+            max in 1usize..8,
+        ) {
+            let body: Vec<u8> = pieces.concat();
+            proptest::prop_assert_eq!(
+                excerpt_bytes(&body, max),
+                excerpt(&String::from_utf8_lossy(&body), max)
+            );
+        }
+    }
     use emr_catalog::ProfileId;
     use emr_mock::{MockConfig, MockServer};
     use std::path::Path;

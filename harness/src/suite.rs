@@ -144,6 +144,7 @@ fn panic_outcome(reason: String) -> ScenarioOutcome {
         status: Status::Failed,
         duration: Duration::ZERO,
         network: Duration::ZERO,
+        client_crypto: Duration::ZERO,
         steps: Vec::new(),
         failures: vec![Failure::new(
             FailureKind::Setup,

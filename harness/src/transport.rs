@@ -3,11 +3,14 @@
 //! One client per scenario: its cookie jar is the scenario's session, and
 //! redirects are not followed, so OAuth redirects can be inspected.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use serde_json::Value;
 
 use crate::live::net::{NetSettings, RetryPolicy};
 use crate::redact::Redactor;
@@ -28,6 +31,27 @@ pub struct HttpResponse {
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
     pub elapsed: Duration,
+    /// The body parsed as JSON on first use: a step's checks, captures
+    /// and schema check all read it.
+    pub parsed: ParsedJson,
+}
+
+/// A body parsed as JSON once, with the body it was parsed from (a
+/// response whose `body` is replaced is parsed again). Cloning a response
+/// does not copy it.
+#[derive(Default)]
+pub struct ParsedJson(OnceLock<(Bytes, Result<Value, String>)>);
+
+impl Clone for ParsedJson {
+    fn clone(&self) -> Self {
+        ParsedJson::default()
+    }
+}
+
+impl fmt::Debug for ParsedJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ParsedJson")
+    }
 }
 
 /// A reqwest client: a cookie jar, no redirects followed (OAuth redirects
@@ -52,6 +76,17 @@ fn build_client(timeout: Duration, net: &NetSettings) -> Result<reqwest::Client,
 }
 
 impl HttpResponse {
+    /// The body as JSON, or why it is not (serde_json's message).
+    pub fn json(&self) -> Result<Cow<'_, Value>, String> {
+        let same = |b: &Bytes| b.as_ptr() == self.body.as_ptr() && b.len() == self.body.len();
+        let parse = || serde_json::from_slice::<Value>(&self.body).map_err(|e| e.to_string());
+        let (b, parsed) = self.parsed.0.get_or_init(|| (self.body.clone(), parse()));
+        if same(b) {
+            return parsed.as_ref().map(Cow::Borrowed).map_err(Clone::clone);
+        }
+        parse().map(Cow::Owned)
+    }
+
     /// The first value of a header (names compare case-insensitively).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -111,6 +146,11 @@ pub struct Transport {
     /// in nanoseconds; shared by clones and `fresh` clients, so requests
     /// an auth driver sends count as well as the step's own.
     waited: Arc<AtomicU64>,
+    /// Time spent on the client protocol's own cryptography (RSA key
+    /// generation and signatures), in nanoseconds; shared like `waited`.
+    /// Kept apart so a report of the engine's cost can say how much of
+    /// it is work any client of the protocol must do.
+    crypto: Arc<AtomicU64>,
 }
 
 impl Transport {
@@ -126,6 +166,7 @@ impl Transport {
             net,
             redactor: None,
             waited: Arc::default(),
+            crypto: Arc::default(),
         })
     }
 
@@ -145,6 +186,7 @@ impl Transport {
             net,
             redactor: Some(redactor),
             waited: Arc::default(),
+            crypto: Arc::default(),
         })
     }
 
@@ -162,6 +204,21 @@ impl Transport {
     /// responses, rate-limit pacing and retry back-off.
     pub fn waited(&self) -> Duration {
         Duration::from_nanos(self.waited.load(Ordering::Relaxed))
+    }
+
+    /// Time this client's scenario spent in [`Transport::crypto`].
+    pub fn client_crypto(&self) -> Duration {
+        Duration::from_nanos(self.crypto.load(Ordering::Relaxed))
+    }
+
+    /// Runs `f`, the client protocol's own cryptography (generating or
+    /// using an RSA key), and counts its time as such.
+    pub fn crypto<T>(&self, f: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let out = f();
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.crypto.fetch_add(nanos, Ordering::Relaxed);
+        out
     }
 
     fn add_waited(&self, since: Instant) {
@@ -248,6 +305,7 @@ impl Transport {
             headers,
             body,
             elapsed,
+            parsed: ParsedJson::default(),
         })
     }
 

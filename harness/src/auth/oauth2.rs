@@ -9,7 +9,7 @@
 //! stale, and publishes what it obtained as `{{oauth2.*}}`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -492,11 +492,31 @@ fn login(
     ))
 }
 
+/// A built-in pattern, compiled once (`None` only if it were invalid,
+/// which the tests of the flows that use it rule out).
+fn compiled(cell: &'static OnceLock<Option<Regex>>, pattern: &str) -> Option<&'static Regex> {
+    cell.get_or_init(|| Regex::new(pattern).ok()).as_ref()
+}
+
+fn form_action_re() -> Option<&'static Regex> {
+    static R: OnceLock<Option<Regex>> = OnceLock::new();
+    compiled(&R, r#"(?is)<form[^>]*action="([^"]+)""#)
+}
+
+fn login_error_re() -> Option<&'static Regex> {
+    static R: OnceLock<Option<Regex>> = OnceLock::new();
+    compiled(&R, r#"(?s)id="login-error">([^<]*)<"#)
+}
+
 /// Attributes of every `<input>` and `<button>` of a page.
 fn fields(html: &str) -> Vec<HashMap<String, String>> {
-    let tag = Regex::new(r"(?is)<(?:input|button)\b([^>]*)>").ok();
-    let attr =
-        Regex::new(r#"(?is)([a-zA-Z_:][-a-zA-Z0-9_:.\[\]]*)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).ok();
+    static TAG: OnceLock<Option<Regex>> = OnceLock::new();
+    static ATTR: OnceLock<Option<Regex>> = OnceLock::new();
+    let tag = compiled(&TAG, r"(?is)<(?:input|button)\b([^>]*)>");
+    let attr = compiled(
+        &ATTR,
+        r#"(?is)([a-zA-Z_:][-a-zA-Z0-9_:.\[\]]*)\s*=\s*(?:"([^"]*)"|'([^']*)')"#,
+    );
     let (Some(tag), Some(attr)) = (tag, attr) else {
         return Vec::new();
     };
@@ -612,8 +632,7 @@ async fn browser_flow(
     if r.status == 200 {
         return Err(fail(format!(
             "login refused: {}",
-            Regex::new(r#"(?s)id="login-error">([^<]*)<"#)
-                .ok()
+            login_error_re()
                 .and_then(|re| re.captures(&r.text()).map(|c| c[1].to_owned()))
                 .unwrap_or_else(|| excerpt(&r))
         )));
@@ -632,8 +651,7 @@ async fn browser_flow(
                 ))
             })?,
         };
-        let action = Regex::new(r#"(?is)<form[^>]*action="([^"]+)""#)
-            .ok()
+        let action = form_action_re()
             .and_then(|re| re.captures(&page.text()).map(|c| unescape(&c[1])))
             .map(|a| absolute(ctx, &a))
             .ok_or_else(|| fail("patient picker has no form"))?;
@@ -655,8 +673,7 @@ async fn browser_flow(
     }
     let text = page.text();
     let f = fields(&text);
-    let action = Regex::new(r#"(?is)<form[^>]*action="([^"]+)""#)
-        .ok()
+    let action = form_action_re()
         .and_then(|re| re.captures(&text).map(|c| unescape(&c[1])))
         .map(|a| absolute(ctx, &a))
         .ok_or_else(|| fail("consent page has no form"))?;
@@ -792,9 +809,12 @@ fn generated_key(ctx: &mut AuthContext<'_>) -> Result<Arc<(Vec<u8>, String)>, Au
     if let Some(k) = &ctx.state.oauth2.generated {
         return Ok(k.clone());
     }
-    let key = RUN_KEY
-        .get_or_init(|| {
-            rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(|e| e.to_string())
+    let key = ctx
+        .transport
+        .crypto(|| {
+            RUN_KEY.get_or_init(|| {
+                rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(|e| e.to_string())
+            })
         })
         .as_ref()
         .map_err(|e| fail(format!("could not generate a key: {e}")))?;
@@ -817,6 +837,34 @@ fn generated_key(ctx: &mut AuthContext<'_>) -> Result<Arc<(Vec<u8>, String)>, Au
     let k = Arc::new((der, jwk));
     ctx.state.oauth2.generated = Some(k.clone());
     Ok(k)
+}
+
+/// The key pair of a PKCS#8 DER key, parsed once per run: parsing checks
+/// the key (modular arithmetic on 2048-bit numbers), which costs about
+/// as much as a signature, and a run signs thousands of assertions with
+/// a handful of keys.
+pub(crate) fn rsa_key_pair(der: &[u8]) -> Result<Arc<RsaKeyPair>, ring::error::KeyRejected> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    /// More distinct keys than a run uses; past it the cache starts over.
+    const KEYS_MAX: usize = 64;
+    static PARSED: Mutex<Option<HashMap<Vec<u8>, Arc<RsaKeyPair>>>> = Mutex::new(None);
+    if let Some(pair) = PARSED
+        .lock()
+        .ok()
+        .and_then(|m| m.as_ref().and_then(|m| m.get(der).cloned()))
+    {
+        return Ok(pair);
+    }
+    let pair = Arc::new(RsaKeyPair::from_pkcs8(der)?);
+    if let Ok(mut m) = PARSED.lock() {
+        let m = m.get_or_insert_with(HashMap::new);
+        if m.len() >= KEYS_MAX {
+            m.clear();
+        }
+        m.insert(der.to_vec(), pair.clone());
+    }
+    Ok(pair)
 }
 
 fn pem_der(pem: &str) -> Result<Vec<u8>, AuthError> {
@@ -886,20 +934,23 @@ fn assertion(
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let pair = RsaKeyPair::from_pkcs8(&der).map_err(|e| fail(format!("the assertion key: {e}")))?;
-    let mut sig = vec![0u8; pair.public().modulus_len()];
     let params = if a.rs256 {
         &RSA_PKCS1_SHA256
     } else {
         &RSA_PKCS1_SHA384
     };
-    pair.sign(
-        params,
-        &ring::rand::SystemRandom::new(),
-        input.as_bytes(),
-        &mut sig,
-    )
-    .map_err(|_| fail("could not sign the assertion"))?;
+    let sig = ctx.transport.crypto(|| {
+        let pair = rsa_key_pair(&der).map_err(|e| fail(format!("the assertion key: {e}")))?;
+        let mut sig = vec![0u8; pair.public().modulus_len()];
+        pair.sign(
+            params,
+            &ring::rand::SystemRandom::new(),
+            input.as_bytes(),
+            &mut sig,
+        )
+        .map_err(|_| fail("could not sign the assertion"))?;
+        Ok::<_, AuthError>(sig)
+    })?;
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
 }
 

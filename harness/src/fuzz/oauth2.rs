@@ -10,7 +10,7 @@ use base64::Engine;
 use proptest::prelude::*;
 use proptest::strategy::SBoxedStrategy;
 use rand::Rng;
-use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384};
+use ring::signature::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA384};
 use serde_json::{json, Value};
 
 use super::engine::Sent;
@@ -21,7 +21,7 @@ use crate::runner::encode_pairs;
 use crate::scenario::{
     display, ClientAuth, Expect, KeySpec, OAuth2Grant, OAuth2Spec, RequestSpec, Template,
 };
-use crate::transport::{HttpRequest, HttpResponse};
+use crate::transport::{HttpRequest, HttpResponse, Transport};
 
 const KINDS: &[&str] = &[
     "oauth2.signature.bits",
@@ -788,7 +788,7 @@ impl Chan {
                 claims["sub"] = json!(format!("{s}x"));
             }
         }
-        let mut jwt = sign_jwt(&header, &claims, &key, &sign)?;
+        let mut jwt = sign_jwt(&header, &claims, &key, &sign, io.cx.transport)?;
         if let AssertionChange::Bits(bits) = change {
             let (h, c, mut sig) = split(&jwt)?;
             let len = sig.len().max(1) * 8;
@@ -968,7 +968,14 @@ enum Sign {
     Hs256(Vec<u8>),
 }
 
-fn sign_jwt(header: &Value, claims: &Value, der: &[u8], how: &Sign) -> Result<String, String> {
+/// A signed JWT; `clock` counts the RSA signature as client cryptography.
+fn sign_jwt(
+    header: &Value,
+    claims: &Value,
+    der: &[u8],
+    how: &Sign,
+    clock: &Transport,
+) -> Result<String, String> {
     let input = format!("{}.{}", b64json(header), b64json(claims));
     let sig = match how {
         Sign::None => Vec::new(),
@@ -976,8 +983,9 @@ fn sign_jwt(header: &Value, claims: &Value, der: &[u8], how: &Sign) -> Result<St
             let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
             ring::hmac::sign(&k, input.as_bytes()).as_ref().to_vec()
         }
-        Sign::Rs384 | Sign::Rs256 => {
-            let pair = RsaKeyPair::from_pkcs8(der).map_err(|e| format!("the key: {e}"))?;
+        Sign::Rs384 | Sign::Rs256 => clock.crypto(|| {
+            let pair =
+                crate::auth::oauth2::rsa_key_pair(der).map_err(|e| format!("the key: {e}"))?;
             let mut sig = vec![0u8; pair.public().modulus_len()];
             let params = if matches!(how, Sign::Rs256) {
                 &RSA_PKCS1_SHA256
@@ -991,8 +999,8 @@ fn sign_jwt(header: &Value, claims: &Value, der: &[u8], how: &Sign) -> Result<St
                 &mut sig,
             )
             .map_err(|_| "could not sign".to_owned())?;
-            sig
-        }
+            Ok::<_, String>(sig)
+        })?,
     };
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
 }
@@ -1131,6 +1139,7 @@ mod tests {
             &json!({"a": 1}),
             &der,
             &Sign::Rs384,
+            &Transport::new(std::time::Duration::from_secs(1), false).unwrap(),
         )
         .unwrap();
         assert_eq!(jwt.split('.').count(), 3);

@@ -4,6 +4,7 @@
 //! values by the specification's regular expressions, and the JSON rules
 //! (no nulls, no empty strings, arrays or objects).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -36,7 +37,9 @@ struct Rules {
     id_exceptions: HashMap<String, Regex>,
     types: HashMap<String, Vec<Element>>,
     resources: HashMap<String, Vec<Element>>,
-    codes: HashMap<String, Vec<String>>,
+    /// Code bindings: resource type → element → codes.
+    codes: HashMap<String, HashMap<String, Vec<String>>>,
+    common: Common,
 }
 
 /// Primitive types checked by JSON type rather than a pattern.
@@ -115,7 +118,10 @@ fn load() -> Result<Rules, RulesError> {
             .cloned()
             .ok_or_else(|| RulesError::Shape(format!("no `{name}` section")))
     };
-    let mut rules = Rules::default();
+    let mut rules = Rules {
+        common: Common::new(),
+        ..Rules::default()
+    };
     for (k, v) in section("primitives")? {
         let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
             return Err(RulesError::Shape("primitives are `name: regex`".into()));
@@ -150,8 +156,9 @@ fn load() -> Result<Rules, RulesError> {
                 "codes are `Type.element: [codes]`".into(),
             ));
         };
-        rules.codes.insert(
-            k.to_owned(),
+        let (owner, element) = k.split_once('.').unwrap_or((k, ""));
+        rules.codes.entry(owner.to_owned()).or_default().insert(
+            element.to_owned(),
             list.iter()
                 .filter_map(|x| x.as_str().map(str::to_owned))
                 .collect(),
@@ -199,7 +206,7 @@ pub fn check_response(resp: &HttpResponse) -> Vec<String> {
         }
         return errors;
     }
-    match serde_json::from_slice::<Value>(&resp.body) {
+    match resp.json() {
         Ok(v) => {
             let mut errors = Vec::new();
             check_resource(&v, "$", &mut errors);
@@ -211,6 +218,30 @@ pub fn check_response(resp: &HttpResponse) -> Vec<String> {
 
 /// Checks one resource (by its `resourceType`).
 pub fn check_resource(v: &Value, at: &str, errors: &mut Vec<String>) {
+    check_resource_at(v, Loc::Root(at), errors);
+}
+
+/// Where a value is, rendered only for an error message (`$.name[0]`):
+/// most values are fine, and a path string per value cost more than the
+/// checks themselves.
+#[derive(Clone, Copy)]
+enum Loc<'a> {
+    Root(&'a str),
+    Key(&'a Loc<'a>, &'a str),
+    Index(&'a Loc<'a>, usize),
+}
+
+impl std::fmt::Display for Loc<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loc::Root(s) => f.write_str(s),
+            Loc::Key(p, k) => write!(f, "{p}.{k}"),
+            Loc::Index(p, i) => write!(f, "{p}[{i}]"),
+        }
+    }
+}
+
+fn check_resource_at(v: &Value, at: Loc<'_>, errors: &mut Vec<String>) {
     let rules = match rules() {
         Ok(r) => r,
         Err(e) => {
@@ -244,29 +275,10 @@ pub fn check_resource(v: &Value, at: &str, errors: &mut Vec<String>) {
             errors.push(format!("{at}.id: {id} is not a valid id"));
         }
     }
-    let common = [
-        ("meta", "Meta", false),
-        ("implicitRules", "uri", false),
-        ("language", "code", false),
-        ("text", "Narrative", false),
-        ("contained", "Resource", true),
-        ("extension", "Extension", true),
-        ("modifierExtension", "Extension", true),
-    ];
-    let mut all: Vec<Element> = elements.clone();
-    for (name, t, many) in common {
-        all.push(Element {
-            name: name.into(),
-            choice: false,
-            types: vec![TypeRef::Named(t.into())],
-            required: false,
-            many,
-        });
-    }
     check_object(
         rules,
         m,
-        &all,
+        &[elements, &rules.common.resource],
         &["resourceType", "id"],
         at,
         Some(kind),
@@ -284,25 +296,98 @@ fn common_element(name: &str, t: &str, many: bool) -> Element {
     }
 }
 
-fn capitalized(t: &str) -> String {
-    let mut c = t.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
+/// The elements every resource, backbone element, datatype and
+/// extension has besides its own.
+#[derive(Debug, Default)]
+struct Common {
+    resource: Vec<Element>,
+    /// `id`, `extension`, `modifierExtension`.
+    backbone: Vec<Element>,
+    /// `id`, `extension`.
+    datatype: Vec<Element>,
+    /// An Extension's own elements (`url`, `value[x]`) and `id`,
+    /// `extension`.
+    extension: Vec<Element>,
+}
+
+impl Common {
+    fn new() -> Common {
+        let resource = [
+            ("meta", "Meta", false),
+            ("implicitRules", "uri", false),
+            ("language", "code", false),
+            ("text", "Narrative", false),
+            ("contained", "Resource", true),
+            ("extension", "Extension", true),
+            ("modifierExtension", "Extension", true),
+        ]
+        .into_iter()
+        .map(|(name, t, many)| common_element(name, t, many))
+        .collect();
+        let datatype = vec![
+            common_element("id", "string", false),
+            common_element("extension", "Extension", true),
+        ];
+        let mut backbone = datatype.clone();
+        backbone.push(common_element("modifierExtension", "Extension", true));
+        let mut extension = vec![
+            Element {
+                name: "url".into(),
+                choice: false,
+                types: vec![TypeRef::Named("uri".into())],
+                required: true,
+                many: false,
+            },
+            Element {
+                name: "value".into(),
+                choice: true,
+                types: vec![TypeRef::Named("*".into())],
+                required: false,
+                many: false,
+            },
+        ];
+        extension.extend(datatype.iter().cloned());
+        Common {
+            resource,
+            backbone,
+            datatype,
+            extension,
+        }
     }
 }
 
-/// Checks an object's elements; `skip` are keys handled by the caller;
-/// `owner` is the resource type, for the code bindings of its elements.
+/// `rest` is `t` capitalized (`dateTime` → `DateTime`), without building
+/// the capitalized string.
+fn is_capitalized(t: &str, rest: &str) -> bool {
+    let mut c = t.chars();
+    match c.next() {
+        Some(f) => {
+            let mut r = rest;
+            for u in f.to_uppercase() {
+                match r.strip_prefix(u) {
+                    Some(after) => r = after,
+                    None => return false,
+                }
+            }
+            r == c.as_str()
+        }
+        None => rest.is_empty(),
+    }
+}
+
+/// Checks an object's elements (`elements`, the type's own then the
+/// common ones); `skip` are keys handled by the caller; `owner` is the
+/// resource type, for the code bindings of its elements.
 fn check_object(
     rules: &Rules,
     m: &serde_json::Map<String, Value>,
-    elements: &[Element],
+    elements: &[&[Element]],
     skip: &[&str],
-    at: &str,
+    at: Loc<'_>,
     owner: Option<&str>,
     errors: &mut Vec<String>,
 ) {
+    let all = || elements.iter().flat_map(|s| s.iter());
     if m.is_empty() {
         errors.push(format!("{at}: an object must not be empty"));
     }
@@ -310,36 +395,25 @@ fn check_object(
         if skip.contains(&key.as_str()) {
             continue;
         }
-        let here = format!("{at}.{key}");
+        let here = Loc::Key(&at, key);
         // `_given` carries a primitive's id and extensions.
         if let Some(base) = key.strip_prefix('_') {
-            if !elements
-                .iter()
-                .any(|e| e.name == base || (e.choice && base.starts_with(&e.name)))
-            {
+            if !all().any(|e| e.name == base || (e.choice && base.starts_with(&e.name))) {
                 errors.push(format!("{here}: unknown element"));
             }
             continue;
         }
-        let found = elements.iter().find_map(|e| {
+        let found = all().find_map(|e| {
             if !e.choice && e.name == key.as_str() {
-                return e.types.first().map(|t| (e, t.clone()));
+                return e.types.first().map(|t| (e, Cow::Borrowed(t)));
             }
             if e.choice {
                 let rest = key.strip_prefix(e.name.as_str())?;
                 return e.types.iter().find_map(|t| match t {
-                    TypeRef::Named(n)
-                        if capitalized(n) == rest || (n == "*" && !rest.is_empty()) =>
-                    {
-                        Some((
-                            e,
-                            TypeRef::Named(if n == "*" {
-                                any_type(rules, rest)
-                            } else {
-                                n.clone()
-                            }),
-                        ))
+                    TypeRef::Named(n) if n == "*" && !rest.is_empty() => {
+                        Some((e, Cow::Owned(TypeRef::Named(any_type(rules, rest)))))
                     }
+                    TypeRef::Named(n) if is_capitalized(n, rest) => Some((e, Cow::Borrowed(t))),
                     _ => None,
                 });
             }
@@ -349,46 +423,42 @@ fn check_object(
             errors.push(format!("{here}: unknown element"));
             continue;
         };
-        let items: Vec<(String, &Value)> = match (element.many, value) {
+        let codes = owner.and_then(|o| Some((o, rules.codes.get(o)?.get(key.as_str())?)));
+        let check_item = |loc: Loc<'_>, item: &Value, errors: &mut Vec<String>| {
+            check_value(rules, item, &t, loc, errors);
+            if let (Some((owner, allowed)), Some(s)) = (codes, item.as_str()) {
+                if !allowed.iter().any(|a| a == s) {
+                    errors.push(format!(
+                        "{loc}: `{s}` is not a code of {owner}.{key} ({})",
+                        allowed.join(", ")
+                    ));
+                }
+            }
+        };
+        match (element.many, value) {
             (true, Value::Array(a)) => {
                 if a.is_empty() {
                     errors.push(format!("{here}: an array must not be empty"));
                 }
-                a.iter()
-                    .enumerate()
-                    .map(|(i, x)| (format!("{here}[{i}]"), x))
-                    .collect()
+                for (i, x) in a.iter().enumerate() {
+                    check_item(Loc::Index(&here, i), x, errors);
+                }
             }
             (true, other) => {
                 errors.push(format!(
                     "{here}: cardinality 0..* needs an array, got {}",
                     short(other)
                 ));
-                continue;
             }
             (false, Value::Array(_)) => {
                 errors.push(format!(
                     "{here}: cardinality ..1 allows one value, got an array"
                 ));
-                continue;
             }
-            (false, other) => vec![(here.clone(), other)],
-        };
-        for (loc, item) in items {
-            check_value(rules, item, &t, &loc, errors);
-            if let (Some(owner), Some(s)) = (owner, item.as_str()) {
-                if let Some(allowed) = rules.codes.get(&format!("{owner}.{key}")) {
-                    if !allowed.iter().any(|a| a == s) {
-                        errors.push(format!(
-                            "{loc}: `{s}` is not a code of {owner}.{key} ({})",
-                            allowed.join(", ")
-                        ));
-                    }
-                }
-            }
+            (false, other) => check_item(here, other, errors),
         }
     }
-    for e in elements.iter().filter(|e| e.required) {
+    for e in all().filter(|e| e.required) {
         let present = if e.choice {
             m.keys()
                 .any(|k| k.starts_with(e.name.as_str()) && k.len() > e.name.len())
@@ -437,7 +507,7 @@ fn short(v: &Value) -> String {
     }
 }
 
-fn check_value(rules: &Rules, v: &Value, t: &TypeRef, at: &str, errors: &mut Vec<String>) {
+fn check_value(rules: &Rules, v: &Value, t: &TypeRef, at: Loc<'_>, errors: &mut Vec<String>) {
     if v.is_null() {
         errors.push(format!("{at}: null is not a FHIR value"));
         return;
@@ -448,43 +518,29 @@ fn check_value(rules: &Rules, v: &Value, t: &TypeRef, at: &str, errors: &mut Vec
                 errors.push(format!("{at}: expected an object, got {}", short(v)));
                 return;
             };
-            let mut all = elements.clone();
-            all.push(common_element("id", "string", false));
-            all.push(common_element("extension", "Extension", true));
-            all.push(common_element("modifierExtension", "Extension", true));
-            check_object(rules, m, &all, &[], at, None, errors);
+            check_object(
+                rules,
+                m,
+                &[elements, &rules.common.backbone],
+                &[],
+                at,
+                None,
+                errors,
+            );
         }
         TypeRef::Named(name) => check_named(rules, v, name, at, errors),
     }
 }
 
-fn check_named(rules: &Rules, v: &Value, name: &str, at: &str, errors: &mut Vec<String>) {
+fn check_named(rules: &Rules, v: &Value, name: &str, at: Loc<'_>, errors: &mut Vec<String>) {
     match name {
-        "Resource" => check_resource(v, at, errors),
+        "Resource" => check_resource_at(v, at, errors),
         "Extension" => {
             let Value::Object(m) = v else {
                 errors.push(format!("{at}: an Extension is an object"));
                 return;
             };
-            let elements = vec![
-                Element {
-                    name: "url".into(),
-                    choice: false,
-                    types: vec![TypeRef::Named("uri".into())],
-                    required: true,
-                    many: false,
-                },
-                Element {
-                    name: "value".into(),
-                    choice: true,
-                    types: vec![TypeRef::Named("*".into())],
-                    required: false,
-                    many: false,
-                },
-                common_element("id", "string", false),
-                common_element("extension", "Extension", true),
-            ];
-            check_object(rules, m, &elements, &[], at, None, errors);
+            check_object(rules, m, &[&rules.common.extension], &[], at, None, errors);
         }
         "boolean" => {
             if !v.is_boolean() {
@@ -526,21 +582,20 @@ fn check_named(rules: &Rules, v: &Value, name: &str, at: &str, errors: &mut Vec<
                     errors.push(format!("{at}: expected a {name} object, got {}", short(v)));
                     return;
                 };
-                let mut all = elements.clone();
-                all.push(common_element("id", "string", false));
-                all.push(common_element("extension", "Extension", true));
-                if name == "Dosage"
+                let modifiers = name == "Dosage"
                     || name.starts_with("Questionnaire")
                     || name.starts_with("ValueSet")
                     || name.starts_with("OperationDefinition")
                     || name.starts_with("CapabilityStatement")
                     || name == "ProvenanceAgent"
                     || name == "BundleLink"
-                    || name == "ObservationReferenceRange"
-                {
-                    all.push(common_element("modifierExtension", "Extension", true));
-                }
-                check_object(rules, m, &all, &[], at, None, errors);
+                    || name == "ObservationReferenceRange";
+                let common = if modifiers {
+                    &rules.common.backbone
+                } else {
+                    &rules.common.datatype
+                };
+                check_object(rules, m, &[elements, common], &[], at, None, errors);
             } else if JSON_PRIMITIVES.contains(&name) {
                 // handled above
             } else {

@@ -90,7 +90,7 @@ pub fn check_with(
         if resolve(doc, schema).get("format").and_then(Value::as_str) == Some("binary") {
             return Vec::new();
         }
-        let body: Value = match serde_json::from_slice(&resp.body) {
+        let body = match resp.json() {
             Ok(v) => v,
             Err(e) => return vec![format!("the body is not JSON ({e})")],
         };
@@ -252,6 +252,7 @@ mod tests {
             headers: vec![("Content-Type".into(), ct.into())],
             body: body.as_bytes().to_vec().into(),
             elapsed: Duration::ZERO,
+            parsed: Default::default(),
         }
     }
 
