@@ -379,10 +379,10 @@ fn fault_response(variant: Variant, message: String) -> Response {
     }
 }
 
-/// Juno's `RestResponseHeaders`: the build the server runs.
 /// An absent search page's items: an empty list.
 static EMPTY_LIST: Value = Value::Array(Vec::new());
 
+/// Juno's `RestResponseHeaders`: the build the server runs.
 pub fn juno_headers() -> Value {
     json!({"buildDate": "2022-02-08T17:40:00", "buildTag": "27f985436f"})
 }
