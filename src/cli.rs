@@ -254,8 +254,9 @@ pub async fn run(
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "    Starting {} scenarios against {label} ({jobs} at a time{shard}{})",
+        "    Starting {} scenario{} against {label} ({jobs} at a time{shard}{})",
         scenarios.len(),
+        if scenarios.len() == 1 { "" } else { "s" },
         if resolved.read_only {
             ", read-only"
         } else {

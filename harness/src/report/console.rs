@@ -168,9 +168,10 @@ pub fn summary(s: &SuiteOutcome, out: &mut impl Write, style: Style) -> io::Resu
     };
     writeln!(
         out,
-        "{verdict} [{:>8.3}s] {} scenarios run against {}: {passed} passed, {failed} failed{expected}, {skipped} skipped",
+        "{verdict} [{:>8.3}s] {} scenario{} run against {}: {passed} passed, {failed} failed{expected}, {skipped} skipped",
         s.duration.as_secs_f64(),
         s.outcomes.len(),
+        if s.outcomes.len() == 1 { "" } else { "s" },
         s.target
     )?;
     if let Some(e) = &s.extras.expected {
@@ -251,4 +252,41 @@ pub fn summary(s: &SuiteOutcome, out: &mut impl Write, style: Style) -> io::Resu
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn suite(n: usize) -> SuiteOutcome {
+        let s = crate::scenario::parse(
+            Path::new("t.yaml"),
+            "t".into(),
+            "name: x\nprofile: oscar\nsteps:\n  - request: {path: /a}\n",
+        )
+        .expect("a valid scenario")
+        .remove(0);
+        let mut o = ScenarioOutcome::empty(&s);
+        o.status = Status::Passed;
+        SuiteOutcome {
+            started: chrono::Utc::now(),
+            duration: std::time::Duration::ZERO,
+            target: "the embedded mock".into(),
+            outcomes: vec![o; n],
+            coverage: Vec::new(),
+            extras: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_scenarios_in_words() {
+        let line = |n| {
+            let mut out = Vec::new();
+            summary(&suite(n), &mut out, Style { color: false }).expect("written");
+            String::from_utf8(out).expect("text")
+        };
+        assert!(line(1).contains(" 1 scenario run against the embedded mock: 1 passed"));
+        assert!(line(2).contains(" 2 scenarios run against"));
+    }
 }
