@@ -224,7 +224,8 @@ struct Prop {
     hint: AtomicUsize,
 }
 
-/// Plans of classes used without type arguments, per variant.
+/// Plans of classes used without type arguments, per variant, built once
+/// (the tables never change after loading).
 type Plans = HashMap<String, [Option<Arc<JsonPlan>>; 3], foldhash::fast::RandomState>;
 
 impl JsonPlan {
@@ -248,16 +249,15 @@ impl JsonPlan {
 
     fn build(name: &str, args: &[JType], variant: Variant) -> JsonPlan {
         let props = Registry::get()
-            .fields_shared(name, args, variant)
-            .iter()
+            .fields(name, args, variant)
+            .into_iter()
             .filter_map(|f| {
-                let key = f.json_name(variant)?;
-                let mut k = serde_json::to_vec(key).unwrap_or_default();
-                k.push(b':');
+                let mut key = serde_json::to_vec(f.json_name(variant)?).unwrap_or_default();
+                key.push(b':');
                 Some(Prop {
-                    key: k.into(),
-                    name: f.name.clone(),
-                    ty: f.ty.clone(),
+                    key: key.into(),
+                    name: f.name,
+                    ty: f.ty,
                     hint: AtomicUsize::new(0),
                 })
             })

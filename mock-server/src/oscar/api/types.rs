@@ -4,7 +4,7 @@
 //! (`AbstractSearchResponse<DemographicSearchResult>`, `List<DrugTo1>`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use super::Variant;
 
@@ -184,16 +184,10 @@ pub struct Class {
     pub fields: Vec<Field>,
 }
 
-/// Property lists by class name, one per variant asked for.
-type FieldCache = HashMap<String, Vec<(Variant, Arc<[Field]>)>>;
-
 /// Every transfer class, by simple name.
 #[derive(Debug, Default)]
 pub struct Registry {
     classes: HashMap<String, Class>,
-    /// `fields` of classes used without type arguments, by class and
-    /// variant: rendering a bean asks for them on every request.
-    plain_fields: parking_lot::RwLock<FieldCache>,
 }
 
 /// A defect in the compiled-in type tables.
@@ -348,33 +342,6 @@ impl Registry {
             }
         }
         out
-    }
-
-    /// `fields`, computed once per class and variant when the class has no
-    /// type arguments (the tables never change after loading).
-    pub fn fields_shared(&self, name: &str, args: &[JType], v: Variant) -> Arc<[Field]> {
-        if !args.is_empty() {
-            return self.fields(name, args, v).into();
-        }
-        let known = |cache: &FieldCache| {
-            cache
-                .get(name)
-                .and_then(|l| l.iter().find(|(x, _)| *x == v))
-                .map(|(_, f)| f.clone())
-        };
-        if let Some(f) = known(&self.plain_fields.read()) {
-            return f;
-        }
-        let mut cache = self.plain_fields.write();
-        if let Some(f) = known(&cache) {
-            return f;
-        }
-        let f: Arc<[Field]> = self.fields(name, args, v).into();
-        cache
-            .entry(name.to_owned())
-            .or_default()
-            .push((v, f.clone()));
-        f
     }
 
     /// Whether `name` is, or extends, `ancestor`.
