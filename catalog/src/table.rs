@@ -192,15 +192,20 @@ pub struct Catalog {
     /// Rebased operations by the id of their source row (`GET /api/patient`
     /// for eMedicalPractice's `GET /fhir/r4/patient`).
     by_source: HashMap<String, usize>,
-    /// HTTP operations' templates bucketed by segment count and the
-    /// literal at the discriminating segment ([`key_segment`]); `None` for
-    /// templates with a parameter there. A lookup tries its two buckets
-    /// only: a template whose literal differs cannot match.
-    by_shape: HashMap<Shape, Vec<(usize, usize)>>,
+    /// HTTP operations' templates (operation index, template index) by
+    /// segment count.
+    by_depth: HashMap<usize, Routes>,
 }
 
-/// A template's segment count and its literal at [`key_segment`].
-type Shape = (usize, Option<String>);
+/// The templates of one depth, split by the discriminating segment
+/// ([`key_segment`]): a lookup tries the bucket of its literal and the
+/// templates with a parameter there only, since a template whose literal
+/// differs cannot match.
+#[derive(Debug, Default)]
+struct Routes {
+    by_literal: HashMap<String, Vec<(usize, usize)>>,
+    param: Vec<(usize, usize)>,
+}
 
 /// The segment that tells routes of one depth apart: the resource after
 /// the mount for OSCAR (`/ws/rs/{demographics}/…`), the one after the
@@ -236,7 +241,7 @@ impl Catalog {
             operations: Vec::new(),
             by_id: HashMap::new(),
             by_source: HashMap::new(),
-            by_shape: HashMap::new(),
+            by_depth: HashMap::new(),
         };
         for source in &profile.catalogs {
             let text = FILES
@@ -284,11 +289,12 @@ impl Catalog {
         if op.api != Api::Soap {
             for (t, template) in op.templates().enumerate() {
                 let depth = template.depth();
-                let literal = template.literal_at(key_segment(depth)).map(str::to_owned);
-                self.by_shape
-                    .entry((depth, literal))
-                    .or_default()
-                    .push((index, t));
+                let routes = self.by_depth.entry(depth).or_default();
+                match template.literal_at(key_segment(depth)) {
+                    Some(l) => routes.by_literal.entry(l.to_owned()).or_default(),
+                    None => &mut routes.param,
+                }
+                .push((index, t));
             }
         }
         self.operations.push(op);
@@ -348,10 +354,13 @@ impl Catalog {
     pub fn lookup(&self, method: &str, path: &str) -> Lookup<'_> {
         let parts = crate::template::split_path(path);
         let depth = parts.len();
-        let key = parts.get(key_segment(depth)).map(|s| (*s).to_owned());
-        let literal = key.and_then(|k| self.by_shape.get(&(depth, Some(k))));
-        let param = self.by_shape.get(&(depth, None));
-        let candidates = literal.into_iter().chain(param).flatten();
+        let Some(routes) = self.by_depth.get(&depth) else {
+            return Lookup::NotFound;
+        };
+        let literal = parts
+            .get(key_segment(depth))
+            .and_then(|k| routes.by_literal.get(*k));
+        let candidates = literal.into_iter().flatten().chain(&routes.param);
         let mut best: Option<(&Operation, PathMatch, _)> = None;
         let mut allowed: Vec<&str> = Vec::new();
         for &(index, t) in candidates {
