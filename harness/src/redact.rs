@@ -95,13 +95,9 @@ impl Needles {
 
     /// The index of a value, if it is one.
     fn position(&self, v: &str) -> Option<usize> {
-        let b = v.as_bytes();
-        let list = if b.len() >= WINDOW {
-            self.long.get(&long_key(&b[b.len() - WINDOW..]))
-        } else if let [a, c, ..] = *b {
-            self.short.get(&u16::from_le_bytes([a, c]))
-        } else {
-            None
+        let list = match Key::of(v.as_bytes())? {
+            Key::Long(k) => self.long.get(&k),
+            Key::Short(k) => self.short.get(&k),
         };
         list.into_iter()
             .flatten()
@@ -116,47 +112,43 @@ impl Needles {
 
     /// Adds a value and its forms, marking the value registered whole.
     fn register_whole(&mut self, value: &str, forms: impl IntoIterator<Item = String>) {
-        self.insert(value.to_owned());
-        if let Some(i) = self.position(value) {
+        if let Some(i) = self.insert(value.to_owned()) {
             self.registered[i] = true;
         }
         self.extend(forms);
     }
 
-    fn insert(&mut self, v: String) {
-        let b = v.as_bytes();
-        let Ok(ix) = u32::try_from(self.values.len()) else {
-            return;
+    /// Files a value (once) and answers its index; `None` for a value too
+    /// short to file or past `u32::MAX` values.
+    fn insert(&mut self, v: String) -> Option<usize> {
+        let key = Key::of(v.as_bytes())?;
+        let ix = u32::try_from(self.values.len()).ok()?;
+        let list = match key {
+            Key::Long(k) => self.long.entry(k).or_default(),
+            Key::Short(k) => self.short.entry(k).or_default(),
         };
-        if b.len() >= WINDOW {
-            let key = long_key(&b[b.len() - WINDOW..]);
-            let list = self.long.entry(key).or_default();
-            if list.iter().any(|&i| *self.values[i as usize] == *v) {
-                return;
-            }
-            list.push(ix);
-            self.values.push(v.into_boxed_str());
-            self.registered.push(false);
-            if self.values.len() * 16 > self.long_bits.len() * 64 {
-                self.resize_long_bits();
-            } else {
-                let words = self.long_bits.len();
-                set_bit(&mut self.long_bits, bucket(key, words));
-            }
-        } else if let [a, c, ..] = *b {
-            let key = u16::from_le_bytes([a, c]);
-            let list = self.short.entry(key).or_default();
-            if list.iter().any(|&i| *self.values[i as usize] == *v) {
-                return;
-            }
-            list.push(ix);
-            self.values.push(v.into_boxed_str());
-            self.registered.push(false);
-            if self.short_bits.is_empty() {
-                self.short_bits = vec![0; (1 << 16) / 64];
-            }
-            set_bit(&mut self.short_bits, usize::from(key));
+        if let Some(&i) = list.iter().find(|&&i| *self.values[i as usize] == *v) {
+            return Some(i as usize);
         }
+        list.push(ix);
+        self.values.push(v.into_boxed_str());
+        self.registered.push(false);
+        match key {
+            Key::Long(_) if self.values.len() * 16 > self.long_bits.len() * 64 => {
+                self.resize_long_bits()
+            }
+            Key::Long(k) => {
+                let words = self.long_bits.len();
+                set_bit(&mut self.long_bits, bucket(k, words));
+            }
+            Key::Short(k) => {
+                if self.short_bits.is_empty() {
+                    self.short_bits = vec![0; (1 << 16) / 64];
+                }
+                set_bit(&mut self.short_bits, usize::from(k));
+            }
+        }
+        Some(ix as usize)
     }
 
     /// Sizes the bitmap of long keys to 16 bits or more per value (so a
@@ -220,6 +212,26 @@ impl Needles {
             out = replace(&out, n, with);
         }
         out
+    }
+}
+
+/// Where a value is filed: under its last [`WINDOW`] bytes when it has
+/// that many, else under its first two.
+#[derive(Clone, Copy)]
+enum Key {
+    Long(u64),
+    Short(u16),
+}
+
+impl Key {
+    fn of(b: &[u8]) -> Option<Key> {
+        if b.len() >= WINDOW {
+            Some(Key::Long(long_key(&b[b.len() - WINDOW..])))
+        } else if let [a, c, ..] = *b {
+            Some(Key::Short(u16::from_le_bytes([a, c])))
+        } else {
+            None
+        }
     }
 }
 
