@@ -332,6 +332,11 @@ pub fn plain(v: &Value) -> String {
     }
 }
 
+/// A row's or bean's property as text ([`plain`]; absent is empty).
+pub fn prop(m: &serde_json::Map<String, Value>, key: &str) -> String {
+    m.get(key).map(plain).unwrap_or_default()
+}
+
 /// Jackson 2.9's `StdDateFormat` in UTC, as Juno writes `java.util.Date`.
 pub fn juno_date(t: DateTime<Utc>) -> String {
     if !(0..=9999).contains(&t.year()) {

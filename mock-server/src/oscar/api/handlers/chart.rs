@@ -6,7 +6,7 @@
 use serde_json::{json, Map, Value};
 
 use super::super::behaviour::body_value;
-use super::super::render::plain;
+use super::super::render::{plain, prop};
 use super::super::{Call, Outcome};
 use super::util::{body_str, generic, npe, pdf_outcome};
 use crate::store::{Data, Id};
@@ -291,10 +291,7 @@ pub fn demographic_set_patients(call: &mut Call<'_>) -> Outcome {
     let patients: Vec<Value> = call.read(|d| {
         d.records
             .rows("demographicSets")
-            .filter(|r| {
-                plain(r.fields.get("name").unwrap_or(&Value::Null)) == name
-                    && plain(r.fields.get("archived").unwrap_or(&Value::Null)) != "1"
-            })
+            .filter(|r| prop(&r.fields, "name") == name && prop(&r.fields, "archived") != "1")
             .filter_map(|r| r.fields.get("demographicNo").and_then(Value::as_i64))
             .filter_map(|id| {
                 d.patients()
@@ -347,8 +344,8 @@ pub fn prevention_report_run(call: &mut Call<'_>) -> Outcome {
             return Outcome::Empty(204);
         };
         let f = &r.fields;
-        let min_age: i32 = plain(f.get("age1").unwrap_or(&Value::Null)).parse().unwrap_or(0);
-        let roster = plain(f.get("rosterStat").unwrap_or(&Value::Null));
+        let min_age: i32 = prop(f, "age1").parse().unwrap_or(0);
+        let roster = prop(f, "rosterStat");
         let kinds: Vec<String> = f.get("preventions").and_then(Value::as_array).into_iter().flatten().map(|x| plain(&x["name"])).collect();
         let items: Vec<Value> = d
             .patients()
@@ -372,8 +369,7 @@ pub fn search_config_get(call: &mut Call<'_>) -> Outcome {
     call.read(|d| {
         let row = d.records.rows("searchConfigs").find(|r| {
             if by_provider {
-                plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == key
-                    && r.fields.get("active") == Some(&json!(true))
+                prop(&r.fields, "providerNo") == key && r.fields.get("active") == Some(&json!(true))
             } else {
                 r.id.to_string() == key
             }
@@ -501,7 +497,7 @@ pub fn surveillance_download(call: &mut Call<'_>) -> Outcome {
     let id = call.path_id("id");
     match call.read(|d| {
         id.and_then(|i| d.records.get("surveillanceExports", i))
-            .map(|r| plain(r.fields.get("fileName").unwrap_or(&Value::Null)))
+            .map(|r| prop(&r.fields, "fileName"))
     }) {
         Some(name) => Outcome::Raw {
             status: 200,

@@ -6,7 +6,7 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use super::super::beans;
-use super::super::render::{instant, plain};
+use super::super::render::{instant, plain, prop};
 use super::super::{Call, Outcome};
 use super::util::{body_i64, body_str, exception, generic, npe, text};
 use crate::store::{LabResult, Measurement, Problem};
@@ -272,8 +272,8 @@ pub fn dx_find_like(call: &mut Call<'_>) -> Outcome {
         d.records
             .rows("issues")
             .filter(|r| {
-                let c = plain(r.fields.get("code").unwrap_or(&Value::Null)).to_lowercase();
-                let t = plain(r.fields.get("description").unwrap_or(&Value::Null)).to_lowercase();
+                let c = prop(&r.fields, "code").to_lowercase();
+                let t = prop(&r.fields, "description").to_lowercase();
                 (!code.is_empty() && c.starts_with(&code))
                     || (!desc.is_empty() && t.contains(&desc))
             })

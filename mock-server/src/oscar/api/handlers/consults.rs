@@ -4,7 +4,7 @@
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
-use super::super::render::plain;
+use super::super::render::{plain, prop};
 use super::super::{Call, Outcome};
 use super::util::{body_i64, body_str, generic, npe};
 use crate::store::{Data, Document, Id};
@@ -228,7 +228,7 @@ fn attachments(d: &Data, patient: Id, link: Option<(&str, i64)>) -> Vec<Value> {
                         .get("documentNo")
                         .and_then(Value::as_i64)
                         .unwrap_or(0),
-                    plain(r.fields.get("documentType").unwrap_or(&Value::Null)),
+                    prop(&r.fields, "documentType"),
                 )
             })
             .collect(),
@@ -309,11 +309,11 @@ pub fn search_requests(call: &mut Call<'_>) -> Outcome {
         d.records
             .rows("consultRequests")
             .filter(|r| patient.is_none_or(|p| r.patient == Some(p)))
-            .filter(|r| status.as_deref().is_none_or(|s| plain(r.fields.get("status").unwrap_or(&Value::Null)) == s))
+            .filter(|r| status.as_deref().is_none_or(|s| prop(&r.fields, "status") == s))
             .map(|r| {
                 let f = &r.fields;
                 let p = r.patient.and_then(|id| d.patients().get(id));
-                let service = f.get("serviceId").and_then(Value::as_i64).and_then(|s| d.records.get("consultServices", s)).map(|s| plain(s.fields.get("serviceDesc").unwrap_or(&Value::Null)));
+                let service = f.get("serviceId").and_then(Value::as_i64).and_then(|s| d.records.get("consultServices", s)).map(|s| prop(&s.fields, "serviceDesc"));
                 json!({"id": r.id, "demographic": p.map(|p| json!({"demographicNo": p.id, "firstName": p.first_name, "lastName": p.last_name, "hin": p.hin})),
                        "serviceName": service, "teamName": "", "status": f.get("status"), "appointmentDate": f.get("appointmentDate"),
                        "lastFollowUp": f.get("lastFollowUp"), "referralDate": f.get("referralDate"), "urgency": f.get("urgency"),
@@ -356,7 +356,7 @@ pub fn search_responses(call: &mut Call<'_>) -> Outcome {
                        "teamName": "", "status": f.get("status"), "appointmentDate": f.get("appointmentDate"), "lastFollowUp": null,
                        "referralDate": f.get("referralDate"), "responseDate": f.get("responseDate"), "urgency": f.get("urgency"),
                        "referringDoctor": specialist(d, f.get("referringDoctorId").and_then(Value::as_i64)),
-                       "provider": d.provider(&plain(f.get("providerNo").unwrap_or(&Value::Null))).map(|m| json!({"providerNo": m.provider_no, "firstName": m.first_name, "lastName": m.last_name}))})
+                       "provider": d.provider(&prop(f, "providerNo")).map(|m| json!({"providerNo": m.provider_no, "firstName": m.first_name, "lastName": m.last_name}))})
             })
             .collect()
     });

@@ -6,7 +6,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::super::beans;
-use super::super::render::plain;
+use super::super::render::{plain, prop};
 use super::super::{Call, Outcome};
 use super::util::{body_i64, body_str, npe, text};
 use crate::store::{Data, Document, Id};
@@ -180,14 +180,11 @@ fn chart(d: &Data, patient: Id, which: &str) -> Vec<Value> {
             let f = &r.fields;
             generic_doc(
                 r.id,
-                &plain(f.get("formName").unwrap_or(&Value::Null)),
+                &prop(f, "formName"),
                 "eform",
-                &plain(f.get("date").unwrap_or(&Value::Null))
-                    .chars()
-                    .take(10)
-                    .collect::<String>(),
+                &prop(f, "date").chars().take(10).collect::<String>(),
                 "eform_data",
-                &plain(f.get("subject").unwrap_or(&Value::Null)),
+                &prop(f, "subject"),
                 "text/html",
             )
         }));
@@ -197,13 +194,10 @@ fn chart(d: &Data, patient: Id, which: &str) -> Vec<Value> {
             let f = &r.fields;
             generic_doc(
                 r.id,
-                &plain(f.get("name").unwrap_or(&Value::Null)),
+                &prop(f, "name"),
                 "form",
-                &plain(f.get("date").unwrap_or(&Value::Null))
-                    .chars()
-                    .take(10)
-                    .collect::<String>(),
-                &plain(f.get("table").unwrap_or(&Value::Null)),
+                &prop(f, "date").chars().take(10).collect::<String>(),
+                &prop(f, "table"),
                 "",
                 "text/html",
             )
@@ -279,7 +273,7 @@ pub fn patient_stream(call: &mut Call<'_>) -> Outcome {
     let bytes = call.read(|d| match table.as_str() {
         "document" => d.documents.get(id).map(|x| x.content.to_vec()),
         "eform_data" | "eform" => d.records.get("eformData", id).map(|r| {
-            let name = plain(r.fields.get("formName").unwrap_or(&Value::Null));
+            let name = prop(&r.fields, "formName");
             format!(
                 "<html><body><h1>{name}</h1><pre>{}</pre></body></html>",
                 r.fields

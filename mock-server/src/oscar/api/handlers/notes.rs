@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::super::beans;
-use super::super::render::plain;
+use super::super::render::{plain, prop};
 use super::super::{Call, Outcome};
 use super::util::{body_i64, body_str, generic, npe};
 use crate::store::{Data, Id, Note};
@@ -228,8 +228,8 @@ pub fn editing(call: &mut Call<'_>) -> Outcome {
     let holder: Option<(Id, String)> = call.read(|d| {
         d.records
             .rows("noteEditing")
-            .find(|r| plain(r.fields.get("noteUUID").unwrap_or(&Value::Null)) == uuid)
-            .map(|r| (r.id, plain(r.fields.get("userId").unwrap_or(&Value::Null))))
+            .find(|r| prop(&r.fields, "noteUUID") == uuid)
+            .map(|r| (r.id, prop(&r.fields, "userId")))
     });
     let free = holder.as_ref().is_none_or(|(_, u)| *u == user);
     match call.behaviour.param("set") {

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::super::beans;
 use super::super::behaviour::body_value;
-use super::super::render::plain;
+use super::super::render::{plain, prop};
 use super::super::{Call, Outcome};
 use super::util::{body_str, exception, generic, npe, text};
 use crate::oscar::jsonlib;
@@ -89,12 +89,9 @@ fn preference(call: &Call<'_>, key: &str) -> Option<String> {
     call.read(|d| {
         d.records
             .rows("providerPreferences")
-            .filter(|r| {
-                plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == me
-                    && plain(r.fields.get("key").unwrap_or(&Value::Null)) == key
-            })
+            .filter(|r| prop(&r.fields, "providerNo") == me && prop(&r.fields, "key") == key)
             .last()
-            .map(|r| plain(r.fields.get("value").unwrap_or(&Value::Null)))
+            .map(|r| prop(&r.fields, "value"))
     })
 }
 
@@ -105,10 +102,7 @@ fn set_preference(call: &Call<'_>, key: &str, value: &str) {
         let existing = d
             .records
             .rows("providerPreferences")
-            .find(|r| {
-                plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == me
-                    && plain(r.fields.get("key").unwrap_or(&Value::Null)) == key
-            })
+            .find(|r| prop(&r.fields, "providerNo") == me && prop(&r.fields, "key") == key)
             .map(|r| r.id);
         match existing {
             Some(id) => {
@@ -379,7 +373,7 @@ pub fn settings(call: &mut Call<'_>) -> Outcome {
             let existing = d
                 .records
                 .rows("providerSettings")
-                .find(|r| plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == who)
+                .find(|r| prop(&r.fields, "providerNo") == who)
                 .map(|r| r.id);
             match existing {
                 Some(id) => {
@@ -401,7 +395,7 @@ pub fn settings(call: &mut Call<'_>) -> Outcome {
     let stored = call.read(|d| {
         d.records
             .rows("providerSettings")
-            .find(|r| plain(r.fields.get("providerNo").unwrap_or(&Value::Null)) == who)
+            .find(|r| prop(&r.fields, "providerNo") == who)
             .map(|r| r.fields.clone())
     });
     let mut settings = match body_value(call, "@providerSettings") {

@@ -5,7 +5,7 @@ use chrono::Duration;
 use serde_json::{json, Value};
 
 use super::super::beans;
-use super::super::render::{instant, plain};
+use super::super::render::{instant, plain, prop};
 use super::super::{Call, Outcome};
 use super::util::{body_i64, exception, generic, npe, pdf_outcome, PNG};
 use crate::store::{Data, Id, Medication, Prescription};
@@ -409,12 +409,7 @@ pub fn lookup_search(call: &mut Call<'_>) -> Outcome {
     let items: Vec<Value> = call.read(|d| {
         d.records
             .rows("drugDatabase")
-            .filter(|r| {
-                !s.is_empty()
-                    && plain(r.fields.get("name").unwrap_or(&Value::Null))
-                        .to_lowercase()
-                        .contains(&s)
-            })
+            .filter(|r| !s.is_empty() && prop(&r.fields, "name").to_lowercase().contains(&s))
             .map(|r| {
                 let mut v = Value::Object(r.fields.clone());
                 v["id"] = r.fields.get("drugId").cloned().unwrap_or(Value::Null);
