@@ -67,14 +67,9 @@ async fn journal(State(state): State<AppState>, req: Request, next: Next) -> Res
     let started = Instant::now();
     let seq = state.journal.next_seq();
     let at = state.clock.now();
-    let method = req.method().to_string();
-    let path = req.uri().path().to_owned();
-    let query = req.uri().query().map(str::to_owned);
-    let content_type = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let content_type = req.headers().get(axum::http::header::CONTENT_TYPE).cloned();
     let response = next.run(req).await;
     let operation = response
         .extensions()
@@ -85,8 +80,7 @@ async fn journal(State(state): State<AppState>, req: Request, next: Next) -> Res
         seq,
         at,
         method,
-        path,
-        query,
+        uri,
         content_type,
         status: response.status().as_u16(),
         operation,

@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::http::{HeaderValue, Method, Uri};
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -23,25 +24,69 @@ pub struct Authenticated {
     pub via: &'static str,
 }
 
-/// One request as the journal records it.
-#[derive(Debug, Clone, Serialize)]
+/// One request as the journal records it. The request line and content
+/// type are kept as `http` types, whose clones share the request's bytes:
+/// recording a request copies no text.
+#[derive(Debug, Clone)]
 pub struct Entry {
     pub seq: u64,
     pub at: DateTime<Utc>,
-    pub method: String,
-    pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub query: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
+    pub method: Method,
+    pub uri: Uri,
+    pub content_type: Option<HeaderValue>,
     pub status: u16,
     /// The catalogue operation the request addressed, when it matched one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
     /// Who the request was authenticated as, when it was.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<Authenticated>,
     pub duration_us: u64,
+}
+
+impl Entry {
+    /// The path as received, still percent-encoded.
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    pub fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+}
+
+impl Serialize for Entry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// The journal's JSON shape (`GET /__admin/requests`).
+        #[derive(Serialize)]
+        struct Json<'a> {
+            seq: u64,
+            at: &'a DateTime<Utc>,
+            method: &'a str,
+            path: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            query: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            content_type: Option<&'a str>,
+            status: u16,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            operation: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            auth: Option<&'a Authenticated>,
+            duration_us: u64,
+        }
+        Json {
+            seq: self.seq,
+            at: &self.at,
+            method: self.method.as_str(),
+            path: self.path(),
+            query: self.query(),
+            content_type: self.content_type.as_ref().and_then(|v| v.to_str().ok()),
+            status: self.status,
+            operation: self.operation.as_deref(),
+            auth: self.auth.as_ref(),
+            duration_us: self.duration_us,
+        }
+        .serialize(s)
+    }
 }
 
 /// A bounded ring of entries: the oldest fall off first.

@@ -61,6 +61,13 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     }
     // The semaphore is never closed, so a permit always comes.
     let permit = state.limits.requests.clone().acquire_owned().await.ok();
+    // A request whose body is complete already (no body at all, as for
+    // most reads) has nothing to wait for, and no deadline to keep.
+    if req.body().is_end_stream() {
+        let response = next.run(req).await;
+        drop(permit);
+        return response;
+    }
     let deadline = Deadline::new(state.config.body_read_timeout);
     let fired = deadline.fired.clone();
     let req = req.map(|b| Body::new(deadline.wrap(b)));
@@ -83,7 +90,7 @@ fn oversized_headers(state: &AppState, req: &Request) -> Option<Response> {
     match state.profile.family {
         Family::Oscar => {
             // Tomcat counts the request line and every header line.
-            let line = req.method().as_str().len() + req.uri().to_string().len() + 11;
+            let line = req.method().as_str().len() + target_len(req.uri()) + 11;
             let total: usize = line + fields.map(|f| f + 4).sum::<usize>();
             (total > state.config.max_header_bytes).then(|| {
                 (
@@ -107,6 +114,15 @@ fn oversized_headers(state: &AppState, req: &Request) -> Option<Response> {
             why.map(apache_bad_request)
         }
     }
+}
+
+/// The length of the request target as written (`Uri`'s text, without
+/// building it).
+fn target_len(uri: &axum::http::Uri) -> usize {
+    uri.scheme_str().map_or(0, |s| s.len() + 3)
+        + uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path().len()
+        + uri.query().map_or(0, |q| q.len() + 1)
 }
 
 /// Apache httpd's 400 page.
@@ -216,4 +232,24 @@ pub fn timed_out(e: &(dyn std::error::Error + 'static)) -> Option<Duration> {
         cur = err.source();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_length_is_that_of_the_target_as_written() {
+        for target in [
+            "/",
+            "/oscar/ws/rs/demographics/1",
+            "/a?b=c&d",
+            "/a?",
+            "http://example.com:8080/x?y=1",
+            "*",
+        ] {
+            let uri: axum::http::Uri = target.parse().expect("a valid target");
+            assert_eq!(target_len(&uri), uri.to_string().len(), "{target}");
+        }
+    }
 }

@@ -310,7 +310,7 @@ async fn the_journal_names_the_soap_operation() {
         entries[0].operation.as_deref(),
         Some("DemographicService.getDemographic")
     );
-    assert_eq!(entries[0].path, "/oscar/ws/DemographicService");
+    assert_eq!(entries[0].path(), "/oscar/ws/DemographicService");
 }
 
 #[tokio::test]

@@ -331,7 +331,7 @@ pub fn recent_demographics(call: &mut Call<'_>) -> Outcome {
             continue;
         }
         let id = e
-            .path
+            .path()
             .split('/')
             .filter_map(|s| s.split('?').next()?.parse::<i64>().ok())
             .next_back();
