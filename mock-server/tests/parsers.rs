@@ -78,7 +78,7 @@ fn check_oauth(headers: &[String], query: &str, body: &[u8], form: bool) {
     };
     let classic = ClassicParams::read(&req);
     let _ = classic.repeated_oauth();
-    let base = base_string(req.method, &req.base_uri(), &classic.signed());
+    let base = base_string(req.method, &req.base_uri(), classic.signed());
     let open_o = OpenOParams::read(&req);
     let _ = open_o.signature();
     let _ = base_string(req.method, &req.base_uri(), open_o.signed());

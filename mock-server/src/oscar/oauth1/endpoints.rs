@@ -47,7 +47,7 @@ pub async fn handle(State(state): State<AppState>, req: Request) -> Response {
         Ok(b) => b,
         Err(f) => return f.in_dialect(Dialect::OscarRest).into_response(),
     };
-    let mut received = Received::new(&parts, bytes);
+    let mut received = Received::new(parts, bytes);
     // Tomcat maps the path without its `;jsessionid=` parameter.
     received.path = path;
     let x = Exchange {

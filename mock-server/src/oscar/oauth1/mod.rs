@@ -20,6 +20,7 @@ mod tests;
 pub mod verify;
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, RandomState};
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
@@ -225,8 +226,27 @@ pub enum Validator {
     Resource = 2,
 }
 
-/// net.oauth's `UsedNonce`: timestamp first, so old ones prune cheaply.
-type NonceKey = (i64, String, String, String);
+/// net.oauth's `UsedNonce` (timestamp, nonce, consumer key, token):
+/// the timestamp first, so old ones prune cheaply, then a 128-bit keyed
+/// fingerprint of the three strings. Two different nonces share one with
+/// a chance of about 2^-128 per pair, and the keys are random per process,
+/// so no client can aim for a collision; in exchange a nonce is checked
+/// and kept without copying its strings or comparing them.
+type NonceKey = (i64, u128);
+
+/// The keys of the nonce fingerprints.
+#[derive(Debug, Default)]
+struct NonceHasher([RandomState; 2]);
+
+impl NonceHasher {
+    fn fingerprint(&self, nonce: &str, consumer_key: &str, token: &str) -> u128 {
+        // A tuple hashes each string with its terminator, so the three
+        // fields cannot run into one another.
+        let [a, b] = &self.0;
+        let parts = (nonce, consumer_key, token);
+        (u128::from(a.hash_one(parts)) << 64) | u128::from(b.hash_one(parts))
+    }
+}
 
 // Bounds, so a flood of requests cannot grow the state without limit.
 const MAX_REQUEST_TOKENS: usize = 10_000;
@@ -260,6 +280,7 @@ struct Inner {
     request_tokens: HashMap<String, RequestToken>,
     access_tokens: HashMap<String, AccessToken>,
     nonces: [BTreeSet<NonceKey>; 3],
+    nonce_hasher: NonceHasher,
 }
 
 /// One site's OAuth state.
@@ -466,23 +487,20 @@ impl Provider {
         now: i64,
     ) -> bool {
         let mut inner = self.inner.lock();
-        let set = &mut inner.nonces[validator as usize];
         let key = (
             timestamp,
-            nonce.to_owned(),
-            consumer_key.to_owned(),
-            token.to_owned(),
+            inner.nonce_hasher.fingerprint(nonce, consumer_key, token),
         );
+        let set = &mut inner.nonces[validator as usize];
         if set.contains(&key) {
             return false;
         }
-        let floor = (
-            now - TIMESTAMP_WINDOW_SECONDS - 1,
-            String::new(),
-            String::new(),
-            String::new(),
-        );
-        *set = set.split_off(&floor);
+        // The set is ordered by timestamp first: the stale ones are at its
+        // front, so forgetting them costs nothing when there are none.
+        let floor = now - TIMESTAMP_WINDOW_SECONDS - 1;
+        while set.first().is_some_and(|(t, ..)| *t < floor) {
+            set.pop_first();
+        }
         if set.len() >= MAX_NONCES {
             set.pop_first();
         }

@@ -96,30 +96,27 @@ impl ClassicParams {
     /// `oauth_*` parameters given more than once (net.oauth's
     /// `checkSingleParameters`).
     pub fn repeated_oauth(&self) -> Vec<String> {
-        let mut seen: Vec<&str> = Vec::new();
         let mut repeated: Vec<String> = Vec::new();
-        for (k, _) in &self.all {
-            if !k.starts_with("oauth_") {
-                continue;
-            }
-            if seen.contains(&k.as_str()) {
-                if !repeated.contains(k) {
-                    repeated.push(k.clone());
-                }
-            } else {
-                seen.push(k);
+        let oauth = || {
+            self.all
+                .iter()
+                .map(|(k, _)| k)
+                .filter(|k| k.starts_with("oauth_"))
+        };
+        for (i, k) in oauth().enumerate() {
+            if oauth().take(i).any(|earlier| earlier == k) && !repeated.contains(k) {
+                repeated.push(k.clone());
             }
         }
         repeated
     }
 
     /// What enters the base string: everything but the signature.
-    pub fn signed(&self) -> Vec<(String, String)> {
+    pub fn signed(&self) -> impl Iterator<Item = (&str, &str)> {
         self.all
             .iter()
             .filter(|(k, _)| k != "oauth_signature")
-            .cloned()
-            .collect()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 
@@ -295,8 +292,8 @@ impl OpenOParams {
     }
 
     /// The parameters of the verifier's base string.
-    pub fn signed(&self) -> &[(String, String)] {
-        &self.signed
+    pub fn signed(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.signed.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// The received signature, decoded once more as the verifier does.
@@ -356,7 +353,8 @@ pub struct Received {
 }
 
 impl Received {
-    pub fn new(parts: &axum::http::request::Parts, body: bytes::Bytes) -> Received {
+    /// Takes the request's head (its headers are moved, not copied).
+    pub fn new(parts: axum::http::request::Parts, body: bytes::Bytes) -> Received {
         let header = |name: axum::http::HeaderName| {
             parts
                 .headers
@@ -378,7 +376,7 @@ impl Received {
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .collect(),
             content_type: header(axum::http::header::CONTENT_TYPE),
-            headers: parts.headers.clone(),
+            headers: parts.headers,
             body,
         }
     }

@@ -18,16 +18,30 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 /// form becomes `%XX` with upper-case hex.
 pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
+    encode_into(&mut out, s);
     out
+}
+
+/// [`encode`], appended to `out`.
+pub fn encode_into(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            continue;
+        }
+        // A run of unreserved characters is ASCII, so both its ends are
+        // char boundaries; `start` may sit inside a character only when
+        // the run is empty.
+        if start < i {
+            out.push_str(&s[start..i]);
+        }
+        out.push('%');
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -70,61 +84,97 @@ fn decode_bytes(s: &str, plus_is_space: bool) -> Vec<u8> {
 /// parser, Java's `URLDecoder`): `+` is a space, `%XX` a byte, and the
 /// bytes are UTF-8 (invalid sequences become U+FFFD).
 pub fn form_decode(s: &str) -> String {
-    String::from_utf8_lossy(&decode_bytes(s, true)).into_owned()
+    if !s.contains(['%', '+']) {
+        return s.to_owned();
+    }
+    utf8_lossy(decode_bytes(s, true))
 }
 
 /// `%XX` decoding only: `+` stays a `+` (RFC 3986 for header values).
 pub fn percent_decode(s: &str) -> String {
-    String::from_utf8_lossy(&decode_bytes(s, false)).into_owned()
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    utf8_lossy(decode_bytes(s, false))
+}
+
+/// Bytes as UTF-8, invalid sequences replaced, without a second copy
+/// when they are valid.
+fn utf8_lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The base string URI (RFC 5849 3.4.1.2): scheme and host lower-cased,
 /// the default port dropped, an empty path read as `/`. The path is used
 /// as it came on the wire, still percent-encoded.
 pub fn base_uri(scheme: &str, host: &str, path: &str) -> String {
-    let scheme = scheme.to_ascii_lowercase();
-    let mut host = host.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "http" => Some(":80"),
-        "https" => Some(":443"),
-        _ => None,
+    let default_port = if scheme.eq_ignore_ascii_case("http") {
+        Some(":80")
+    } else if scheme.eq_ignore_ascii_case("https") {
+        Some(":443")
+    } else {
+        None
     };
-    if let Some(port) = default_port {
-        if let Some(stripped) = host.strip_suffix(port) {
-            host = stripped.to_owned();
-        }
-    }
+    let host = default_port
+        .and_then(|port| host.strip_suffix(port))
+        .unwrap_or(host);
     let path = if path.is_empty() { "/" } else { path };
-    format!("{scheme}://{host}{path}")
+    let mut uri = String::with_capacity(scheme.len() + 3 + host.len() + path.len());
+    uri.push_str(scheme);
+    uri.push_str("://");
+    uri.push_str(host);
+    uri[..scheme.len() + 3 + host.len()].make_ascii_lowercase();
+    uri.push_str(path);
+    uri
 }
 
 /// Parameter normalisation (RFC 5849 3.4.1.3.2): every name and value
 /// encoded, sorted by name then value (byte order of the encoded forms),
 /// joined as `name=value` with `&`.
-pub fn normalize(params: &[(String, String)]) -> String {
-    let mut encoded: Vec<(String, String)> =
-        params.iter().map(|(k, v)| (encode(k), encode(v))).collect();
-    encoded.sort();
-    let mut out = String::new();
-    for (i, (k, v)) in encoded.iter().enumerate() {
+pub fn normalize<'p>(params: impl IntoIterator<Item = (&'p str, &'p str)>) -> String {
+    // Every encoded name and value in one buffer, sorted as spans of it.
+    let mut text = String::new();
+    let mut spans: Vec<(usize, usize, usize)> = Vec::new();
+    for (k, v) in params {
+        let start = text.len();
+        encode_into(&mut text, k);
+        let mid = text.len();
+        encode_into(&mut text, v);
+        spans.push((start, mid, text.len()));
+    }
+    spans.sort_by(|a, b| {
+        (&text[a.0..a.1], &text[a.1..a.2]).cmp(&(&text[b.0..b.1], &text[b.1..b.2]))
+    });
+    let mut out = String::with_capacity(text.len() + 2 * spans.len());
+    for (i, &(start, mid, end)) in spans.iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
-        out.push_str(k);
+        out.push_str(&text[start..mid]);
         out.push('=');
-        out.push_str(v);
+        out.push_str(&text[mid..end]);
     }
     out
 }
 
 /// The signature base string (RFC 5849 3.4.1.1).
-pub fn base_string(method: &str, base_uri: &str, params: &[(String, String)]) -> String {
-    format!(
-        "{}&{}&{}",
-        encode(&method.to_ascii_uppercase()),
-        encode(base_uri),
-        encode(&normalize(params))
-    )
+pub fn base_string<'p>(
+    method: &str,
+    base_uri: &str,
+    params: impl IntoIterator<Item = (&'p str, &'p str)>,
+) -> String {
+    let normalized = normalize(params);
+    let mut out = String::with_capacity(method.len() + base_uri.len() * 2 + normalized.len() * 2);
+    if method.bytes().any(|b| b.is_ascii_lowercase()) {
+        encode_into(&mut out, &method.to_ascii_uppercase());
+    } else {
+        encode_into(&mut out, method);
+    }
+    out.push('&');
+    encode_into(&mut out, base_uri);
+    out.push('&');
+    encode_into(&mut out, &normalized);
+    out
 }
 
 /// The signature methods OSCAR knows how to check.
@@ -148,7 +198,11 @@ impl SignatureMethod {
 /// `encode(client secret) & encode(token secret)`: the HMAC key and the
 /// PLAINTEXT signature (RFC 5849 3.4.2, 3.4.4).
 pub fn signing_key(consumer_secret: &str, token_secret: &str) -> String {
-    format!("{}&{}", encode(consumer_secret), encode(token_secret))
+    let mut key = String::with_capacity(consumer_secret.len() + token_secret.len() + 1);
+    encode_into(&mut key, consumer_secret);
+    key.push('&');
+    encode_into(&mut key, token_secret);
+    key
 }
 
 /// The signature a correct client sends (before transport encoding).
@@ -196,4 +250,37 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         .zip(b)
         .fold(0u8, |acc, (x, y)| acc | std::hint::black_box(x ^ y));
     diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// RFC 5849 3.6 byte by byte, as the definition reads.
+    fn encode_by_byte(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn encoding_is_the_rfc_definition(s in any::<String>(), t in "[a-zA-Z0-9 ._~%+=&é☃-]{0,24}") {
+            prop_assert_eq!(encode(&s), encode_by_byte(&s));
+            prop_assert_eq!(encode(&t), encode_by_byte(&t));
+        }
+    }
+
+    #[test]
+    fn normalised_parameters_sort_by_encoded_name_then_value() {
+        let params = [("b", "2"), ("a", "z"), ("a", "é"), ("a b", "1"), ("a", "")];
+        assert_eq!(normalize(params), "a=&a=%C3%A9&a=z&a%20b=1&b=2");
+    }
 }

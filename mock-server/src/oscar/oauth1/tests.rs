@@ -81,7 +81,13 @@ fn rfc_1_2_resource_request() {
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
-    let base = base_string("GET", "http://photos.example.net/photos", &params);
+    let base = base_string(
+        "GET",
+        "http://photos.example.net/photos",
+        params
+            .iter()
+            .map(|(k, v): &(String, String)| (k.as_str(), v.as_str())),
+    );
     assert_eq!(
         base,
         "GET&http%3A%2F%2Fphotos.example.net%2Fphotos&file%3Dvacation.jpg%26oauth_consumer_key%3Ddpf43f3p2l4k3l03%26oauth_nonce%3DchapoH%26oauth_signature_method%3DHMAC-SHA1%26oauth_timestamp%3D137131202%26oauth_token%3Dnnch734d00sl2jdk%26size%3Doriginal"
@@ -153,7 +159,7 @@ fn rfc_3_4_1_base_string_from_header_query_and_body() {
         Some("bYT5CMsGcbgUdFHObYMEfcx6bsw=")
     );
     assert_eq!(
-        base_string(req.method, &req.base_uri(), &params.signed()),
+        base_string(req.method, &req.base_uri(), params.signed()),
         "POST&http%3A%2F%2Fexample.com%2Frequest&a2%3Dr%2520b%26a3%3D2%2520q%26a3%3Da%26b5%3D%253D%25253D%26c%2540%3D%26c2%3D%26oauth_consumer_key%3D9djdj82h48djs9d2%26oauth_nonce%3D7d8f3e4a%26oauth_signature_method%3DHMAC-SHA1%26oauth_timestamp%3D137131201%26oauth_token%3Dkkk9d7dh3k39sjv7"
     );
 }
@@ -262,7 +268,7 @@ fn verifies(method: &str, w: &Wire, secrets: (&str, &str), signature: &str) -> b
     if !params.repeated_oauth().is_empty() {
         return false;
     }
-    let base = base_string(req.method, &req.base_uri(), &params.signed());
+    let base = base_string(req.method, &req.base_uri(), params.signed());
     verify(
         SignatureMethod::HmacSha1,
         &base,

@@ -133,7 +133,7 @@ fn classic_checks(
         None if method_name == "RSA-SHA1" => return Err(Problem::SignatureInvalid),
         None => return Err(Problem::SignatureMethodRejected),
     };
-    let base = base_string(req.method, &req.base_uri(), &params.signed());
+    let base = base_string(req.method, &req.base_uri(), params.signed());
     let signature = params.get("oauth_signature").unwrap_or("");
     if verify(
         method,
