@@ -14,6 +14,7 @@ pub mod clock;
 pub mod credentials;
 pub mod error;
 pub mod journal;
+pub mod json_out;
 pub mod limits;
 pub mod openemr;
 pub mod oscar;

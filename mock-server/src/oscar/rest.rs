@@ -120,7 +120,7 @@ async fn serve(state: AppState, req: Request, mount: Mount) -> Response {
         return wadl(&state, &req);
     }
     let (op, params) = match state.catalog.resolve(req.method().as_str(), &in_context) {
-        Lookup::Found(op, params) => (op.clone(), params),
+        Lookup::Found(op, params) => (op, params),
         Lookup::NotFound => {
             return Failure::NotFound
                 .in_dialect(Dialect::OscarRest)
@@ -139,7 +139,7 @@ async fn serve(state: AppState, req: Request, mount: Mount) -> Response {
         Ok(b) => b,
         Err(f) => return f.in_dialect(mount.dialect()).into_response(),
     };
-    let received = Received::new(&parts, bytes);
+    let received = Received::new(parts, bytes);
     let mut response = match authenticate(&state, mount, &received) {
         Decision::Refuse(r) => r,
         Decision::Proceed(principal) => {
@@ -147,7 +147,7 @@ async fn serve(state: AppState, req: Request, mount: Mount) -> Response {
                 provider_no: p.provider_no.clone(),
                 via: p.via.name(),
             });
-            let mut r = super::api::handle(&state, mount, &op, &params, principal, &received);
+            let mut r = super::api::handle(&state, mount, op, &params, principal, &received);
             if let Some(tag) = tag {
                 r.extensions_mut().insert(tag);
             }

@@ -8,6 +8,8 @@
 use chrono::{Datelike, NaiveDate, NaiveTime};
 use serde_json::{json, Map, Value};
 
+use super::bean::{self, Bean, Fields, Prop, Properties};
+
 use crate::store::{
     Allergy, Appointment, AppointmentType, Data, Document, Id, Immunization, LabResult,
     Measurement, Medication, Message, Note, Patient, Prescription, Problem, Program, Provider,
@@ -67,129 +69,197 @@ pub fn sex_desc(sex: &str) -> &'static str {
 
 /// A patient as `DemographicTo1` / `DemographicSearchResult` read it.
 pub fn patient(d: &Data, p: &Patient, today: NaiveDate) -> Value {
-    let provider = d.provider(&p.provider_no);
-    let (dob_y, dob_m, dob_d) =
-        p.birth_date
-            .map_or((String::new(), String::new(), String::new()), |b| {
-                (
-                    format!("{:04}", b.year()),
-                    format!("{:02}", b.month()),
-                    format!("{:02}", b.day()),
-                )
-            });
-    let ext = |k: &str| {
-        p.ext
-            .get(k)
-            .map(ToString::to_string)
-            .map_or(Value::Null, Value::String)
-    };
-    json!({
-        "demographicNo": p.id,
-        "title": p.title,
-        "firstName": p.first_name,
-        "lastName": p.last_name,
-        "middleNames": p.middle_name,
-        "alias": p.alias,
-        "displayName": p.display_name(),
-        "sex": p.sex,
-        "sexDesc": sex_desc(&p.sex),
-        "dateOfBirth": date(p.birth_date),
-        "dob": date(p.birth_date),
-        "formattedDOB": p.birth_date.map(|b| b.to_string()),
-        "dobYear": dob_y,
-        "dobMonth": dob_m,
-        "dobDay": dob_d,
-        "hin": p.hin,
-        "ver": p.hin_version,
-        "hcType": p.hc_type,
-        "hcRenewDate": date(p.hc_renew_date),
-        "effDate": date(p.date_joined),
-        "chartNo": p.chart_no,
-        "address": {"address": p.address.street, "city": p.address.city, "province": p.address.province, "postal": p.address.postal},
-        "previousAddress": {"address": "", "city": null, "province": null, "postal": null},
-        "phone": p.phone_home,
-        "alternativePhone": p.phone_work,
-        "cellPhone": p.phone_cell,
-        "phoneComment": ext("phoneComment"),
-        "email": p.email,
-        "patientStatus": p.status,
-        "patientStatusDate": date(p.status_date),
-        "rosterStatus": p.roster_status,
-        "rosterDate": date(p.roster_date),
-        "rosterTerminationDate": date(p.end_date.filter(|_| p.roster_status == "TE")),
-        "rosterTerminationReason": ext("rosterTerminationReason"),
-        "providerNo": p.provider_no,
-        "providerName": provider.map(|pr| format!("{}, {}", pr.last_name, pr.first_name)),
-        "provider": provider.map(provider_bean),
-        "familyDoctor": ext("familyDoctor").as_str().map_or_else(|| "<rdohip></rdohip><rd></rd>".to_owned(), str::to_owned),
-        "officialLanguage": p.official_language,
-        "spokenLanguage": p.spoken_language,
-        "dateJoined": date(p.date_joined),
-        "endDate": date(p.end_date),
-        "sin": p.sin,
-        "gender": p.gender,
-        "pronoun": p.pronoun,
-        "countryOfOrigin": ext("countryOfOrigin").as_str().unwrap_or("-1"),
-        "newsletter": ext("newsletter").as_str().unwrap_or("U"),
-        "citizenship": ext("citizenship"),
-        "sourceOfIncome": ext("sourceOfIncome"),
-        "children": ext("children"),
-        "anonymous": ext("anonymous"),
-        "pcnIndicator": ext("pcnIndicator"),
-        "links": ext("links"),
-        "activeCount": if p.is_active() { 1 } else { 0 },
-        "hsAlertCount": 0,
-        "lastUpdateUser": p.last_update_user,
-        "lastUpdateDate": at(p.last_update),
-        "age": p.birth_date.map(|b| age(b, today)),
-        "extras": [],
-        "demoContacts": [],
-        "demoContactPros": [],
-        "doctors": [],
-        "nurses": [],
-        "midwives": [],
-        "referralDoctors": [],
-        "waitingListNames": [],
-        "patientStatusList": [],
-        "rosterStatusList": [],
-    })
+    bean::to_value(&PatientBean::new(d, p, today))
 }
+
+/// The patient bean read property by property (see [`bean`]).
+pub struct PatientBean<'a> {
+    p: &'a Patient,
+    provider: Option<&'a Provider>,
+    today: NaiveDate,
+}
+
+impl<'a> PatientBean<'a> {
+    pub fn new(d: &'a Data, p: &'a Patient, today: NaiveDate) -> Self {
+        PatientBean {
+            p,
+            provider: d.provider(&p.provider_no),
+            today,
+        }
+    }
+}
+
+impl Bean for PatientBean<'_> {
+    fn properties<'s>(&'s self, out: &mut Properties<'s>) {
+        let p = self.p;
+        let ext = |k: &str| Prop::opt_str(p.ext.get(k).map(|s| s.as_str()));
+        let ext_or = |k: &str, default: &'static str| {
+            Prop::Str(p.ext.get(k).map_or(default, |s| s.as_str()))
+        };
+        let dob = |f: fn(NaiveDate) -> String| Prop::Text(p.birth_date.map(f).unwrap_or_default());
+        out.put("demographicNo", Prop::Int(p.id));
+        out.put("title", Prop::Str(&p.title));
+        out.put("firstName", Prop::Str(&p.first_name));
+        out.put("lastName", Prop::Str(&p.last_name));
+        out.put("middleNames", Prop::Str(&p.middle_name));
+        out.put("alias", Prop::Str(&p.alias));
+        out.put("displayName", Prop::Listed(&p.last_name, &p.first_name));
+        out.put("sex", Prop::Str(&p.sex));
+        out.put("sexDesc", Prop::Str(sex_desc(&p.sex)));
+        out.put("dateOfBirth", Prop::opt_date(p.birth_date));
+        out.put("dob", Prop::opt_date(p.birth_date));
+        out.put("formattedDOB", Prop::opt_date(p.birth_date));
+        out.put("dobYear", dob(|b| format!("{:04}", b.year())));
+        out.put("dobMonth", dob(|b| format!("{:02}", b.month())));
+        out.put("dobDay", dob(|b| format!("{:02}", b.day())));
+        out.put("hin", Prop::Str(&p.hin));
+        out.put("ver", Prop::Str(&p.hin_version));
+        out.put("hcType", Prop::Str(&p.hc_type));
+        out.put("hcRenewDate", Prop::opt_date(p.hc_renew_date));
+        out.put("effDate", Prop::opt_date(p.date_joined));
+        out.put("chartNo", Prop::Str(&p.chart_no));
+        out.put(
+            "address",
+            Prop::Bean(Box::new(Fields(vec![
+                ("address", Prop::Str(&p.address.street)),
+                ("city", Prop::Str(&p.address.city)),
+                ("province", Prop::Str(&p.address.province)),
+                ("postal", Prop::Str(&p.address.postal)),
+            ]))),
+        );
+        out.put(
+            "previousAddress",
+            Prop::Bean(Box::new(Fields(vec![
+                ("address", Prop::Str("")),
+                ("city", Prop::Null),
+                ("province", Prop::Null),
+                ("postal", Prop::Null),
+            ]))),
+        );
+        out.put("phone", Prop::Str(&p.phone_home));
+        out.put("alternativePhone", Prop::Str(&p.phone_work));
+        out.put("cellPhone", Prop::Str(&p.phone_cell));
+        out.put("phoneComment", ext("phoneComment"));
+        out.put("email", Prop::Str(&p.email));
+        out.put("patientStatus", Prop::Str(&p.status));
+        out.put("patientStatusDate", Prop::opt_date(p.status_date));
+        out.put("rosterStatus", Prop::Str(&p.roster_status));
+        out.put("rosterDate", Prop::opt_date(p.roster_date));
+        out.put(
+            "rosterTerminationDate",
+            Prop::opt_date(p.end_date.filter(|_| p.roster_status == "TE")),
+        );
+        out.put("rosterTerminationReason", ext("rosterTerminationReason"));
+        out.put("providerNo", Prop::Str(&p.provider_no));
+        out.put(
+            "providerName",
+            self.provider
+                .map_or(Prop::Null, |pr| Prop::Listed(&pr.last_name, &pr.first_name)),
+        );
+        out.put(
+            "provider",
+            self.provider
+                .map_or(Prop::Null, |pr| Prop::Bean(Box::new(ProviderBean(pr)))),
+        );
+        out.put(
+            "familyDoctor",
+            ext_or("familyDoctor", "<rdohip></rdohip><rd></rd>"),
+        );
+        out.put("officialLanguage", Prop::Str(&p.official_language));
+        out.put("spokenLanguage", Prop::Str(&p.spoken_language));
+        out.put("dateJoined", Prop::opt_date(p.date_joined));
+        out.put("endDate", Prop::opt_date(p.end_date));
+        out.put("sin", Prop::Str(&p.sin));
+        out.put("gender", Prop::Str(&p.gender));
+        out.put("pronoun", Prop::Str(&p.pronoun));
+        out.put("countryOfOrigin", ext_or("countryOfOrigin", "-1"));
+        out.put("newsletter", ext_or("newsletter", "U"));
+        out.put("citizenship", ext("citizenship"));
+        out.put("sourceOfIncome", ext("sourceOfIncome"));
+        out.put("children", ext("children"));
+        out.put("anonymous", ext("anonymous"));
+        out.put("pcnIndicator", ext("pcnIndicator"));
+        out.put("links", ext("links"));
+        out.put("activeCount", Prop::Int(i64::from(p.is_active())));
+        out.put("hsAlertCount", Prop::Int(0));
+        out.put("lastUpdateUser", Prop::Str(&p.last_update_user));
+        out.put("lastUpdateDate", Prop::instant(p.last_update));
+        out.put(
+            "age",
+            p.birth_date
+                .map_or(Prop::Null, |b| Prop::Owned(Box::new(age(b, self.today)))),
+        );
+        for list in [
+            "extras",
+            "demoContacts",
+            "demoContactPros",
+            "doctors",
+            "nurses",
+            "midwives",
+            "referralDoctors",
+            "waitingListNames",
+            "patientStatusList",
+            "rosterStatusList",
+        ] {
+            out.put(list, Prop::Json(&EMPTY_LIST));
+        }
+    }
+}
+
+/// An empty list property.
+static EMPTY_LIST: Value = Value::Array(Vec::new());
 
 /// A provider as `ProviderTo1` (and the `Provider` entity beans) read it.
 pub fn provider_bean(p: &Provider) -> Value {
-    let ext = |k: &str| p.ext.get(k).cloned().unwrap_or_default();
-    json!({
-        "providerNo": p.provider_no,
-        "id": p.provider_no,
-        "lastName": p.last_name,
-        "firstName": p.first_name,
-        "name": format!("{}, {}", p.last_name, p.first_name),
-        "formattedName": format!("{}, {}", p.last_name, p.first_name),
-        "fullName": format!("{} {}", p.first_name, p.last_name),
-        "comments": p.comments,
-        "phone": p.phone,
-        "billingNo": p.billing_no,
-        "workPhone": p.work_phone,
-        "address": {"address": p.address, "city": null, "province": null, "postal": null},
-        "team": p.team,
-        "providerType": p.provider_type,
-        "sex": non_empty(&p.sex),
-        "ohipNo": p.ohip_no,
-        "specialty": p.specialty,
-        "dob": date(p.birth_date),
-        "hsoNo": ext("hso_no"),
-        "providerActivity": ext("provider_activity"),
-        "rmaNo": ext("rma_no"),
-        "signedConfidentiality": null,
-        "practitionerNo": p.practitioner_no,
-        "practitionerNoType": "CPSO",
-        "email": p.email,
-        "title": p.title,
-        "status": p.status,
-        "enabled": p.is_active(),
-        "lastUpdateUser": "999998",
-        "lastUpdateDate": at(p.last_update),
-    })
+    bean::to_value(&ProviderBean(p))
+}
+
+/// The provider bean read property by property.
+pub struct ProviderBean<'a>(pub &'a Provider);
+
+impl Bean for ProviderBean<'_> {
+    fn properties<'s>(&'s self, out: &mut Properties<'s>) {
+        let p = self.0;
+        let ext = |k: &str| Prop::Str(p.ext.get(k).map_or("", |s| s.as_str()));
+        out.put("providerNo", Prop::Str(&p.provider_no));
+        out.put("id", Prop::Str(&p.provider_no));
+        out.put("lastName", Prop::Str(&p.last_name));
+        out.put("firstName", Prop::Str(&p.first_name));
+        out.put("name", Prop::Listed(&p.last_name, &p.first_name));
+        out.put("formattedName", Prop::Listed(&p.last_name, &p.first_name));
+        out.put("fullName", Prop::Spaced(&p.first_name, &p.last_name));
+        out.put("comments", Prop::Str(&p.comments));
+        out.put("phone", Prop::Str(&p.phone));
+        out.put("billingNo", Prop::Str(&p.billing_no));
+        out.put("workPhone", Prop::Str(&p.work_phone));
+        out.put(
+            "address",
+            Prop::Bean(Box::new(Fields(vec![
+                ("address", Prop::Str(&p.address)),
+                ("city", Prop::Null),
+                ("province", Prop::Null),
+                ("postal", Prop::Null),
+            ]))),
+        );
+        out.put("team", Prop::Str(&p.team));
+        out.put("providerType", Prop::Str(&p.provider_type));
+        out.put("sex", Prop::non_empty(&p.sex));
+        out.put("ohipNo", Prop::Str(&p.ohip_no));
+        out.put("specialty", Prop::Str(&p.specialty));
+        out.put("dob", Prop::opt_date(p.birth_date));
+        out.put("hsoNo", ext("hso_no"));
+        out.put("providerActivity", ext("provider_activity"));
+        out.put("rmaNo", ext("rma_no"));
+        out.put("signedConfidentiality", Prop::Null);
+        out.put("practitionerNo", Prop::Str(&p.practitioner_no));
+        out.put("practitionerNoType", Prop::Str("CPSO"));
+        out.put("email", Prop::Str(&p.email));
+        out.put("title", Prop::Str(&p.title));
+        out.put("status", Prop::Str(&p.status));
+        out.put("enabled", Prop::Bool(p.is_active()));
+        out.put("lastUpdateUser", Prop::Str("999998"));
+        out.put("lastUpdateDate", Prop::instant(p.last_update));
+    }
 }
 
 /// An appointment as `AppointmentTo1`, `PatientListApptItemBean`,

@@ -24,18 +24,22 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
+use emr_catalog::Catalog;
+
 use super::render::plain;
+use super::signature::Signature;
 use super::types::{tsv, JType, Registry};
 use super::{Call, Outcome, Variant};
 use crate::error::Failure;
 
-/// One row of the table.
+/// One row of the table, with the signature of the operation it answers.
 #[derive(Debug, Clone)]
 pub struct Behaviour {
     pub kind: Kind,
     pub params: BTreeMap<String, String>,
     /// The table line, for error messages.
     pub line: usize,
+    pub sig: Signature,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +87,7 @@ pub struct TableError {
 /// The behaviours of one variant, by operation id.
 #[derive(Debug, Default)]
 pub struct Table {
-    by_op: HashMap<String, Behaviour>,
+    by_op: HashMap<String, Behaviour, foldhash::fast::RandomState>,
 }
 
 impl Table {
@@ -104,6 +108,7 @@ impl Table {
 
     fn load(v: Variant) -> Result<Table, TableError> {
         let text = emr_catalog::data_file("oscar/rest-behaviour.tsv").unwrap_or_default();
+        let catalog = Catalog::of(v.profile());
         let mut t = Table::default();
         for (line, cells) in tsv(text) {
             let err = |message: String| TableError { line, message };
@@ -124,10 +129,17 @@ impl Table {
             }
             let kind = Kind::parse(kind).ok_or_else(|| err(format!("unknown kind `{kind}`")))?;
             let params = parse_params(params).map_err(err)?;
-            if t.by_op
-                .insert(op.to_owned(), Behaviour { kind, params, line })
-                .is_some()
-            {
+            let sig = catalog
+                .get(op)
+                .map(Signature::of)
+                .ok_or_else(|| err(format!("`{op}` is not an operation of {v:?}")))?;
+            let behaviour = Behaviour {
+                kind,
+                params,
+                line,
+                sig,
+            };
+            if t.by_op.insert(op.to_owned(), behaviour).is_some() {
                 return Err(err(format!("`{op}` has two behaviours for {v:?}")));
             }
         }
@@ -399,7 +411,7 @@ pub fn paged(call: &Call<'_>, items: Vec<Value>, offset: i64, limit: Option<i64>
     let echo = call.behaviour.param("echo_page") == Some("true");
     Outcome::Value(wrap_list(
         call,
-        &call.response_type(),
+        call.response_type(),
         page,
         total,
         if echo {
@@ -622,7 +634,7 @@ fn reply(call: &Call<'_>, coll: &str, bean: Value) -> Outcome {
         "list" => {
             let items: Vec<Value> = rows(call, coll).into_iter().map(|(_, _, b)| b).collect();
             let total = items.len();
-            Outcome::Value(wrap_list(call, &call.response_type(), items, total, (0, 0)))
+            Outcome::Value(wrap_list(call, call.response_type(), items, total, (0, 0)))
         }
         "204" | "void" => Outcome::Empty(204),
         "200" => Outcome::Empty(200),

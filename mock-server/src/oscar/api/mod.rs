@@ -18,12 +18,14 @@
 //!    Juno's `RestResponse` wrapper with ISO dates, or JAXB XML; a type no
 //!    provider can write in the negotiated media type is CXF's 500.
 
+pub mod bean;
 pub mod beans;
 pub mod behaviour;
 mod handlers;
 pub mod input;
 pub mod media;
 pub mod render;
+pub mod signature;
 pub mod types;
 pub mod wadl;
 
@@ -32,7 +34,7 @@ use std::collections::BTreeMap;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use emr_catalog::{strip_media_extension, Operation, PathMatch};
+use emr_catalog::{strip_media_extension, Operation, PathMatch, ProfileId};
 use serde_json::{json, Value};
 
 use self::behaviour::Behaviour;
@@ -65,6 +67,15 @@ impl Variant {
 
     pub fn of(state: &AppState) -> Variant {
         Variant::parse(&state.profile.variant).unwrap_or(Variant::Oscar19)
+    }
+
+    /// The profile that runs the variant.
+    pub fn profile(self) -> ProfileId {
+        match self {
+            Variant::Oscar19 => ProfileId::Oscar,
+            Variant::OpenO => ProfileId::OpenO,
+            Variant::Juno => ProfileId::Juno,
+        }
     }
 
     /// The class name of the JSON provider's parse exception.
@@ -153,9 +164,28 @@ impl Call<'_> {
         )
     }
 
+    /// A bean of the declared response type. JSON is written here, while
+    /// the store is still read, straight from the bean's properties; other
+    /// media types take its tree form to [`write`].
+    pub fn bean(&self, b: &dyn bean::Bean) -> Outcome {
+        let ty = self.response_type();
+        let plain_class =
+            matches!(ty, JType::Class(n, _) if n != "RestResponse" && n != "RestSearchResponse");
+        if plain_class && media::is_json(&self.media) {
+            let mut body = Vec::with_capacity(4096);
+            render::write_bean(&mut body, ty, b, self.variant);
+            return Outcome::Raw {
+                status: 200,
+                content_type: self.media.clone(),
+                body,
+            };
+        }
+        Outcome::Value(bean::to_value(b))
+    }
+
     /// The declared response type.
-    pub fn response_type(&self) -> JType {
-        JType::parse(self.op.column("response_type"))
+    pub fn response_type(&self) -> &JType {
+        &self.behaviour.sig.response_type
     }
 
     /// The logged-in provider, or the failure asking for it causes.
@@ -253,44 +283,49 @@ pub fn handle(
     let dialect = error_dialect(variant, mount);
     let fault = |message: String| fault_response(variant, message);
 
+    let sig = &b.sig;
+
     // 1. Negotiation.
     let (_, forced) = strip_media_extension(&req.path);
     let accept = req
         .headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
-    let Some(media) = media::negotiate(op.column("produces"), accept, forced) else {
+    let Some(media) = media::negotiate(&sig.produces, accept, forced) else {
         return empty(StatusCode::NOT_ACCEPTABLE);
     };
     let has_body = !req.body.is_empty();
-    if has_body && !media::accepts(op.column("consumes"), req.content_type.as_deref()) {
+    if has_body && !media::accepts(&sig.consumes, req.content_type.as_deref()) {
         return empty(StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
 
     // 2. Parameters.
-    let path_types: BTreeMap<String, Param> = input::declared(op.column("path_params"))
-        .into_iter()
-        .map(|p| (p.name.clone(), p))
-        .collect();
     let mut path = BTreeMap::new();
     for (name, raw) in &params.params {
         let raw = percent_encoding::percent_decode_str(strip_media_extension(raw).0)
             .decode_utf8_lossy()
             .into_owned();
-        let p = path_types.get(name).cloned().unwrap_or(Param {
-            name: name.clone(),
-            ty: JType::Str,
-            default: None,
-        });
-        match input::convert(&p, &[raw]) {
+        let undeclared;
+        let p = match sig.path_param(name) {
+            Some(p) => p,
+            None => {
+                undeclared = Param {
+                    name: name.clone(),
+                    ty: JType::Str,
+                    default: None,
+                };
+                &undeclared
+            }
+        };
+        match input::convert(p, &[raw]) {
             Ok(v) => path.insert(name.clone(), v),
             Err(_) => return empty(StatusCode::NOT_FOUND),
         };
     }
     let raw_query = input::query_pairs(&req.query);
     let mut query = BTreeMap::new();
-    for p in input::declared(op.column("query_params")) {
-        match input::convert(&p, &input::values(&raw_query, &p.name)) {
+    for p in &sig.query_params {
+        match input::convert(p, &input::values(&raw_query, &p.name)) {
             Ok(v) => query.insert(p.name.clone(), v),
             Err(_) => return empty(StatusCode::NOT_FOUND),
         };
@@ -303,18 +338,15 @@ pub fn handle(
         Vec::new()
     };
 
-    // 3. The body.
+    // 3. The body: bound by the JSON reader unless it is a form or XML.
     let text = String::from_utf8_lossy(&req.body).into_owned();
-    let body_type = op.column("request_body_type");
-    // Bodies the JSON reader does not bind: none, text, forms, and XML.
-    let body = if matches!(body_type, "" | "-" | "String" | "form")
-        || body_type.starts_with("MultivaluedMap")
-        || is_form
-        || media::is_xml(req.content_type.as_deref().unwrap_or(""))
-    {
-        Value::Null
-    } else {
-        match input::read_json(&JType::parse(body_type), &req.body) {
+    let json_body = sig
+        .json_body
+        .as_ref()
+        .filter(|_| !is_form && !media::is_xml(req.content_type.as_deref().unwrap_or("")));
+    let body = match json_body {
+        None => Value::Null,
+        Some(ty) => match input::read_json(ty, &req.body) {
             Ok(v) => v,
             Err(BodyError::Parse(m)) => {
                 return match variant {
@@ -332,7 +364,7 @@ pub fn handle(
                     _ => fault(format!("{}: {m}", variant.mapping_exception())),
                 }
             }
-        }
+        },
     };
 
     let mut call = Call {
@@ -401,7 +433,7 @@ pub fn juno_error(status: StatusCode, message: &str) -> Response {
 /// Writes an outcome in the call's dialect and media type.
 fn write(call: &Call<'_>, outcome: Outcome, dialect: Dialect) -> Response {
     match outcome {
-        Outcome::Value(v) => typed(call, &call.response_type(), v, 200),
+        Outcome::Value(v) => typed(call, call.response_type(), v, 200),
         Outcome::Typed(t, v) => {
             // Juno declares RestResponse<T>: a handler's explicit type is the body's.
             let declared = call.response_type();
@@ -462,7 +494,7 @@ fn typed(call: &Call<'_>, ty: &JType, v: Value, status: u16) -> Response {
         r
     };
     // `void`, and a null entity, are CXF's 204.
-    let void = call.op.column("response_type") == "void" && matches!(ty, JType::Any);
+    let void = call.behaviour.sig.void && matches!(ty, JType::Any);
     if void || (v.is_null() && !matches!(ty, JType::Class(n, _) if n == "RestResponse")) {
         return StatusCode::NO_CONTENT.into_response();
     }

@@ -6,17 +6,20 @@
 //! are code points in XML.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use base64::Engine;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, Timelike, Utc};
 use parking_lot::RwLock;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use smallvec::{smallvec, SmallVec};
+
+use super::bean::{self, Bean, Prop, Properties};
 use super::types::{decapitalize, JType, Registry, Scalar};
 use super::Variant;
 use crate::error::xml_escape;
+use crate::json_out;
 
 /// Reads the instants beans carry: RFC 3339, `yyyy-MM-dd HH:mm:ss`,
 /// `yyyy-MM-dd`, or epoch milliseconds.
@@ -91,6 +94,15 @@ fn plain_date_time(s: &str) -> Option<DateTime<Utc>> {
 /// so each field is written once, in the serialiser's order.
 pub fn write_json(out: &mut Vec<u8>, ty: &JType, v: &Value, variant: Variant) {
     match ty {
+        // The shapes the store holds, written without a converted copy.
+        JType::Primitive(Scalar::Int) | JType::Boxed(Scalar::Int)
+            if v.as_i64().is_some() && v.is_number() =>
+        {
+            json_out::int(out, v.as_i64().unwrap_or_default())
+        }
+        JType::Primitive(Scalar::Bool) | JType::Boxed(Scalar::Bool) if v.is_boolean() => {
+            json_out::bool(out, v.as_bool().unwrap_or_default())
+        }
         JType::Primitive(s) | JType::Boxed(s) => match scalar(*s, v) {
             Some(x) => value(out, &x),
             None if matches!(ty, JType::Primitive(_)) => value(out, &zero(*s)),
@@ -106,21 +118,9 @@ pub fn write_json(out: &mut Vec<u8>, ty: &JType, v: &Value, variant: Variant) {
             Value::Null => null(out),
             other => string(out, &plain(other).chars().take(1).collect::<String>()),
         },
-        JType::Date => match instant(v) {
-            None => null(out),
-            Some(t) => match variant {
-                Variant::Juno => string(out, &juno_date(t)),
-                _ => value(out, &Value::from(t.timestamp_millis())),
-            },
-        },
-        JType::LocalDate => match instant(v) {
-            None => null(out),
-            Some(t) => string(out, &iso_date(t)),
-        },
-        JType::LocalDateTime => match instant(v) {
-            None => null(out),
-            Some(t) => string(out, &iso_date_time(t)),
-        },
+        JType::Date | JType::LocalDate | JType::LocalDateTime => {
+            write_instant(out, ty, instant(v), variant)
+        }
         JType::Bytes => match v {
             Value::Null => null(out),
             Value::String(s) => string(out, s),
@@ -174,109 +174,365 @@ pub fn json_bytes(ty: &JType, v: &Value, variant: Variant) -> Vec<u8> {
     out
 }
 
-fn write_class(out: &mut Vec<u8>, name: &str, args: &[JType], v: &Value, variant: Variant) {
-    let reg = Registry::get();
-    let Value::Object(bean) = v else {
-        return value(out, v);
+/// An instant as a date type of the variant (`None` is null).
+fn write_instant(out: &mut Vec<u8>, ty: &JType, t: Option<DateTime<Utc>>, variant: Variant) {
+    let Some(t) = t else {
+        return null(out);
     };
-    if reg
-        .class(name)
-        .is_none_or(|c| c.fields.is_empty() && c.extends.is_none())
-    {
-        // A class the tables do not describe (JPA entities written as beans,
-        // json-lib objects, manager beans): written as given.
-        return value(out, v);
+    if !json_out::plain_year(t) {
+        return match (ty, variant) {
+            (JType::Date, Variant::Juno) => string(out, &juno_date(t)),
+            (JType::Date, _) => json_out::int(out, t.timestamp_millis()),
+            (JType::LocalDate, _) => string(out, &iso_date(t)),
+            _ => string(out, &iso_date_time(t)),
+        };
     }
-    let plan = JsonPlan::of(name, args, variant);
-    let entries: Vec<(&str, &Value)> = bean.iter().map(|(k, x)| (k.as_str(), x)).collect();
+    match (ty, variant) {
+        (JType::Date, Variant::Juno) => {
+            out.push(b'"');
+            json_out::date_time(out, t);
+            out.push(b'.');
+            json_out::millis(out, t);
+            out.extend_from_slice(b"+0000\"");
+        }
+        (JType::Date, _) => json_out::int(out, t.timestamp_millis()),
+        (JType::LocalDate, _) => {
+            out.push(b'"');
+            json_out::date(out, t);
+            out.push(b'"');
+        }
+        _ => {
+            out.push(b'"');
+            json_out::date_time(out, t);
+            out.push(b'"');
+        }
+    }
+}
+
+fn write_class(out: &mut Vec<u8>, name: &str, args: &[JType], v: &Value, variant: Variant) {
+    match v {
+        Value::Object(bean) => write_object(out, name, args, bean, variant),
+        other => value(out, other),
+    }
+}
+
+fn write_object(
+    out: &mut Vec<u8>,
+    name: &str,
+    args: &[JType],
+    bean: &Map<String, Value>,
+    variant: Variant,
+) {
+    let Some(plan) = JsonPlan::of(name, args, variant) else {
+        let _ = serde_json::to_writer(out, bean);
+        return;
+    };
+    let mut slots: SmallVec<[Option<&Value>; 64]> = smallvec![None; plan.slots.len()];
+    match plan.row_layout.get().filter(|l| l.fits(bean)) {
+        Some(layout) => {
+            for ((_, v), &slot) in bean.iter().zip(layout.slots.iter()) {
+                if let Some(s) = slots.get_mut(slot as usize) {
+                    *s = Some(v);
+                }
+            }
+        }
+        None => {
+            for (k, v) in bean {
+                if let Some(&i) = plan.slots.get(k.as_str()) {
+                    slots[i] = Some(v);
+                }
+            }
+            if plan.row_layout.get().is_none() {
+                let _ = plan.row_layout.set(RowLayout::of(&plan, bean));
+            }
+        }
+    }
     out.push(b'{');
     for (i, p) in plan.props.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         out.extend_from_slice(&p.key);
-        write_json(
-            out,
-            &p.ty,
-            p.find(&entries).unwrap_or(&Value::Null),
-            variant,
-        );
+        write_json(out, &p.ty, slots[p.slot].unwrap_or(&Value::Null), variant);
     }
     out.push(b'}');
 }
 
-/// How a class is written as JSON in one variant: its properties in the
-/// serialiser's order, each key already escaped, and where in the bean
-/// the property was found last time. Beans of a class are built by one
-/// function, so their layout repeats and a position check replaces a hash
-/// lookup per property (a demographic writes some 170 of them).
-struct JsonPlan {
-    props: Vec<Prop>,
+/// Writes a [`Bean`] as a value of `ty`: the bean lists its properties
+/// once, and the class plan writes them in the serialiser's order through
+/// the bean's layout (no JSON tree is built).
+pub fn write_bean(out: &mut Vec<u8>, ty: &JType, bean: &dyn Bean, variant: Variant) {
+    let JType::Class(name, args) = ty else {
+        return write_json(out, ty, &bean::to_value(bean), variant);
+    };
+    let Some(plan) = JsonPlan::of(name, args, variant) else {
+        return value(out, &bean::to_value(bean));
+    };
+    let props = Properties::of(bean);
+    let first = plan.layout.get().filter(|l| props.same_names(&l.names));
+    let others = match first {
+        Some(_) => None,
+        None => Some(plan.more_layouts.read_recursive()),
+    };
+    let cached = first.or_else(|| {
+        others
+            .as_ref()
+            .and_then(|o| o.iter().find(|l| props.same_names(&l.names)))
+    });
+    let built = cached.is_none().then(|| plan.layout(&props));
+    let at: &[u32] = match (cached, &built) {
+        (Some(l), _) | (None, Some(l)) => &l.at,
+        (None, None) => &[],
+    };
+    out.push(b'{');
+    for (i, p) in plan.props.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&p.key);
+        let prop = at.get(p.slot).and_then(|&j| props.get(j as usize));
+        match prop {
+            Some(prop) => write_prop(out, &p.ty, prop, variant),
+            None => write_json(out, &p.ty, &Value::Null, variant),
+        }
+    }
+    out.push(b'}');
+    drop(others);
+    if let Some(layout) = built {
+        plan.remember(layout);
+    }
 }
 
-struct Prop {
+/// A property as a value of `ty`: the shapes the store holds are written
+/// directly, anything else through its tree form (the same bytes, since
+/// the tree form is what [`write_json`] reads).
+fn write_prop(out: &mut Vec<u8>, ty: &JType, prop: &Prop<'_>, variant: Variant) {
+    use JType as J;
+    let in_range = |d: NaiveDate| (0..=9999).contains(&d.year());
+    match (ty, prop) {
+        (_, Prop::Json(v)) => write_json(out, ty, v, variant),
+        (_, Prop::Owned(v)) => write_json(out, ty, v, variant),
+        (_, Prop::Null) => write_json(out, ty, &Value::Null, variant),
+        (J::Str, Prop::Str(s)) => string(out, s),
+        (J::Str, Prop::Text(s)) => string(out, s),
+        (J::Str, Prop::Listed(a, b)) => json_out::string_of(out, &[a, ", ", b]),
+        (J::Str, Prop::Spaced(a, b)) => json_out::string_of(out, &[a, " ", b]),
+        (J::Primitive(Scalar::Int) | J::Boxed(Scalar::Int), Prop::Int(n)) => json_out::int(out, *n),
+        (J::Primitive(Scalar::Bool) | J::Boxed(Scalar::Bool), Prop::Bool(b)) => {
+            json_out::bool(out, *b)
+        }
+        (J::Date | J::LocalDate | J::LocalDateTime, Prop::Date(d)) if in_range(*d) => {
+            write_instant(
+                out,
+                ty,
+                d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()),
+                variant,
+            )
+        }
+        (J::Date | J::LocalDate | J::LocalDateTime, Prop::Instant(t))
+            if in_range(t.date_naive()) =>
+        {
+            write_instant(out, ty, Some(*t), variant)
+        }
+        (J::Class(..), Prop::Bean(b)) => write_bean(out, ty, &**b, variant),
+        (J::List(inner), Prop::Rows(rows)) => {
+            out.push(b'[');
+            for (i, row) in rows.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                match &**inner {
+                    J::Class(name, args) => write_object(out, name, args, row, variant),
+                    other => write_json(out, other, &Value::Object((*row).clone()), variant),
+                }
+            }
+            out.push(b']');
+        }
+        (_, other) => write_json(out, ty, &other.reborrow().into_value(), variant),
+    }
+}
+
+/// How a class is written as JSON in one variant: its properties in the
+/// serialiser's order, each key already escaped, and an index from bean
+/// property to slot, so a JSON-object bean is read in one pass over its
+/// entries (rows often lack many of the class's properties, and looking
+/// each one up in turn was quadratic).
+struct JsonPlan {
+    props: Vec<Property>,
+    /// Bean property name to slot (distinct names; two JSON names may read
+    /// one property).
+    slots: HashMap<Box<str>, usize, foldhash::fast::RandomState>,
+    /// Where the first [`Bean`] layout written with this plan keeps each
+    /// slot. A bean type lists its properties the same way every time, so
+    /// this is found, not rebuilt, per read, and read without a lock.
+    layout: OnceLock<Layout>,
+    /// Other layouts (a bean type whose property list varies).
+    more_layouts: RwLock<Vec<Layout>>,
+    /// The slots of the entries of the first JSON row written with this
+    /// plan. Rows of one collection are built by one piece of code, so
+    /// their keys come in one order: comparing them with these is cheaper
+    /// than hashing each.
+    row_layout: OnceLock<RowLayout>,
+}
+
+/// Where the entries of a JSON row go, by position.
+struct RowLayout {
+    keys: Box<[Box<str>]>,
+    /// Entry to slot; [`ABSENT`] for a key the class does not have.
+    slots: Box<[u32]>,
+}
+
+impl RowLayout {
+    fn of(plan: &JsonPlan, row: &Map<String, Value>) -> RowLayout {
+        RowLayout {
+            keys: row.keys().map(|k| k.as_str().into()).collect(),
+            slots: row
+                .keys()
+                .map(|k| {
+                    plan.slots
+                        .get(k.as_str())
+                        .and_then(|&s| u32::try_from(s).ok())
+                        .unwrap_or(ABSENT)
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether `row` has exactly these keys, in this order.
+    fn fits(&self, row: &Map<String, Value>) -> bool {
+        row.len() == self.keys.len() && row.keys().zip(self.keys.iter()).all(|(a, b)| **a == **b)
+    }
+}
+
+/// Where a bean layout keeps each slot of a plan.
+struct Layout {
+    /// The bean's property names, in its order (compared by address).
+    names: Box<[&'static str]>,
+    /// Slot to index in the bean's list; [`ABSENT`] when the bean has no
+    /// such property.
+    at: Box<[u32]>,
+}
+
+const ABSENT: u32 = u32::MAX;
+
+/// Layouts kept per plan; a bean built with varying property lists past
+/// that is still written, through a layout built for it.
+const MAX_LAYOUTS: usize = 16;
+
+struct Property {
     /// `"name":`, escaped as serde_json escapes it.
     key: Box<[u8]>,
-    /// The bean property read.
-    name: String,
     ty: JType,
-    /// The bean entry that held `name` last time.
-    hint: AtomicUsize,
+    /// The slot of the bean property it reads in [`JsonPlan::slots`].
+    slot: usize,
 }
 
-/// Plans of classes used without type arguments, per variant, built once
-/// (the tables never change after loading).
-type Plans = HashMap<String, [Option<Arc<JsonPlan>>; 3], foldhash::fast::RandomState>;
+/// A class's plan: the shared one of a class used without type
+/// arguments, or one built for a use with bound type variables.
+enum PlanRef {
+    Shared(&'static JsonPlan),
+    Bound(Box<JsonPlan>),
+}
+
+impl std::ops::Deref for PlanRef {
+    type Target = JsonPlan;
+
+    fn deref(&self) -> &JsonPlan {
+        match self {
+            PlanRef::Shared(p) => p,
+            PlanRef::Bound(p) => p,
+        }
+    }
+}
+
+/// Every described class's plans, one per variant, each built on first
+/// use. The map is complete from the start, so finding a plan takes no
+/// lock: the serving threads never contend for it.
+type Plans = HashMap<&'static str, [OnceLock<JsonPlan>; 3], foldhash::fast::RandomState>;
 
 impl JsonPlan {
-    fn of(name: &str, args: &[JType], variant: Variant) -> Arc<JsonPlan> {
-        static PLANS: OnceLock<RwLock<Plans>> = OnceLock::new();
-        let build = || Arc::new(JsonPlan::build(name, args, variant));
+    /// The plan of `name<args>`, or `None` for a class the tables do not
+    /// describe (JPA entities written as beans, json-lib objects, manager
+    /// beans), which is written as given.
+    fn of(name: &str, args: &[JType], variant: Variant) -> Option<PlanRef> {
+        static PLANS: OnceLock<Plans> = OnceLock::new();
+        let plans = PLANS.get_or_init(|| {
+            let reg = Registry::get();
+            reg.class_names()
+                .filter(|n| {
+                    reg.class(n)
+                        .is_some_and(|c| !c.fields.is_empty() || c.extends.is_some())
+                })
+                .map(|n| (n, Default::default()))
+                .collect()
+        });
+        let per_variant = plans.get(name)?;
         if !args.is_empty() {
             // Bound type variables: built for this use.
-            return build();
+            return Some(PlanRef::Bound(Box::new(JsonPlan::build(
+                name, args, variant,
+            ))));
         }
-        let plans = PLANS.get_or_init(RwLock::default);
-        let slot = variant as usize;
-        if let Some(p) = plans.read().get(name).and_then(|v| v[slot].clone()) {
-            return p;
-        }
-        let mut plans = plans.write();
-        plans.entry(name.to_owned()).or_default()[slot]
-            .get_or_insert_with(build)
-            .clone()
+        Some(PlanRef::Shared(
+            per_variant[variant as usize].get_or_init(|| JsonPlan::build(name, args, variant)),
+        ))
     }
 
     fn build(name: &str, args: &[JType], variant: Variant) -> JsonPlan {
+        let mut slots: HashMap<Box<str>, usize, _> = HashMap::default();
         let props = Registry::get()
             .fields(name, args, variant)
             .into_iter()
             .filter_map(|f| {
                 let mut key = serde_json::to_vec(f.json_name(variant)?).unwrap_or_default();
                 key.push(b':');
-                Some(Prop {
+                let next = slots.len();
+                let slot = *slots.entry(f.name.as_str().into()).or_insert(next);
+                Some(Property {
                     key: key.into(),
-                    name: f.name,
                     ty: f.ty,
-                    hint: AtomicUsize::new(0),
+                    slot,
                 })
             })
             .collect();
-        JsonPlan { props }
+        JsonPlan {
+            props,
+            slots,
+            layout: OnceLock::new(),
+            more_layouts: RwLock::default(),
+            row_layout: OnceLock::new(),
+        }
     }
-}
 
-impl Prop {
-    fn find<'v>(&self, entries: &[(&str, &'v Value)]) -> Option<&'v Value> {
-        let hint = self.hint.load(Ordering::Relaxed);
-        if let Some((k, v)) = entries.get(hint) {
-            if *k == self.name {
-                return Some(v);
+    /// Where `props` keeps each slot.
+    fn layout(&self, props: &Properties<'_>) -> Layout {
+        let mut at = vec![ABSENT; self.slots.len()];
+        for (i, name) in props.names().enumerate().rev() {
+            if let Some(&slot) = self.slots.get(name) {
+                at[slot] = u32::try_from(i).unwrap_or(ABSENT);
             }
         }
-        let i = entries.iter().position(|(k, _)| *k == self.name)?;
-        self.hint.store(i, Ordering::Relaxed);
-        Some(entries[i].1)
+        Layout {
+            names: props.names().collect(),
+            at: at.into(),
+        }
+    }
+
+    /// Keeps a layout for the next bean of its type: as the first, or
+    /// with the others unless another thread holds their lock (this one
+    /// may be writing a bean nested in a bean of the same class) or enough
+    /// are kept already.
+    fn remember(&self, layout: Layout) {
+        let Err(layout) = self.layout.set(layout) else {
+            return;
+        };
+        if let Some(mut more) = self.more_layouts.try_write() {
+            let known = self.layout.get().is_some_and(|l| l.names == layout.names)
+                || more.iter().any(|l| l.names == layout.names);
+            if more.len() < MAX_LAYOUTS && !known {
+                more.push(layout);
+            }
+        }
     }
 }
 
@@ -286,14 +542,7 @@ fn value(out: &mut Vec<u8>, v: &Value) {
     let _ = serde_json::to_writer(out, v);
 }
 
-/// A JSON string with serde_json's escaping.
-fn string(out: &mut Vec<u8>, s: &str) {
-    let _ = serde_json::to_writer(out, s);
-}
-
-fn null(out: &mut Vec<u8>) {
-    out.extend_from_slice(b"null");
-}
+use crate::json_out::{null, string};
 
 fn scalar(s: Scalar, v: &Value) -> Option<Value> {
     match (s, v) {

@@ -4,6 +4,9 @@
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Map, Value};
 
+use std::sync::LazyLock;
+
+use super::super::bean::{self, Bean, Prop, Properties};
 use super::super::beans;
 use super::super::behaviour::{paged, rows};
 use super::super::render::{instant, plain};
@@ -93,16 +96,67 @@ fn from_bean(b: &Value, p: &mut Patient, login: &str) {
 
 /// The patient as `DemographicTo1`, with the extras rows.
 fn bean(call: &Call<'_>, d: &Data, p: &Patient) -> Value {
-    let mut v = beans::patient(d, p, call.today());
-    let extras: Vec<Value> = d
-        .records
-        .for_patient("demographicExts", p.id)
-        .map(|r| Value::Object(r.fields.clone()))
-        .collect();
-    if let Value::Object(m) = &mut v {
-        m.insert("extras".into(), Value::Array(extras));
+    bean::to_value(&Demographic::new(call, d, p))
+}
+
+/// `DemographicTo1` as `DemographicConverter` fills it: the patient bean,
+/// its extension rows and, for `GET /demographics/{dataId}`, the lists the
+/// resource sets on it.
+struct Demographic<'a> {
+    patient: beans::PatientBean<'a>,
+    extras: Vec<&'a Map<String, Value>>,
+    status_lists: bool,
+    referral_doctors: Option<Vec<&'a Map<String, Value>>>,
+    contacts: Option<Vec<&'a Map<String, Value>>>,
+    /// Lists asked for with `includes[]`, after the bean's own properties.
+    included: Vec<(&'static str, Value)>,
+}
+
+/// The status choices the resource lists for both statuses.
+static STATUS_LIST: LazyLock<Value> = LazyLock::new(|| {
+    Value::Array(
+        ["RO", "NR", "TE", "FS"]
+            .iter()
+            .map(|s| json!({"value": s}))
+            .collect(),
+    )
+});
+
+impl<'a> Demographic<'a> {
+    fn new(call: &Call<'_>, d: &'a Data, p: &'a Patient) -> Self {
+        Demographic {
+            patient: beans::PatientBean::new(d, p, call.today()),
+            extras: d
+                .records
+                .for_patient("demographicExts", p.id)
+                .map(|r| &r.fields)
+                .collect(),
+            status_lists: false,
+            referral_doctors: None,
+            contacts: None,
+            included: Vec::new(),
+        }
     }
-    v
+}
+
+impl Bean for Demographic<'_> {
+    fn properties<'s>(&'s self, out: &mut Properties<'s>) {
+        self.patient.properties(out);
+        out.set("extras", Prop::Rows(self.extras.clone()));
+        if self.status_lists {
+            out.set("patientStatusList", Prop::Json(&STATUS_LIST));
+            out.set("rosterStatusList", Prop::Json(&STATUS_LIST));
+        }
+        if let Some(r) = &self.referral_doctors {
+            out.set("referralDoctors", Prop::Rows(r.clone()));
+        }
+        if let Some(r) = &self.contacts {
+            out.set("demoContacts", Prop::Rows(r.clone()));
+        }
+        for (name, v) in &self.included {
+            out.put(name, Prop::Json(v));
+        }
+    }
 }
 
 /// `GET /demographics`: active patients, XML by default.
@@ -151,44 +205,29 @@ pub fn get(call: &mut Call<'_>) -> Outcome {
         let Some(p) = d.patients().get(id) else {
             return Outcome::Empty(204);
         };
-        let mut v = bean(call, d, p);
-        let Value::Object(m) = &mut v else {
-            return Outcome::Value(v);
-        };
-        let roster: Vec<Value> = ["RO", "NR", "TE", "FS"]
-            .iter()
-            .map(|s| json!({"value": s}))
-            .collect();
-        m.insert("patientStatusList".into(), Value::Array(roster.clone()));
-        m.insert("rosterStatusList".into(), Value::Array(roster));
+        let mut v = Demographic::new(call, d, p);
+        v.status_lists = true;
+        let included = |name: &str| includes.iter().any(|i| i == name);
         if !basic {
-            // The shared provider list, cleared between roles: midwives win.
-            m.insert("doctors".into(), json!([]));
-            m.insert("nurses".into(), json!([]));
-            m.insert("midwives".into(), json!([]));
-            let specialists: Vec<Value> = d
-                .records
-                .rows("specialists")
-                .map(|r| Value::Object(r.fields.clone()))
-                .collect();
-            m.insert("referralDoctors".into(), Value::Array(specialists));
-            let contacts: Vec<Value> = d
-                .records
-                .for_patient("demographicContacts", id)
-                .map(|r| Value::Object(r.fields.clone()))
-                .collect();
-            m.insert("demoContacts".into(), Value::Array(contacts));
-            m.insert("demoContactPros".into(), json!([]));
-            if includes.iter().any(|i| i == "allergies") {
+            // The shared provider lists (doctors, nurses, midwives) are
+            // cleared between roles, so all three stay empty.
+            v.referral_doctors = Some(d.records.rows("specialists").map(|r| &r.fields).collect());
+            v.contacts = Some(
+                d.records
+                    .for_patient("demographicContacts", id)
+                    .map(|r| &r.fields)
+                    .collect(),
+            );
+            if included("allergies") {
                 let a: Vec<Value> = d
                     .allergies
                     .for_patient(id)
                     .filter(|a| !a.archived)
                     .map(beans::allergy)
                     .collect();
-                m.insert("allergies".into(), Value::Array(a));
+                v.included.push(("allergies", Value::Array(a)));
             }
-            if includes.iter().any(|i| i == "measurements") {
+            if included("measurements") {
                 let cutoff = call.now - chrono::Duration::days(3 * 365);
                 let ms: Vec<Value> = d
                     .measurements
@@ -196,12 +235,12 @@ pub fn get(call: &mut Call<'_>) -> Outcome {
                     .filter(|x| x.observed >= cutoff)
                     .map(beans::measurement)
                     .collect();
-                m.insert("measurements".into(), Value::Array(ms));
+                v.included.push(("measurements", Value::Array(ms)));
             }
-            if includes.iter().any(|i| i == "notes") {
-                m.insert("encounterNotes".into(), json!([]));
+            if included("notes") {
+                v.included.push(("encounterNotes", json!([])));
             }
-            if includes.iter().any(|i| i == "medications") {
+            if included("medications") {
                 let meds: Vec<Value> = d
                     .medications
                     .for_patient(id)
@@ -210,22 +249,21 @@ pub fn get(call: &mut Call<'_>) -> Outcome {
                         Value::String(format!("{} {} {}", x.brand_name, x.dosage, x.frequency))
                     })
                     .collect();
-                m.insert("medicationSummary".into(), Value::Array(meds));
+                v.included.push(("medicationSummary", Value::Array(meds)));
             }
-        } else if includes.iter().any(|i| i == "contacts") {
-            let contacts: Vec<Value> = d
-                .records
-                .rows("demographicContacts")
-                .filter(|r| {
-                    r.patient == Some(id)
-                        && r.fields.get("consentToContact") == Some(&Value::Bool(true))
-                })
-                .map(|r| Value::Object(r.fields.clone()))
-                .collect();
-            m.insert("demoContacts".into(), Value::Array(contacts));
-            m.insert("demoContactPros".into(), json!([]));
+        } else if included("contacts") {
+            v.contacts = Some(
+                d.records
+                    .rows("demographicContacts")
+                    .filter(|r| {
+                        r.patient == Some(id)
+                            && r.fields.get("consentToContact") == Some(&Value::Bool(true))
+                    })
+                    .map(|r| &r.fields)
+                    .collect(),
+            );
         }
-        Outcome::Value(v)
+        call.bean(&v)
     })
 }
 
