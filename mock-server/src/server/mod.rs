@@ -1,20 +1,24 @@
 //! Serving the mock on a socket, in process or from the CLI.
 
+mod idle;
+
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
+use self::idle::{Watch, Watcher};
 use crate::app;
 use crate::state::{AppState, MockConfig};
 
@@ -92,11 +96,11 @@ impl MockServer {
 }
 
 /// Accepts connections until `stop` fires. Each connection is served by
-/// hyper with a deadline for its request headers (a slowloris client is
-/// dropped) and a bounded head buffer; at most `max_connections` are open
-/// at once (the others wait in the listen queue). A failed accept (a
-/// client that reset, no file descriptor left) costs a pause, never the
-/// listener.
+/// hyper with a deadline for each request head ([`idle`]: a slowloris or
+/// idle client is dropped) and a bounded head buffer; at most
+/// `max_connections` are open at once (the others wait in the listen
+/// queue). A failed accept (a client that reset, no file descriptor left)
+/// costs a pause, never the listener.
 async fn serve(
     listener: TcpListener,
     app: Router,
@@ -105,6 +109,8 @@ async fn serve(
 ) -> io::Result<()> {
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let watcher = Watcher::new(config.header_read_timeout);
+    tokio::spawn(watcher.clone().run());
     let mut stop = std::pin::pin!(stop);
     loop {
         let permit = tokio::select! {
@@ -124,27 +130,72 @@ async fn serve(
             },
             _ = &mut stop => break,
         };
+        let registration = watcher.register();
         let app = app.clone();
+        let watch = registration.watch.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(req)
+            watch.busy();
+            let response = app.clone().oneshot(req);
+            let watch = watch.clone();
+            async move {
+                let response = response.await?;
+                Ok::<_, std::convert::Infallible>(response.map(|body| Served { body, watch }))
+            }
         });
         let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(config.header_read_timeout)
             .max_buf_size(MAX_HEAD_BUFFER)
             .max_headers(MAX_HEADERS)
             .serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
-            // A client that vanishes mid-request is its own problem.
-            let _ = conn.await;
+            let late = registration.watch.clone();
+            // A client that vanishes mid-request is its own problem; one
+            // past its header deadline is dropped with its connection.
+            tokio::select! {
+                _ = conn => {}
+                _ = late.expired() => {}
+            }
+            drop(registration);
             drop(permit);
         });
     }
     drop(listener);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
     Ok(())
+}
+
+/// A response body that, once written and dropped, starts the
+/// connection's wait for its next request head.
+struct Served {
+    body: Body,
+    watch: Arc<Watch>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.watch.waiting();
+    }
+}
+
+impl http_body::Body for Served {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 impl Drop for MockServer {
