@@ -16,9 +16,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::soap::dom::Node;
 use chrono::{DateTime, Duration, Utc};
 use parking_lot::Mutex;
-use roxmltree::Node;
 use sha1::{Digest, Sha1};
 
 use super::soap::fault::{SecurityDialect, SecurityFault};
@@ -65,7 +65,7 @@ pub fn token(header: Option<Node>) -> Option<UsernameToken> {
     let password = child(WSSE, "Password");
     Some(UsernameToken {
         username: child(WSSE, "Username").map(|n| text(n).trim().to_owned()),
-        password: password.map(text),
+        password: password.map(|n| text(n).to_owned()),
         password_type: password.and_then(|p| p.attribute("Type").map(str::to_owned)),
         nonce: child(WSSE, "Nonce").map(|n| text(n).trim().to_owned()),
         created: child(WSU, "Created").map(|n| text(n).trim().to_owned()),
@@ -344,7 +344,7 @@ mod tests {
             format!("<h xmlns:wsse='{WSSE}' xmlns:s='http://schemas.xmlsoap.org/soap/envelope/'>{inner}</h>")
         };
         let count = |xml: String| {
-            let d = roxmltree::Document::parse(&xml).unwrap();
+            let d = crate::oscar::soap::xml::parse(&xml).unwrap();
             security_headers(Some(d.root_element()))
         };
         assert_eq!(count(doc(sec(""))), 1);
@@ -361,12 +361,12 @@ mod tests {
             "<h><wsse:Security xmlns:wsse='{WSSE}'><wsse:UsernameToken><wsse:Username>128</wsse:Username>\
              <wsse:Password Type='{PASSWORD_DIGEST}'>x</wsse:Password></wsse:UsernameToken></wsse:Security></h>"
         );
-        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let doc = crate::oscar::soap::xml::parse(&xml).unwrap();
         let t = token(Some(doc.root_element())).unwrap();
         assert_eq!(t.username.as_deref(), Some("128"));
         assert_eq!(t.password_type.as_deref(), Some(PASSWORD_DIGEST));
         let other = xml.replace(WSSE, "http://schemas.xmlsoap.org/ws/2002/07/secext");
-        let doc = roxmltree::Document::parse(&other).unwrap();
+        let doc = crate::oscar::soap::xml::parse(&other).unwrap();
         assert!(token(Some(doc.root_element())).is_none());
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod booking;
 pub mod dispatch;
+pub mod dom;
 pub mod fault;
 pub mod labs;
 pub mod ops;
@@ -308,7 +309,7 @@ fn envelope_fault(e: EnvelopeError) -> SoapFault {
 /// CXF's `MustUnderstandInterceptor`: a header marked `mustUnderstand`
 /// that no interceptor processes fails the call. Only the WS-Security
 /// interceptor of the authenticated services understands anything.
-fn not_understood(header: Option<roxmltree::Node>, auth: bool) -> Option<SoapFault> {
+fn not_understood(header: Option<dom::Node>, auth: bool) -> Option<SoapFault> {
     let header = header?;
     let bad: Vec<String> = header
         .children()
@@ -339,7 +340,7 @@ fn not_understood(header: Option<roxmltree::Node>, auth: bool) -> Option<SoapFau
 /// Unmarshals the wrapper's children by the signature: named elements,
 /// repeated for arrays; an absent primitive is its Java default.
 fn read_args(
-    wrapper: roxmltree::Node,
+    wrapper: dom::Node,
     sig: &Signature,
     types: &SoapTypes,
 ) -> Result<Vec<Option<Val>>, SoapFault> {

@@ -3,13 +3,13 @@
 //! catalogue's SOAP type table.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use super::dom::{Document, Limits, Node, ParseError};
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
 use emr_catalog::{Field, SoapTypes, TypeRef, Xsd};
-use roxmltree::{Document, Node, ParsingOptions};
 
 pub const SOAP11_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12_ENV: &str = "http://www.w3.org/2003/05/soap-envelope";
@@ -22,7 +22,7 @@ pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
 /// Elements a request may hold: enough for the largest batch call, small
 /// enough that a hostile envelope costs little memory.
-const MAX_NODES: u32 = 200_000;
+const MAX_NODES: usize = 200_000;
 /// Nesting deeper than any transfer object needs is refused.
 const MAX_DEPTH: usize = 64;
 
@@ -40,41 +40,22 @@ pub enum EnvelopeError {
 /// Parses a request body, refusing DTDs (so no external entities and no
 /// entity expansion), bounding the node count and the nesting depth.
 pub fn parse(text: &str) -> Result<Document<'_>, EnvelopeError> {
-    let opt = ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: MAX_NODES,
+    let limits = Limits {
+        nodes: MAX_NODES,
+        depth: MAX_DEPTH,
     };
-    let doc = Document::parse_with_options(text, opt).map_err(|e| {
+    Document::parse(text, limits).map_err(|e| {
         EnvelopeError::Malformed(match e {
-            roxmltree::Error::DtdDetected => {
+            ParseError::Dtd => {
                 "Received a document type declaration (DTD); DTDs are not allowed".to_owned()
             }
-            roxmltree::Error::NodesLimitReached => {
-                format!("The request has more than {MAX_NODES} XML nodes")
+            ParseError::TooManyNodes(n) => format!("The request has more than {n} XML nodes"),
+            ParseError::TooDeep(n) => {
+                format!("The request nests elements more than {n} levels deep")
             }
-            other => format!("Unmarshalling Error: {other}"),
+            ParseError::Malformed(m) => format!("Unmarshalling Error: {m}"),
         })
-    })?;
-    check_depth(doc.root())?;
-    Ok(doc)
-}
-
-/// Walks the tree without recursion and refuses deep nesting.
-fn check_depth(root: Node) -> Result<(), EnvelopeError> {
-    let mut stack = vec![(root, 0usize)];
-    while let Some((node, depth)) = stack.pop() {
-        if depth > MAX_DEPTH {
-            return Err(EnvelopeError::Malformed(format!(
-                "The request nests elements more than {MAX_DEPTH} levels deep"
-            )));
-        }
-        stack.extend(
-            node.children()
-                .filter(Node::is_element)
-                .map(|c| (c, depth + 1)),
-        );
-    }
-    Ok(())
+    })
 }
 
 /// The parts of a SOAP 1.1 envelope the server reads.
@@ -114,11 +95,8 @@ pub fn envelope<'a, 'input>(
 }
 
 /// The text of an element: its text children joined (entities decoded).
-pub fn text(node: Node) -> String {
-    node.children()
-        .filter(Node::is_text)
-        .filter_map(|t| t.text())
-        .collect()
+pub fn text<'a>(node: Node<'a, '_>) -> &'a str {
+    node.text()
 }
 
 /// An element child in no namespace (JAXB's unqualified elements).
@@ -158,14 +136,17 @@ pub enum Val {
 pub struct Obj {
     pub ty: String,
     /// Field names are mostly the writers' literals: borrowed, not copied.
-    pub fields: BTreeMap<Cow<'static, str>, Val>,
+    /// A hash map: transfer objects are built field by field and written
+    /// in schema order, one lookup per schema field, and hashing a name
+    /// is cheaper than comparing it down a tree.
+    pub fields: HashMap<Cow<'static, str>, Val, foldhash::fast::RandomState>,
 }
 
 impl Obj {
     pub fn new(ty: &str) -> Obj {
         Obj {
             ty: ty.to_owned(),
-            fields: BTreeMap::new(),
+            fields: HashMap::default(),
         }
     }
 
@@ -552,9 +533,7 @@ fn scalar_text(out: &mut String, ty: &TypeRef, v: &Val) {
             }
         }
         (_, Val::Str(s)) => escape_into(out, s),
-        (_, Val::Int(i)) => {
-            let _ = write!(out, "{i}");
-        }
+        (_, Val::Int(i)) => out.push_str(itoa::Buffer::new().format(*i)),
         (_, Val::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
         (_, Val::Float(f)) => {
             if f.fract() == 0.0 && f.abs() < 1e15 {
@@ -569,19 +548,22 @@ fn scalar_text(out: &mut String, ty: &TypeRef, v: &Val) {
 
 /// [`crate::error::xml_escape`] appended to `out`, copying runs that need no escape.
 fn escape_into(out: &mut String, s: &str) {
-    let mut rest = s;
-    while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
-        out.push_str(&rest[..i]);
-        out.push_str(match rest.as_bytes()[i] {
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let entity = match b {
             b'&' => "&amp;",
             b'<' => "&lt;",
             b'>' => "&gt;",
             b'"' => "&quot;",
-            _ => "&apos;",
-        });
-        rest = &rest[i + 1..];
+            b'\'' => "&apos;",
+            _ => continue,
+        };
+        // The escaped characters are ASCII, so `i` is a char boundary.
+        out.push_str(&s[start..i]);
+        out.push_str(entity);
+        start = i + 1;
     }
-    out.push_str(rest);
+    out.push_str(&s[start..]);
 }
 
 // ---- reading -----------------------------------------------------------
@@ -645,7 +627,7 @@ fn read_typed(
             Val::Str(t.to_owned())
         }
         TypeRef::Xs(x) => match x {
-            Xsd::String | Xsd::AnyType => Val::Str(raw),
+            Xsd::String | Xsd::AnyType => Val::Str(raw.to_owned()),
             Xsd::Int | Xsd::Long => {
                 if t.is_empty() {
                     return Ok(None);
@@ -694,7 +676,7 @@ mod tests {
         assert!(matches!(parse(&deep), Err(EnvelopeError::Malformed(m)) if m.contains("levels")));
         let shallow = format!("{}{}", "<a>".repeat(10), "</a>".repeat(10));
         assert!(parse(&shallow).is_ok());
-        let many = format!("<a>{}</a>", "<b/>".repeat(MAX_NODES as usize + 1));
+        let many = format!("<a>{}</a>", "<b/>".repeat(MAX_NODES + 1));
         assert!(matches!(parse(&many), Err(EnvelopeError::Malformed(m)) if m.contains("nodes")));
     }
 
