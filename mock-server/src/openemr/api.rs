@@ -194,8 +194,12 @@ pub async fn handle(call: ApiCall<'_>) -> Response {
 /// What a route answers: a response, or a refusal that is one too.
 pub type Answer = Result<Response, Response>;
 
-pub fn json_response(status: StatusCode, content_type: &'static str, v: &Value) -> Response {
-    // A `Value` always serialises (its keys are strings).
+pub fn json_response(
+    status: StatusCode,
+    content_type: &'static str,
+    v: &impl serde::Serialize,
+) -> Response {
+    // The values written here always serialise (their keys are strings).
     bytes_response(
         status,
         content_type,
@@ -209,7 +213,7 @@ fn bytes_response(status: StatusCode, content_type: &'static str, body: Vec<u8>)
 
 /// `RestControllerHelper::createProcessingResultResponse` for one record,
 /// written around the record without copying it into a wrapper object.
-pub fn wrapper(status: StatusCode, data: Value) -> Response {
+pub fn wrapper(status: StatusCode, data: impl serde::Serialize) -> Response {
     let mut body = Vec::with_capacity(1024);
     body.extend_from_slice(br#"{"validationErrors":[],"internalErrors":[],"data":"#);
     let _ = serde_json::to_writer(&mut body, &data);
@@ -263,36 +267,95 @@ pub fn unauthorized() -> Response {
 
 /// `api_patient_response` fields of a patient.
 pub fn standard_patient_json(p: &Patient) -> Value {
-    let ext = |k: &str| p.ext.get(k).cloned().unwrap_or_default();
-    json!({
-        "id": p.id.to_string(),
-        "pid": p.id.to_string(),
-        "uuid": p.uuid,
-        "pubpid": p.chart_no,
-        "title": p.title,
-        "fname": p.first_name,
-        "mname": p.middle_name,
-        "lname": p.last_name,
-        "ss": p.sin,
-        "street": p.address.street,
-        "postal_code": p.address.postal,
-        "city": p.address.city,
-        "state": p.address.province,
-        "county": ext("county"),
-        "country_code": p.address.country,
-        "drivers_license": ext("drivers_license"),
-        "contact_relationship": ext("contact_relationship"),
-        "phone_contact": ext("phone_contact"),
-        "phone_home": p.phone_home,
-        "phone_biz": p.phone_work,
-        "phone_cell": p.phone_cell,
-        "email": p.email,
-        "DOB": p.birth_date.map(|d| d.to_string()).unwrap_or_default(),
-        "sex": sex_word(&p.sex),
-        "race": ext("race"),
-        "ethnicity": ext("ethnicity"),
-        "status": patient_status(&p.status),
-    })
+    serde_json::to_value(StandardPatient::of(p)).unwrap_or(Value::Null)
+}
+
+/// `api_patient_response` fields of a patient, borrowed from the row and
+/// serialised in OpenEMR's order (the reads write this straight into the
+/// response; [`standard_patient_json`] is its tree form).
+#[derive(Debug, serde::Serialize)]
+pub struct StandardPatient<'a> {
+    #[serde(serialize_with = "as_text")]
+    id: i64,
+    #[serde(serialize_with = "as_text")]
+    pid: i64,
+    uuid: &'a str,
+    pubpid: &'a str,
+    title: &'a str,
+    fname: &'a str,
+    mname: &'a str,
+    lname: &'a str,
+    ss: &'a str,
+    street: &'a str,
+    postal_code: &'a str,
+    city: &'a str,
+    state: &'a str,
+    county: &'a str,
+    country_code: &'a str,
+    drivers_license: &'a str,
+    contact_relationship: &'a str,
+    phone_contact: &'a str,
+    phone_home: &'a str,
+    phone_biz: &'a str,
+    phone_cell: &'a str,
+    email: &'a str,
+    #[serde(rename = "DOB", serialize_with = "date_or_empty")]
+    dob: Option<chrono::NaiveDate>,
+    sex: &'static str,
+    race: &'a str,
+    ethnicity: &'a str,
+    status: &'static str,
+}
+
+impl<'a> StandardPatient<'a> {
+    pub fn of(p: &'a Patient) -> Self {
+        let ext = |k: &str| p.ext.get(k).map_or("", |v| v.as_str());
+        StandardPatient {
+            id: p.id,
+            pid: p.id,
+            uuid: &p.uuid,
+            pubpid: &p.chart_no,
+            title: &p.title,
+            fname: &p.first_name,
+            mname: &p.middle_name,
+            lname: &p.last_name,
+            ss: &p.sin,
+            street: &p.address.street,
+            postal_code: &p.address.postal,
+            city: &p.address.city,
+            state: &p.address.province,
+            county: ext("county"),
+            country_code: &p.address.country,
+            drivers_license: ext("drivers_license"),
+            contact_relationship: ext("contact_relationship"),
+            phone_contact: ext("phone_contact"),
+            phone_home: &p.phone_home,
+            phone_biz: &p.phone_work,
+            phone_cell: &p.phone_cell,
+            email: &p.email,
+            dob: p.birth_date,
+            sex: sex_word(&p.sex),
+            race: ext("race"),
+            ethnicity: ext("ethnicity"),
+            status: patient_status(&p.status),
+        }
+    }
+}
+
+/// An integer as PHP's database layer returns it: a string.
+fn as_text<S: serde::Serializer>(n: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(itoa::Buffer::new().format(*n))
+}
+
+/// `yyyy-mm-dd`, or the empty string for no date.
+fn date_or_empty<S: serde::Serializer>(
+    d: &Option<chrono::NaiveDate>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.collect_str(d),
+        None => s.serialize_str(""),
+    }
 }
 
 /// OpenEMR's `sex` list (`Male`, `Female`, ...) from the store's code.

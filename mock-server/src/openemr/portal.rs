@@ -7,8 +7,7 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use super::api::{
-    legacy, legacy_not_found, patient_by_uuid, standard_patient_json, wrapper, wrapper_list,
-    Answer, Call,
+    legacy, legacy_not_found, patient_by_uuid, wrapper, wrapper_list, Answer, Call, StandardPatient,
 };
 use super::standard::wire;
 
@@ -22,7 +21,7 @@ pub fn handle(c: &Call<'_>) -> Answer {
         let patient = patient_by_uuid(d, &uuid);
         match c.op.column("path") {
             "/portal/patient" => match patient {
-                Some(p) => wrapper(ok, standard_patient_json(p)),
+                Some(p) => wrapper(ok, StandardPatient::of(p)),
                 None => wrapper(StatusCode::NOT_FOUND, json!([])),
             },
             "/portal/patient/encounter" => {

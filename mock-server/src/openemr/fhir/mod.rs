@@ -328,7 +328,8 @@ fn search_type(c: &Call<'_>, def: &'static Def) -> Answer {
                 entries.push((p, "include"));
             }
         }
-        let url = format!("{}/{}", c.fhir_base(), def.name);
+        let base = c.fhir_base();
+        let url = format!("{base}/{}", def.name);
         Ok(json_response(
             StatusCode::OK,
             JSON,
@@ -337,7 +338,7 @@ fn search_type(c: &Call<'_>, def: &'static Def) -> Answer {
                 &query,
                 total,
                 entries,
-                &c.fhir_base(),
+                &base,
                 (count, offset),
                 &c.now(),
             ),

@@ -7,7 +7,7 @@
 //! elements whose `system` is `email`.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::resources::{instant, Item};
 
@@ -413,6 +413,47 @@ pub fn date_range(v: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
 
 use chrono::Datelike;
 
+/// A searchset Bundle: the page of entries, the total, and the `self`,
+/// `previous` and `next` links (each keeping the search's other
+/// parameters). Serialised in the order OpenEMR writes it.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bundle {
+    resource_type: &'static str,
+    meta: BundleMeta,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    total: usize,
+    link: Vec<Link>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    entry: Vec<Entry>,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BundleMeta {
+    last_updated: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Link {
+    relation: &'static str,
+    url: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    full_url: String,
+    resource: Value,
+    search: Search,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Search {
+    mode: &'static str,
+}
+
 /// A searchset Bundle of one page of matches (and included Provenance),
 /// with `self`, and `next`/`previous` links when there are such pages.
 /// `paging` is `(_count, _offset)`; a `_count` of 0 means no paging.
@@ -424,74 +465,79 @@ pub fn bundle(
     base: &str,
     paging: (usize, usize),
     now: &chrono::DateTime<Utc>,
-) -> Value {
+) -> Bundle {
     let (count, offset) = paging;
-    let kept: Vec<(String, String)> = query
-        .iter()
-        .filter(|(k, _)| k != "_offset" && k != "_count")
-        .cloned()
-        .collect();
-    let q = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(kept.iter())
-        .finish();
-    let with = |extra: String| {
-        if q.is_empty() {
-            format!("{url}?{extra}")
-        } else {
-            format!("{url}?{q}&{extra}")
-        }
+    let encode = |pairs: &mut dyn Iterator<Item = &(String, String)>| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
     };
-    let mut links = vec![
-        json!({"relation": "self", "url": if query.is_empty() { url.to_owned() } else {
-            let all = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query.iter()).finish();
-            format!("{url}?{all}")
-        }}),
-    ];
+    let mut link = vec![Link {
+        relation: "self",
+        url: if query.is_empty() {
+            url.to_owned()
+        } else {
+            format!("{url}?{}", encode(&mut query.iter()))
+        },
+    }];
     if count > 0 {
+        let kept = encode(
+            &mut query
+                .iter()
+                .filter(|(k, _)| k != "_offset" && k != "_count"),
+        );
+        let with = |offset: usize| {
+            let extra = format!("_offset={offset}&_count={count}");
+            if kept.is_empty() {
+                format!("{url}?{extra}")
+            } else {
+                format!("{url}?{kept}&{extra}")
+            }
+        };
         if offset > 0 {
-            links.push(json!({"relation": "previous", "url": with(format!("_offset={}&_count={count}", offset.saturating_sub(count)))}));
+            link.push(Link {
+                relation: "previous",
+                url: with(offset.saturating_sub(count)),
+            });
         }
         if offset + count < total {
-            links.push(json!({"relation": "next", "url": with(format!("_offset={}&_count={count}", offset + count))}));
+            link.push(Link {
+                relation: "next",
+                url: with(offset + count),
+            });
         }
     }
-    let entry: Vec<Value> = page
+    let entry = page
         .into_iter()
         .map(|(item, mode)| {
             let kind = item
                 .resource
                 .get("resourceType")
                 .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
-            // Built by hand: `json!` would copy the resource value by
-            // serializing it, which at scale cost as much as building it.
-            let mut e = serde_json::Map::with_capacity(3);
-            e.insert(
-                "fullUrl".into(),
-                Value::String(format!("{base}/{kind}/{}", item.id)),
-            );
-            e.insert("resource".into(), item.resource);
-            e.insert("search".into(), json!({ "mode": mode }));
-            Value::Object(e)
+                .unwrap_or("");
+            Entry {
+                full_url: format!("{base}/{kind}/{}", item.id),
+                resource: item.resource,
+                search: Search { mode },
+            }
         })
         .collect();
-    let mut b = json!({
-        "resourceType": "Bundle",
-        "meta": {"lastUpdated": instant(now)},
-        "type": "searchset",
-        "total": total,
-        "link": links,
-    });
-    if !entry.is_empty() {
-        b["entry"] = Value::Array(entry);
+    Bundle {
+        resource_type: "Bundle",
+        meta: BundleMeta {
+            last_updated: instant(now),
+        },
+        kind: "searchset",
+        total,
+        link,
+        entry,
     }
-    b
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn dates_cover_their_precision() {

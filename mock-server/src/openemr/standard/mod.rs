@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 use super::acl;
 use super::api::{
     is_uuid, legacy, legacy_invalid, legacy_not_found, patient_by_uuid, sex_code,
-    standard_patient_json, wrapper, wrapper_invalid, wrapper_list, Answer, Call,
+    standard_patient_json, wrapper, wrapper_invalid, wrapper_list, Answer, Call, StandardPatient,
 };
 use super::vitals;
 use crate::store::{
@@ -78,7 +78,7 @@ pub fn handle(c: &Call<'_>) -> Answer {
             Ok(c.site
                 .store
                 .read(|d| match patient_by_uuid(d, c.param("puuid")) {
-                    Some(p) => wrapper(ok, standard_patient_json(p)),
+                    Some(p) => wrapper(ok, StandardPatient::of(p)),
                     None => wrapper(StatusCode::NOT_FOUND, json!([])),
                 }))
         }
@@ -1019,7 +1019,7 @@ fn patient_update(c: &Call<'_>, ok: StatusCode) -> Answer {
         d.update_patient(id, now, |p| apply_patient(p, &input))
             .map_err(store_error)?;
         let p = d.patient(id).map_err(store_error)?;
-        Ok(wrapper(ok, standard_patient_json(p)))
+        Ok(wrapper(ok, StandardPatient::of(p)))
     })
 }
 
