@@ -16,6 +16,7 @@ pub mod seed;
 mod table;
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{Duration, NaiveDate, NaiveTime, Timelike};
 use parking_lot::RwLock;
@@ -69,12 +70,25 @@ pub enum NamePart {
 #[derive(Debug)]
 pub struct Store {
     data: RwLock<Data>,
+    /// Which state the data is in: a new stamp, unique in the process, is
+    /// taken by every write (and by a new or replaced store), so what is
+    /// derived from a row of one stamp stays true for as long as a reader
+    /// sees that stamp (see [`Store::stamp`]).
+    stamp: AtomicU64,
+}
+
+/// The stamps of every store of the process.
+static STAMPS: AtomicU64 = AtomicU64::new(1);
+
+fn next_stamp() -> u64 {
+    STAMPS.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Store {
     pub fn new(data: Data) -> Self {
         Store {
             data: RwLock::new(data),
+            stamp: AtomicU64::new(next_stamp()),
         }
     }
 
@@ -83,12 +97,25 @@ impl Store {
     }
 
     pub fn write<R>(&self, f: impl FnOnce(&mut Data) -> R) -> R {
-        f(&mut self.data.write())
+        let mut data = self.data.write();
+        let r = f(&mut data);
+        // Still under the lock: a reader that gets the lock next sees the
+        // data and its stamp together.
+        self.stamp.store(next_stamp(), Ordering::Release);
+        r
     }
 
     /// Swaps in fresh data (admin reset).
     pub fn replace(&self, data: Data) {
-        *self.data.write() = data;
+        let mut held = self.data.write();
+        *held = data;
+        self.stamp.store(next_stamp(), Ordering::Release);
+    }
+
+    /// The stamp of the data, read inside [`Store::read`]: while the read
+    /// lock is held no write can change either.
+    pub fn stamp(&self) -> u64 {
+        self.stamp.load(Ordering::Acquire)
     }
 }
 

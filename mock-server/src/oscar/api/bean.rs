@@ -14,6 +14,30 @@ pub trait Bean {
     /// property left out is absent: missing from the tree form, null to
     /// the JSON writer.
     fn properties<'s>(&'s self, out: &mut Properties<'s>);
+
+    /// The one store row the properties are derived from, if that is all
+    /// they depend on: the bean's written form can then be kept for as
+    /// long as the store keeps its stamp.
+    fn snapshot(&self) -> Option<Snapshot> {
+        None
+    }
+}
+
+/// A row of a store as of one stamp ([`crate::store::Store::stamp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The row's address, which identifies it while the stamp holds.
+    pub row: usize,
+    pub stamp: u64,
+}
+
+impl Snapshot {
+    pub fn of<T>(row: &T, stamp: u64) -> Snapshot {
+        Snapshot {
+            row: std::ptr::from_ref(row) as usize,
+            stamp,
+        }
+    }
 }
 
 /// One property's value, borrowed from the store where it can be.
@@ -34,11 +58,15 @@ pub enum Prop<'a> {
     /// (so it is kept to the millisecond here too).
     Instant(DateTime<Utc>),
     Json(&'a Value),
+    /// A constant (a list of choices, say): its written form is kept.
+    Static(&'static Value),
     /// A value computed for this read (boxed: a `Value` is several times
     /// the size of the other variants, and beans list ~100 of these).
     Owned(Box<Value>),
-    /// Rows of a records collection: a list of JSON objects.
-    Rows(Vec<&'a Map<String, Value>>),
+    /// Rows of a records collection, a list of JSON objects, with the
+    /// stamp of the store they were read from when there is one (each
+    /// row's written form is then kept while the store keeps that stamp).
+    Rows(Vec<&'a Map<String, Value>>, Option<u64>),
     Bean(Box<dyn Bean + 'a>),
 }
 
@@ -80,8 +108,9 @@ impl<'a> Prop<'a> {
                 Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
             }
             Prop::Json(v) => v.clone(),
+            Prop::Static(v) => v.clone(),
             Prop::Owned(v) => *v,
-            Prop::Rows(rows) => {
+            Prop::Rows(rows, _) => {
                 Value::Array(rows.into_iter().map(|m| Value::Object(m.clone())).collect())
             }
             Prop::Bean(b) => to_value(&*b),
@@ -101,8 +130,9 @@ impl<'a> Prop<'a> {
             Prop::Date(d) => Prop::Date(*d),
             Prop::Instant(t) => Prop::Instant(*t),
             Prop::Json(v) => Prop::Json(v),
+            Prop::Static(v) => Prop::Static(v),
             Prop::Owned(v) => Prop::Json(v),
-            Prop::Rows(rows) => Prop::Rows(rows.clone()),
+            Prop::Rows(rows, stamp) => Prop::Rows(rows.clone(), *stamp),
             Prop::Bean(b) => Prop::Bean(Box::new(Borrowed(&**b))),
         }
     }
@@ -117,10 +147,16 @@ impl<'a> Properties<'a> {
     /// Every property of `bean`.
     pub fn of(bean: &'a dyn Bean) -> Properties<'a> {
         let mut out = Properties {
-            entries: Vec::with_capacity(96),
+            entries: Vec::with_capacity(8),
         };
         bean.properties(&mut out);
         out
+    }
+
+    /// Makes room for `n` more properties (a bean that lists many says
+    /// so first, rather than growing the list step by step).
+    pub fn reserve(&mut self, n: usize) {
+        self.entries.reserve(n);
     }
 
     /// Adds a property.
@@ -192,6 +228,10 @@ impl Bean for Borrowed<'_> {
     fn properties<'s>(&'s self, out: &mut Properties<'s>) {
         self.0.properties(out);
     }
+
+    fn snapshot(&self) -> Option<Snapshot> {
+        self.0.snapshot()
+    }
 }
 
 #[cfg(test)]
@@ -216,7 +256,7 @@ mod tests {
                 "at",
                 Prop::instant(DateTime::from_timestamp_micros(1_752_537_600_123_456).unwrap()),
             ),
-            ("rows", Prop::Rows(vec![&row])),
+            ("rows", Prop::Rows(vec![&row], None)),
             ("nested", Prop::Bean(Box::new(nested))),
             ("flag", Prop::Bool(true)),
             ("name", Prop::Listed("Smith", "Ann")),

@@ -8,7 +8,7 @@
 use chrono::{Datelike, NaiveDate, NaiveTime};
 use serde_json::{json, Map, Value};
 
-use super::bean::{self, Bean, Fields, Prop, Properties};
+use super::bean::{self, Bean, Fields, Prop, Properties, Snapshot};
 
 use crate::store::{
     Allergy, Appointment, AppointmentType, Data, Document, Id, Immunization, LabResult,
@@ -77,6 +77,8 @@ pub struct PatientBean<'a> {
     p: &'a Patient,
     provider: Option<&'a Provider>,
     today: NaiveDate,
+    /// The stamp of the store `p` was read from, if known.
+    stamp: Option<u64>,
 }
 
 impl<'a> PatientBean<'a> {
@@ -85,12 +87,23 @@ impl<'a> PatientBean<'a> {
             p,
             provider: d.provider(&p.provider_no),
             today,
+            stamp: None,
+        }
+    }
+
+    /// The same, read from a store of this stamp (so the beans of its
+    /// rows can be kept written).
+    pub fn stamped(self, stamp: u64) -> Self {
+        PatientBean {
+            stamp: Some(stamp),
+            ..self
         }
     }
 }
 
 impl Bean for PatientBean<'_> {
     fn properties<'s>(&'s self, out: &mut Properties<'s>) {
+        out.reserve(96);
         let p = self.p;
         let ext = |k: &str| Prop::opt_str(p.ext.get(k).map(|s| s.as_str()));
         let ext_or = |k: &str, default: &'static str| {
@@ -158,8 +171,9 @@ impl Bean for PatientBean<'_> {
         );
         out.put(
             "provider",
-            self.provider
-                .map_or(Prop::Null, |pr| Prop::Bean(Box::new(ProviderBean(pr)))),
+            self.provider.map_or(Prop::Null, |pr| {
+                Prop::Bean(Box::new(ProviderBean(pr, self.stamp)))
+            }),
         );
         out.put(
             "familyDoctor",
@@ -201,7 +215,7 @@ impl Bean for PatientBean<'_> {
             "patientStatusList",
             "rosterStatusList",
         ] {
-            out.put(list, Prop::Json(&EMPTY_LIST));
+            out.put(list, Prop::Static(&EMPTY_LIST));
         }
     }
 }
@@ -211,14 +225,16 @@ static EMPTY_LIST: Value = Value::Array(Vec::new());
 
 /// A provider as `ProviderTo1` (and the `Provider` entity beans) read it.
 pub fn provider_bean(p: &Provider) -> Value {
-    bean::to_value(&ProviderBean(p))
+    bean::to_value(&ProviderBean(p, None))
 }
 
-/// The provider bean read property by property.
-pub struct ProviderBean<'a>(pub &'a Provider);
+/// The provider bean read property by property, with the stamp of the
+/// store the row was read from, if known.
+pub struct ProviderBean<'a>(pub &'a Provider, pub Option<u64>);
 
 impl Bean for ProviderBean<'_> {
     fn properties<'s>(&'s self, out: &mut Properties<'s>) {
+        out.reserve(32);
         let p = self.0;
         let ext = |k: &str| Prop::Str(p.ext.get(k).map_or("", |s| s.as_str()));
         out.put("providerNo", Prop::Str(&p.provider_no));
@@ -259,6 +275,10 @@ impl Bean for ProviderBean<'_> {
         out.put("enabled", Prop::Bool(p.is_active()));
         out.put("lastUpdateUser", Prop::Str("999998"));
         out.put("lastUpdateDate", Prop::instant(p.last_update));
+    }
+
+    fn snapshot(&self) -> Option<Snapshot> {
+        self.1.map(|stamp| Snapshot::of(self.0, stamp))
     }
 }
 

@@ -153,6 +153,12 @@ impl Call<'_> {
         self.state.default_site().store.write(f)
     }
 
+    /// The stamp of the store's data, for what is derived from it (read
+    /// inside [`Call::read`]).
+    pub fn stamp(&self) -> u64 {
+        self.state.default_site().store.stamp()
+    }
+
     pub fn today(&self) -> NaiveDate {
         self.now.date_naive()
     }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use smallvec::{smallvec, SmallVec};
 
-use super::bean::{self, Bean, Prop, Properties};
+use super::bean::{self, Bean, Prop, Properties, Snapshot};
 use super::types::{decapitalize, JType, Registry, Scalar};
 use super::Variant;
 use crate::error::xml_escape;
@@ -258,6 +258,108 @@ fn write_object(
     out.push(b'}');
 }
 
+/// A row of a store snapshot (stamp) written as a class of the shared
+/// plans always comes out the same: its text is kept, per thread, for as
+/// long as the store keeps that stamp. Reference rows (the clinic's
+/// specialists, contacts) are part of every demographic a client reads.
+fn write_row(
+    out: &mut Vec<u8>,
+    name: &str,
+    args: &[JType],
+    row: &Map<String, Value>,
+    variant: Variant,
+    stamp: Option<u64>,
+) {
+    let (Some(stamp), Some(PlanRef::Shared(plan))) = (stamp, JsonPlan::of(name, args, variant))
+    else {
+        return write_object(out, name, args, row, variant);
+    };
+    let snapshot = Snapshot {
+        row: std::ptr::from_ref(row) as usize,
+        stamp,
+    };
+    kept(out, snapshot, plan, |out| {
+        write_object(out, name, args, row, variant)
+    });
+}
+
+/// Writes what `write` writes for a row of a store snapshot with a shared
+/// plan, or the text kept from the last time: the text is a function of
+/// the row and the plan, and the row cannot change while the store keeps
+/// its stamp.
+fn kept(
+    out: &mut Vec<u8>,
+    snapshot: Snapshot,
+    plan: &'static JsonPlan,
+    write: impl FnOnce(&mut Vec<u8>),
+) {
+    let key = (snapshot.row, std::ptr::from_ref(plan) as usize);
+    let found = ROWS.with_borrow_mut(|cache| {
+        if cache.stamp != snapshot.stamp || cache.written.len() >= MAX_KEPT_ROWS {
+            cache.stamp = snapshot.stamp;
+            cache.written.clear();
+        }
+        cache
+            .written
+            .get(&key)
+            .map(|text| out.extend_from_slice(text))
+            .is_some()
+    });
+    if found {
+        return;
+    }
+    // Written outside the borrow: a bean may hold rows written the same way.
+    let start = out.len();
+    write(out);
+    ROWS.with_borrow_mut(|cache| {
+        if cache.stamp == snapshot.stamp {
+            cache.written.insert(key, out[start..].into());
+        }
+    });
+}
+
+/// A constant written as `ty` (a property type of a shared plan): its
+/// text is kept per thread, since neither can change.
+fn write_static(out: &mut Vec<u8>, ty: &JType, v: &'static Value, variant: Variant) {
+    let key = (
+        std::ptr::from_ref(v) as usize,
+        std::ptr::from_ref(ty) as usize,
+    );
+    let found = STATICS.with_borrow(|kept| {
+        kept.get(&key)
+            .map(|text| out.extend_from_slice(text))
+            .is_some()
+    });
+    if found {
+        return;
+    }
+    let start = out.len();
+    write_json(out, ty, v, variant);
+    STATICS.with_borrow_mut(|kept| {
+        if kept.len() >= MAX_KEPT_ROWS {
+            kept.clear();
+        }
+        kept.insert(key, out[start..].into());
+    });
+}
+
+/// Rows written, by row and plan address, for one store stamp.
+#[derive(Default)]
+struct RowCache {
+    stamp: u64,
+    written: HashMap<(usize, usize), Box<[u8]>, foldhash::fast::RandomState>,
+}
+
+/// Rows kept per thread before the cache starts over.
+const MAX_KEPT_ROWS: usize = 4096;
+
+thread_local! {
+    static ROWS: std::cell::RefCell<RowCache> = std::cell::RefCell::default();
+    /// Constants written, by value and property type address.
+    static STATICS: std::cell::RefCell<HashMap<(usize, usize), Box<[u8]>, foldhash::fast::RandomState>> =
+        std::cell::RefCell::default();
+}
+
 /// Writes a [`Bean`] as a value of `ty`: the bean lists its properties
 /// once, and the class plan writes them in the serialiser's order through
 /// the bean's layout (no JSON tree is built).
@@ -268,6 +370,24 @@ pub fn write_bean(out: &mut Vec<u8>, ty: &JType, bean: &dyn Bean, variant: Varia
     let Some(plan) = JsonPlan::of(name, args, variant) else {
         return value(out, &bean::to_value(bean));
     };
+    match (&plan, bean.snapshot()) {
+        (PlanRef::Shared(shared), Some(snapshot)) => kept(out, snapshot, shared, |out| {
+            write_bean_with(out, shared, bean, variant, true)
+        }),
+        (PlanRef::Shared(shared), None) => write_bean_with(out, shared, bean, variant, true),
+        (PlanRef::Bound(bound), _) => write_bean_with(out, bound, bean, variant, false),
+    }
+}
+
+/// [`write_bean`] with the class's plan; `shared` when the plan is one of
+/// the process's (so its property types have stable addresses).
+fn write_bean_with(
+    out: &mut Vec<u8>,
+    plan: &JsonPlan,
+    bean: &dyn Bean,
+    variant: Variant,
+    shared: bool,
+) {
     let props = Properties::of(bean);
     let first = plan.layout.get().filter(|l| props.same_names(&l.names));
     let others = match first {
@@ -292,6 +412,7 @@ pub fn write_bean(out: &mut Vec<u8>, ty: &JType, bean: &dyn Bean, variant: Varia
         out.extend_from_slice(&p.key);
         let prop = at.get(p.slot).and_then(|&j| props.get(j as usize));
         match prop {
+            Some(Prop::Static(v)) if shared => write_static(out, &p.ty, v, variant),
             Some(prop) => write_prop(out, &p.ty, prop, variant),
             None => write_json(out, &p.ty, &Value::Null, variant),
         }
@@ -335,14 +456,14 @@ fn write_prop(out: &mut Vec<u8>, ty: &JType, prop: &Prop<'_>, variant: Variant) 
             write_instant(out, ty, Some(*t), variant)
         }
         (J::Class(..), Prop::Bean(b)) => write_bean(out, ty, &**b, variant),
-        (J::List(inner), Prop::Rows(rows)) => {
+        (J::List(inner), Prop::Rows(rows, stamp)) => {
             out.push(b'[');
             for (i, row) in rows.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
                 match &**inner {
-                    J::Class(name, args) => write_object(out, name, args, row, variant),
+                    J::Class(name, args) => write_row(out, name, args, row, variant, *stamp),
                     other => write_json(out, other, &Value::Object((*row).clone()), variant),
                 }
             }

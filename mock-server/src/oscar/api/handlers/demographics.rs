@@ -110,6 +110,8 @@ struct Demographic<'a> {
     contacts: Option<Vec<&'a Map<String, Value>>>,
     /// Lists asked for with `includes[]`, after the bean's own properties.
     included: Vec<(&'static str, Value)>,
+    /// The stamp of the store the rows were read from.
+    stamp: u64,
 }
 
 /// The status choices the resource lists for both statuses.
@@ -125,7 +127,7 @@ static STATUS_LIST: LazyLock<Value> = LazyLock::new(|| {
 impl<'a> Demographic<'a> {
     fn new(call: &Call<'_>, d: &'a Data, p: &'a Patient) -> Self {
         Demographic {
-            patient: beans::PatientBean::new(d, p, call.today()),
+            patient: beans::PatientBean::new(d, p, call.today()).stamped(call.stamp()),
             extras: d
                 .records
                 .for_patient("demographicExts", p.id)
@@ -135,6 +137,7 @@ impl<'a> Demographic<'a> {
             referral_doctors: None,
             contacts: None,
             included: Vec::new(),
+            stamp: call.stamp(),
         }
     }
 }
@@ -142,16 +145,16 @@ impl<'a> Demographic<'a> {
 impl Bean for Demographic<'_> {
     fn properties<'s>(&'s self, out: &mut Properties<'s>) {
         self.patient.properties(out);
-        out.set("extras", Prop::Rows(self.extras.clone()));
+        out.set("extras", Prop::Rows(self.extras.clone(), Some(self.stamp)));
         if self.status_lists {
-            out.set("patientStatusList", Prop::Json(&STATUS_LIST));
-            out.set("rosterStatusList", Prop::Json(&STATUS_LIST));
+            out.set("patientStatusList", Prop::Static(&STATUS_LIST));
+            out.set("rosterStatusList", Prop::Static(&STATUS_LIST));
         }
         if let Some(r) = &self.referral_doctors {
-            out.set("referralDoctors", Prop::Rows(r.clone()));
+            out.set("referralDoctors", Prop::Rows(r.clone(), Some(self.stamp)));
         }
         if let Some(r) = &self.contacts {
-            out.set("demoContacts", Prop::Rows(r.clone()));
+            out.set("demoContacts", Prop::Rows(r.clone(), Some(self.stamp)));
         }
         for (name, v) in &self.included {
             out.put(name, Prop::Json(v));

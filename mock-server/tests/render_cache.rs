@@ -1,0 +1,101 @@
+//! The OSCAR REST writer keeps the written text of store rows (the
+//! clinic's specialists, a patient's provider) for as long as the store
+//! keeps its stamp. These tests change such rows in place, where the kept
+//! text was taken from, and through two stores read alternately on one
+//! thread, and check that every read shows the data as it is.
+
+use chrono::Utc;
+use emr_catalog::ProfileId;
+use emr_mock::{MockConfig, MockServer};
+use serde_json::Value;
+
+async fn mock() -> MockServer {
+    MockServer::start_local(MockConfig::new(ProfileId::Oscar))
+        .await
+        .unwrap()
+}
+
+/// A client logged in to the mock's `/ws/rs`.
+async fn session(server: &MockServer) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = client
+        .post(format!("{}/oscar/login.do", server.base_url()))
+        .form(&[
+            ("username", "oscardoc"),
+            ("password", "mac2002#"),
+            ("pin", "1117"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 302);
+    client
+}
+
+async fn demographic(server: &MockServer, client: &reqwest::Client) -> Value {
+    client
+        .get(format!("{}/oscar/ws/rs/demographics/1", server.base_url()))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Renames the first specialist and patient 1's provider, in place.
+fn rename(server: &MockServer, name: &str) {
+    server.state().default_site().store.write(|d| {
+        let id = d.records.rows("specialists").next().unwrap().id;
+        d.records.update("specialists", id, Utc::now(), |row| {
+            row.insert("firstName".into(), Value::String(name.into()));
+        });
+        let provider_no = d.patients().get(1).unwrap().provider_no.clone();
+        let provider = d.provider(&provider_no).unwrap().id;
+        d.providers
+            .update(provider, Utc::now(), |p| p.first_name = name.into())
+            .unwrap();
+    });
+}
+
+fn names(v: &Value) -> (String, String) {
+    (
+        v["referralDoctors"][0]["firstName"]
+            .as_str()
+            .unwrap()
+            .into(),
+        v["provider"]["firstName"].as_str().unwrap().into(),
+    )
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_row_changed_in_place_is_read_as_it_now_is() {
+    let server = mock().await;
+    let client = session(&server).await;
+    let before = demographic(&server, &client).await;
+    // Read twice, so the rows' text is kept.
+    assert_eq!(demographic(&server, &client).await, before);
+    rename(&server, "Renamed");
+    let after = demographic(&server, &client).await;
+    assert_eq!(names(&after), ("Renamed".to_owned(), "Renamed".to_owned()));
+    assert_ne!(names(&before).0, "Renamed");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn two_stores_read_in_turn_on_one_thread_each_show_their_own_rows() {
+    let (a, b) = (mock().await, mock().await);
+    let (ca, cb) = (session(&a).await, session(&b).await);
+    rename(&b, "OnlyInB");
+    for _ in 0..3 {
+        assert_ne!(names(&demographic(&a, &ca).await).0, "OnlyInB");
+        assert_eq!(
+            names(&demographic(&b, &cb).await),
+            ("OnlyInB".to_owned(), "OnlyInB".to_owned())
+        );
+    }
+}
