@@ -343,11 +343,15 @@ fn write_static(out: &mut Vec<u8>, ty: &JType, v: &'static Value, variant: Varia
     });
 }
 
+/// Written text by a pair of addresses (row and plan, or constant and
+/// property type).
+type Kept = HashMap<(usize, usize), Box<[u8]>, foldhash::fast::RandomState>;
+
 /// Rows written, by row and plan address, for one store stamp.
 #[derive(Default)]
 struct RowCache {
     stamp: u64,
-    written: HashMap<(usize, usize), Box<[u8]>, foldhash::fast::RandomState>,
+    written: Kept,
 }
 
 /// Rows kept per thread before the cache starts over.
@@ -356,8 +360,7 @@ const MAX_KEPT_ROWS: usize = 4096;
 thread_local! {
     static ROWS: std::cell::RefCell<RowCache> = std::cell::RefCell::default();
     /// Constants written, by value and property type address.
-    static STATICS: std::cell::RefCell<HashMap<(usize, usize), Box<[u8]>, foldhash::fast::RandomState>> =
-        std::cell::RefCell::default();
+    static STATICS: std::cell::RefCell<Kept> = std::cell::RefCell::default();
 }
 
 /// Writes a [`Bean`] as a value of `ty`: the bean lists its properties
