@@ -125,6 +125,19 @@ pub fn null(out: &mut Vec<u8>) {
     out.extend_from_slice(b"null");
 }
 
+/// `n` as a JSON string of at least `width` digits, zero-padded (`"07"`),
+/// as `format!("{n:0width$}")` writes it.
+pub fn padded(out: &mut Vec<u8>, n: u32, width: u8) {
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(n);
+    out.push(b'"');
+    for _ in digits.len()..usize::from(width) {
+        out.push(b'0');
+    }
+    out.extend_from_slice(digits.as_bytes());
+    out.push(b'"');
+}
+
 /// Whether [`date`] and [`date_time`] can write `t` digit by digit: a
 /// year of four digits, as `%Y` writes it unpadded and unsigned.
 pub fn plain_year(t: DateTime<Utc>) -> bool {
@@ -226,6 +239,12 @@ mod tests {
         #[test]
         fn integers_are_written_as_serde_json_writes_them(n in any::<i64>()) {
             prop_assert_eq!(text(|o| int(o, n)), serde_json::to_string(&n).unwrap());
+        }
+
+        #[test]
+        fn padded_numbers_are_written_as_format_pads_them(n in any::<u32>(), width in 0u8..12) {
+            let w = usize::from(width);
+            prop_assert_eq!(text(|o| padded(o, n, width)), format!("\"{n:0w$}\""));
         }
 
         #[test]

@@ -51,6 +51,8 @@ pub enum Prop<'a> {
     /// `first last`.
     Spaced(&'a str, &'a str),
     Int(i64),
+    /// A number written as text, zero-padded to a width (`"07"`).
+    Digits(u32, u8),
     Bool(bool),
     /// A date, which the tree form holds as `yyyy-MM-dd`.
     Date(NaiveDate),
@@ -102,6 +104,9 @@ impl<'a> Prop<'a> {
             Prop::Listed(a, b) => Value::String([a, ", ", b].concat()),
             Prop::Spaced(a, b) => Value::String([a, " ", b].concat()),
             Prop::Int(n) => Value::from(n),
+            Prop::Digits(n, width) => {
+                Value::String(format!("{n:0width$}", width = usize::from(width)))
+            }
             Prop::Bool(b) => Value::Bool(b),
             Prop::Date(d) => Value::String(d.to_string()),
             Prop::Instant(t) => {
@@ -126,6 +131,7 @@ impl<'a> Prop<'a> {
             Prop::Listed(a, b) => Prop::Listed(a, b),
             Prop::Spaced(a, b) => Prop::Spaced(a, b),
             Prop::Int(n) => Prop::Int(*n),
+            Prop::Digits(n, width) => Prop::Digits(*n, *width),
             Prop::Bool(b) => Prop::Bool(*b),
             Prop::Date(d) => Prop::Date(*d),
             Prop::Instant(t) => Prop::Instant(*t),
@@ -259,12 +265,13 @@ mod tests {
             ("rows", Prop::Rows(vec![&row], None)),
             ("nested", Prop::Bean(Box::new(nested))),
             ("flag", Prop::Bool(true)),
+            ("month", Prop::Digits(7, 2)),
             ("name", Prop::Listed("Smith", "Ann")),
             ("full", Prop::Spaced("Ann", "Smith")),
         ]);
         assert_eq!(
             serde_json::to_string(&to_value(&bean)).unwrap(),
-            r#"{"b":2,"a":"2025-07-15","at":"2025-07-15T00:00:00.123Z","rows":[{"id":3,"name":"x"}],"nested":{"city":"Toronto","postal":null},"flag":true,"name":"Smith, Ann","full":"Ann Smith"}"#
+            r#"{"b":2,"a":"2025-07-15","at":"2025-07-15T00:00:00.123Z","rows":[{"id":3,"name":"x"}],"nested":{"city":"Toronto","postal":null},"flag":true,"month":"07","name":"Smith, Ann","full":"Ann Smith"}"#
         );
     }
 

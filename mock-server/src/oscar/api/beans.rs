@@ -37,7 +37,7 @@ fn non_empty(s: &str) -> Value {
 }
 
 /// Years, months and days between two dates, as OSCAR's `AgeTo1`.
-pub fn age(birth: NaiveDate, today: NaiveDate) -> Value {
+pub fn age(birth: NaiveDate, today: NaiveDate) -> Fields<'static> {
     let mut years = today.year() - birth.year();
     let mut months = today.month() as i32 - birth.month() as i32;
     let mut days = today.day() as i32 - birth.day() as i32;
@@ -53,7 +53,11 @@ pub fn age(birth: NaiveDate, today: NaiveDate) -> Value {
         years -= 1;
         months += 12;
     }
-    json!({"years": years, "months": months, "days": days})
+    Fields(vec![
+        ("years", Prop::Int(i64::from(years))),
+        ("months", Prop::Int(i64::from(months))),
+        ("days", Prop::Int(i64::from(days))),
+    ])
 }
 
 pub fn sex_desc(sex: &str) -> &'static str {
@@ -109,7 +113,11 @@ impl Bean for PatientBean<'_> {
         let ext_or = |k: &str, default: &'static str| {
             Prop::Str(p.ext.get(k).map_or(default, |s| s.as_str()))
         };
-        let dob = |f: fn(NaiveDate) -> String| Prop::Text(p.birth_date.map(f).unwrap_or_default());
+        // Zero-padded parts of the birth date, as text ("" without one).
+        let dob = |part: fn(NaiveDate) -> u32, width: u8| {
+            p.birth_date
+                .map_or(Prop::Str(""), |b| Prop::Digits(part(b), width))
+        };
         out.put("demographicNo", Prop::Int(p.id));
         out.put("title", Prop::Str(&p.title));
         out.put("firstName", Prop::Str(&p.first_name));
@@ -122,9 +130,17 @@ impl Bean for PatientBean<'_> {
         out.put("dateOfBirth", Prop::opt_date(p.birth_date));
         out.put("dob", Prop::opt_date(p.birth_date));
         out.put("formattedDOB", Prop::opt_date(p.birth_date));
-        out.put("dobYear", dob(|b| format!("{:04}", b.year())));
-        out.put("dobMonth", dob(|b| format!("{:02}", b.month())));
-        out.put("dobDay", dob(|b| format!("{:02}", b.day())));
+        out.put(
+            "dobYear",
+            p.birth_date
+                .map_or(Prop::Str(""), |b| match u32::try_from(b.year()) {
+                    Ok(year) => Prop::Digits(year, 4),
+                    // `{:04}` of a year before 1 BCE keeps its sign.
+                    Err(_) => Prop::Text(format!("{:04}", b.year())),
+                }),
+        );
+        out.put("dobMonth", dob(|b| b.month(), 2));
+        out.put("dobDay", dob(|b| b.day(), 2));
         out.put("hin", Prop::Str(&p.hin));
         out.put("ver", Prop::Str(&p.hin_version));
         out.put("hcType", Prop::Str(&p.hc_type));
@@ -201,7 +217,7 @@ impl Bean for PatientBean<'_> {
         out.put(
             "age",
             p.birth_date
-                .map_or(Prop::Null, |b| Prop::Owned(Box::new(age(b, self.today)))),
+                .map_or(Prop::Null, |b| Prop::Bean(Box::new(age(b, self.today)))),
         );
         for list in [
             "extras",

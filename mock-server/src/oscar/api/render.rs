@@ -440,6 +440,7 @@ fn write_prop(out: &mut Vec<u8>, ty: &JType, prop: &Prop<'_>, variant: Variant) 
         (J::Str, Prop::Str(s)) => string(out, s),
         (J::Str, Prop::Text(s)) => string(out, s),
         (J::Str, Prop::Listed(a, b)) => json_out::string_of(out, &[a, ", ", b]),
+        (J::Str, Prop::Digits(n, width)) => json_out::padded(out, *n, *width),
         (J::Str, Prop::Spaced(a, b)) => json_out::string_of(out, &[a, " ", b]),
         (J::Primitive(Scalar::Int) | J::Boxed(Scalar::Int), Prop::Int(n)) => json_out::int(out, *n),
         (J::Primitive(Scalar::Bool) | J::Boxed(Scalar::Bool), Prop::Bool(b)) => {

@@ -22,12 +22,24 @@ pub fn encode(s: &str) -> String {
     out
 }
 
+/// RFC 3986's unreserved characters, by byte.
+static UNRESERVED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
+        b += 1;
+    }
+    t
+};
+
 /// [`encode`], appended to `out`.
 pub fn encode_into(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+        if UNRESERVED[usize::from(b)] {
             continue;
         }
         // A run of unreserved characters is ASCII, so both its ends are
