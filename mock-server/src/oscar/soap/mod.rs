@@ -135,15 +135,14 @@ fn dialect(variant: &str) -> SecurityDialect {
 
 async fn endpoint(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
-    let service = path.rsplit('/').next().unwrap_or_default().to_owned();
-    let tns = state.profile.soap_namespace.clone().unwrap_or_default();
-    let variant = state.profile.variant.clone();
-    let dialect = dialect(&variant);
-    let Some(entry) = state.soap.services(&state.catalog).get(service.as_str()) else {
+    let service = path.rsplit('/').next().unwrap_or_default();
+    let profile: &'static Profile = state.profile;
+    let tns = profile.soap_namespace.as_deref().unwrap_or_default();
+    let variant = profile.variant.as_str();
+    let dialect = dialect(variant);
+    let Some(entry) = state.soap.services(&state.catalog).get(service) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let all = state.catalog.operations();
-    let ops: Vec<&Operation> = entry.ops.iter().filter_map(|&i| all.get(i)).collect();
     let sigs = &entry.sigs;
     let wants_wsdl = req.uri().query().is_some_and(|q| {
         q.split('&').any(|p| {
@@ -161,7 +160,9 @@ async fn endpoint(State(state): State<AppState>, req: Request) -> Response {
                 .unwrap_or("localhost")
                 .to_owned();
             let address = format!("http://{host}{path}");
-            return match wsdl::generate(&ops, &variant, &tns, &address) {
+            let all = state.catalog.operations();
+            let ops: Vec<&Operation> = entry.ops.iter().filter_map(|&i| all.get(i)).collect();
+            return match wsdl::generate(&ops, variant, tns, &address) {
                 Some(w) => (
                     StatusCode::OK,
                     [(header::CONTENT_TYPE, "text/xml;charset=UTF-8")],
@@ -176,7 +177,7 @@ async fn endpoint(State(state): State<AppState>, req: Request) -> Response {
             return SoapFault::server(
                 "No binding operation info while invoking unknown method with params unknown.",
             )
-            .render(dialect, &tns)
+            .render(dialect, tns)
         }
         _ => {
             return (
@@ -192,9 +193,9 @@ async fn endpoint(State(state): State<AppState>, req: Request) -> Response {
         .map(|c| c.0.ip().to_string());
     let bytes = match body::read(req.into_body(), state.config.max_body_bytes).await {
         Ok(b) => b,
-        Err(e) => return SoapFault::client(e.to_string()).render(dialect, &tns),
+        Err(e) => return SoapFault::client(e.to_string()).render(dialect, tns),
     };
-    let (result, op_id) = handle(&state, &service, sigs, &tns, &variant, &bytes, ip).await;
+    let (result, op_id) = handle(&state, service, sigs, tns, variant, &bytes, ip).await;
     let mut response = match result {
         Ok(body) => (
             StatusCode::OK,
@@ -202,7 +203,7 @@ async fn endpoint(State(state): State<AppState>, req: Request) -> Response {
             body,
         )
             .into_response(),
-        Err(f) => f.render(dialect, &tns),
+        Err(f) => f.render(dialect, tns),
     };
     if let Some(id) = op_id {
         response.extensions_mut().insert(OperationId(id));

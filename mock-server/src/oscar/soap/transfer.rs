@@ -15,7 +15,7 @@ pub fn demographic(p: &Patient, two: bool) -> Obj {
     } else {
         "demographicTransfer"
     };
-    let mut o = Obj::new(ty);
+    let mut o = Obj::with_capacity(ty, 64);
     let birth = p.birth_date;
     o.set("demographicNo", p.id)
         .set("title", s(&p.title))

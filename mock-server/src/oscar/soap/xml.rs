@@ -144,9 +144,15 @@ pub struct Obj {
 
 impl Obj {
     pub fn new(ty: &str) -> Obj {
+        Obj::with_capacity(ty, 0)
+    }
+
+    /// An object that will hold about `fields` fields (a large transfer
+    /// object is built without growing its map step by step).
+    pub fn with_capacity(ty: &str, fields: usize) -> Obj {
         Obj {
             ty: ty.to_owned(),
-            fields: HashMap::default(),
+            fields: HashMap::with_capacity_and_hasher(fields, Default::default()),
         }
     }
 
