@@ -14,6 +14,7 @@ pub mod oscar_seed;
 mod records;
 pub mod seed;
 mod table;
+mod uuid;
 
 use std::collections::BTreeSet;
 
@@ -24,6 +25,7 @@ pub use model::*;
 pub use records::*;
 pub use seed::SeedConfig;
 pub use table::{Record, Table};
+pub use uuid::{Uuid, UuidKey, UuidStr};
 
 /// Row ids, as the real systems use integers.
 pub type Id = i64;

@@ -163,13 +163,13 @@ const PIXEL_PNG: &[u8] = &[
 /// Adds the OpenEMR-family records to `d`.
 pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x0E3E_5EED);
-    let uuid = |rng: &mut ChaCha8Rng| crate::rng::format_uuid(rng.gen());
+    let uuid = |rng: &mut ChaCha8Rng| Uuid::v4(rng.gen());
     let today = cfg.today;
 
     for (name, generic, rxnorm, ndc, din, form, size, unit, route) in FORMULARY {
         let u = uuid(&mut rng);
         d.drugs.insert(Drug {
-            uuid: u.into(),
+            uuid: u,
             name: (*name).into(),
             generic_name: (*generic).into(),
             rxnorm: (*rxnorm).into(),
@@ -187,7 +187,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
     for (name, kind, cms, city, state) in PAYERS {
         let u = uuid(&mut rng);
         d.insurance_companies.insert(InsuranceCompany {
-            uuid: u.into(),
+            uuid: u,
             name: (*name).into(),
             attn: "Claims".into(),
             cms_id: (*cms).into(),
@@ -291,7 +291,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             subscriber.insert("subscriber_DOB".into(), dob.to_string().into());
             let u = uuid(&mut rng);
             d.insurances.insert(InsurancePolicy {
-                uuid: u.into(),
+                uuid: u,
                 patient_id: pid,
                 company_id: company,
                 kind: "primary".into(),
@@ -313,7 +313,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let mut ext = Ext::new();
             ext.insert("udi".into(), texts.get(udi));
             d.problems.insert(Problem {
-                uuid: u.into(),
+                uuid: u,
                 patient_id: pid,
                 kind: "medical_device".into(),
                 title: texts.get(title),
@@ -351,7 +351,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 ts = at.format("%Y%m%d%H%M")
             );
             d.labs.insert(LabResult {
-                uuid: u.into(),
+                uuid: u,
                 patient: Some(pid),
                 lab_type: "HL7".into(),
                 accession: accession.into(),
@@ -370,7 +370,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let u = uuid(&mut rng);
             let text = format!("Referral letter for {first} {last}.\nPlease assess and advise.\n");
             d.documents.insert(Document {
-                uuid: u.into(),
+                uuid: u,
                 patient: Some(pid),
                 file_name: texts.get("referral-letter.txt"),
                 content_type: "text/plain".into(),
@@ -389,7 +389,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         if rng.gen_bool(0.15) {
             let u = uuid(&mut rng);
             d.documents.insert(Document {
-                uuid: u.into(),
+                uuid: u,
                 patient: Some(pid),
                 file_name: "wound-photo.png".into(),
                 content_type: "image/png".into(),
@@ -415,7 +415,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                     .unwrap_or_default(),
             );
             d.questionnaire_responses.insert(QuestionnaireResponse {
-                uuid: u.into(),
+                uuid: u,
                 patient_id: pid,
                 questionnaire: "PHQ-2".into(),
                 status: "completed".into(),
@@ -491,7 +491,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let value: f64 = rng.gen_range(lo..hi);
             let u = uuid(&mut rng);
             d.measurements.insert(Measurement {
-                uuid: u.into(),
+                uuid: u,
                 patient_id: patient,
                 kind: kind.into(),
                 value: format!("{}", value.round()).into(),

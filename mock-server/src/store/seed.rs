@@ -239,7 +239,7 @@ pub fn generate(cfg: &SeedConfig) -> Data {
     let mut d = Data::default();
     // Seed rows carry one stable instant: midnight UTC of "today".
     let now = Utc.from_utc_datetime(&cfg.today.and_hms_opt(0, 0, 0).unwrap_or_default());
-    let uuid = |rng: &mut ChaCha8Rng| crate::rng::format_uuid(rng.gen());
+    let uuid = |rng: &mut ChaCha8Rng| Uuid::v4(rng.gen());
     let mut texts = Interner::default();
 
     seed_facilities(&mut d, &mut rng, now);
@@ -252,7 +252,7 @@ pub fn generate(cfg: &SeedConfig) -> Data {
         let mut p = Patient {
             created: at,
             last_update: at,
-            uuid: uuid(&mut rng).into(),
+            uuid: uuid(&mut rng),
             ..p
         };
         if i == 0 {
@@ -288,9 +288,9 @@ fn oscar_records() -> Option<&'static serde_json::Value> {
 }
 
 fn seed_facilities(d: &mut Data, rng: &mut ChaCha8Rng, now: Timestamp) {
-    let uuid = crate::rng::format_uuid(rng.gen());
+    let uuid = Uuid::v4(rng.gen());
     d.facilities.insert(Facility {
-        uuid: uuid.into(),
+        uuid,
         name: "Maple Grove Family Health Team".into(),
         address: Address {
             street: "200 Queen St W".into(),
@@ -344,7 +344,7 @@ fn seed_staff(d: &mut Data, rng: &mut ChaCha8Rng, cfg: &SeedConfig, now: Timesta
         let cpso = 60000 + rng.gen_range(0..39999);
         d.providers.insert(Provider {
             provider_no: (*no).to_owned().into(),
-            uuid: crate::rng::format_uuid(rng.gen()).into(),
+            uuid: Uuid::v4(rng.gen()),
             first_name: (*first).to_owned().into(),
             last_name: (*last).to_owned().into(),
             title: if *kind == "doctor" {
@@ -646,12 +646,12 @@ fn seed_clinical(
     now: Timestamp,
 ) {
     let doctor = pick(rng, doctors).clone();
-    let uuid = |rng: &mut ChaCha8Rng| crate::rng::format_uuid(rng.gen());
+    let uuid = |rng: &mut ChaCha8Rng| Uuid::v4(rng.gen());
     if rng.gen_bool(0.4) {
         let (desc, reaction, type_code) = *pick(rng, ALLERGIES);
         let u = uuid(rng);
         d.allergies.insert(Allergy {
-            uuid: u.into(),
+            uuid: u,
             patient_id: patient,
             description: desc.into(),
             reaction: texts.get(reaction),
@@ -681,7 +681,7 @@ fn seed_clinical(
         );
         let u = uuid(rng);
         d.immunizations.insert(Immunization {
-            uuid: u.into(),
+            uuid: u,
             patient_id: patient,
             kind: kind.into(),
             cvx: cvx.into(),
@@ -701,7 +701,7 @@ fn seed_clinical(
     );
     let u = uuid(rng);
     let encounter = d.encounters.insert(Encounter {
-        uuid: u.into(),
+        uuid: u,
         patient_id: patient,
         date: encounter_date,
         reason: "Follow-up visit".into(),
@@ -717,7 +717,7 @@ fn seed_clinical(
     let diastolic = rng.gen_range(65..100);
     let u = uuid(rng);
     d.measurements.insert(Measurement {
-        uuid: u.into(),
+        uuid: u,
         patient_id: patient,
         kind: "BP".into(),
         value: format!("{systolic}/{diastolic}").into(),
@@ -734,7 +734,7 @@ fn seed_clinical(
         let value = rng.gen_range(lo..hi);
         let u = uuid(rng);
         d.measurements.insert(Measurement {
-            uuid: u.into(),
+            uuid: u,
             patient_id: patient,
             kind: kind.into(),
             value: format!("{value:.1}").into(),
@@ -752,7 +752,7 @@ fn seed_clinical(
         let start = today - Duration::days(rng.gen_range(10..900));
         let u = uuid(rng);
         let script = d.prescriptions.insert(Prescription {
-            uuid: u.into(),
+            uuid: u,
             patient_id: patient,
             provider_no: doctor.clone(),
             date_prescribed: Some(start),
@@ -763,7 +763,7 @@ fn seed_clinical(
         });
         let u = uuid(rng);
         d.medications.insert(Medication {
-            uuid: u.into(),
+            uuid: u,
             patient_id: patient,
             provider_no: doctor.clone(),
             script_no: Some(script),
@@ -790,7 +790,7 @@ fn seed_clinical(
         let (title, icd) = *pick(rng, PROBLEMS);
         let u = uuid(rng);
         d.problems.insert(Problem {
-            uuid: u.into(),
+            uuid: u,
             patient_id: patient,
             kind: "medical_problem".into(),
             title: texts.get(title),
@@ -804,7 +804,7 @@ fn seed_clinical(
     }
     let u = uuid(rng);
     d.notes.insert(Note {
-        uuid: u.into(),
+        uuid: u,
         patient_id: patient,
         encounter_id: Some(encounter),
         provider_no: doctor,
@@ -869,7 +869,7 @@ fn seed_appointments(
                 "t"
             };
             let appt = Appointment {
-                uuid: crate::rng::format_uuid(rng.gen()).into(),
+                uuid: Uuid::v4(rng.gen()),
                 provider_no: provider_no.clone(),
                 patient: Some(patient),
                 date,

@@ -8,6 +8,7 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
+use super::uuid::{Uuid, UuidKey};
 use super::{Id, Timestamp};
 
 /// A row of a [`Table`].
@@ -22,7 +23,7 @@ pub trait Record: Clone {
         None
     }
     /// A globally unique id (OpenEMR uuids, FHIR ids), when the row has one.
-    fn uuid(&self) -> Option<&str> {
+    fn uuid(&self) -> Option<&Uuid> {
         None
     }
 }
@@ -54,8 +55,8 @@ impl<T> Default for Table<T> {
     }
 }
 
-/// Row ids by uuid. The index holds only ids (8 bytes an entry): a uuid's
-/// text lives in its row, which a lookup reads to confirm a match. Nothing
+/// Row ids by uuid. The index holds only ids (8 bytes an entry): a uuid
+/// lives in its row, which a lookup reads to confirm a match. Nothing
 /// iterates this index, so its hash order never shows.
 #[derive(Debug, Clone, Default)]
 struct UuidIndex {
@@ -64,43 +65,49 @@ struct UuidIndex {
 }
 
 impl UuidIndex {
-    fn hash(&self, uuid: &str) -> u64 {
-        self.state.hash_one(uuid)
+    fn hash(&self, key: UuidKey<'_>) -> u64 {
+        hash_key(&self.state, key)
     }
 
-    fn get<T: Record>(&self, uuid: &str, rows: &BTreeMap<Id, Box<T>>) -> Option<Id> {
+    fn get<T: Record>(&self, key: UuidKey<'_>, rows: &BTreeMap<Id, Box<T>>) -> Option<Id> {
         self.ids
-            .find(self.hash(uuid), |id| uuid_of(rows, *id) == Some(uuid))
+            .find(self.hash(key), |id| key_of(rows, *id) == Some(key))
             .copied()
     }
 
-    /// Maps `uuid` to `id` (replacing the id of another row with that
+    /// Maps `key` to `id` (replacing the id of another row with that
     /// uuid). `rows` must not hold the row being indexed yet.
-    fn insert<T: Record>(&mut self, uuid: &str, id: Id, rows: &BTreeMap<Id, Box<T>>) {
-        let hash = self.hash(uuid);
-        match self
-            .ids
-            .find_entry(hash, |e| uuid_of(rows, *e) == Some(uuid))
-        {
+    fn insert<T: Record>(&mut self, key: UuidKey<'_>, id: Id, rows: &BTreeMap<Id, Box<T>>) {
+        let hash = self.hash(key);
+        match self.ids.find_entry(hash, |e| key_of(rows, *e) == Some(key)) {
             Ok(mut entry) => *entry.get_mut() = id,
             Err(_) => {
                 let state = &self.state;
                 self.ids.insert_unique(hash, id, |e| {
-                    uuid_of(rows, *e).map_or(0, |u| state.hash_one(u))
+                    key_of(rows, *e).map_or(0, |k| hash_key(state, k))
                 });
             }
         }
     }
 
-    fn remove(&mut self, uuid: &str, id: Id) {
-        if let Ok(entry) = self.ids.find_entry(self.hash(uuid), |e| *e == id) {
+    fn remove(&mut self, key: UuidKey<'_>, id: Id) {
+        if let Ok(entry) = self.ids.find_entry(self.hash(key), |e| *e == id) {
             entry.remove();
         }
     }
 }
 
-fn uuid_of<T: Record>(rows: &BTreeMap<Id, Box<T>>, id: Id) -> Option<&str> {
-    rows.get(&id).and_then(|r| r.uuid())
+/// A canonical uuid hashes as one 128-bit word, any other spelling as
+/// text; the two never name the same uuid, so they need not agree.
+fn hash_key(state: &RandomState, key: UuidKey<'_>) -> u64 {
+    match key {
+        UuidKey::Canonical(b) => state.hash_one(u128::from_ne_bytes(b)),
+        UuidKey::Spelled(s) => state.hash_one(s),
+    }
+}
+
+fn key_of<T: Record>(rows: &BTreeMap<Id, Box<T>>, id: Id) -> Option<UuidKey<'_>> {
+    rows.get(&id).and_then(|r| r.uuid()).map(Uuid::key)
 }
 
 impl<T: Record> Table<T> {
@@ -137,7 +144,7 @@ impl<T: Record> Table<T> {
 
     pub fn by_uuid(&self, uuid: &str) -> Option<&T> {
         self.by_uuid
-            .get(uuid, &self.rows)
+            .get(UuidKey::of(uuid), &self.rows)
             .and_then(|id| self.get(id))
     }
 
@@ -208,7 +215,7 @@ impl<T: Record> Table<T> {
             self.by_patient.insert((p, id));
         }
         if let Some(u) = row.uuid() {
-            self.by_uuid.insert(u, id, &self.rows);
+            self.by_uuid.insert(u.key(), id, &self.rows);
         }
     }
 
@@ -219,7 +226,7 @@ impl<T: Record> Table<T> {
             self.by_patient.remove(&(p, id));
         }
         if let Some(u) = row.uuid() {
-            self.by_uuid.remove(u, id);
+            self.by_uuid.remove(u.key(), id);
         }
     }
 }
@@ -236,7 +243,7 @@ pub(crate) fn packed_set<K: Ord>(set: &mut BTreeSet<K>) {
 
 /// Implements [`Record`] for a struct with `id` and `last_update` fields.
 /// Flags: `patient` (a `patient_id: Id` field), `patient_opt` (a
-/// `patient: Option<Id>` field), `uuid` (a `uuid: String` field).
+/// `patient: Option<Id>` field), `uuid` (a `uuid: Uuid` field).
 #[macro_export]
 macro_rules! record {
     ($t:ty $(, $flag:ident)*) => {
@@ -255,7 +262,7 @@ macro_rules! record {
         fn patient_id(&self) -> Option<$crate::store::Id> { self.patient }
     };
     (@uuid) => {
-        fn uuid(&self) -> Option<&str> { Some(&self.uuid) }
+        fn uuid(&self) -> Option<&$crate::store::Uuid> { Some(&self.uuid) }
     };
 }
 
@@ -268,7 +275,7 @@ mod tests {
     struct Row {
         id: Id,
         patient_id: Id,
-        uuid: String,
+        uuid: Uuid,
         last_update: Timestamp,
         v: u32,
     }

@@ -710,7 +710,7 @@ fn write_patient(c: &Call<'_>) -> Answer {
                 d.insert_patient(p, now)
             }
         };
-        let uuid = d.patients().get(id).map(|p| p.uuid.clone());
+        let uuid = d.patients().get(id).map(|p| p.uuid.to_string());
         Ok(written(
             c,
             d,
@@ -779,7 +779,7 @@ fn write_organization(c: &Call<'_>) -> Answer {
                 d.facilities.insert(f)
             }
         };
-        let uuid = d.facilities.get(id).map(|f| f.uuid.clone());
+        let uuid = d.facilities.get(id).map(|f| f.uuid.to_string());
         Ok(written(
             c,
             d,
@@ -855,7 +855,7 @@ fn write_practitioner(c: &Call<'_>) -> Answer {
                 id
             }
         };
-        let uuid = d.providers.get(id).map(|p| p.uuid.clone());
+        let uuid = d.providers.get(id).map(|p| p.uuid.to_string());
         Ok(written(
             c,
             d,
