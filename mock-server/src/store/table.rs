@@ -29,14 +29,9 @@ pub trait Record: Clone {
 }
 
 /// Rows keyed by id, with indexes maintained on every write.
-///
-/// Rows are boxed: a B-tree node holds eleven values inline and ids arrive
-/// in order, which leaves nodes about half full, so inline rows (most are
-/// hundreds of bytes of mostly empty strings) would waste half their space
-/// and be moved on every node split.
 #[derive(Debug, Clone)]
 pub struct Table<T> {
-    rows: BTreeMap<Id, Box<T>>,
+    rows: Rows<T>,
     next_id: Id,
     by_update: BTreeSet<(Timestamp, Id)>,
     by_patient: BTreeSet<(Id, Id)>,
@@ -46,12 +41,159 @@ pub struct Table<T> {
 impl<T> Default for Table<T> {
     fn default() -> Self {
         Table {
-            rows: BTreeMap::new(),
+            rows: Rows::default(),
             next_id: 1,
             by_update: BTreeSet::new(),
             by_patient: BTreeSet::new(),
             by_uuid: UuidIndex::default(),
         }
+    }
+}
+
+/// The rows themselves, by id.
+///
+/// Ids are handed out in order, so nearly every row sits in one run of
+/// slots at `id - base`, inline: no box and no B-tree entry per row (a
+/// boxed row in a B-tree map cost its 8-byte pointer, a 16-byte entry in
+/// a node that is never quite full, and the allocator's rounding of the
+/// row to its size class, about 40 bytes a row in all). The run is cut
+/// into chunks of [`CHUNK`] slots, so growing it never copies the rows
+/// nor leaves a vector's doubled capacity unused: at most one chunk is
+/// part empty. A removed row leaves `None` (the same size as the row:
+/// every row has a timestamp, whose date cannot be zero). A row put under
+/// an id far from the run (before it, or past a gap) goes to `sparse`
+/// instead, so no id a client chooses can make the run grow out of
+/// proportion.
+#[derive(Debug, Clone)]
+struct Rows<T> {
+    /// The run: every chunk but the last holds exactly [`CHUNK`] slots.
+    chunks: Vec<Vec<Option<T>>>,
+    /// Slots in the run.
+    slots: usize,
+    /// The id of the run's first slot.
+    base: Id,
+    /// Rows whose ids lie outside `base..base + slots`.
+    sparse: BTreeMap<Id, Box<T>>,
+    len: usize,
+}
+
+/// Slots in a full chunk of [`Rows`]: a few hundred kilobytes of rows.
+const CHUNK_BITS: u32 = 10;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
+impl<T> Default for Rows<T> {
+    fn default() -> Self {
+        Rows {
+            chunks: Vec::new(),
+            slots: 0,
+            base: 0,
+            sparse: BTreeMap::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Rows<T> {
+    /// One past the last id of the run.
+    fn end(&self) -> Id {
+        self.base + self.slots as Id
+    }
+
+    /// The chunk and the place in it of `id`'s slot, when it has one.
+    fn slot(&self, id: Id) -> Option<(usize, usize)> {
+        if id < self.base || id >= self.end() {
+            return None;
+        }
+        let i = usize::try_from(id - self.base).ok()?;
+        Some((i >> CHUNK_BITS, i & (CHUNK - 1)))
+    }
+
+    fn get(&self, id: Id) -> Option<&T> {
+        match self.slot(id) {
+            Some((c, i)) => self.chunks[c][i].as_ref(),
+            None => self.sparse.get(&id).map(|r| &**r),
+        }
+    }
+
+    fn get_mut(&mut self, id: Id) -> Option<&mut T> {
+        match self.slot(id) {
+            Some((c, i)) => self.chunks[c][i].as_mut(),
+            None => self.sparse.get_mut(&id).map(|r| &mut **r),
+        }
+    }
+
+    fn remove(&mut self, id: Id) -> Option<T> {
+        let row = match self.slot(id) {
+            Some((c, i)) => self.chunks[c][i].take(),
+            None => self.sparse.remove(&id).map(|r| *r),
+        }?;
+        self.len -= 1;
+        Some(row)
+    }
+
+    /// Appends a slot to the run. The first chunk grows as a vector does
+    /// (a small table stays small); later ones are allocated whole.
+    fn push(&mut self, row: Option<T>) {
+        let full = self.chunks.last().is_none_or(|c| c.len() == CHUNK);
+        if full {
+            let capacity = if self.chunks.is_empty() { 4 } else { CHUNK };
+            self.chunks.push(Vec::with_capacity(capacity));
+        }
+        if let Some(chunk) = self.chunks.last_mut() {
+            if chunk.len() == chunk.capacity() {
+                chunk.reserve_exact(chunk.len().clamp(1, CHUNK - chunk.len()));
+            }
+            chunk.push(row);
+            self.slots += 1;
+        }
+    }
+
+    /// Stores `row` under `id`, where no row is.
+    fn place(&mut self, id: Id, row: T) {
+        self.len += 1;
+        if self.slots == 0 && self.sparse.is_empty() {
+            self.base = id;
+        }
+        if let Some((c, i)) = self.slot(id) {
+            self.chunks[c][i] = Some(row);
+            return;
+        }
+        // A gap this small is cheaper as empty slots than as a B-tree.
+        let gap_allowed = 16 + self.slots as Id / 8;
+        let end = self.end();
+        if id < end || id - end > gap_allowed {
+            self.sparse.insert(id, Box::new(row));
+            return;
+        }
+        for _ in end..id {
+            self.push(None);
+        }
+        self.push(Some(row));
+        // Rows put earlier under ids the run now covers move into it.
+        let moved: Vec<Id> = self.sparse.range(end..id).map(|(k, _)| *k).collect();
+        for k in moved {
+            if let (Some(r), Some((c, i))) = (self.sparse.remove(&k), self.slot(k)) {
+                self.chunks[c][i] = Some(*r);
+            }
+        }
+    }
+
+    /// Every row in id order: the sparse rows before the run, the run,
+    /// the sparse rows after it.
+    fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
+        self.sparse
+            .range(..self.base)
+            .map(|(_, r)| &**r)
+            .chain(self.chunks.iter().flatten().flatten())
+            .chain(self.sparse.range(self.end()..).map(|(_, r)| &**r))
+    }
+
+    /// Gives back the part-empty chunk's spare capacity.
+    fn compact(&mut self) {
+        if let Some(last) = self.chunks.last_mut() {
+            last.shrink_to_fit();
+        }
+        packed(&mut self.sparse);
     }
 }
 
@@ -69,15 +211,15 @@ impl UuidIndex {
         hash_key(&self.state, key)
     }
 
-    fn get<T: Record>(&self, key: UuidKey<'_>, rows: &BTreeMap<Id, Box<T>>) -> Option<Id> {
+    fn get<T: Record>(&self, key: UuidKey<'_>, rows: &Rows<T>) -> Option<Id> {
         self.ids
             .find(self.hash(key), |id| key_of(rows, *id) == Some(key))
             .copied()
     }
 
     /// Maps `key` to `id` (replacing the id of another row with that
-    /// uuid). `rows` must not hold the row being indexed yet.
-    fn insert<T: Record>(&mut self, key: UuidKey<'_>, id: Id, rows: &BTreeMap<Id, Box<T>>) {
+    /// uuid).
+    fn insert<T: Record>(&mut self, key: UuidKey<'_>, id: Id, rows: &Rows<T>) {
         let hash = self.hash(key);
         match self.ids.find_entry(hash, |e| key_of(rows, *e) == Some(key)) {
             Ok(mut entry) => *entry.get_mut() = id,
@@ -106,8 +248,8 @@ fn hash_key(state: &RandomState, key: UuidKey<'_>) -> u64 {
     }
 }
 
-fn key_of<T: Record>(rows: &BTreeMap<Id, Box<T>>, id: Id) -> Option<UuidKey<'_>> {
-    rows.get(&id).and_then(|r| r.uuid()).map(Uuid::key)
+fn key_of<T: Record>(rows: &Rows<T>, id: Id) -> Option<UuidKey<'_>> {
+    rows.get(id).and_then(|r| r.uuid()).map(Uuid::key)
 }
 
 impl<T: Record> Table<T> {
@@ -131,15 +273,15 @@ impl<T: Record> Table<T> {
     pub fn put(&mut self, row: T) {
         let id = row.id();
         self.next_id = self.next_id.max(id + 1);
-        if let Some(old) = self.rows.remove(&id) {
+        if let Some(old) = self.rows.remove(id) {
             self.unindex(&old);
         }
-        self.index(&row);
-        self.rows.insert(id, Box::new(row));
+        self.rows.place(id, row);
+        self.index(id);
     }
 
     pub fn get(&self, id: Id) -> Option<&T> {
-        self.rows.get(&id).map(|r| &**r)
+        self.rows.get(id)
     }
 
     pub fn by_uuid(&self, uuid: &str) -> Option<&T> {
@@ -149,34 +291,55 @@ impl<T: Record> Table<T> {
     }
 
     /// Changes a row in place and stamps it; `None` when there is no row.
+    /// Only the indexes whose keys changed are touched.
     pub fn update<R>(&mut self, id: Id, at: Timestamp, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        let mut row = self.rows.remove(&id)?;
-        self.unindex(&row);
-        let out = f(&mut *row);
+        let row = self.rows.get_mut(id)?;
+        let (update, patient, uuid) = (row.last_update(), row.patient_id(), row.uuid().cloned());
+        let out = f(row);
         row.set_id(id);
         row.set_last_update(at);
-        self.index(&row);
-        self.rows.insert(id, row);
+        let now_patient = row.patient_id();
+        let uuid_changed = row.uuid() != uuid.as_ref();
+        if update != at {
+            self.by_update.remove(&(update, id));
+            self.by_update.insert((at, id));
+        }
+        if patient != now_patient {
+            if let Some(p) = patient {
+                self.by_patient.remove(&(p, id));
+            }
+            if let Some(p) = now_patient {
+                self.by_patient.insert((p, id));
+            }
+        }
+        if uuid_changed {
+            if let Some(u) = &uuid {
+                self.by_uuid.remove(u.key(), id);
+            }
+            if let Some(key) = self.rows.get(id).and_then(|r| r.uuid()).map(Uuid::key) {
+                self.by_uuid.insert(key, id, &self.rows);
+            }
+        }
         Some(out)
     }
 
     pub fn remove(&mut self, id: Id) -> Option<T> {
-        let row = self.rows.remove(&id)?;
+        let row = self.rows.remove(id)?;
         self.unindex(&row);
-        Some(*row)
+        Some(row)
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.len == 0
     }
 
     /// Rows in id order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
-        self.rows.values().map(|r| &**r)
+        self.rows.iter()
     }
 
     /// The rows of one patient, in id order.
@@ -198,18 +361,22 @@ impl<T: Record> Table<T> {
         self.next_id
     }
 
-    /// Rebuilds the B-tree indexes with full nodes. Rows arrive in id
-    /// order, and a B-tree filled in order keeps its nodes about half full;
-    /// one built from sorted input packs them. Called once a bulk load (the
-    /// seed) is done: the contents, and so every read, stay the same.
+    /// Rebuilds the B-tree indexes with full nodes and gives back the last
+    /// chunk's spare capacity. Rows arrive in id order, and a B-tree
+    /// filled in order keeps its nodes about half full; one built from
+    /// sorted input packs them. Called once a bulk load (the seed) is
+    /// done: the contents, and so every read, stay the same.
     pub fn compact(&mut self) {
-        packed(&mut self.rows);
+        self.rows.compact();
         packed_set(&mut self.by_update);
         packed_set(&mut self.by_patient);
     }
 
-    fn index(&mut self, row: &T) {
-        let id = row.id();
+    /// Indexes the stored row `id`.
+    fn index(&mut self, id: Id) {
+        let Some(row) = self.rows.get(id) else {
+            return;
+        };
         self.by_update.insert((row.last_update(), id));
         if let Some(p) = row.patient_id() {
             self.by_patient.insert((p, id));
@@ -355,5 +522,123 @@ mod tests {
         t.compact();
         assert_eq!(t.by_uuid("u1999").unwrap().id, ids[1999]);
         assert_eq!(t.updated_after(at(1998)).count(), 2);
+    }
+
+    fn ids<T: Record>(t: &Table<T>) -> Vec<Id> {
+        t.iter().map(Record::id).collect()
+    }
+
+    #[test]
+    fn rows_put_far_from_the_run_are_kept_in_id_order() {
+        let mut t = Table::starting_at(100);
+        let first = t.insert(row(1, "a", 1));
+        t.put(Row {
+            id: 5,
+            ..row(1, "low", 1)
+        });
+        t.put(Row {
+            id: 1_000_000,
+            ..row(2, "far", 1)
+        });
+        let next = t.insert(row(1, "b", 2));
+        assert_eq!((first, next), (100, 1_000_001));
+        assert_eq!(ids(&t), vec![5, 100, 1_000_000, 1_000_001]);
+        assert_eq!(
+            t.iter().rev().map(|r| r.id).collect::<Vec<_>>(),
+            vec![1_000_001, 1_000_000, 100, 5]
+        );
+        assert_eq!(t.len(), 4);
+        assert_eq!(t.by_uuid("low").unwrap().id, 5);
+        assert_eq!(t.by_uuid("far").unwrap().id, 1_000_000);
+        assert!(
+            t.rows.slots < 100,
+            "a far id does not grow the run: {}",
+            t.rows.slots
+        );
+        assert_eq!(t.remove(5).unwrap().uuid, "low");
+        assert!(t.get(5).is_none() && t.by_uuid("low").is_none());
+        assert_eq!(t.len(), 3);
+    }
+
+    #[test]
+    fn a_run_that_reaches_a_sparse_row_takes_it_in() {
+        let mut t = Table::default();
+        t.insert(row(1, "one", 1));
+        t.put(Row {
+            id: 60,
+            ..row(1, "sixty", 1)
+        });
+        t.put(Row {
+            id: 30,
+            ..row(1, "thirty", 1)
+        });
+        assert_eq!(t.rows.sparse.len(), 2, "past the gap a run bridges");
+        for i in 2..=29 {
+            t.put(Row {
+                id: i,
+                ..row(1, "", 1)
+            });
+        }
+        t.put(Row {
+            id: 45,
+            ..row(1, "forty-five", 1)
+        });
+        assert_eq!(t.rows.sparse.len(), 1, "30 joined the run");
+        assert_eq!(t.get(30).unwrap().uuid, "thirty");
+        assert_eq!(t.get(60).unwrap().uuid, "sixty");
+        let mut want: Vec<Id> = (1..=30).collect();
+        want.extend([45, 60]);
+        assert_eq!(ids(&t), want);
+        assert_eq!(t.insert(row(1, "next", 1)), 61);
+    }
+
+    #[test]
+    fn an_update_moves_the_row_in_the_indexes_it_changed() {
+        let mut t = Table::default();
+        let a = t.insert(row(1, "a", 10));
+        t.update(a, at(10), |r| {
+            r.patient_id = 2;
+            r.uuid = "z".into();
+        });
+        assert_eq!(t.for_patient(1).count(), 0);
+        assert_eq!(t.for_patient(2).count(), 1);
+        assert!(t.by_uuid("a").is_none());
+        assert_eq!(t.by_uuid("z").unwrap().id, a);
+        assert_eq!(t.updated_after(at(9)).count(), 1);
+        t.update(a, at(20), |r| r.v = 1);
+        assert_eq!(t.updated_after(at(10)).count(), 1);
+        assert_eq!(t.by_update.len(), 1);
+    }
+
+    #[test]
+    fn a_run_of_many_chunks_reads_back_in_order() {
+        let mut t = Table::default();
+        let n = 3 * CHUNK as Id + 5;
+        for i in 0..n {
+            t.insert(row(i % 7, &format!("u{i}"), i));
+        }
+        t.remove(CHUNK as Id);
+        t.compact();
+        assert_eq!(t.len(), n as usize - 1);
+        assert_eq!(t.rows.chunks.len(), 4);
+        assert!(t.rows.chunks[..3].iter().all(|c| c.len() == CHUNK));
+        let want: Vec<Id> = (1..=n).filter(|i| *i != CHUNK as Id).collect();
+        assert_eq!(ids(&t), want);
+        assert_eq!(t.iter().next_back().unwrap().id, n);
+        assert_eq!(t.by_uuid(&format!("u{}", n - 1)).unwrap().id, n);
+        assert!(t.get(CHUNK as Id).is_none());
+        assert_eq!(t.get(CHUNK as Id + 1).unwrap().uuid, format!("u{CHUNK}"));
+    }
+
+    #[test]
+    fn a_missing_row_is_the_size_of_a_row() {
+        assert_eq!(
+            std::mem::size_of::<Option<super::super::Patient>>(),
+            std::mem::size_of::<super::super::Patient>()
+        );
+        assert_eq!(
+            std::mem::size_of::<Option<super::super::Measurement>>(),
+            std::mem::size_of::<super::super::Measurement>()
+        );
     }
 }
