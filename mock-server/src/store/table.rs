@@ -3,6 +3,7 @@
 //! delta-sync operations).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -33,7 +34,12 @@ pub trait Record: Clone {
 pub struct Table<T> {
     rows: Rows<T>,
     next_id: Id,
-    by_update: BTreeSet<(Timestamp, Id)>,
+    /// `(last update, id)`, for delta sync. Only OSCAR's SOAP delta-sync
+    /// operations read it, and only for the tables they are asked about,
+    /// so it is built by the first such read (one sort of the table) and
+    /// kept current by every write from then on. Until then it costs
+    /// nothing: about 25 bytes a row, a tenth of a seeded store.
+    by_update: OnceLock<BTreeSet<(Timestamp, Id)>>,
     by_patient: BTreeSet<(Id, Id)>,
     by_uuid: UuidIndex,
 }
@@ -43,7 +49,7 @@ impl<T> Default for Table<T> {
         Table {
             rows: Rows::default(),
             next_id: 1,
-            by_update: BTreeSet::new(),
+            by_update: OnceLock::new(),
             by_patient: BTreeSet::new(),
             by_uuid: UuidIndex::default(),
         }
@@ -300,9 +306,9 @@ impl<T: Record> Table<T> {
         row.set_last_update(at);
         let now_patient = row.patient_id();
         let uuid_changed = row.uuid() != uuid.as_ref();
-        if update != at {
-            self.by_update.remove(&(update, id));
-            self.by_update.insert((at, id));
+        if let Some(by_update) = self.by_update.get_mut().filter(|_| update != at) {
+            by_update.remove(&(update, id));
+            by_update.insert((at, id));
         }
         if patient != now_patient {
             if let Some(p) = patient {
@@ -353,6 +359,12 @@ impl<T: Record> Table<T> {
     pub fn updated_after(&self, after: Timestamp) -> impl Iterator<Item = &T> {
         use std::ops::Bound::{Excluded, Unbounded};
         self.by_update
+            .get_or_init(|| {
+                let mut keys: Vec<(Timestamp, Id)> =
+                    self.iter().map(|r| (r.last_update(), r.id())).collect();
+                keys.sort_unstable();
+                keys.into_iter().collect()
+            })
             .range((Excluded((after, Id::MAX)), Unbounded))
             .filter_map(|(_, id)| self.get(*id))
     }
@@ -368,7 +380,9 @@ impl<T: Record> Table<T> {
     /// done: the contents, and so every read, stay the same.
     pub fn compact(&mut self) {
         self.rows.compact();
-        packed_set(&mut self.by_update);
+        if let Some(by_update) = self.by_update.get_mut() {
+            packed_set(by_update);
+        }
         packed_set(&mut self.by_patient);
     }
 
@@ -377,7 +391,9 @@ impl<T: Record> Table<T> {
         let Some(row) = self.rows.get(id) else {
             return;
         };
-        self.by_update.insert((row.last_update(), id));
+        if let Some(by_update) = self.by_update.get_mut() {
+            by_update.insert((row.last_update(), id));
+        }
         if let Some(p) = row.patient_id() {
             self.by_patient.insert((p, id));
         }
@@ -388,7 +404,9 @@ impl<T: Record> Table<T> {
 
     fn unindex(&mut self, row: &T) {
         let id = row.id();
-        self.by_update.remove(&(row.last_update(), id));
+        if let Some(by_update) = self.by_update.get_mut() {
+            by_update.remove(&(row.last_update(), id));
+        }
         if let Some(p) = row.patient_id() {
             self.by_patient.remove(&(p, id));
         }
@@ -607,7 +625,7 @@ mod tests {
         assert_eq!(t.updated_after(at(9)).count(), 1);
         t.update(a, at(20), |r| r.v = 1);
         assert_eq!(t.updated_after(at(10)).count(), 1);
-        assert_eq!(t.by_update.len(), 1);
+        assert_eq!(t.by_update.get().map(BTreeSet::len), Some(1));
     }
 
     #[test]
@@ -628,6 +646,26 @@ mod tests {
         assert_eq!(t.by_uuid(&format!("u{}", n - 1)).unwrap().id, n);
         assert!(t.get(CHUNK as Id).is_none());
         assert_eq!(t.get(CHUNK as Id + 1).unwrap().uuid, format!("u{CHUNK}"));
+    }
+
+    #[test]
+    fn the_change_time_index_is_built_when_first_read_and_then_kept() {
+        let mut t = Table::default();
+        let a = t.insert(row(1, "a", 10));
+        let b = t.insert(row(1, "b", 20));
+        let c = t.insert(row(1, "c", 30));
+        t.update(a, at(40), |r| r.v = 1);
+        t.remove(b);
+        assert!(t.by_update.get().is_none(), "not built by writes");
+        let after = |t: &Table<Row>, s| t.updated_after(at(s)).map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(after(&t, 5), vec![c, a]);
+        t.update(c, at(50), |r| r.v = 2);
+        let d = t.insert(row(2, "d", 45));
+        t.remove(a);
+        assert_eq!(after(&t, 5), vec![d, c]);
+        assert_eq!(after(&t, 45), vec![c]);
+        t.compact();
+        assert_eq!(after(&t, 0), vec![d, c]);
     }
 
     #[test]
