@@ -104,7 +104,7 @@ pub struct QuestionnaireResponse {
     pub status: Text,
     pub authored: Timestamp,
     /// `(linkId, question text, answer)` in order.
-    pub answers: Vec<(String, String, String)>,
+    pub answers: Vec<(Text, Text, Text)>,
     pub last_update: Timestamp,
 }
 record!(QuestionnaireResponse, patient, uuid);

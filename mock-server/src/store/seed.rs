@@ -670,14 +670,16 @@ fn seed_clinical(
         let (kind, cvx) = *pick(rng, IMMUNIZATIONS);
         let date = today - Duration::days(rng.gen_range(10..2000));
         let mut ext = Ext::new();
-        ext.insert(
-            "lot".to_owned().into(),
-            format!("L{}", rng.gen_range(10000..99999)).into(),
-        );
-        ext.insert("route".to_owned().into(), "IM".to_owned().into());
-        ext.insert(
-            "location".to_owned().into(),
-            "Left deltoid".to_owned().into(),
+        extend_exact(
+            &mut ext,
+            [
+                (
+                    "lot".into(),
+                    format!("L{}", rng.gen_range(10000..99999)).into(),
+                ),
+                ("route".into(), "IM".into()),
+                ("location".into(), "Left deltoid".into()),
+            ],
         );
         let u = uuid(rng);
         d.immunizations.insert(Immunization {
@@ -891,6 +893,22 @@ fn seed_appointments(
             let _ = d.insert_appointment(appt, now, true);
         }
     }
+}
+
+/// Adds `columns` to `ext`, leaving it exactly as large as its entries.
+/// A map grown by `insert` keeps a vector's spare capacity (room for 4,
+/// then doubled), up to half of it unused, in every seeded row.
+pub(super) fn extend_exact(ext: &mut Ext, columns: impl IntoIterator<Item = (Text, Text)>) {
+    let columns: Vec<(Text, Text)> = columns.into_iter().collect();
+    let mut out = Ext::with_capacity(ext.len() + columns.len());
+    for (k, v) in std::mem::take(ext)
+        .into_tuple_vec()
+        .into_iter()
+        .chain(columns)
+    {
+        out.insert(k, v);
+    }
+    *ext = out;
 }
 
 /// One shared copy of each repeated text too long to sit inline (note
