@@ -147,7 +147,43 @@ pub struct Data {
 }
 
 impl Data {
-    /// Packs every index after a bulk load (see [`Table::compact`]).
+    /// Starts a bulk load (the seed): every table's patient index waits
+    /// for [`Data::compact`] to build it from the rows.
+    pub(super) fn defer_indexes(&mut self) {
+        self.patients.defer_patient_index();
+        self.appointments.defer_patient_index();
+        self.providers.defer_patient_index();
+        self.logins.defer_patient_index();
+        self.facilities.defer_patient_index();
+        self.programs.defer_patient_index();
+        self.appointment_types.defer_patient_index();
+        self.schedule_codes.defer_patient_index();
+        self.schedule_days.defer_patient_index();
+        self.allergies.defer_patient_index();
+        self.immunizations.defer_patient_index();
+        self.measurements.defer_patient_index();
+        self.medications.defer_patient_index();
+        self.prescriptions.defer_patient_index();
+        self.problems.defer_patient_index();
+        self.encounters.defer_patient_index();
+        self.notes.defer_patient_index();
+        self.documents.defer_patient_index();
+        self.labs.defer_patient_index();
+        self.appointment_archives.defer_patient_index();
+        self.billings.defer_patient_index();
+        self.ticklers.defer_patient_index();
+        self.messages.defer_patient_index();
+        self.insurance_companies.defer_patient_index();
+        self.insurances.defer_patient_index();
+        self.transactions.defer_patient_index();
+        self.drugs.defer_patient_index();
+        self.questionnaire_responses.defer_patient_index();
+        self.export_jobs.defer_patient_index();
+    }
+
+    /// Ends a bulk load: builds the deferred indexes and packs the kept
+    /// ones (see [`Table::compact`]). The patient name indexes are built
+    /// packed by [`Data::index_patients`].
     pub fn compact(&mut self) {
         self.patients.compact();
         self.appointments.compact();
@@ -178,10 +214,6 @@ impl Data {
         self.drugs.compact();
         self.questionnaire_responses.compact();
         self.export_jobs.compact();
-        table::packed_set(&mut self.names);
-        table::packed_set(&mut self.given_names);
-        table::packed_set(&mut self.titles);
-        table::packed_set(&mut self.hins);
         table::packed_set(&mut self.slots);
     }
 
@@ -310,6 +342,40 @@ impl Data {
         ids.sort_unstable();
         ids.dedup();
         ids
+    }
+
+    /// Builds the name and health-number indexes of every patient, each
+    /// in one pass from sorted keys (packed B-trees), replacing them: a
+    /// bulk load inserts its patients unindexed, in an order of no use to
+    /// these indexes, and calls this once they are all in.
+    pub(super) fn index_patients(&mut self) {
+        let n = self.patients.len();
+        let mut names = Vec::with_capacity(n);
+        let mut given_names = Vec::with_capacity(n * 2);
+        let mut titles = Vec::with_capacity(n);
+        let mut hins = Vec::with_capacity(n);
+        for p in self.patients.iter() {
+            names.push((
+                p.last_name.to_lowercase(),
+                p.first_name.to_lowercase(),
+                p.id,
+            ));
+            for given in [&p.first_name, &p.middle_name] {
+                if !given.is_empty() {
+                    given_names.push((given.to_lowercase(), p.id));
+                }
+            }
+            if !p.title.is_empty() {
+                titles.push((p.title.to_lowercase(), p.id));
+            }
+            if !p.hin.is_empty() {
+                hins.push((p.hin.clone(), p.id));
+            }
+        }
+        self.names = names.into_iter().collect();
+        self.given_names = given_names.into_iter().collect();
+        self.titles = titles.into_iter().collect();
+        self.hins = hins.into_iter().collect();
     }
 
     fn index_patient(&mut self, id: Id) {

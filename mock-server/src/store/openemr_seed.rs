@@ -485,25 +485,30 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
     }
 
     // The vitals form records pulse, respiration and oxygen saturation at
-    // every visit.
-    let visits: Vec<(Id, Id, Timestamp, Text)> = d
-        .encounters
+    // every visit, where the visit has no such measurement yet.
+    const VITALS: [(&str, &str, f64, f64); 3] = [
+        ("HR", "/min", 55.0, 95.0),
+        ("RESP", "/min", 12.0, 20.0),
+        ("O2SAT", "%", 94.0, 100.0),
+    ];
+    let recorded: std::collections::HashSet<(Id, &str)> = d
+        .measurements
         .iter()
-        .map(|e| (e.id, e.patient_id, e.date, e.provider_no.clone()))
+        .filter_map(|m| {
+            let kind = VITALS.iter().find(|v| v.0 == m.kind)?.0;
+            Some((m.encounter_id?, kind))
+        })
         .collect();
-    for (encounter, patient, at, provider_no) in visits {
-        let have: Vec<Text> = d
-            .measurements
-            .for_patient(patient)
-            .filter(|m| m.encounter_id == Some(encounter))
-            .map(|m| m.kind.clone())
-            .collect();
-        for (kind, unit, lo, hi) in [
-            ("HR", "/min", 55.0, 95.0),
-            ("RESP", "/min", 12.0, 20.0),
-            ("O2SAT", "%", 94.0, 100.0),
-        ] {
-            if have.iter().any(|k| k == kind) {
+    for encounter in 1..d.encounters.next_id() {
+        let Some((patient, at, provider_no)) = d
+            .encounters
+            .get(encounter)
+            .map(|e| (e.patient_id, e.date, e.provider_no.clone()))
+        else {
+            continue;
+        };
+        for (kind, unit, lo, hi) in VITALS {
+            if recorded.contains(&(encounter, kind)) {
                 continue;
             }
             let value: f64 = rng.gen_range(lo..hi);

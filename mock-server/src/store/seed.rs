@@ -241,6 +241,7 @@ pub fn generate(cfg: &SeedConfig) -> Data {
     let now = Utc.from_utc_datetime(&cfg.today.and_hms_opt(0, 0, 0).unwrap_or_default());
     let uuid = |rng: &mut ChaCha8Rng| Uuid::v4(rng.gen());
     let mut texts = Interner::default();
+    d.defer_indexes();
 
     seed_facilities(&mut d, &mut rng, now);
     let doctors = seed_staff(&mut d, &mut rng, cfg, now);
@@ -259,10 +260,12 @@ pub fn generate(cfg: &SeedConfig) -> Data {
             p.portal_username = accounts::PORTAL_USER.into();
             p.portal_password = accounts::PORTAL_PASSWORD.into();
         }
+        // Indexed by name once they are all in (nothing below searches
+        // by name).
         let id = d.patients.insert(p);
-        d.index_patient(id);
         seed_clinical(&mut d, &mut rng, &mut texts, id, &doctors, cfg.today, now);
     }
+    d.index_patients();
     seed_appointments(&mut d, &mut rng, &mut texts, cfg, &doctors, now);
     if cfg.family == Family::Oscar {
         if let Some(doc) = oscar_records() {

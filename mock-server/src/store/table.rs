@@ -40,7 +40,11 @@ pub struct Table<T> {
     /// kept current by every write from then on. Until then it costs
     /// nothing: about 25 bytes a row, a tenth of a seeded store.
     by_update: OnceLock<BTreeSet<(Timestamp, Id)>>,
-    by_patient: BTreeSet<(Id, Id)>,
+    /// `(patient, id)`: each patient's rows. `None` while a bulk load
+    /// defers it ([`Table::defer_patient_index`]); [`Table::compact`]
+    /// then builds it from the rows in one pass, packed, instead of
+    /// inserting row by row into half-full nodes and repacking them.
+    by_patient: Option<BTreeSet<(Id, Id)>>,
     by_uuid: UuidIndex,
 }
 
@@ -50,7 +54,7 @@ impl<T> Default for Table<T> {
             rows: Rows::default(),
             next_id: 1,
             by_update: OnceLock::new(),
-            by_patient: BTreeSet::new(),
+            by_patient: Some(BTreeSet::new()),
             by_uuid: UuidIndex::default(),
         }
     }
@@ -310,12 +314,12 @@ impl<T: Record> Table<T> {
             by_update.remove(&(update, id));
             by_update.insert((at, id));
         }
-        if patient != now_patient {
+        if let Some(by_patient) = self.by_patient.as_mut().filter(|_| patient != now_patient) {
             if let Some(p) = patient {
-                self.by_patient.remove(&(p, id));
+                by_patient.remove(&(p, id));
             }
             if let Some(p) = now_patient {
-                self.by_patient.insert((p, id));
+                by_patient.insert((p, id));
             }
         }
         if uuid_changed {
@@ -348,11 +352,29 @@ impl<T: Record> Table<T> {
         self.rows.iter()
     }
 
-    /// The rows of one patient, in id order.
+    /// The rows of one patient, in id order: through the index, or while
+    /// a bulk load defers it, by reading every row.
     pub fn for_patient(&self, patient: Id) -> impl Iterator<Item = &T> {
-        self.by_patient
-            .range((patient, Id::MIN)..=(patient, Id::MAX))
-            .filter_map(|(_, id)| self.get(*id))
+        let indexed = self.by_patient.as_ref().map(|by_patient| {
+            by_patient
+                .range((patient, Id::MIN)..=(patient, Id::MAX))
+                .filter_map(|(_, id)| self.get(*id))
+        });
+        let scanned = self
+            .by_patient
+            .is_none()
+            .then(|| self.iter().filter(move |r| r.patient_id() == Some(patient)));
+        indexed
+            .into_iter()
+            .flatten()
+            .chain(scanned.into_iter().flatten())
+    }
+
+    /// Stops keeping the patient index on every write, for a bulk load
+    /// whose rows arrive in no useful order for it; [`Table::compact`]
+    /// builds it once the load is done.
+    pub fn defer_patient_index(&mut self) {
+        self.by_patient = None;
     }
 
     /// Rows changed strictly after `after`, oldest change first.
@@ -373,17 +395,24 @@ impl<T: Record> Table<T> {
         self.next_id
     }
 
-    /// Rebuilds the B-tree indexes with full nodes and gives back the last
-    /// chunk's spare capacity. Rows arrive in id order, and a B-tree
-    /// filled in order keeps its nodes about half full; one built from
-    /// sorted input packs them. Called once a bulk load (the seed) is
-    /// done: the contents, and so every read, stay the same.
+    /// Ends a bulk load (the seed): builds a deferred patient index from
+    /// the rows, rebuilds a kept one with full nodes (a B-tree filled in
+    /// order keeps its nodes about half full; one built from sorted input
+    /// packs them) and gives back the last chunk's spare capacity. The
+    /// contents, and so every read, stay the same.
     pub fn compact(&mut self) {
         self.rows.compact();
-        if let Some(by_update) = self.by_update.get_mut() {
-            packed_set(by_update);
+        match &mut self.by_patient {
+            Some(by_patient) => packed_set(by_patient),
+            None => {
+                let mut keys: Vec<(Id, Id)> = self
+                    .iter()
+                    .filter_map(|r| r.patient_id().map(|p| (p, r.id())))
+                    .collect();
+                keys.sort_unstable();
+                self.by_patient = Some(keys.into_iter().collect());
+            }
         }
-        packed_set(&mut self.by_patient);
     }
 
     /// Indexes the stored row `id`.
@@ -394,8 +423,8 @@ impl<T: Record> Table<T> {
         if let Some(by_update) = self.by_update.get_mut() {
             by_update.insert((row.last_update(), id));
         }
-        if let Some(p) = row.patient_id() {
-            self.by_patient.insert((p, id));
+        if let Some((p, by_patient)) = row.patient_id().zip(self.by_patient.as_mut()) {
+            by_patient.insert((p, id));
         }
         if let Some(u) = row.uuid() {
             self.by_uuid.insert(u.key(), id, &self.rows);
@@ -407,8 +436,8 @@ impl<T: Record> Table<T> {
         if let Some(by_update) = self.by_update.get_mut() {
             by_update.remove(&(row.last_update(), id));
         }
-        if let Some(p) = row.patient_id() {
-            self.by_patient.remove(&(p, id));
+        if let Some((p, by_patient)) = row.patient_id().zip(self.by_patient.as_mut()) {
+            by_patient.remove(&(p, id));
         }
         if let Some(u) = row.uuid() {
             self.by_uuid.remove(u.key(), id);
@@ -666,6 +695,29 @@ mod tests {
         assert_eq!(after(&t, 45), vec![c]);
         t.compact();
         assert_eq!(after(&t, 0), vec![d, c]);
+    }
+
+    #[test]
+    fn a_deferred_patient_index_reads_the_same_and_is_built_by_compact() {
+        let mut kept = Table::default();
+        let mut deferred = Table::default();
+        deferred.defer_patient_index();
+        for t in [&mut kept, &mut deferred] {
+            for i in 0..50 {
+                t.insert(row((i * 7) % 5, &format!("u{i}"), i));
+            }
+            t.update(3, at(99), |r| r.patient_id = 9);
+            t.remove(10);
+        }
+        let rows = |t: &Table<Row>, p| t.for_patient(p).map(|r| r.id).collect::<Vec<_>>();
+        for p in 0..10 {
+            assert_eq!(rows(&deferred, p), rows(&kept, p), "patient {p}");
+        }
+        assert!(deferred.by_patient.is_none());
+        deferred.compact();
+        assert_eq!(deferred.by_patient, kept.by_patient);
+        deferred.insert(row(9, "late", 100));
+        assert_eq!(rows(&deferred, 9), vec![3, 51]);
     }
 
     #[test]
