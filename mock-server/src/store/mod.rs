@@ -147,38 +147,38 @@ pub struct Data {
 }
 
 impl Data {
-    /// Starts a bulk load (the seed): every table's patient index waits
-    /// for [`Data::compact`] to build it from the rows.
+    /// Starts a bulk load (the seed): every table's patient and uuid
+    /// indexes wait for [`Data::compact`] to build them from the rows.
     pub(super) fn defer_indexes(&mut self) {
-        self.patients.defer_patient_index();
-        self.appointments.defer_patient_index();
-        self.providers.defer_patient_index();
-        self.logins.defer_patient_index();
-        self.facilities.defer_patient_index();
-        self.programs.defer_patient_index();
-        self.appointment_types.defer_patient_index();
-        self.schedule_codes.defer_patient_index();
-        self.schedule_days.defer_patient_index();
-        self.allergies.defer_patient_index();
-        self.immunizations.defer_patient_index();
-        self.measurements.defer_patient_index();
-        self.medications.defer_patient_index();
-        self.prescriptions.defer_patient_index();
-        self.problems.defer_patient_index();
-        self.encounters.defer_patient_index();
-        self.notes.defer_patient_index();
-        self.documents.defer_patient_index();
-        self.labs.defer_patient_index();
-        self.appointment_archives.defer_patient_index();
-        self.billings.defer_patient_index();
-        self.ticklers.defer_patient_index();
-        self.messages.defer_patient_index();
-        self.insurance_companies.defer_patient_index();
-        self.insurances.defer_patient_index();
-        self.transactions.defer_patient_index();
-        self.drugs.defer_patient_index();
-        self.questionnaire_responses.defer_patient_index();
-        self.export_jobs.defer_patient_index();
+        self.patients.defer_indexes();
+        self.appointments.defer_indexes();
+        self.providers.defer_indexes();
+        self.logins.defer_indexes();
+        self.facilities.defer_indexes();
+        self.programs.defer_indexes();
+        self.appointment_types.defer_indexes();
+        self.schedule_codes.defer_indexes();
+        self.schedule_days.defer_indexes();
+        self.allergies.defer_indexes();
+        self.immunizations.defer_indexes();
+        self.measurements.defer_indexes();
+        self.medications.defer_indexes();
+        self.prescriptions.defer_indexes();
+        self.problems.defer_indexes();
+        self.encounters.defer_indexes();
+        self.notes.defer_indexes();
+        self.documents.defer_indexes();
+        self.labs.defer_indexes();
+        self.appointment_archives.defer_indexes();
+        self.billings.defer_indexes();
+        self.ticklers.defer_indexes();
+        self.messages.defer_indexes();
+        self.insurance_companies.defer_indexes();
+        self.insurances.defer_indexes();
+        self.transactions.defer_indexes();
+        self.drugs.defer_indexes();
+        self.questionnaire_responses.defer_indexes();
+        self.export_jobs.defer_indexes();
     }
 
     /// Ends a bulk load: builds the deferred indexes and packs the kept

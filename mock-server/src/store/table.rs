@@ -41,11 +41,15 @@ pub struct Table<T> {
     /// nothing: about 25 bytes a row, a tenth of a seeded store.
     by_update: OnceLock<BTreeSet<(Timestamp, Id)>>,
     /// `(patient, id)`: each patient's rows. `None` while a bulk load
-    /// defers it ([`Table::defer_patient_index`]); [`Table::compact`]
-    /// then builds it from the rows in one pass, packed, instead of
-    /// inserting row by row into half-full nodes and repacking them.
+    /// defers it ([`Table::defer_indexes`]); [`Table::compact`] then
+    /// builds it from the rows in one pass, packed, instead of inserting
+    /// row by row into half-full nodes and repacking them.
     by_patient: Option<BTreeSet<(Id, Id)>>,
-    by_uuid: UuidIndex,
+    /// Ids by uuid; `None` while a bulk load defers it, then built at its
+    /// final size: growing it row by row rehashed every entry at each
+    /// doubling, reading each entry's row for its uuid (a cache miss per
+    /// row, a sixth of seeding 1,000,000 patients).
+    by_uuid: Option<UuidIndex>,
 }
 
 impl<T> Default for Table<T> {
@@ -55,7 +59,7 @@ impl<T> Default for Table<T> {
             next_id: 1,
             by_update: OnceLock::new(),
             by_patient: Some(BTreeSet::new()),
-            by_uuid: UuidIndex::default(),
+            by_uuid: Some(UuidIndex::default()),
         }
     }
 }
@@ -217,6 +221,21 @@ struct UuidIndex {
 }
 
 impl UuidIndex {
+    /// The index of every row, sized for them at once. Rows are taken in
+    /// id order, so of two that share a uuid the later is found.
+    fn build<T: Record>(rows: &Rows<T>) -> UuidIndex {
+        let mut index = UuidIndex {
+            ids: HashTable::with_capacity(rows.len),
+            state: RandomState::default(),
+        };
+        for row in rows.iter() {
+            if let Some(u) = row.uuid() {
+                index.insert(u.key(), row.id(), rows);
+            }
+        }
+        index
+    }
+
     fn hash(&self, key: UuidKey<'_>) -> u64 {
         hash_key(&self.state, key)
     }
@@ -294,10 +313,17 @@ impl<T: Record> Table<T> {
         self.rows.get(id)
     }
 
+    /// The row with this uuid (of two that share one, the later): through
+    /// the index, or while a bulk load defers it, by reading every row.
     pub fn by_uuid(&self, uuid: &str) -> Option<&T> {
-        self.by_uuid
-            .get(UuidKey::of(uuid), &self.rows)
-            .and_then(|id| self.get(id))
+        let key = UuidKey::of(uuid);
+        match &self.by_uuid {
+            Some(by_uuid) => by_uuid.get(key, &self.rows).and_then(|id| self.get(id)),
+            None => self
+                .iter()
+                .rev()
+                .find(|r| r.uuid().map(Uuid::key) == Some(key)),
+        }
     }
 
     /// Changes a row in place and stamps it; `None` when there is no row.
@@ -322,12 +348,12 @@ impl<T: Record> Table<T> {
                 by_patient.insert((p, id));
             }
         }
-        if uuid_changed {
+        if let Some(by_uuid) = self.by_uuid.as_mut().filter(|_| uuid_changed) {
             if let Some(u) = &uuid {
-                self.by_uuid.remove(u.key(), id);
+                by_uuid.remove(u.key(), id);
             }
             if let Some(key) = self.rows.get(id).and_then(|r| r.uuid()).map(Uuid::key) {
-                self.by_uuid.insert(key, id, &self.rows);
+                by_uuid.insert(key, id, &self.rows);
             }
         }
         Some(out)
@@ -370,11 +396,11 @@ impl<T: Record> Table<T> {
             .chain(scanned.into_iter().flatten())
     }
 
-    /// Stops keeping the patient index on every write, for a bulk load
-    /// whose rows arrive in no useful order for it; [`Table::compact`]
-    /// builds it once the load is done.
-    pub fn defer_patient_index(&mut self) {
+    /// Stops keeping the patient and uuid indexes on every write, for a
+    /// bulk load; [`Table::compact`] builds them once the load is done.
+    pub fn defer_indexes(&mut self) {
         self.by_patient = None;
+        self.by_uuid = None;
     }
 
     /// Rows changed strictly after `after`, oldest change first.
@@ -395,13 +421,16 @@ impl<T: Record> Table<T> {
         self.next_id
     }
 
-    /// Ends a bulk load (the seed): builds a deferred patient index from
-    /// the rows, rebuilds a kept one with full nodes (a B-tree filled in
+    /// Ends a bulk load (the seed): builds deferred indexes from the rows,
+    /// rebuilds a kept patient index with full nodes (a B-tree filled in
     /// order keeps its nodes about half full; one built from sorted input
     /// packs them) and gives back the last chunk's spare capacity. The
     /// contents, and so every read, stay the same.
     pub fn compact(&mut self) {
         self.rows.compact();
+        if self.by_uuid.is_none() {
+            self.by_uuid = Some(UuidIndex::build(&self.rows));
+        }
         match &mut self.by_patient {
             Some(by_patient) => packed_set(by_patient),
             None => {
@@ -426,8 +455,8 @@ impl<T: Record> Table<T> {
         if let Some((p, by_patient)) = row.patient_id().zip(self.by_patient.as_mut()) {
             by_patient.insert((p, id));
         }
-        if let Some(u) = row.uuid() {
-            self.by_uuid.insert(u.key(), id, &self.rows);
+        if let Some((u, by_uuid)) = row.uuid().zip(self.by_uuid.as_mut()) {
+            by_uuid.insert(u.key(), id, &self.rows);
         }
     }
 
@@ -439,8 +468,8 @@ impl<T: Record> Table<T> {
         if let Some((p, by_patient)) = row.patient_id().zip(self.by_patient.as_mut()) {
             by_patient.remove(&(p, id));
         }
-        if let Some(u) = row.uuid() {
-            self.by_uuid.remove(u.key(), id);
+        if let Some((u, by_uuid)) = row.uuid().zip(self.by_uuid.as_mut()) {
+            by_uuid.remove(u.key(), id);
         }
     }
 }
@@ -698,10 +727,10 @@ mod tests {
     }
 
     #[test]
-    fn a_deferred_patient_index_reads_the_same_and_is_built_by_compact() {
+    fn deferred_indexes_read_the_same_and_are_built_by_compact() {
         let mut kept = Table::default();
         let mut deferred = Table::default();
-        deferred.defer_patient_index();
+        deferred.defer_indexes();
         for t in [&mut kept, &mut deferred] {
             for i in 0..50 {
                 t.insert(row((i * 7) % 5, &format!("u{i}"), i));
@@ -710,14 +739,23 @@ mod tests {
             t.remove(10);
         }
         let rows = |t: &Table<Row>, p| t.for_patient(p).map(|r| r.id).collect::<Vec<_>>();
+        let by_uuid = |t: &Table<Row>, u: &str| t.by_uuid(u).map(|r| r.id);
         for p in 0..10 {
             assert_eq!(rows(&deferred, p), rows(&kept, p), "patient {p}");
         }
-        assert!(deferred.by_patient.is_none());
+        for u in ["u0", "u3", "u10", "u49", "u50"] {
+            assert_eq!(by_uuid(&deferred, u), by_uuid(&kept, u), "{u}");
+        }
+        assert!(deferred.by_patient.is_none() && deferred.by_uuid.is_none());
         deferred.compact();
         assert_eq!(deferred.by_patient, kept.by_patient);
+        for i in 0..51 {
+            let u = format!("u{i}");
+            assert_eq!(by_uuid(&deferred, &u), by_uuid(&kept, &u), "{u}");
+        }
         deferred.insert(row(9, "late", 100));
         assert_eq!(rows(&deferred, 9), vec![3, 51]);
+        assert_eq!(by_uuid(&deferred, "late"), Some(51));
     }
 
     #[test]
