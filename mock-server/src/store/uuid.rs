@@ -4,13 +4,14 @@
 //! Nearly every clinical row has a uuid, and as text one takes 36 bytes,
 //! too long to sit inline in a [`Text`]: a heap block per row (64 bytes
 //! with its header and the allocator's rounding) beside the 16-byte field.
-//! As bytes it costs 24 bytes in all and hashes as two words instead of
+//! As bytes it costs 16 bytes in all and hashes as two words instead of
 //! 36 bytes of text. A uuid a client spelled some other way (upper case,
 //! or any FHIR id a `PUT` may create) keeps its text, so every value reads
 //! back exactly as it was written: the two forms never spell the same text,
 //! and equality, hashing and output follow the spelling.
 
 use std::fmt;
+use std::num::NonZeroU64;
 
 use serde::{Serialize, Serializer};
 
@@ -22,16 +23,33 @@ pub struct Uuid(Repr);
 
 #[derive(Clone, PartialEq, Eq)]
 enum Repr {
-    /// The 16 bytes of a uuid spelled in lower-case hex with hyphens
-    /// (`8-4-4-4-12`), as the mock and OpenEMR generate them.
-    Canonical([u8; 16]),
-    /// Any other spelling, the empty one included.
-    Spelled(Text),
+    /// A uuid spelled in lower-case hex with hyphens (`8-4-4-4-12`), as
+    /// the mock and OpenEMR generate them: its first and last eight bytes,
+    /// big-endian. The last eight are never zero (such a uuid is kept as
+    /// spelled; no random one is, its variant bits are set), which leaves
+    /// room for the other form beside them: a `Uuid` is 16 bytes.
+    Canonical(u64, NonZeroU64),
+    /// Any other spelling, boxed (a client's, so rare); `None` is the
+    /// empty one, a row without a uuid.
+    Spelled(Option<Box<Text>>),
 }
 
 impl Default for Repr {
     fn default() -> Self {
-        Repr::Spelled(Text::new())
+        Repr::Spelled(None)
+    }
+}
+
+impl Repr {
+    fn canonical(b: [u8; 16]) -> Option<Repr> {
+        let (hi, lo) = b.split_at(8);
+        let hi = u64::from_be_bytes(hi.try_into().ok()?);
+        let lo = NonZeroU64::new(u64::from_be_bytes(lo.try_into().ok()?))?;
+        Some(Repr::Canonical(hi, lo))
+    }
+
+    fn spelled(s: Text) -> Repr {
+        Repr::Spelled((!s.is_empty()).then(|| Box::new(s)))
     }
 }
 
@@ -64,43 +82,57 @@ impl Uuid {
     pub fn v4(mut bytes: [u8; 16]) -> Uuid {
         bytes[6] = (bytes[6] & 0x0f) | 0x40;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        Uuid(Repr::Canonical(bytes))
+        Uuid::of_bytes(bytes, || crate::rng::format_uuid(bytes).into())
     }
 
     /// The uuid spelled `s`.
     pub fn parse(s: &str) -> Uuid {
         match UuidKey::of(s) {
-            UuidKey::Canonical(b) => Uuid(Repr::Canonical(b)),
-            UuidKey::Spelled(s) => Uuid(Repr::Spelled(Text::from(s))),
+            UuidKey::Canonical(b) => Uuid::of_bytes(b, || Text::from(s)),
+            UuidKey::Spelled(s) => Uuid(Repr::spelled(Text::from(s))),
         }
+    }
+
+    /// The canonical uuid of `bytes`, or its `spelling` kept as text when
+    /// the bytes have no canonical form here (the last eight all zero).
+    fn of_bytes(bytes: [u8; 16], spelling: impl FnOnce() -> Text) -> Uuid {
+        Uuid(Repr::canonical(bytes).unwrap_or_else(|| Repr::spelled(spelling())))
     }
 
     /// Its text, to read as a `&str`.
     pub fn as_str(&self) -> UuidStr<'_> {
         match &self.0 {
-            Repr::Canonical(b) => UuidStr::Canonical(spell(b)),
-            Repr::Spelled(t) => UuidStr::Spelled(t.as_str()),
+            Repr::Canonical(hi, lo) => UuidStr::Canonical(spell(&bytes(*hi, *lo))),
+            Repr::Spelled(t) => UuidStr::Spelled(t.as_deref().map_or("", Text::as_str)),
         }
     }
 
     /// Whether it is the empty spelling (a row without a uuid).
     pub fn is_empty(&self) -> bool {
-        matches!(&self.0, Repr::Spelled(t) if t.is_empty())
+        matches!(&self.0, Repr::Spelled(None))
     }
 
     /// The key it is found by.
     pub fn key(&self) -> UuidKey<'_> {
         match &self.0 {
-            Repr::Canonical(b) => UuidKey::Canonical(*b),
-            Repr::Spelled(t) => UuidKey::Spelled(t.as_str()),
+            Repr::Canonical(hi, lo) => UuidKey::Canonical(bytes(*hi, *lo)),
+            Repr::Spelled(t) => UuidKey::Spelled(t.as_deref().map_or("", Text::as_str)),
         }
     }
 }
 
+fn bytes(hi: u64, lo: NonZeroU64) -> [u8; 16] {
+    (u128::from(hi) << 64 | u128::from(lo.get())).to_be_bytes()
+}
+
 impl<'a> UuidKey<'a> {
-    /// The key of the uuid spelled `s`: its bytes when `s` is canonical.
+    /// The key of the uuid spelled `s`: its bytes when `s` is canonical
+    /// (and its last eight bytes are not all zero, see [`Uuid`]).
     pub fn of(s: &'a str) -> UuidKey<'a> {
-        parse_canonical(s).map_or(UuidKey::Spelled(s), UuidKey::Canonical)
+        match parse_canonical(s) {
+            Some(b) if Repr::canonical(b).is_some() => UuidKey::Canonical(b),
+            _ => UuidKey::Spelled(s),
+        }
     }
 }
 
@@ -234,9 +266,9 @@ impl From<&String> for Uuid {
 
 impl From<Text> for Uuid {
     fn from(s: Text) -> Uuid {
-        match parse_canonical(&s) {
-            Some(b) => Uuid(Repr::Canonical(b)),
-            None => Uuid(Repr::Spelled(s)),
+        match UuidKey::of(&s) {
+            UuidKey::Canonical(b) => Uuid::of_bytes(b, || s.clone()),
+            UuidKey::Spelled(_) => Uuid(Repr::spelled(s)),
         }
     }
 }
@@ -261,7 +293,7 @@ mod tests {
     fn a_canonical_spelling_is_kept_as_bytes_and_reads_back_the_same() {
         let s = "0f8c2a4e-1b3d-4c5e-9f60-7a8b9c0d1e2f";
         let u = Uuid::from(s);
-        assert!(matches!(u.0, Repr::Canonical(_)));
+        assert!(matches!(u.0, Repr::Canonical(..)));
         assert_eq!(&*u.as_str(), s);
         assert_eq!(u.to_string(), s);
         assert_eq!(serde_json::to_string(&u).unwrap(), format!("\"{s}\""));
@@ -281,9 +313,11 @@ mod tests {
             "0f8c2a4e-1b3d-4c5e-9f60-7a8b9c0d1e2",
             "0f8c2a4e-1b3d-4c5e-9f60-7a8b9c0d1e2ff",
             "0f8c2a4e-1b3d-4c5e-9f60-7a8b9c0d1e2g",
+            "0f8c2a4e-1b3d-4c5e-0000-000000000000",
         ] {
             let u = Uuid::from(s);
             assert!(matches!(u.0, Repr::Spelled(_)), "{s}");
+            assert_eq!(Uuid::from(Text::from(s)), u);
             assert_eq!(u.to_string(), s);
             assert_eq!(u, s);
             assert_ne!(u, lower);
@@ -316,7 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn it_takes_24_bytes() {
-        assert_eq!(std::mem::size_of::<Uuid>(), 24);
+    fn it_takes_16_bytes() {
+        assert_eq!(std::mem::size_of::<Uuid>(), 16);
     }
 }
