@@ -372,10 +372,10 @@ impl Data {
                 hins.push((p.hin.clone(), p.id));
             }
         }
-        self.names = names.into_iter().collect();
-        self.given_names = given_names.into_iter().collect();
-        self.titles = titles.into_iter().collect();
-        self.hins = hins.into_iter().collect();
+        self.names = packed_from(names);
+        self.given_names = packed_from(given_names);
+        self.titles = packed_from(titles);
+        self.hins = packed_from(hins);
     }
 
     fn index_patient(&mut self, id: Id) {
@@ -579,6 +579,14 @@ impl Data {
         }
         out
     }
+}
+
+/// A set built from `keys` with full nodes. Sorted unstably first: a
+/// set sorts what it collects with a stable sort, slower on shuffled
+/// keys, which finds them in order and only checks them.
+fn packed_from<K: Ord>(mut keys: Vec<K>) -> BTreeSet<K> {
+    keys.sort_unstable();
+    keys.into_iter().collect()
 }
 
 /// Narrows `acc` to the ids also in `ids` (both in id order, as

@@ -457,16 +457,16 @@ fn seed_schedule(d: &mut Data, cfg: &SeedConfig, doctors: &[Text], now: Timestam
             ..ScheduleCode::default()
         });
     }
-    // 96 quarter-hours a day; `_` means not working.
-    let mut timecode = String::with_capacity(96);
-    for q in 0..96u32 {
-        let hour = q / 4;
-        timecode.push(match hour {
+    // 96 quarter-hours a day; `_` means not working. Every day shares
+    // one copy.
+    let timecode: Text = (0..96u32)
+        .map(|q| match q / 4 {
             9..=11 | 13..=16 => 'A',
             12 => 'L',
             _ => '_',
-        });
-    }
+        })
+        .collect::<String>()
+        .into();
     for offset in -days_back(cfg, doctors.len())..=60 {
         let date = cfg.today + Duration::days(offset);
         if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
@@ -477,7 +477,7 @@ fn seed_schedule(d: &mut Data, cfg: &SeedConfig, doctors: &[Text], now: Timestam
                 provider_no: doctor.clone(),
                 date,
                 slot_min: 15,
-                timecode: timecode.clone().into(),
+                timecode: timecode.clone(),
                 holiday: false,
                 last_update: now,
                 ..ScheduleDay::default()
