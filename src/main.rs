@@ -10,7 +10,27 @@ use emr_conformance::exit;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Keeps the process's memory in 4 KiB pages. mimalloc asks the kernel
+/// for transparent huge pages on its arenas, and a 2 MiB page is resident
+/// as a whole once any byte of it is touched: a seeded store's rows,
+/// strings and index nodes spread over size-class pages left about a
+/// sixth of the mock's resident memory in the untouched parts of huge
+/// pages (OSCAR, 100,000 patients: 336 MB resident with them, 292 MB
+/// without), and seeding was no slower in small pages (the kernel zeroes
+/// only the pages used). Applies to the mappings of the whole process
+/// from here on, as `MIMALLOC_ALLOW_THP=0` would from the start.
+fn use_small_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no
+    // memory of ours; a kernel without it answers an error, which leaves
+    // the process as it was.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 fn main() -> ExitCode {
+    use_small_pages();
     let cli = Cli::parse();
     let cli = match cli.command {
         // The bench builds its own runtimes (server and client apart).

@@ -171,7 +171,7 @@ pub async fn source(
             let uuid = state
                 .default_site()
                 .store
-                .read(|d| d.patients().get(1).map(|p| p.uuid.clone()))
+                .read(|d| d.patients().get(1).map(|p| p.uuid.to_string()))
                 .ok_or("the mock has no patient 1")?;
             case.path.replace("{patient_uuid}", &uuid)
         }

@@ -14,6 +14,7 @@ pub mod oscar_seed;
 mod records;
 pub mod seed;
 mod table;
+mod uuid;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +26,7 @@ pub use model::*;
 pub use records::*;
 pub use seed::SeedConfig;
 pub use table::{Record, Table};
+pub use uuid::{Uuid, UuidKey, UuidStr};
 
 /// Row ids, as the real systems use integers.
 pub type Id = i64;
@@ -172,7 +174,43 @@ pub struct Data {
 }
 
 impl Data {
-    /// Packs every index after a bulk load (see [`Table::compact`]).
+    /// Starts a bulk load (the seed): every table's patient and uuid
+    /// indexes wait for [`Data::compact`] to build them from the rows.
+    pub(super) fn defer_indexes(&mut self) {
+        self.patients.defer_indexes();
+        self.appointments.defer_indexes();
+        self.providers.defer_indexes();
+        self.logins.defer_indexes();
+        self.facilities.defer_indexes();
+        self.programs.defer_indexes();
+        self.appointment_types.defer_indexes();
+        self.schedule_codes.defer_indexes();
+        self.schedule_days.defer_indexes();
+        self.allergies.defer_indexes();
+        self.immunizations.defer_indexes();
+        self.measurements.defer_indexes();
+        self.medications.defer_indexes();
+        self.prescriptions.defer_indexes();
+        self.problems.defer_indexes();
+        self.encounters.defer_indexes();
+        self.notes.defer_indexes();
+        self.documents.defer_indexes();
+        self.labs.defer_indexes();
+        self.appointment_archives.defer_indexes();
+        self.billings.defer_indexes();
+        self.ticklers.defer_indexes();
+        self.messages.defer_indexes();
+        self.insurance_companies.defer_indexes();
+        self.insurances.defer_indexes();
+        self.transactions.defer_indexes();
+        self.drugs.defer_indexes();
+        self.questionnaire_responses.defer_indexes();
+        self.export_jobs.defer_indexes();
+    }
+
+    /// Ends a bulk load: builds the deferred indexes and packs the kept
+    /// ones (see [`Table::compact`]). The patient name indexes are built
+    /// packed by [`Data::index_patients`].
     pub fn compact(&mut self) {
         self.patients.compact();
         self.appointments.compact();
@@ -203,10 +241,6 @@ impl Data {
         self.drugs.compact();
         self.questionnaire_responses.compact();
         self.export_jobs.compact();
-        table::packed_set(&mut self.names);
-        table::packed_set(&mut self.given_names);
-        table::packed_set(&mut self.titles);
-        table::packed_set(&mut self.hins);
         table::packed_set(&mut self.slots);
     }
 
@@ -335,6 +369,40 @@ impl Data {
         ids.sort_unstable();
         ids.dedup();
         ids
+    }
+
+    /// Builds the name and health-number indexes of every patient, each
+    /// in one pass from sorted keys (packed B-trees), replacing them: a
+    /// bulk load inserts its patients unindexed, in an order of no use to
+    /// these indexes, and calls this once they are all in.
+    pub(super) fn index_patients(&mut self) {
+        let n = self.patients.len();
+        let mut names = Vec::with_capacity(n);
+        let mut given_names = Vec::with_capacity(n * 2);
+        let mut titles = Vec::with_capacity(n);
+        let mut hins = Vec::with_capacity(n);
+        for p in self.patients.iter() {
+            names.push((
+                p.last_name.to_lowercase(),
+                p.first_name.to_lowercase(),
+                p.id,
+            ));
+            for given in [&p.first_name, &p.middle_name] {
+                if !given.is_empty() {
+                    given_names.push((given.to_lowercase(), p.id));
+                }
+            }
+            if !p.title.is_empty() {
+                titles.push((p.title.to_lowercase(), p.id));
+            }
+            if !p.hin.is_empty() {
+                hins.push((p.hin.clone(), p.id));
+            }
+        }
+        self.names = packed_from(names);
+        self.given_names = packed_from(given_names);
+        self.titles = packed_from(titles);
+        self.hins = packed_from(hins);
     }
 
     fn index_patient(&mut self, id: Id) {
@@ -538,6 +606,14 @@ impl Data {
         }
         out
     }
+}
+
+/// A set built from `keys` with full nodes. Sorted unstably first: a
+/// set sorts what it collects with a stable sort, slower on shuffled
+/// keys, which finds them in order and only checks them.
+fn packed_from<K: Ord>(mut keys: Vec<K>) -> BTreeSet<K> {
+    keys.sort_unstable();
+    keys.into_iter().collect()
 }
 
 /// Narrows `acc` to the ids also in `ids` (both in id order, as

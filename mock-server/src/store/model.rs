@@ -6,7 +6,7 @@
 use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 
-use super::{Ext, Id, Text, Timestamp};
+use super::{Ext, Id, Text, Timestamp, Uuid};
 use crate::record;
 
 /// A postal address.
@@ -26,7 +26,7 @@ pub struct Patient {
     /// `demographic_no` in OSCAR, `pid` in OpenEMR.
     pub id: Id,
     /// OpenEMR's `uuid`, the FHIR Patient id.
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub title: Text,
     pub first_name: Text,
     pub middle_name: Text,
@@ -90,7 +90,7 @@ pub struct Provider {
     pub id: Id,
     /// OSCAR `provider_no` (`999998`), OpenEMR `users.id` as text.
     pub provider_no: Text,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub first_name: Text,
     pub last_name: Text,
     pub title: Text,
@@ -143,7 +143,7 @@ record!(Login);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Facility {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub name: Text,
     pub address: Address,
     pub phone: Text,
@@ -176,7 +176,7 @@ record!(Program);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Appointment {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub provider_no: Text,
     /// `None` for a slot booked without a patient (OSCAR allows it).
     pub patient: Option<Id>,
@@ -297,7 +297,7 @@ record!(ScheduleDay);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Allergy {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub patient_id: Id,
     pub description: Text,
     pub reaction: Text,
@@ -322,7 +322,7 @@ record!(Allergy, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Immunization {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub patient_id: Id,
     /// OSCAR prevention type (`Flu`, `Td`, `MMR`, `PAP`...).
     pub kind: Text,
@@ -346,7 +346,7 @@ record!(Immunization, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Measurement {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub patient_id: Id,
     /// OSCAR measurement type (`BP`, `WT`, `HT`, `TEMP`, `HR`, `A1C`...).
     pub kind: Text,
@@ -367,7 +367,7 @@ record!(Measurement, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Medication {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub patient_id: Id,
     pub provider_no: Text,
     /// The prescription (script) it was written on.
@@ -399,7 +399,7 @@ record!(Medication, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Prescription {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub patient_id: Id,
     pub provider_no: Text,
     pub date_prescribed: Option<NaiveDate>,
@@ -416,7 +416,7 @@ record!(Prescription, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Problem {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub patient_id: Id,
     /// `medical_problem`, `surgery`, `dental`.
     pub kind: Text,
@@ -438,7 +438,7 @@ record!(Problem, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Encounter {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub patient_id: Id,
     pub date: Timestamp,
     pub reason: Text,
@@ -459,7 +459,7 @@ record!(Encounter, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Note {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub patient_id: Id,
     pub encounter_id: Option<Id>,
     pub provider_no: Text,
@@ -481,7 +481,7 @@ record!(Note, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Document {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     /// `None` for a document not yet filed to a patient.
     pub patient: Option<Id>,
     pub file_name: Text,
@@ -509,7 +509,7 @@ record!(Document, patient_opt, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LabResult {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub patient: Option<Id>,
     /// Uploader type (`CML`, `GDML`, `MDS`, `PDF`...).
     pub lab_type: Text,

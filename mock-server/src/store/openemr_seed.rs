@@ -6,10 +6,11 @@
 //! It draws from its own random stream, after the common data is built,
 //! so the common data is the same for every family.
 
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::seed::extend_exact;
 use super::*;
 
 /// Name, generic, RxNorm, NDC, DIN, form, size, unit, route.
@@ -163,13 +164,13 @@ const PIXEL_PNG: &[u8] = &[
 /// Adds the OpenEMR-family records to `d`.
 pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x0E3E_5EED);
-    let uuid = |rng: &mut ChaCha8Rng| crate::rng::format_uuid(rng.gen());
+    let uuid = |rng: &mut ChaCha8Rng| Uuid::v4(rng.gen());
     let today = cfg.today;
 
     for (name, generic, rxnorm, ndc, din, form, size, unit, route) in FORMULARY {
         let u = uuid(&mut rng);
         d.drugs.insert(Drug {
-            uuid: u.into(),
+            uuid: u,
             name: (*name).into(),
             generic_name: (*generic).into(),
             rxnorm: (*rxnorm).into(),
@@ -187,7 +188,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
     for (name, kind, cms, city, state) in PAYERS {
         let u = uuid(&mut rng);
         d.insurance_companies.insert(InsuranceCompany {
-            uuid: u.into(),
+            uuid: u,
             name: (*name).into(),
             attn: "Claims".into(),
             cms_id: (*cms).into(),
@@ -219,79 +220,84 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             f.ext.insert("color".into(), "#99FFFF".into());
         });
     }
-    let encounters: Vec<Id> = d.encounters.iter().map(|e| e.id).collect();
-    for id in encounters {
+    for id in 1..d.encounters.next_id() {
         let _ = d.encounters.update(id, now, |e| {
             // Calendar category 1, the seeded "Regular visit".
-            e.ext.insert("pc_catid".into(), "1".into());
-            e.ext.insert("pos_code".into(), "11".into());
+            extend_exact(
+                &mut e.ext,
+                [
+                    ("pc_catid".into(), "1".into()),
+                    ("pos_code".into(), "11".into()),
+                ],
+            );
         });
     }
 
     let mut texts = super::seed::Interner::default();
-    let patients: Vec<(Id, NaiveDate, Text, Text, Text)> = d
-        .patients()
-        .iter()
-        .map(|p| {
+    let companies: Vec<Id> = d.insurance_companies.iter().map(|c| c.id).collect();
+    for pid in 1..d.patients.next_id() {
+        let Some((dob, first, last, provider_no)) = d.patients.get(pid).map(|p| {
             (
-                p.id,
                 p.birth_date.unwrap_or(today),
                 p.first_name.clone(),
                 p.last_name.clone(),
                 p.provider_no.clone(),
             )
-        })
-        .collect();
-    let companies: Vec<Id> = d.insurance_companies.iter().map(|c| c.id).collect();
-    for (pid, dob, first, last, provider_no) in patients {
+        }) else {
+            continue;
+        };
         let (race, race_text) = *pick(&mut rng, RACES);
         let (eth, eth_text) = *pick(&mut rng, ETHNICITIES);
-        let employer = rng
-            .gen_bool(0.5)
-            .then(|| *pick(&mut rng, EMPLOYERS))
-            .map(|(n, s)| (n.to_owned(), s.to_owned()));
+        let employer = rng.gen_bool(0.5).then(|| *pick(&mut rng, EMPLOYERS));
         let guardian = rng.gen_bool(0.3);
         // Demographic columns, not an edit: the row keeps its stamp.
         let stamp = d.patients.get(pid).map_or(now, |p| p.last_update);
         let _ = d.patients.update(pid, stamp, |p| {
-            p.ext.insert("race".into(), race.into());
-            p.ext.insert("race_display".into(), texts.get(race_text));
-            p.ext.insert("ethnicity".into(), eth.into());
-            p.ext
-                .insert(texts.get("ethnicity_display"), texts.get(eth_text));
-            if let Some((name, street)) = &employer {
-                p.ext.insert("employer.name".into(), texts.get(name));
-                p.ext
-                    .insert("employer.street".into(), street.clone().into());
-                p.ext.insert("employer.city".into(), p.address.city.clone());
-                p.ext
-                    .insert("employer.state".into(), p.address.province.clone());
-                p.ext
-                    .insert(texts.get("employer.postal_code"), p.address.postal.clone());
-                p.ext
-                    .insert(texts.get("employer.country"), p.address.country.clone());
+            let mut columns: Vec<(Text, Text)> = Vec::with_capacity(13);
+            columns.extend([
+                ("race".into(), race.into()),
+                ("race_display".into(), texts.get(race_text)),
+                ("ethnicity".into(), eth.into()),
+                (texts.get("ethnicity_display"), texts.get(eth_text)),
+            ]);
+            if let Some((name, street)) = employer {
+                columns.extend([
+                    ("employer.name".into(), texts.get(name)),
+                    ("employer.street".into(), street.into()),
+                    ("employer.city".into(), p.address.city.clone()),
+                    ("employer.state".into(), p.address.province.clone()),
+                    (texts.get("employer.postal_code"), p.address.postal.clone()),
+                    (texts.get("employer.country"), p.address.country.clone()),
+                ]);
             }
             if guardian {
-                p.ext.insert(
-                    "guardian.name".into(),
-                    format!("Alex {}", p.last_name).into(),
-                );
-                p.ext
-                    .insert(texts.get("guardian.relationship"), "PRN".into());
-                p.ext.insert("guardian.phone".into(), p.phone_home.clone());
+                columns.extend([
+                    (
+                        "guardian.name".into(),
+                        format!("Alex {}", p.last_name).into(),
+                    ),
+                    (texts.get("guardian.relationship"), "PRN".into()),
+                    ("guardian.phone".into(), p.phone_home.clone()),
+                ]);
             }
+            extend_exact(&mut p.ext, columns);
         });
 
         if rng.gen_bool(0.7) && !companies.is_empty() {
             let company = companies[rng.gen_range(0..companies.len())];
             let start = today - Duration::days(rng.gen_range(60..2000));
             let mut subscriber = Ext::new();
-            subscriber.insert(texts.get("subscriber_fname"), first.clone());
-            subscriber.insert(texts.get("subscriber_lname"), last.clone());
-            subscriber.insert("subscriber_DOB".into(), dob.to_string().into());
+            extend_exact(
+                &mut subscriber,
+                [
+                    (texts.get("subscriber_fname"), first.clone()),
+                    (texts.get("subscriber_lname"), last.clone()),
+                    ("subscriber_DOB".into(), dob.to_string().into()),
+                ],
+            );
             let u = uuid(&mut rng);
             d.insurances.insert(InsurancePolicy {
-                uuid: u.into(),
+                uuid: u,
                 patient_id: pid,
                 company_id: company,
                 kind: "primary".into(),
@@ -311,9 +317,9 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let (title, udi) = *pick(&mut rng, DEVICES);
             let u = uuid(&mut rng);
             let mut ext = Ext::new();
-            ext.insert("udi".into(), texts.get(udi));
+            extend_exact(&mut ext, [("udi".into(), texts.get(udi))]);
             d.problems.insert(Problem {
-                uuid: u.into(),
+                uuid: u,
                 patient_id: pid,
                 kind: "medical_device".into(),
                 title: texts.get(title),
@@ -336,22 +342,29 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let accession = format!("ACC{:07}", rng.gen_range(0..9_999_999));
             let u = uuid(&mut rng);
             let mut ext = Ext::new();
-            ext.insert("code".into(), code.into());
-            ext.insert("display".into(), texts.get(name));
-            ext.insert("result_code".into(), result_code.into());
-            ext.insert("result_display".into(), texts.get(result_name));
-            ext.insert("value".into(), format!("{value:.1}").into());
-            ext.insert("unit".into(), unit.into());
-            ext.insert("specimen".into(), "Blood".into());
-            let content = format!(
+            extend_exact(
+                &mut ext,
+                [
+                    ("code".into(), code.into()),
+                    ("display".into(), texts.get(name)),
+                    ("result_code".into(), result_code.into()),
+                    ("result_display".into(), texts.get(result_name)),
+                    ("value".into(), format!("{value:.1}").into()),
+                    ("unit".into(), unit.into()),
+                    ("specimen".into(), "Blood".into()),
+                ],
+            );
+            let mut content = format!(
                 "MSH|^~\\&|LAB|MAPLE|EMR|MAPLE|{ts}||ORU^R01|{accession}|P|2.3\r\
                  PID|1||{pid}||{last}^{first}\r\
                  OBR|1||{accession}|{code}^{name}^LN|||{ts}\r\
                  OBX|1|NM|{result_code}^{result_name}^LN||{value:.1}|{unit}|||||F\r",
                 ts = at.format("%Y%m%d%H%M")
             );
+            // `format!` leaves up to half its buffer unused.
+            content.shrink_to_fit();
             d.labs.insert(LabResult {
-                uuid: u.into(),
+                uuid: u,
                 patient: Some(pid),
                 lab_type: "HL7".into(),
                 accession: accession.into(),
@@ -370,7 +383,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let u = uuid(&mut rng);
             let text = format!("Referral letter for {first} {last}.\nPlease assess and advise.\n");
             d.documents.insert(Document {
-                uuid: u.into(),
+                uuid: u,
                 patient: Some(pid),
                 file_name: texts.get("referral-letter.txt"),
                 content_type: "text/plain".into(),
@@ -380,7 +393,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 observed: Some(today - Duration::days(rng.gen_range(1..400))),
                 provider_no: provider_no.clone(),
                 status: "A".into(),
-                content: bytes::Bytes::from(text.into_bytes()),
+                content: bytes::Bytes::from(text.into_bytes().into_boxed_slice()),
                 created: now,
                 last_update: now,
                 ..Document::default()
@@ -389,7 +402,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         if rng.gen_bool(0.15) {
             let u = uuid(&mut rng);
             d.documents.insert(Document {
-                uuid: u.into(),
+                uuid: u,
                 patient: Some(pid),
                 file_name: "wound-photo.png".into(),
                 content_type: "image/png".into(),
@@ -415,7 +428,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                     .unwrap_or_default(),
             );
             d.questionnaire_responses.insert(QuestionnaireResponse {
-                uuid: u.into(),
+                uuid: u,
                 patient_id: pid,
                 questionnaire: "PHQ-2".into(),
                 status: "completed".into(),
@@ -423,18 +436,18 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 answers: vec![
                     (
                         "44250-9".into(),
-                        "Little interest or pleasure in doing things".into(),
-                        a.to_string(),
+                        texts.get("Little interest or pleasure in doing things"),
+                        a.to_string().into(),
                     ),
                     (
                         "44255-8".into(),
-                        "Feeling down, depressed, or hopeless".into(),
-                        b.to_string(),
+                        texts.get("Feeling down, depressed, or hopeless"),
+                        b.to_string().into(),
                     ),
                     (
                         "55758-7".into(),
-                        "PHQ-2 total score".into(),
-                        (a + b).to_string(),
+                        texts.get("PHQ-2 total score"),
+                        (a + b).to_string().into(),
                     ),
                 ],
                 last_update: now,
@@ -443,14 +456,19 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         }
         if rng.gen_bool(0.15) {
             let mut fields = Ext::new();
-            fields.insert(
-                "refer_date".into(),
-                (today - Duration::days(20)).to_string().into(),
+            extend_exact(
+                &mut fields,
+                [
+                    (
+                        "refer_date".into(),
+                        (today - Duration::days(20)).to_string().into(),
+                    ),
+                    ("refer_to".into(), texts.get("Dr. Lena Park, Cardiology")),
+                    ("refer_diag".into(), "ICD10:I10".into()),
+                    (texts.get("refer_risk_level"), "Medium".into()),
+                    ("refer_vitals".into(), "1".into()),
+                ],
             );
-            fields.insert("refer_to".into(), texts.get("Dr. Lena Park, Cardiology"));
-            fields.insert("refer_diag".into(), "ICD10:I10".into());
-            fields.insert(texts.get("refer_risk_level"), "Medium".into());
-            fields.insert("refer_vitals".into(), "1".into());
             d.transactions.insert(Transaction {
                 patient_id: pid,
                 kind: "LBTref".into(),
@@ -467,31 +485,36 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
     }
 
     // The vitals form records pulse, respiration and oxygen saturation at
-    // every visit.
-    let visits: Vec<(Id, Id, Timestamp, Text)> = d
-        .encounters
+    // every visit, where the visit has no such measurement yet.
+    const VITALS: [(&str, &str, f64, f64); 3] = [
+        ("HR", "/min", 55.0, 95.0),
+        ("RESP", "/min", 12.0, 20.0),
+        ("O2SAT", "%", 94.0, 100.0),
+    ];
+    let recorded: std::collections::HashSet<(Id, &str)> = d
+        .measurements
         .iter()
-        .map(|e| (e.id, e.patient_id, e.date, e.provider_no.clone()))
+        .filter_map(|m| {
+            let kind = VITALS.iter().find(|v| v.0 == m.kind)?.0;
+            Some((m.encounter_id?, kind))
+        })
         .collect();
-    for (encounter, patient, at, provider_no) in visits {
-        let have: Vec<Text> = d
-            .measurements
-            .for_patient(patient)
-            .filter(|m| m.encounter_id == Some(encounter))
-            .map(|m| m.kind.clone())
-            .collect();
-        for (kind, unit, lo, hi) in [
-            ("HR", "/min", 55.0, 95.0),
-            ("RESP", "/min", 12.0, 20.0),
-            ("O2SAT", "%", 94.0, 100.0),
-        ] {
-            if have.iter().any(|k| k == kind) {
+    for encounter in 1..d.encounters.next_id() {
+        let Some((patient, at, provider_no)) = d
+            .encounters
+            .get(encounter)
+            .map(|e| (e.patient_id, e.date, e.provider_no.clone()))
+        else {
+            continue;
+        };
+        for (kind, unit, lo, hi) in VITALS {
+            if recorded.contains(&(encounter, kind)) {
                 continue;
             }
             let value: f64 = rng.gen_range(lo..hi);
             let u = uuid(&mut rng);
             d.measurements.insert(Measurement {
-                uuid: u.into(),
+                uuid: u,
                 patient_id: patient,
                 kind: kind.into(),
                 value: format!("{}", value.round()).into(),

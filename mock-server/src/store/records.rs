@@ -6,14 +6,14 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{Address, Ext, Id, Text, Timestamp};
+use super::{Address, Ext, Id, Text, Timestamp, Uuid};
 use crate::record;
 
 /// A payer (OpenEMR `insurance_companies`, a FHIR payer Organization).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct InsuranceCompany {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub name: Text,
     pub attn: Text,
     pub cms_id: Text,
@@ -32,7 +32,7 @@ record!(InsuranceCompany, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct InsurancePolicy {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub patient_id: Id,
     /// The payer ([`InsuranceCompany`] id).
     pub company_id: Id,
@@ -77,7 +77,7 @@ record!(Transaction, patient);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Drug {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub name: Text,
     pub generic_name: Text,
     pub rxnorm: Text,
@@ -97,14 +97,14 @@ record!(Drug, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct QuestionnaireResponse {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub patient_id: Id,
     /// The questionnaire's name (`PHQ-2`).
     pub questionnaire: Text,
     pub status: Text,
     pub authored: Timestamp,
     /// `(linkId, question text, answer)` in order.
-    pub answers: Vec<(String, String, String)>,
+    pub answers: Vec<(Text, Text, Text)>,
     pub last_update: Timestamp,
 }
 record!(QuestionnaireResponse, patient, uuid);
@@ -113,7 +113,7 @@ record!(QuestionnaireResponse, patient, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ExportJob {
     pub id: Id,
-    pub uuid: Text,
+    pub uuid: Uuid,
     pub client_id: Text,
     pub user: Text,
     /// `System`, `Patient` or `Group`.

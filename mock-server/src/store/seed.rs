@@ -239,8 +239,9 @@ pub fn generate(cfg: &SeedConfig) -> Data {
     let mut d = Data::default();
     // Seed rows carry one stable instant: midnight UTC of "today".
     let now = Utc.from_utc_datetime(&cfg.today.and_hms_opt(0, 0, 0).unwrap_or_default());
-    let uuid = |rng: &mut ChaCha8Rng| crate::rng::format_uuid(rng.gen());
+    let uuid = |rng: &mut ChaCha8Rng| Uuid::v4(rng.gen());
     let mut texts = Interner::default();
+    d.defer_indexes();
 
     seed_facilities(&mut d, &mut rng, now);
     let doctors = seed_staff(&mut d, &mut rng, cfg, now);
@@ -252,17 +253,19 @@ pub fn generate(cfg: &SeedConfig) -> Data {
         let mut p = Patient {
             created: at,
             last_update: at,
-            uuid: uuid(&mut rng).into(),
+            uuid: uuid(&mut rng),
             ..p
         };
         if i == 0 {
             p.portal_username = accounts::PORTAL_USER.into();
             p.portal_password = accounts::PORTAL_PASSWORD.into();
         }
+        // Indexed by name once they are all in (nothing below searches
+        // by name).
         let id = d.patients.insert(p);
-        d.index_patient(id);
         seed_clinical(&mut d, &mut rng, &mut texts, id, &doctors, cfg.today, now);
     }
+    d.index_patients();
     seed_appointments(&mut d, &mut rng, &mut texts, cfg, &doctors, now);
     if cfg.family == Family::Oscar {
         if let Some(doc) = oscar_records() {
@@ -288,9 +291,9 @@ fn oscar_records() -> Option<&'static serde_json::Value> {
 }
 
 fn seed_facilities(d: &mut Data, rng: &mut ChaCha8Rng, now: Timestamp) {
-    let uuid = crate::rng::format_uuid(rng.gen());
+    let uuid = Uuid::v4(rng.gen());
     d.facilities.insert(Facility {
-        uuid: uuid.into(),
+        uuid,
         name: "Maple Grove Family Health Team".into(),
         address: Address {
             street: "200 Queen St W".into(),
@@ -344,7 +347,7 @@ fn seed_staff(d: &mut Data, rng: &mut ChaCha8Rng, cfg: &SeedConfig, now: Timesta
         let cpso = 60000 + rng.gen_range(0..39999);
         d.providers.insert(Provider {
             provider_no: (*no).to_owned().into(),
-            uuid: crate::rng::format_uuid(rng.gen()).into(),
+            uuid: Uuid::v4(rng.gen()),
             first_name: (*first).to_owned().into(),
             last_name: (*last).to_owned().into(),
             title: if *kind == "doctor" {
@@ -454,16 +457,16 @@ fn seed_schedule(d: &mut Data, cfg: &SeedConfig, doctors: &[Text], now: Timestam
             ..ScheduleCode::default()
         });
     }
-    // 96 quarter-hours a day; `_` means not working.
-    let mut timecode = String::with_capacity(96);
-    for q in 0..96u32 {
-        let hour = q / 4;
-        timecode.push(match hour {
+    // 96 quarter-hours a day; `_` means not working. Every day shares
+    // one copy.
+    let timecode: Text = (0..96u32)
+        .map(|q| match q / 4 {
             9..=11 | 13..=16 => 'A',
             12 => 'L',
             _ => '_',
-        });
-    }
+        })
+        .collect::<String>()
+        .into();
     for offset in -days_back(cfg, doctors.len())..=60 {
         let date = cfg.today + Duration::days(offset);
         if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
@@ -474,7 +477,7 @@ fn seed_schedule(d: &mut Data, cfg: &SeedConfig, doctors: &[Text], now: Timestam
                 provider_no: doctor.clone(),
                 date,
                 slot_min: 15,
-                timecode: timecode.clone().into(),
+                timecode: timecode.clone(),
                 holiday: false,
                 last_update: now,
                 ..ScheduleDay::default()
@@ -646,12 +649,12 @@ fn seed_clinical(
     now: Timestamp,
 ) {
     let doctor = pick(rng, doctors).clone();
-    let uuid = |rng: &mut ChaCha8Rng| crate::rng::format_uuid(rng.gen());
+    let uuid = |rng: &mut ChaCha8Rng| Uuid::v4(rng.gen());
     if rng.gen_bool(0.4) {
         let (desc, reaction, type_code) = *pick(rng, ALLERGIES);
         let u = uuid(rng);
         d.allergies.insert(Allergy {
-            uuid: u.into(),
+            uuid: u,
             patient_id: patient,
             description: desc.into(),
             reaction: texts.get(reaction),
@@ -670,18 +673,20 @@ fn seed_clinical(
         let (kind, cvx) = *pick(rng, IMMUNIZATIONS);
         let date = today - Duration::days(rng.gen_range(10..2000));
         let mut ext = Ext::new();
-        ext.insert(
-            "lot".to_owned().into(),
-            format!("L{}", rng.gen_range(10000..99999)).into(),
-        );
-        ext.insert("route".to_owned().into(), "IM".to_owned().into());
-        ext.insert(
-            "location".to_owned().into(),
-            "Left deltoid".to_owned().into(),
+        extend_exact(
+            &mut ext,
+            [
+                (
+                    "lot".into(),
+                    format!("L{}", rng.gen_range(10000..99999)).into(),
+                ),
+                ("route".into(), "IM".into()),
+                ("location".into(), "Left deltoid".into()),
+            ],
         );
         let u = uuid(rng);
         d.immunizations.insert(Immunization {
-            uuid: u.into(),
+            uuid: u,
             patient_id: patient,
             kind: kind.into(),
             cvx: cvx.into(),
@@ -701,7 +706,7 @@ fn seed_clinical(
     );
     let u = uuid(rng);
     let encounter = d.encounters.insert(Encounter {
-        uuid: u.into(),
+        uuid: u,
         patient_id: patient,
         date: encounter_date,
         reason: "Follow-up visit".into(),
@@ -717,7 +722,7 @@ fn seed_clinical(
     let diastolic = rng.gen_range(65..100);
     let u = uuid(rng);
     d.measurements.insert(Measurement {
-        uuid: u.into(),
+        uuid: u,
         patient_id: patient,
         kind: "BP".into(),
         value: format!("{systolic}/{diastolic}").into(),
@@ -734,7 +739,7 @@ fn seed_clinical(
         let value = rng.gen_range(lo..hi);
         let u = uuid(rng);
         d.measurements.insert(Measurement {
-            uuid: u.into(),
+            uuid: u,
             patient_id: patient,
             kind: kind.into(),
             value: format!("{value:.1}").into(),
@@ -752,7 +757,7 @@ fn seed_clinical(
         let start = today - Duration::days(rng.gen_range(10..900));
         let u = uuid(rng);
         let script = d.prescriptions.insert(Prescription {
-            uuid: u.into(),
+            uuid: u,
             patient_id: patient,
             provider_no: doctor.clone(),
             date_prescribed: Some(start),
@@ -763,7 +768,7 @@ fn seed_clinical(
         });
         let u = uuid(rng);
         d.medications.insert(Medication {
-            uuid: u.into(),
+            uuid: u,
             patient_id: patient,
             provider_no: doctor.clone(),
             script_no: Some(script),
@@ -790,7 +795,7 @@ fn seed_clinical(
         let (title, icd) = *pick(rng, PROBLEMS);
         let u = uuid(rng);
         d.problems.insert(Problem {
-            uuid: u.into(),
+            uuid: u,
             patient_id: patient,
             kind: "medical_problem".into(),
             title: texts.get(title),
@@ -804,7 +809,7 @@ fn seed_clinical(
     }
     let u = uuid(rng);
     d.notes.insert(Note {
-        uuid: u.into(),
+        uuid: u,
         patient_id: patient,
         encounter_id: Some(encounter),
         provider_no: doctor,
@@ -869,7 +874,7 @@ fn seed_appointments(
                 "t"
             };
             let appt = Appointment {
-                uuid: crate::rng::format_uuid(rng.gen()).into(),
+                uuid: Uuid::v4(rng.gen()),
                 provider_no: provider_no.clone(),
                 patient: Some(patient),
                 date,
@@ -891,6 +896,22 @@ fn seed_appointments(
             let _ = d.insert_appointment(appt, now, true);
         }
     }
+}
+
+/// Adds `columns` to `ext`, leaving it exactly as large as its entries.
+/// A map grown by `insert` keeps a vector's spare capacity (room for 4,
+/// then doubled), up to half of it unused, in every seeded row.
+pub(super) fn extend_exact(ext: &mut Ext, columns: impl IntoIterator<Item = (Text, Text)>) {
+    let columns: Vec<(Text, Text)> = columns.into_iter().collect();
+    let mut out = Ext::with_capacity(ext.len() + columns.len());
+    for (k, v) in std::mem::take(ext)
+        .into_tuple_vec()
+        .into_iter()
+        .chain(columns)
+    {
+        out.insert(k, v);
+    }
+    *ext = out;
 }
 
 /// One shared copy of each repeated text too long to sit inline (note

@@ -3,11 +3,13 @@
 //! delta-sync operations).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
+use super::uuid::{Uuid, UuidKey};
 use super::{Id, Timestamp};
 
 /// A row of a [`Table`].
@@ -22,40 +24,195 @@ pub trait Record: Clone {
         None
     }
     /// A globally unique id (OpenEMR uuids, FHIR ids), when the row has one.
-    fn uuid(&self) -> Option<&str> {
+    fn uuid(&self) -> Option<&Uuid> {
         None
     }
 }
 
 /// Rows keyed by id, with indexes maintained on every write.
-///
-/// Rows are boxed: a B-tree node holds eleven values inline and ids arrive
-/// in order, which leaves nodes about half full, so inline rows (most are
-/// hundreds of bytes of mostly empty strings) would waste half their space
-/// and be moved on every node split.
 #[derive(Debug, Clone)]
 pub struct Table<T> {
-    rows: BTreeMap<Id, Box<T>>,
+    rows: Rows<T>,
     next_id: Id,
-    by_update: BTreeSet<(Timestamp, Id)>,
-    by_patient: BTreeSet<(Id, Id)>,
-    by_uuid: UuidIndex,
+    /// `(last update, id)`, for delta sync. Only OSCAR's SOAP delta-sync
+    /// operations read it, and only for the tables they are asked about,
+    /// so it is built by the first such read (one sort of the table) and
+    /// kept current by every write from then on. Until then it costs
+    /// nothing: about 25 bytes a row, a tenth of a seeded store.
+    by_update: OnceLock<BTreeSet<(Timestamp, Id)>>,
+    /// `(patient, id)`: each patient's rows. `None` while a bulk load
+    /// defers it ([`Table::defer_indexes`]); [`Table::compact`] then
+    /// builds it from the rows in one pass, packed, instead of inserting
+    /// row by row into half-full nodes and repacking them.
+    by_patient: Option<BTreeSet<(Id, Id)>>,
+    /// Ids by uuid; `None` while a bulk load defers it, then built at its
+    /// final size: growing it row by row rehashed every entry at each
+    /// doubling, reading each entry's row for its uuid (a cache miss per
+    /// row, a sixth of seeding 1,000,000 patients).
+    by_uuid: Option<UuidIndex>,
 }
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
         Table {
-            rows: BTreeMap::new(),
+            rows: Rows::default(),
             next_id: 1,
-            by_update: BTreeSet::new(),
-            by_patient: BTreeSet::new(),
-            by_uuid: UuidIndex::default(),
+            by_update: OnceLock::new(),
+            by_patient: Some(BTreeSet::new()),
+            by_uuid: Some(UuidIndex::default()),
         }
     }
 }
 
-/// Row ids by uuid. The index holds only ids (8 bytes an entry): a uuid's
-/// text lives in its row, which a lookup reads to confirm a match. Nothing
+/// The rows themselves, by id.
+///
+/// Ids are handed out in order, so nearly every row sits in one run of
+/// slots at `id - base`, inline: no box and no B-tree entry per row (a
+/// boxed row in a B-tree map cost its 8-byte pointer, a 16-byte entry in
+/// a node that is never quite full, and the allocator's rounding of the
+/// row to its size class, about 40 bytes a row in all). The run is cut
+/// into chunks of [`CHUNK`] slots, so growing it never copies the rows
+/// nor leaves a vector's doubled capacity unused: at most one chunk is
+/// part empty. A removed row leaves `None` (the same size as the row:
+/// every row has a timestamp, whose date cannot be zero). A row put under
+/// an id far from the run (before it, or past a gap) goes to `sparse`
+/// instead, so no id a client chooses can make the run grow out of
+/// proportion.
+#[derive(Debug, Clone)]
+struct Rows<T> {
+    /// The run: every chunk but the last holds exactly [`CHUNK`] slots.
+    chunks: Vec<Vec<Option<T>>>,
+    /// Slots in the run.
+    slots: usize,
+    /// The id of the run's first slot.
+    base: Id,
+    /// Rows whose ids lie outside `base..base + slots`.
+    sparse: BTreeMap<Id, Box<T>>,
+    len: usize,
+}
+
+/// Slots in a full chunk of [`Rows`]: a few hundred kilobytes of rows.
+const CHUNK_BITS: u32 = 10;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
+impl<T> Default for Rows<T> {
+    fn default() -> Self {
+        Rows {
+            chunks: Vec::new(),
+            slots: 0,
+            base: 0,
+            sparse: BTreeMap::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Rows<T> {
+    /// One past the last id of the run.
+    fn end(&self) -> Id {
+        self.base + self.slots as Id
+    }
+
+    /// The chunk and the place in it of `id`'s slot, when it has one.
+    fn slot(&self, id: Id) -> Option<(usize, usize)> {
+        if id < self.base || id >= self.end() {
+            return None;
+        }
+        let i = usize::try_from(id - self.base).ok()?;
+        Some((i >> CHUNK_BITS, i & (CHUNK - 1)))
+    }
+
+    fn get(&self, id: Id) -> Option<&T> {
+        match self.slot(id) {
+            Some((c, i)) => self.chunks[c][i].as_ref(),
+            None => self.sparse.get(&id).map(|r| &**r),
+        }
+    }
+
+    fn get_mut(&mut self, id: Id) -> Option<&mut T> {
+        match self.slot(id) {
+            Some((c, i)) => self.chunks[c][i].as_mut(),
+            None => self.sparse.get_mut(&id).map(|r| &mut **r),
+        }
+    }
+
+    fn remove(&mut self, id: Id) -> Option<T> {
+        let row = match self.slot(id) {
+            Some((c, i)) => self.chunks[c][i].take(),
+            None => self.sparse.remove(&id).map(|r| *r),
+        }?;
+        self.len -= 1;
+        Some(row)
+    }
+
+    /// Appends a slot to the run. The first chunk grows as a vector does
+    /// (a small table stays small); later ones are allocated whole.
+    fn push(&mut self, row: Option<T>) {
+        let full = self.chunks.last().is_none_or(|c| c.len() == CHUNK);
+        if full {
+            let capacity = if self.chunks.is_empty() { 4 } else { CHUNK };
+            self.chunks.push(Vec::with_capacity(capacity));
+        }
+        if let Some(chunk) = self.chunks.last_mut() {
+            if chunk.len() == chunk.capacity() {
+                chunk.reserve_exact(chunk.len().clamp(1, CHUNK - chunk.len()));
+            }
+            chunk.push(row);
+            self.slots += 1;
+        }
+    }
+
+    /// Stores `row` under `id`, where no row is.
+    fn place(&mut self, id: Id, row: T) {
+        self.len += 1;
+        if self.slots == 0 && self.sparse.is_empty() {
+            self.base = id;
+        }
+        if let Some((c, i)) = self.slot(id) {
+            self.chunks[c][i] = Some(row);
+            return;
+        }
+        // A gap this small is cheaper as empty slots than as a B-tree.
+        let gap_allowed = 16 + self.slots as Id / 8;
+        let end = self.end();
+        if id < end || id - end > gap_allowed {
+            self.sparse.insert(id, Box::new(row));
+            return;
+        }
+        for _ in end..id {
+            self.push(None);
+        }
+        self.push(Some(row));
+        // Rows put earlier under ids the run now covers move into it.
+        let moved: Vec<Id> = self.sparse.range(end..id).map(|(k, _)| *k).collect();
+        for k in moved {
+            if let (Some(r), Some((c, i))) = (self.sparse.remove(&k), self.slot(k)) {
+                self.chunks[c][i] = Some(*r);
+            }
+        }
+    }
+
+    /// Every row in id order: the sparse rows before the run, the run,
+    /// the sparse rows after it.
+    fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
+        self.sparse
+            .range(..self.base)
+            .map(|(_, r)| &**r)
+            .chain(self.chunks.iter().flatten().flatten())
+            .chain(self.sparse.range(self.end()..).map(|(_, r)| &**r))
+    }
+
+    /// Gives back the part-empty chunk's spare capacity.
+    fn compact(&mut self) {
+        if let Some(last) = self.chunks.last_mut() {
+            last.shrink_to_fit();
+        }
+        packed(&mut self.sparse);
+    }
+}
+
+/// Row ids by uuid. The index holds only ids (8 bytes an entry): a uuid
+/// lives in its row, which a lookup reads to confirm a match. Nothing
 /// iterates this index, so its hash order never shows.
 #[derive(Debug, Clone, Default)]
 struct UuidIndex {
@@ -64,43 +221,64 @@ struct UuidIndex {
 }
 
 impl UuidIndex {
-    fn hash(&self, uuid: &str) -> u64 {
-        self.state.hash_one(uuid)
+    /// The index of every row, sized for them at once. Rows are taken in
+    /// id order, so of two that share a uuid the later is found.
+    fn build<T: Record>(rows: &Rows<T>) -> UuidIndex {
+        let mut index = UuidIndex {
+            ids: HashTable::with_capacity(rows.len),
+            state: RandomState::default(),
+        };
+        for row in rows.iter() {
+            if let Some(u) = row.uuid() {
+                index.insert(u.key(), row.id(), rows);
+            }
+        }
+        index
     }
 
-    fn get<T: Record>(&self, uuid: &str, rows: &BTreeMap<Id, Box<T>>) -> Option<Id> {
+    fn hash(&self, key: UuidKey<'_>) -> u64 {
+        hash_key(&self.state, key)
+    }
+
+    fn get<T: Record>(&self, key: UuidKey<'_>, rows: &Rows<T>) -> Option<Id> {
         self.ids
-            .find(self.hash(uuid), |id| uuid_of(rows, *id) == Some(uuid))
+            .find(self.hash(key), |id| key_of(rows, *id) == Some(key))
             .copied()
     }
 
-    /// Maps `uuid` to `id` (replacing the id of another row with that
-    /// uuid). `rows` must not hold the row being indexed yet.
-    fn insert<T: Record>(&mut self, uuid: &str, id: Id, rows: &BTreeMap<Id, Box<T>>) {
-        let hash = self.hash(uuid);
-        match self
-            .ids
-            .find_entry(hash, |e| uuid_of(rows, *e) == Some(uuid))
-        {
+    /// Maps `key` to `id` (replacing the id of another row with that
+    /// uuid).
+    fn insert<T: Record>(&mut self, key: UuidKey<'_>, id: Id, rows: &Rows<T>) {
+        let hash = self.hash(key);
+        match self.ids.find_entry(hash, |e| key_of(rows, *e) == Some(key)) {
             Ok(mut entry) => *entry.get_mut() = id,
             Err(_) => {
                 let state = &self.state;
                 self.ids.insert_unique(hash, id, |e| {
-                    uuid_of(rows, *e).map_or(0, |u| state.hash_one(u))
+                    key_of(rows, *e).map_or(0, |k| hash_key(state, k))
                 });
             }
         }
     }
 
-    fn remove(&mut self, uuid: &str, id: Id) {
-        if let Ok(entry) = self.ids.find_entry(self.hash(uuid), |e| *e == id) {
+    fn remove(&mut self, key: UuidKey<'_>, id: Id) {
+        if let Ok(entry) = self.ids.find_entry(self.hash(key), |e| *e == id) {
             entry.remove();
         }
     }
 }
 
-fn uuid_of<T: Record>(rows: &BTreeMap<Id, Box<T>>, id: Id) -> Option<&str> {
-    rows.get(&id).and_then(|r| r.uuid())
+/// A canonical uuid hashes as one 128-bit word, any other spelling as
+/// text; the two never name the same uuid, so they need not agree.
+fn hash_key(state: &RandomState, key: UuidKey<'_>) -> u64 {
+    match key {
+        UuidKey::Canonical(b) => state.hash_one(u128::from_ne_bytes(b)),
+        UuidKey::Spelled(s) => state.hash_one(s),
+    }
+}
+
+fn key_of<T: Record>(rows: &Rows<T>, id: Id) -> Option<UuidKey<'_>> {
+    rows.get(id).and_then(|r| r.uuid()).map(Uuid::key)
 }
 
 impl<T: Record> Table<T> {
@@ -124,65 +302,117 @@ impl<T: Record> Table<T> {
     pub fn put(&mut self, row: T) {
         let id = row.id();
         self.next_id = self.next_id.max(id + 1);
-        if let Some(old) = self.rows.remove(&id) {
+        if let Some(old) = self.rows.remove(id) {
             self.unindex(&old);
         }
-        self.index(&row);
-        self.rows.insert(id, Box::new(row));
+        self.rows.place(id, row);
+        self.index(id);
     }
 
     pub fn get(&self, id: Id) -> Option<&T> {
-        self.rows.get(&id).map(|r| &**r)
+        self.rows.get(id)
     }
 
+    /// The row with this uuid (of two that share one, the later): through
+    /// the index, or while a bulk load defers it, by reading every row.
     pub fn by_uuid(&self, uuid: &str) -> Option<&T> {
-        self.by_uuid
-            .get(uuid, &self.rows)
-            .and_then(|id| self.get(id))
+        let key = UuidKey::of(uuid);
+        match &self.by_uuid {
+            Some(by_uuid) => by_uuid.get(key, &self.rows).and_then(|id| self.get(id)),
+            None => self
+                .iter()
+                .rev()
+                .find(|r| r.uuid().map(Uuid::key) == Some(key)),
+        }
     }
 
     /// Changes a row in place and stamps it; `None` when there is no row.
+    /// Only the indexes whose keys changed are touched.
     pub fn update<R>(&mut self, id: Id, at: Timestamp, f: impl FnOnce(&mut T) -> R) -> Option<R> {
-        let mut row = self.rows.remove(&id)?;
-        self.unindex(&row);
-        let out = f(&mut *row);
+        let row = self.rows.get_mut(id)?;
+        let (update, patient, uuid) = (row.last_update(), row.patient_id(), row.uuid().cloned());
+        let out = f(row);
         row.set_id(id);
         row.set_last_update(at);
-        self.index(&row);
-        self.rows.insert(id, row);
+        let now_patient = row.patient_id();
+        let uuid_changed = row.uuid() != uuid.as_ref();
+        if let Some(by_update) = self.by_update.get_mut().filter(|_| update != at) {
+            by_update.remove(&(update, id));
+            by_update.insert((at, id));
+        }
+        if let Some(by_patient) = self.by_patient.as_mut().filter(|_| patient != now_patient) {
+            if let Some(p) = patient {
+                by_patient.remove(&(p, id));
+            }
+            if let Some(p) = now_patient {
+                by_patient.insert((p, id));
+            }
+        }
+        if let Some(by_uuid) = self.by_uuid.as_mut().filter(|_| uuid_changed) {
+            if let Some(u) = &uuid {
+                by_uuid.remove(u.key(), id);
+            }
+            if let Some(key) = self.rows.get(id).and_then(|r| r.uuid()).map(Uuid::key) {
+                by_uuid.insert(key, id, &self.rows);
+            }
+        }
         Some(out)
     }
 
     pub fn remove(&mut self, id: Id) -> Option<T> {
-        let row = self.rows.remove(&id)?;
+        let row = self.rows.remove(id)?;
         self.unindex(&row);
-        Some(*row)
+        Some(row)
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.len == 0
     }
 
     /// Rows in id order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
-        self.rows.values().map(|r| &**r)
+        self.rows.iter()
     }
 
-    /// The rows of one patient, in id order.
+    /// The rows of one patient, in id order: through the index, or while
+    /// a bulk load defers it, by reading every row.
     pub fn for_patient(&self, patient: Id) -> impl Iterator<Item = &T> {
-        self.by_patient
-            .range((patient, Id::MIN)..=(patient, Id::MAX))
-            .filter_map(|(_, id)| self.get(*id))
+        let indexed = self.by_patient.as_ref().map(|by_patient| {
+            by_patient
+                .range((patient, Id::MIN)..=(patient, Id::MAX))
+                .filter_map(|(_, id)| self.get(*id))
+        });
+        let scanned = self
+            .by_patient
+            .is_none()
+            .then(|| self.iter().filter(move |r| r.patient_id() == Some(patient)));
+        indexed
+            .into_iter()
+            .flatten()
+            .chain(scanned.into_iter().flatten())
+    }
+
+    /// Stops keeping the patient and uuid indexes on every write, for a
+    /// bulk load; [`Table::compact`] builds them once the load is done.
+    pub fn defer_indexes(&mut self) {
+        self.by_patient = None;
+        self.by_uuid = None;
     }
 
     /// Rows changed strictly after `after`, oldest change first.
     pub fn updated_after(&self, after: Timestamp) -> impl Iterator<Item = &T> {
         use std::ops::Bound::{Excluded, Unbounded};
         self.by_update
+            .get_or_init(|| {
+                let mut keys: Vec<(Timestamp, Id)> =
+                    self.iter().map(|r| (r.last_update(), r.id())).collect();
+                keys.sort_unstable();
+                keys.into_iter().collect()
+            })
             .range((Excluded((after, Id::MAX)), Unbounded))
             .filter_map(|(_, id)| self.get(*id))
     }
@@ -191,35 +421,55 @@ impl<T: Record> Table<T> {
         self.next_id
     }
 
-    /// Rebuilds the B-tree indexes with full nodes. Rows arrive in id
-    /// order, and a B-tree filled in order keeps its nodes about half full;
-    /// one built from sorted input packs them. Called once a bulk load (the
-    /// seed) is done: the contents, and so every read, stay the same.
+    /// Ends a bulk load (the seed): builds deferred indexes from the rows,
+    /// rebuilds a kept patient index with full nodes (a B-tree filled in
+    /// order keeps its nodes about half full; one built from sorted input
+    /// packs them) and gives back the last chunk's spare capacity. The
+    /// contents, and so every read, stay the same.
     pub fn compact(&mut self) {
-        packed(&mut self.rows);
-        packed_set(&mut self.by_update);
-        packed_set(&mut self.by_patient);
+        self.rows.compact();
+        if self.by_uuid.is_none() {
+            self.by_uuid = Some(UuidIndex::build(&self.rows));
+        }
+        match &mut self.by_patient {
+            Some(by_patient) => packed_set(by_patient),
+            None => {
+                let mut keys: Vec<(Id, Id)> = self
+                    .iter()
+                    .filter_map(|r| r.patient_id().map(|p| (p, r.id())))
+                    .collect();
+                keys.sort_unstable();
+                self.by_patient = Some(keys.into_iter().collect());
+            }
+        }
     }
 
-    fn index(&mut self, row: &T) {
-        let id = row.id();
-        self.by_update.insert((row.last_update(), id));
-        if let Some(p) = row.patient_id() {
-            self.by_patient.insert((p, id));
+    /// Indexes the stored row `id`.
+    fn index(&mut self, id: Id) {
+        let Some(row) = self.rows.get(id) else {
+            return;
+        };
+        if let Some(by_update) = self.by_update.get_mut() {
+            by_update.insert((row.last_update(), id));
         }
-        if let Some(u) = row.uuid() {
-            self.by_uuid.insert(u, id, &self.rows);
+        if let Some((p, by_patient)) = row.patient_id().zip(self.by_patient.as_mut()) {
+            by_patient.insert((p, id));
+        }
+        if let Some((u, by_uuid)) = row.uuid().zip(self.by_uuid.as_mut()) {
+            by_uuid.insert(u.key(), id, &self.rows);
         }
     }
 
     fn unindex(&mut self, row: &T) {
         let id = row.id();
-        self.by_update.remove(&(row.last_update(), id));
-        if let Some(p) = row.patient_id() {
-            self.by_patient.remove(&(p, id));
+        if let Some(by_update) = self.by_update.get_mut() {
+            by_update.remove(&(row.last_update(), id));
         }
-        if let Some(u) = row.uuid() {
-            self.by_uuid.remove(u, id);
+        if let Some((p, by_patient)) = row.patient_id().zip(self.by_patient.as_mut()) {
+            by_patient.remove(&(p, id));
+        }
+        if let Some((u, by_uuid)) = row.uuid().zip(self.by_uuid.as_mut()) {
+            by_uuid.remove(u.key(), id);
         }
     }
 }
@@ -236,7 +486,7 @@ pub(crate) fn packed_set<K: Ord>(set: &mut BTreeSet<K>) {
 
 /// Implements [`Record`] for a struct with `id` and `last_update` fields.
 /// Flags: `patient` (a `patient_id: Id` field), `patient_opt` (a
-/// `patient: Option<Id>` field), `uuid` (a `uuid: String` field).
+/// `patient: Option<Id>` field), `uuid` (a `uuid: Uuid` field).
 #[macro_export]
 macro_rules! record {
     ($t:ty $(, $flag:ident)*) => {
@@ -255,7 +505,7 @@ macro_rules! record {
         fn patient_id(&self) -> Option<$crate::store::Id> { self.patient }
     };
     (@uuid) => {
-        fn uuid(&self) -> Option<&str> { Some(&self.uuid) }
+        fn uuid(&self) -> Option<&$crate::store::Uuid> { Some(&self.uuid) }
     };
 }
 
@@ -268,7 +518,7 @@ mod tests {
     struct Row {
         id: Id,
         patient_id: Id,
-        uuid: String,
+        uuid: Uuid,
         last_update: Timestamp,
         v: u32,
     }
@@ -348,5 +598,175 @@ mod tests {
         t.compact();
         assert_eq!(t.by_uuid("u1999").unwrap().id, ids[1999]);
         assert_eq!(t.updated_after(at(1998)).count(), 2);
+    }
+
+    fn ids<T: Record>(t: &Table<T>) -> Vec<Id> {
+        t.iter().map(Record::id).collect()
+    }
+
+    #[test]
+    fn rows_put_far_from_the_run_are_kept_in_id_order() {
+        let mut t = Table::starting_at(100);
+        let first = t.insert(row(1, "a", 1));
+        t.put(Row {
+            id: 5,
+            ..row(1, "low", 1)
+        });
+        t.put(Row {
+            id: 1_000_000,
+            ..row(2, "far", 1)
+        });
+        let next = t.insert(row(1, "b", 2));
+        assert_eq!((first, next), (100, 1_000_001));
+        assert_eq!(ids(&t), vec![5, 100, 1_000_000, 1_000_001]);
+        assert_eq!(
+            t.iter().rev().map(|r| r.id).collect::<Vec<_>>(),
+            vec![1_000_001, 1_000_000, 100, 5]
+        );
+        assert_eq!(t.len(), 4);
+        assert_eq!(t.by_uuid("low").unwrap().id, 5);
+        assert_eq!(t.by_uuid("far").unwrap().id, 1_000_000);
+        assert!(
+            t.rows.slots < 100,
+            "a far id does not grow the run: {}",
+            t.rows.slots
+        );
+        assert_eq!(t.remove(5).unwrap().uuid, "low");
+        assert!(t.get(5).is_none() && t.by_uuid("low").is_none());
+        assert_eq!(t.len(), 3);
+    }
+
+    #[test]
+    fn a_run_that_reaches_a_sparse_row_takes_it_in() {
+        let mut t = Table::default();
+        t.insert(row(1, "one", 1));
+        t.put(Row {
+            id: 60,
+            ..row(1, "sixty", 1)
+        });
+        t.put(Row {
+            id: 30,
+            ..row(1, "thirty", 1)
+        });
+        assert_eq!(t.rows.sparse.len(), 2, "past the gap a run bridges");
+        for i in 2..=29 {
+            t.put(Row {
+                id: i,
+                ..row(1, "", 1)
+            });
+        }
+        t.put(Row {
+            id: 45,
+            ..row(1, "forty-five", 1)
+        });
+        assert_eq!(t.rows.sparse.len(), 1, "30 joined the run");
+        assert_eq!(t.get(30).unwrap().uuid, "thirty");
+        assert_eq!(t.get(60).unwrap().uuid, "sixty");
+        let mut want: Vec<Id> = (1..=30).collect();
+        want.extend([45, 60]);
+        assert_eq!(ids(&t), want);
+        assert_eq!(t.insert(row(1, "next", 1)), 61);
+    }
+
+    #[test]
+    fn an_update_moves_the_row_in_the_indexes_it_changed() {
+        let mut t = Table::default();
+        let a = t.insert(row(1, "a", 10));
+        t.update(a, at(10), |r| {
+            r.patient_id = 2;
+            r.uuid = "z".into();
+        });
+        assert_eq!(t.for_patient(1).count(), 0);
+        assert_eq!(t.for_patient(2).count(), 1);
+        assert!(t.by_uuid("a").is_none());
+        assert_eq!(t.by_uuid("z").unwrap().id, a);
+        assert_eq!(t.updated_after(at(9)).count(), 1);
+        t.update(a, at(20), |r| r.v = 1);
+        assert_eq!(t.updated_after(at(10)).count(), 1);
+        assert_eq!(t.by_update.get().map(BTreeSet::len), Some(1));
+    }
+
+    #[test]
+    fn a_run_of_many_chunks_reads_back_in_order() {
+        let mut t = Table::default();
+        let n = 3 * CHUNK as Id + 5;
+        for i in 0..n {
+            t.insert(row(i % 7, &format!("u{i}"), i));
+        }
+        t.remove(CHUNK as Id);
+        t.compact();
+        assert_eq!(t.len(), n as usize - 1);
+        assert_eq!(t.rows.chunks.len(), 4);
+        assert!(t.rows.chunks[..3].iter().all(|c| c.len() == CHUNK));
+        let want: Vec<Id> = (1..=n).filter(|i| *i != CHUNK as Id).collect();
+        assert_eq!(ids(&t), want);
+        assert_eq!(t.iter().next_back().unwrap().id, n);
+        assert_eq!(t.by_uuid(&format!("u{}", n - 1)).unwrap().id, n);
+        assert!(t.get(CHUNK as Id).is_none());
+        assert_eq!(t.get(CHUNK as Id + 1).unwrap().uuid, format!("u{CHUNK}"));
+    }
+
+    #[test]
+    fn the_change_time_index_is_built_when_first_read_and_then_kept() {
+        let mut t = Table::default();
+        let a = t.insert(row(1, "a", 10));
+        let b = t.insert(row(1, "b", 20));
+        let c = t.insert(row(1, "c", 30));
+        t.update(a, at(40), |r| r.v = 1);
+        t.remove(b);
+        assert!(t.by_update.get().is_none(), "not built by writes");
+        let after = |t: &Table<Row>, s| t.updated_after(at(s)).map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(after(&t, 5), vec![c, a]);
+        t.update(c, at(50), |r| r.v = 2);
+        let d = t.insert(row(2, "d", 45));
+        t.remove(a);
+        assert_eq!(after(&t, 5), vec![d, c]);
+        assert_eq!(after(&t, 45), vec![c]);
+        t.compact();
+        assert_eq!(after(&t, 0), vec![d, c]);
+    }
+
+    #[test]
+    fn deferred_indexes_read_the_same_and_are_built_by_compact() {
+        let mut kept = Table::default();
+        let mut deferred = Table::default();
+        deferred.defer_indexes();
+        for t in [&mut kept, &mut deferred] {
+            for i in 0..50 {
+                t.insert(row((i * 7) % 5, &format!("u{i}"), i));
+            }
+            t.update(3, at(99), |r| r.patient_id = 9);
+            t.remove(10);
+        }
+        let rows = |t: &Table<Row>, p| t.for_patient(p).map(|r| r.id).collect::<Vec<_>>();
+        let by_uuid = |t: &Table<Row>, u: &str| t.by_uuid(u).map(|r| r.id);
+        for p in 0..10 {
+            assert_eq!(rows(&deferred, p), rows(&kept, p), "patient {p}");
+        }
+        for u in ["u0", "u3", "u10", "u49", "u50"] {
+            assert_eq!(by_uuid(&deferred, u), by_uuid(&kept, u), "{u}");
+        }
+        assert!(deferred.by_patient.is_none() && deferred.by_uuid.is_none());
+        deferred.compact();
+        assert_eq!(deferred.by_patient, kept.by_patient);
+        for i in 0..51 {
+            let u = format!("u{i}");
+            assert_eq!(by_uuid(&deferred, &u), by_uuid(&kept, &u), "{u}");
+        }
+        deferred.insert(row(9, "late", 100));
+        assert_eq!(rows(&deferred, 9), vec![3, 51]);
+        assert_eq!(by_uuid(&deferred, "late"), Some(51));
+    }
+
+    #[test]
+    fn a_missing_row_is_the_size_of_a_row() {
+        assert_eq!(
+            std::mem::size_of::<Option<super::super::Patient>>(),
+            std::mem::size_of::<super::super::Patient>()
+        );
+        assert_eq!(
+            std::mem::size_of::<Option<super::super::Measurement>>(),
+            std::mem::size_of::<super::super::Measurement>()
+        );
     }
 }

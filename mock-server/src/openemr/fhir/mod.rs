@@ -711,7 +711,7 @@ fn write_patient(c: &Call<'_>) -> Answer {
                 d.insert_patient(p, now)
             }
         };
-        let uuid = d.patients().get(id).map(|p| p.uuid.clone());
+        let uuid = d.patients().get(id).map(|p| p.uuid.to_string());
         Ok(written(
             c,
             d,
@@ -780,7 +780,7 @@ fn write_organization(c: &Call<'_>) -> Answer {
                 d.facilities.insert(f)
             }
         };
-        let uuid = d.facilities.get(id).map(|f| f.uuid.clone());
+        let uuid = d.facilities.get(id).map(|f| f.uuid.to_string());
         Ok(written(
             c,
             d,
@@ -856,7 +856,7 @@ fn write_practitioner(c: &Call<'_>) -> Answer {
                 id
             }
         };
-        let uuid = d.providers.get(id).map(|p| p.uuid.clone());
+        let uuid = d.providers.get(id).map(|p| p.uuid.to_string());
         Ok(written(
             c,
             d,

@@ -383,7 +383,7 @@ fn meta(t: &Timestamp) -> Value {
 }
 
 /// A stable UUID for a resource derived from a row (`kind` says which).
-pub fn derived_id(uuid: &str, kind: &str) -> String {
+pub fn derived_id(uuid: &(impl std::fmt::Display + ?Sized), kind: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, format!("{uuid}/{kind}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&digest.as_ref()[..16]);
@@ -517,7 +517,7 @@ impl Build<'_> {
         }
     }
 
-    fn binary_url(&self, uuid: &str) -> String {
+    fn binary_url(&self, uuid: &(impl std::fmt::Display + ?Sized)) -> String {
         format!("{}/Binary/{uuid}", self.base)
     }
 }
@@ -547,7 +547,7 @@ fn patient_rows<'a>(b: &Build<'a>, patient: Option<Id>) -> Vec<&'a Patient> {
 
 /// A reference to a resource derived from the row `uuid` (a lab result's
 /// order, specimen and report point at each other this way).
-fn derived_ref(kind: &str, uuid: &str) -> Value {
+fn derived_ref(kind: &str, uuid: &(impl std::fmt::Display + ?Sized)) -> Value {
     json!({"reference": format!("{kind}/{}", derived_id(uuid, kind))})
 }
 

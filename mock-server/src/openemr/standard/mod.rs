@@ -846,7 +846,7 @@ fn upsert<T: Record>(
         None => {
             let mut row = new_row(d);
             apply(&mut row);
-            let uuid = row.uuid().unwrap_or_default().to_owned();
+            let uuid = row.uuid().map(ToString::to_string).unwrap_or_default();
             let id = rows(d).insert(row);
             Ok(json!({"id": id, "uuid": uuid}))
         }
