@@ -21,7 +21,7 @@ use super::oauth2::{Ctx, Role};
 use super::scopes::{Context, ResourceScope};
 use crate::error::{openemr_error, Dialect, Failure};
 use crate::state::{AppState, Site};
-use crate::store::{Data, Patient, Timestamp};
+use crate::store::{Data, Patient, Timestamp, Uuid};
 
 /// Who is calling, as the gate established it.
 #[derive(Debug, Clone)]
@@ -279,7 +279,7 @@ pub struct StandardPatient<'a> {
     id: i64,
     #[serde(serialize_with = "as_text")]
     pid: i64,
-    uuid: &'a str,
+    uuid: &'a Uuid,
     pubpid: &'a str,
     title: &'a str,
     fname: &'a str,
