@@ -99,3 +99,56 @@ async fn two_stores_read_in_turn_on_one_thread_each_show_their_own_rows() {
         );
     }
 }
+
+async fn demographic_at(server: &MockServer, client: &reqwest::Client, query: &str) -> Value {
+    client
+        .get(format!(
+            "{}/oscar/ws/rs/demographics/1{query}",
+            server.base_url()
+        ))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The whole record is kept too: a change to the patient's own row, the
+/// day its age is counted to and the lists `includes[]` adds each show.
+#[tokio::test(flavor = "current_thread")]
+async fn a_kept_record_follows_its_row_the_day_and_the_lists_asked_for() {
+    let server = mock().await;
+    let client = session(&server).await;
+    let before = demographic(&server, &client).await;
+    assert_eq!(demographic(&server, &client).await, before);
+
+    let with_allergies = demographic_at(&server, &client, "?includes[]=allergies").await;
+    assert!(with_allergies["allergies"].is_array(), "{with_allergies}");
+    let without = demographic(&server, &client).await;
+    assert!(!without["allergies"].is_array(), "{}", without["allergies"]);
+
+    server.state().default_site().store.write(|d| {
+        d.update_patient(1, Utc::now(), |p| p.last_name = "Kept-Not".into())
+            .unwrap();
+    });
+    assert_eq!(demographic(&server, &client).await["lastName"], "Kept-Not");
+
+    let age = |v: &Value| v["age"]["years"].as_i64().unwrap();
+    let now = demographic(&server, &client).await;
+    server
+        .state()
+        .clock
+        .advance(chrono::Duration::days(3 * 366));
+    // The session has long expired by then.
+    let client = session(&server).await;
+    let later = demographic(&server, &client).await;
+    assert_eq!(
+        age(&later),
+        age(&now) + 3,
+        "{} then {}",
+        now["age"],
+        later["age"]
+    );
+}

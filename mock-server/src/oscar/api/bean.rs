@@ -23,12 +23,17 @@ pub trait Bean {
     }
 }
 
-/// A row of a store as of one stamp ([`crate::store::Store::stamp`]).
+/// A row of a store as of one stamp ([`crate::store::Store::stamp`]),
+/// seen one way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Snapshot {
     /// The row's address, which identifies it while the stamp holds.
     pub row: usize,
     pub stamp: u64,
+    /// What else the written form depends on besides the row (the day an
+    /// age is counted to, which lists a resource adds): beans of one row
+    /// and class that differ in it are kept apart.
+    pub view: u64,
 }
 
 impl Snapshot {
@@ -36,7 +41,13 @@ impl Snapshot {
         Snapshot {
             row: std::ptr::from_ref(row) as usize,
             stamp,
+            view: 0,
         }
+    }
+
+    /// The same row seen as `view`.
+    pub fn viewed(self, view: u64) -> Snapshot {
+        Snapshot { view, ..self }
     }
 }
 

@@ -234,6 +234,22 @@ impl Bean for PatientBean<'_> {
             out.put(list, Prop::Static(&EMPTY_LIST));
         }
     }
+
+    /// The row, its provider (a row of the same store) and the day the
+    /// age is counted to are all the properties read.
+    fn snapshot(&self) -> Option<Snapshot> {
+        let stamp = self.stamp?;
+        Some(Snapshot::of(self.p, stamp).viewed(self.day()))
+    }
+}
+
+impl PatientBean<'_> {
+    /// The day the age is counted to, as a [`Snapshot::view`]: days from
+    /// the common era's start, in the low 32 bits (a bean that adds to
+    /// these properties puts its own flags above them).
+    pub fn day(&self) -> u64 {
+        u64::from(self.today.num_days_from_ce().unsigned_abs())
+    }
 }
 
 /// An empty list property.

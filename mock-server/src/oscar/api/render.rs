@@ -274,10 +274,7 @@ fn write_row(
     else {
         return write_object(out, name, args, row, variant);
     };
-    let snapshot = Snapshot {
-        row: std::ptr::from_ref(row) as usize,
-        stamp,
-    };
+    let snapshot = Snapshot::of(row, stamp);
     kept(out, snapshot, plan, |out| {
         write_object(out, name, args, row, variant)
     });
@@ -293,11 +290,19 @@ fn kept(
     plan: &'static JsonPlan,
     write: impl FnOnce(&mut Vec<u8>),
 ) {
-    let key = (snapshot.row, std::ptr::from_ref(plan) as usize);
+    let key = (
+        snapshot.row,
+        std::ptr::from_ref(plan) as usize,
+        snapshot.view,
+    );
     let found = ROWS.with_borrow_mut(|cache| {
-        if cache.stamp != snapshot.stamp || cache.written.len() >= MAX_KEPT_ROWS {
+        if cache.stamp != snapshot.stamp
+            || cache.written.len() >= MAX_KEPT_ROWS
+            || cache.bytes >= MAX_KEPT_BYTES
+        {
             cache.stamp = snapshot.stamp;
             cache.written.clear();
+            cache.bytes = 0;
         }
         cache
             .written
@@ -313,6 +318,7 @@ fn kept(
     write(out);
     ROWS.with_borrow_mut(|cache| {
         if cache.stamp == snapshot.stamp {
+            cache.bytes += out.len() - start;
             cache.written.insert(key, out[start..].into());
         }
     });
@@ -324,6 +330,7 @@ fn write_static(out: &mut Vec<u8>, ty: &JType, v: &'static Value, variant: Varia
     let key = (
         std::ptr::from_ref(v) as usize,
         std::ptr::from_ref(ty) as usize,
+        0,
     );
     let found = STATICS.with_borrow(|kept| {
         kept.get(&key)
@@ -344,18 +351,22 @@ fn write_static(out: &mut Vec<u8>, ty: &JType, v: &'static Value, variant: Varia
 }
 
 /// Written text by a pair of addresses (row and plan, or constant and
-/// property type).
-type Kept = HashMap<(usize, usize), Box<[u8]>, foldhash::fast::RandomState>;
+/// property type) and the view of the row ([`Snapshot::view`]).
+type Kept = HashMap<(usize, usize, u64), Box<[u8]>, foldhash::fast::RandomState>;
 
 /// Rows written, by row and plan address, for one store stamp.
 #[derive(Default)]
 struct RowCache {
     stamp: u64,
     written: Kept,
+    /// The length of the texts in `written`.
+    bytes: usize,
 }
 
-/// Rows kept per thread before the cache starts over.
+/// Rows kept per thread before the cache starts over, and their text: a
+/// client walking a large store's records does not grow it without end.
 const MAX_KEPT_ROWS: usize = 4096;
+const MAX_KEPT_BYTES: usize = 4 << 20;
 
 thread_local! {
     static ROWS: std::cell::RefCell<RowCache> = std::cell::RefCell::default();

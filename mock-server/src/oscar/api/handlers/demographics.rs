@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use std::sync::LazyLock;
 
-use super::super::bean::{self, Bean, Prop, Properties};
+use super::super::bean::{self, Bean, Prop, Properties, Snapshot};
 use super::super::beans;
 use super::super::behaviour::{paged, rows};
 use super::super::render::{instant, plain};
@@ -159,6 +159,21 @@ impl Bean for Demographic<'_> {
         for (name, v) in &self.included {
             out.put(name, Prop::Json(v));
         }
+    }
+
+    /// Without `includes[]` lists the record is a function of the patient
+    /// row, rows of the same store and the day: the lists it carries are
+    /// the view's flags above the day.
+    fn snapshot(&self) -> Option<Snapshot> {
+        if !self.included.is_empty() {
+            return None;
+        }
+        let flags = 0b1000
+            | u64::from(self.status_lists)
+            | u64::from(self.referral_doctors.is_some()) << 1
+            | u64::from(self.contacts.is_some()) << 2;
+        let patient = self.patient.snapshot()?;
+        Some(patient.viewed(flags << 32 | self.patient.day()))
     }
 }
 
