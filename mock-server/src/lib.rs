@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod error;
 pub mod journal;
 pub mod json_out;
+pub mod kept;
 pub mod limits;
 pub mod openemr;
 pub mod oscar;

@@ -415,3 +415,62 @@ async fn two_clients_booking_one_slot_get_one_appointment() {
         .read(|d| d.appointments().len());
     assert_eq!(after, before + 1);
 }
+
+/// Reads of one row by id are kept written while the store keeps its
+/// stamp: a change to the row shows at once, and the `useGMTTime` flag
+/// picks its own text.
+#[tokio::test]
+async fn a_row_read_by_id_shows_its_changes_and_its_zone() {
+    let server = mock(ProfileId::Oscar, |_| {}).await;
+    let get = |body: String| {
+        let server = &server;
+        async move {
+            let (status, text, _) = post(
+                server,
+                "DemographicService",
+                envelope(&text_token("128", "mac2002#"), &body),
+            )
+            .await;
+            assert_eq!(status, 200, "{text}");
+            text
+        }
+    };
+    let demographic =
+        format!("<t:getDemographic xmlns:t=\"{TNS}\"><arg0>1</arg0></t:getDemographic>");
+    let before = get(demographic.clone()).await;
+    assert_eq!(get(demographic.clone()).await, before);
+    server.state().default_site().store.write(|d| {
+        d.update_patient(1, chrono::Utc::now(), |p| p.last_name = "Rewritten".into())
+            .unwrap();
+    });
+    let after = get(demographic.clone()).await;
+    assert!(after.contains("<lastName>Rewritten</lastName>"), "{after}");
+    assert!(!before.contains("Rewritten"));
+
+    let appointment = server
+        .state()
+        .default_site()
+        .store
+        .read(|d| d.appointments().iter().next().unwrap().id);
+    let schedule = |gmt: bool| {
+        let server = &server;
+        async move {
+            let body = format!(
+                "<t:getAppointment2 xmlns:t=\"{TNS}\"><arg0>{appointment}</arg0><arg1>{gmt}</arg1></t:getAppointment2>"
+            );
+            let (status, text, _) = post(
+                server,
+                "ScheduleService",
+                envelope(&text_token("128", "mac2002#"), &body),
+            )
+            .await;
+            assert_eq!(status, 200, "{text}");
+            text
+        }
+    };
+    let local = schedule(false).await;
+    let utc = schedule(true).await;
+    assert_ne!(local, utc, "the zone changes the instants");
+    assert_eq!(schedule(false).await, local);
+    assert_eq!(schedule(true).await, utc);
+}

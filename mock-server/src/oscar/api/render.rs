@@ -281,9 +281,7 @@ fn write_row(
 }
 
 /// Writes what `write` writes for a row of a store snapshot with a shared
-/// plan, or the text kept from the last time: the text is a function of
-/// the row and the plan, and the row cannot change while the store keeps
-/// its stamp.
+/// plan, or the text kept from the last time ([`crate::kept`]).
 fn kept(
     out: &mut Vec<u8>,
     snapshot: Snapshot,
@@ -295,33 +293,7 @@ fn kept(
         std::ptr::from_ref(plan) as usize,
         snapshot.view,
     );
-    let found = ROWS.with_borrow_mut(|cache| {
-        if cache.stamp != snapshot.stamp
-            || cache.written.len() >= MAX_KEPT_ROWS
-            || cache.bytes >= MAX_KEPT_BYTES
-        {
-            cache.stamp = snapshot.stamp;
-            cache.written.clear();
-            cache.bytes = 0;
-        }
-        cache
-            .written
-            .get(&key)
-            .map(|text| out.extend_from_slice(text))
-            .is_some()
-    });
-    if found {
-        return;
-    }
-    // Written outside the borrow: a bean may hold rows written the same way.
-    let start = out.len();
-    write(out);
-    ROWS.with_borrow_mut(|cache| {
-        if cache.stamp == snapshot.stamp {
-            cache.bytes += out.len() - start;
-            cache.written.insert(key, out[start..].into());
-        }
-    });
+    crate::kept::write(out, snapshot.stamp, key, write);
 }
 
 /// A constant written as `ty` (a property type of a shared plan): its
@@ -330,7 +302,6 @@ fn write_static(out: &mut Vec<u8>, ty: &JType, v: &'static Value, variant: Varia
     let key = (
         std::ptr::from_ref(v) as usize,
         std::ptr::from_ref(ty) as usize,
-        0,
     );
     let found = STATICS.with_borrow(|kept| {
         kept.get(&key)
@@ -343,33 +314,20 @@ fn write_static(out: &mut Vec<u8>, ty: &JType, v: &'static Value, variant: Varia
     let start = out.len();
     write_json(out, ty, v, variant);
     STATICS.with_borrow_mut(|kept| {
-        if kept.len() >= MAX_KEPT_ROWS {
+        if kept.len() >= MAX_KEPT_STATICS {
             kept.clear();
         }
         kept.insert(key, out[start..].into());
     });
 }
 
-/// Written text by a pair of addresses (row and plan, or constant and
-/// property type) and the view of the row ([`Snapshot::view`]).
-type Kept = HashMap<(usize, usize, u64), Box<[u8]>, foldhash::fast::RandomState>;
+/// Written text by a pair of addresses (constant and property type).
+type Kept = HashMap<(usize, usize), Box<[u8]>, foldhash::fast::RandomState>;
 
-/// Rows written, by row and plan address, for one store stamp.
-#[derive(Default)]
-struct RowCache {
-    stamp: u64,
-    written: Kept,
-    /// The length of the texts in `written`.
-    bytes: usize,
-}
-
-/// Rows kept per thread before the cache starts over, and their text: a
-/// client walking a large store's records does not grow it without end.
-const MAX_KEPT_ROWS: usize = 4096;
-const MAX_KEPT_BYTES: usize = 4 << 20;
+/// Constants kept per thread before the cache starts over.
+const MAX_KEPT_STATICS: usize = 4096;
 
 thread_local! {
-    static ROWS: std::cell::RefCell<RowCache> = std::cell::RefCell::default();
     /// Constants written, by value and property type address.
     static STATICS: std::cell::RefCell<Kept> = std::cell::RefCell::default();
 }

@@ -12,7 +12,7 @@ use emr_catalog::{Signature, SoapTypes};
 
 use super::fault::SoapFault;
 use super::transfer;
-use super::xml::{Obj, Val};
+use super::xml::{Obj, Val, Writer};
 use crate::state::AppState;
 use crate::store::*;
 
@@ -196,14 +196,62 @@ impl Call<'_> {
 }
 
 /// Answers a call as its behaviour row says.
-pub fn run(call: &mut Call) -> Outcome {
+/// What the operation answers, written as its `return` element: a read
+/// of one row by id is kept written while the store keeps its stamp
+/// ([`crate::kept`]), keyed by the operation's signature and the id.
+pub fn reply(call: &mut Call) -> Result<Vec<u8>, SoapFault> {
+    let one_row = behaviour(call)
+        .ok()
+        .filter(|b| b.kind == Kind::ById)
+        .zip(call.int(0));
+    if let Some((b, id)) = one_row {
+        let gmt = b.gmt_arg.is_some_and(|i| call.flag(i));
+        // The types are aligned, so their address's low bit is free to
+        // carry the zone.
+        let key = (
+            std::ptr::from_ref(call.sig) as usize,
+            std::ptr::from_ref(call.types) as usize | usize::from(gmt),
+            id as u64,
+        );
+        let store = &call.state.default_site().store;
+        let mut out = Vec::new();
+        store.read(|d| {
+            crate::kept::write(&mut out, store.stamp(), key, |out| {
+                write_return(out, call, by_id(d, &b.entity, id, gmt).as_ref());
+            });
+        });
+        return Ok(out);
+    }
+    let value = run(call)?;
+    let mut out = Vec::new();
+    write_return(&mut out, call, value.as_ref());
+    Ok(out)
+}
+
+/// `<return>…</return>` (nothing for a null object).
+fn write_return(out: &mut Vec<u8>, call: &Call, value: Option<&Val>) {
+    if let Some(ret) = &call.sig.ret {
+        let mut w = Writer::new(call.types, "ns2");
+        w.field(ret, value);
+        out.extend_from_slice(w.out.as_bytes());
+    }
+}
+
+fn behaviour(call: &Call) -> Result<&'static Behaviour, SoapFault> {
     let key = format!("{}.{}", call.sig.service, call.sig.operation);
-    let Some(b) = behaviours().get(&key) else {
-        return Err(SoapFault::server(format!("no behaviour for {key}")));
-    };
+    behaviours()
+        .get(&key)
+        .ok_or_else(|| SoapFault::server(format!("no behaviour for {key}")))
+}
+
+pub fn run(call: &mut Call) -> Outcome {
+    let b = behaviour(call)?;
     let gmt = b.gmt_arg.is_some_and(|i| call.flag(i));
     match b.kind {
-        Kind::Custom => super::ops::run(&key, call),
+        Kind::Custom => {
+            let key = format!("{}.{}", call.sig.service, call.sig.operation);
+            super::ops::run(&key, call)
+        }
         Kind::LabUpload => super::labs::upload(call, &b.entity),
         Kind::ById => {
             let id = call.int(0);

@@ -38,7 +38,7 @@ use tower_http::compression::CompressionLayer;
 use self::booking::SlotSigner;
 use self::dispatch::Call;
 use self::fault::{SecurityDialect, SoapFault};
-use self::xml::{EnvelopeError, Obj, Val, Writer, SOAP11_ENV, WSSE};
+use self::xml::{EnvelopeError, Obj, Val, SOAP11_ENV, WSSE};
 use super::wss::{self, WssState};
 use crate::body;
 use crate::clock::Clock;
@@ -221,7 +221,7 @@ async fn handle(
     variant: &str,
     bytes: &[u8],
     ip: Option<String>,
-) -> (Result<String, SoapFault>, Option<String>) {
+) -> (Result<Vec<u8>, SoapFault>, Option<String>) {
     let dialect = dialect(variant);
     let Ok(text) = std::str::from_utf8(bytes) else {
         return (
@@ -289,11 +289,11 @@ async fn handle(
         ip,
         delay: false,
     };
-    let result = dispatch::run(&mut call);
+    let result = dispatch::reply(&mut call);
     if call.delay {
         tokio::time::sleep(state.config.wss_failure_delay).await;
     }
-    let result = result.map(|value| response_envelope(sig, types, tns, value.as_ref()));
+    let result = result.map(|ret| response_envelope(sig, tns, &ret));
     (result, Some(op_id))
 }
 
@@ -370,24 +370,21 @@ fn read_args(
     Ok(args)
 }
 
-/// `<ns2:opResponse xmlns:ns2="tns"><return>…</return></ns2:opResponse>`.
-fn response_envelope(sig: &Signature, types: &SoapTypes, tns: &str, value: Option<&Val>) -> String {
-    let mut w = Writer::new(types, "ns2");
-    if let Some(ret) = &sig.ret {
-        w.field(ret, value);
-    }
-    let op = &sig.operation;
-    let mut out = String::with_capacity(w.out.len() + 256);
-    out.push_str("<soap:Envelope xmlns:soap=\"");
-    out.push_str(SOAP11_ENV);
-    out.push_str("\"><soap:Body><ns2:");
-    out.push_str(op);
-    out.push_str("Response xmlns:ns2=\"");
-    out.push_str(&crate::error::xml_escape(tns));
-    out.push_str("\">");
-    out.push_str(&w.out);
-    out.push_str("</ns2:");
-    out.push_str(op);
-    out.push_str("Response></soap:Body></soap:Envelope>");
+/// `<ns2:opResponse xmlns:ns2="tns"><return>…</return></ns2:opResponse>`
+/// around the written return.
+fn response_envelope(sig: &Signature, tns: &str, ret: &[u8]) -> Vec<u8> {
+    let op = sig.operation.as_bytes();
+    let mut out = Vec::with_capacity(ret.len() + 256);
+    out.extend_from_slice(b"<soap:Envelope xmlns:soap=\"");
+    out.extend_from_slice(SOAP11_ENV.as_bytes());
+    out.extend_from_slice(b"\"><soap:Body><ns2:");
+    out.extend_from_slice(op);
+    out.extend_from_slice(b"Response xmlns:ns2=\"");
+    out.extend_from_slice(crate::error::xml_escape(tns).as_bytes());
+    out.extend_from_slice(b"\">");
+    out.extend_from_slice(ret);
+    out.extend_from_slice(b"</ns2:");
+    out.extend_from_slice(op);
+    out.extend_from_slice(b"Response></soap:Body></soap:Envelope>");
     out
 }
