@@ -117,6 +117,17 @@ pub const CASES: &[Case] = &[
         about: "SOAP searchDemographicByName(\"Smith,Ol\", 0, 10): OSCAR's quick name search",
     },
     Case {
+        name: "oscar-rest-quick-search",
+        profile: ProfileId::Oscar,
+        auth: Auth::OAuth1,
+        method: "GET",
+        path: "/oscar/ws/services/demographics/quickSearch?query=Smith%2COl",
+        body: "",
+        expect: 200,
+        default: false,
+        about: "OAuth 1.0a-signed GET /ws/services/demographics/quickSearch?query=Smith,Ol (the REST quick search, first 10 of all matches)",
+    },
+    Case {
         name: "openemr-api-patient-search",
         profile: ProfileId::OpenEmr,
         auth: Auth::Bearer(API_SCOPE),

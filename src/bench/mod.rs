@@ -56,8 +56,10 @@ pub struct BenchArgs {
     /// the medians, with the spread.
     #[arg(long, default_value_t = 1)]
     pub rounds: usize,
-    /// Synthetic patients per site of the mocks.
-    #[arg(long, default_value_t = 50)]
+    /// Synthetic patients per site of the mocks. The four reads are held
+    /// to the rate ratio at the default seed only: at scale every case is
+    /// a search of the store, held to the p99 target.
+    #[arg(long, default_value_t = DEFAULT_PATIENTS)]
     pub patients: usize,
     /// Threads serving (the mock and the bare handler); default: the CPUs.
     #[arg(long, value_name = "N")]
@@ -84,7 +86,13 @@ pub struct CaseResult {
     pub response_bytes: usize,
     /// The client's own cost of producing one request (signing included).
     pub client_us: f64,
+    /// Whether the case is held to [`MIN_RATIO`]: one of the four reads,
+    /// against the default seed.
+    pub held_to_ratio: bool,
 }
+
+/// The mock's seed (patients per site) the ratio targets are set for.
+pub const DEFAULT_PATIENTS: usize = 50;
 
 /// A `kB` field of a `/proc/<pid>/status` file (`VmRSS`, `VmHWM`).
 pub fn proc_status_kb(path: &str, field: &str) -> Option<u64> {
@@ -150,16 +158,17 @@ impl CaseResult {
     }
     /// The targets for the case: the four authenticated reads must
     /// keep half the bare handler's rate with p99 under 5 ms; the scale
-    /// searches (not in the default selection) only the p99.
+    /// searches (not in the default selection), and every case against a
+    /// store seeded larger than the default, only the p99.
     pub fn met(&self) -> bool {
-        (!self.case.default || median(self.ratios()) >= MIN_RATIO)
+        (!self.held_to_ratio || median(self.ratios()) >= MIN_RATIO)
             && median(Self::q(&self.runs, 0.99)) < MAX_P99_MS
             && self.errors() == 0
     }
 
     /// The minimum ratio the case is held to, if any.
     fn min_ratio(&self) -> Option<f64> {
-        self.case.default.then_some(MIN_RATIO)
+        self.held_to_ratio.then_some(MIN_RATIO)
     }
 
     pub fn to_json(&self) -> Value {
@@ -379,6 +388,7 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<u8, UsageError> {
             bare: Vec::new(),
             response_bytes: captured.body.len(),
             client_us,
+            held_to_ratio: case.default && args.patients <= DEFAULT_PATIENTS,
         };
         for _ in 0..args.rounds {
             result
@@ -510,11 +520,12 @@ mod tests {
         }
     }
 
-    /// The four reads are held to the rate ratio; scale searches are not
-    /// (a search of 100,000 patients is not a bare handler's work).
+    /// The four reads are held to the rate ratio at the default seed;
+    /// scale searches are not, nor is any case against a large store (a
+    /// search of 100,000 patients is not a bare handler's work).
     #[test]
     fn only_the_authenticated_reads_are_held_to_the_ratio() {
-        let result = |name: &str, p99_ms| {
+        let result = |name: &str, p99_ms, patients| {
             let case = *cases::select(&[name.to_owned()])
                 .expect("known case")
                 .first()
@@ -525,11 +536,14 @@ mod tests {
                 bare: vec![outcome(10_000, 1)],
                 response_bytes: 0,
                 client_us: 0.0,
+                held_to_ratio: case.default && patients <= DEFAULT_PATIENTS,
             }
         };
-        assert!(!result("openemr-fhir-patient-search", 1).met());
-        assert!(result("oscar-soap-name-search", 1).met());
-        assert!(!result("oscar-soap-name-search", 6).met());
+        assert!(!result("openemr-fhir-patient-search", 1, 50).met());
+        assert!(result("openemr-fhir-patient-search", 1, 100_000).met());
+        assert!(!result("openemr-fhir-patient-search", 6, 100_000).met());
+        assert!(result("oscar-soap-name-search", 1, 50).met());
+        assert!(!result("oscar-soap-name-search", 6, 50).met());
     }
 
     #[test]

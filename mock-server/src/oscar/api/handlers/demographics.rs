@@ -463,21 +463,41 @@ fn matches(p: &Patient, mode: &str, keyword: &str) -> bool {
     }
 }
 
-fn search_beans(call: &Call<'_>, mode: &str, keyword: &str, active: bool) -> Vec<Value> {
+/// The patients a search finds, in name order (last, then first name,
+/// lower-cased, then id): how many in all, and the beans of `page` of
+/// them. A name search walks the name index from the prefix; the other
+/// modes read every patient. Only the page is turned into beans.
+fn search_beans(
+    call: &Call<'_>,
+    mode: &str,
+    keyword: &str,
+    active: bool,
+    page: std::ops::Range<usize>,
+) -> (usize, Vec<Value>) {
     call.read(|d| {
-        let mut found: Vec<&Patient> = d
-            .patients()
+        let wanted = |p: &&Patient| !active || is_active(p);
+        let found: Vec<&Patient> = if mode == "Name" {
+            let k = keyword.trim().to_lowercase();
+            let (last, first) = k.split_once(',').unwrap_or((&k, ""));
+            d.search_patients_by_name(last, first)
+                .filter(wanted)
+                .collect()
+        } else {
+            let mut found: Vec<&Patient> = d
+                .patients()
+                .iter()
+                .filter(|p| wanted(p) && matches(p, mode, keyword))
+                .collect();
+            found.sort_by_cached_key(|p| (p.last_name.to_lowercase(), p.first_name.to_lowercase()));
+            found
+        };
+        let beans = found
+            .get(page.start.min(found.len())..page.end.min(found.len()))
+            .unwrap_or_default()
             .iter()
-            .filter(|p| (!active || is_active(p)) && matches(p, mode, keyword))
-            .collect();
-        found.sort_by(|a, b| {
-            (a.last_name.to_lowercase(), a.first_name.to_lowercase())
-                .cmp(&(b.last_name.to_lowercase(), b.first_name.to_lowercase()))
-        });
-        found
-            .into_iter()
             .map(|p| beans::patient(d, p, call.today()))
-            .collect()
+            .collect();
+        (found.len(), beans)
     })
 }
 
@@ -501,14 +521,17 @@ pub fn quick_search(call: &mut Call<'_>) -> Outcome {
     } else {
         ("Name", query.as_str())
     };
-    let all = search_beans(call, mode, keyword, true);
-    let total = all.len();
     if call.variant == Variant::Juno {
         let page = call.query_id("page").unwrap_or(1).max(1);
         let per = call.query_id("perPage").unwrap_or(10).max(1);
-        return super::util::page(all, page, per);
+        let start = usize::try_from((page - 1).saturating_mul(per)).unwrap_or(usize::MAX);
+        let rows = start..start.saturating_add(usize::try_from(per).unwrap_or(usize::MAX));
+        let (total, items) = search_beans(call, mode, keyword, true, rows);
+        return Outcome::Value(
+            json!({"content": items, "total": total, "page": page, "perPage": per}),
+        );
     }
-    let items: Vec<Value> = all.into_iter().take(10).collect();
+    let (total, items) = search_beans(call, mode, keyword, true, 0..10);
     let mut v = json!({"offset": 0, "limit": 0, "total": total, "timestamp": call.now_value(), "content": items, "query": null});
     if total > 0 {
         v["query"] = Value::String(query);
@@ -556,22 +579,23 @@ pub fn search(call: &mut Call<'_>) -> Outcome {
             json!({"offset": 0, "limit": 0, "total": 0, "timestamp": call.now_value(), "content": []}),
         );
     }
-    let all = search_beans(call, &mode, &term, active);
-    let total = all.len();
+    let (start, count) = (call.query_id("startIndex"), call.query_id("itemsToReturn"));
+    let rows = match (start, count) {
+        (Some(start), Some(count)) => {
+            let start = usize::try_from(start.max(0)).unwrap_or(usize::MAX);
+            start..start.saturating_add(usize::try_from(count.max(0)).unwrap_or(usize::MAX))
+        }
+        _ => 0..0,
+    };
+    let (total, items) = search_beans(call, &mode, &term, active, rows);
     if total == 0 {
         return Outcome::Value(
             json!({"offset": 0, "limit": 0, "total": 0, "timestamp": call.now_value(), "content": []}),
         );
     }
-    let (Some(start), Some(count)) = (call.query_id("startIndex"), call.query_id("itemsToReturn"))
-    else {
+    if start.is_none() || count.is_none() {
         return npe("startIndex/itemsToReturn");
-    };
-    let items: Vec<Value> = all
-        .into_iter()
-        .skip(start.max(0) as usize)
-        .take(count.max(0) as usize)
-        .collect();
+    }
     Outcome::Value(
         json!({"offset": 0, "limit": 0, "total": total, "timestamp": call.now_value(), "content": items}),
     )

@@ -1,8 +1,11 @@
-//! The OSCAR REST writer keeps the written text of store rows (the
-//! clinic's specialists, a patient's provider) for as long as the store
-//! keeps its stamp. These tests change such rows in place, where the kept
-//! text was taken from, and through two stores read alternately on one
-//! thread, and check that every read shows the data as it is.
+//! OSCAR REST reads served from kept text and from indexes answer what
+//! the store holds. The writer keeps the written text of store rows (the
+//! clinic's specialists, a patient's provider, a whole demographic) for
+//! as long as the store keeps its stamp: these tests change such rows in
+//! place, where the kept text was taken from, and through two stores read
+//! alternately on one thread, and check that every read shows the data as
+//! it is. The quick search walks the name index: it must answer what a
+//! scan of every patient would.
 
 use chrono::Utc;
 use emr_catalog::ProfileId;
@@ -151,4 +154,58 @@ async fn a_kept_record_follows_its_row_the_day_and_the_lists_asked_for() {
         now["age"],
         later["age"]
     );
+}
+
+/// The quick search finds names through the index: against a store of a
+/// few thousand patients it answers what a scan of every patient would,
+/// in name order, the first ten of the total.
+#[tokio::test(flavor = "current_thread")]
+async fn the_quick_search_answers_what_a_scan_would() {
+    let mut config = MockConfig::new(ProfileId::Oscar);
+    config.patients = 3000;
+    let server = MockServer::start_local(config).await.unwrap();
+    let client = session(&server).await;
+    let mut want: Vec<(String, String, i64)> = server.state().default_site().store.read(|d| {
+        d.patients()
+            .iter()
+            .filter(|p| {
+                !matches!(p.status.as_str(), "IN" | "DE" | "IC" | "ID" | "MO" | "FI")
+                    && p.last_name.to_lowercase().starts_with('s')
+            })
+            .map(|p| {
+                (
+                    p.last_name.as_str().to_lowercase(),
+                    p.first_name.as_str().to_lowercase(),
+                    p.id,
+                )
+            })
+            .collect()
+    });
+    want.sort();
+    assert!(
+        want.len() > 10,
+        "the seed has enough matches: {}",
+        want.len()
+    );
+    let v: Value = client
+        .get(format!(
+            "{}/oscar/ws/rs/demographics/quickSearch?query=%20s,%20",
+            server.base_url()
+        ))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["total"], want.len(), "{v}");
+    let got: Vec<i64> = v["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["demographicNo"].as_i64().unwrap())
+        .collect();
+    let first_ten: Vec<i64> = want.iter().take(10).map(|w| w.2).collect();
+    assert_eq!(got, first_ten);
 }
