@@ -361,16 +361,16 @@ impl Catalog {
             .get(key_segment(depth))
             .and_then(|k| routes.by_literal.get(*k));
         let candidates = literal.into_iter().flatten().chain(&routes.param);
-        let mut best: Option<(&Operation, PathMatch, _)> = None;
+        let mut best: Option<(&Operation, &PathTemplate, _)> = None;
         let mut allowed: Vec<&str> = Vec::new();
         for &(index, t) in candidates {
             let op = &self.operations[index];
             let Some(template) = op.templates().nth(t) else {
                 continue;
             };
-            let Some(m) = template.matches_segments(&parts) else {
+            if !template.fits(&parts) {
                 continue;
-            };
+            }
             // A sub-resource locator declares no method: CXF routes every
             // method to it (and only then finds nothing to call).
             if !op.method.eq_ignore_ascii_case(method) && op.callable() {
@@ -379,11 +379,11 @@ impl Catalog {
             }
             let rank = template.specificity();
             if best.as_ref().is_none_or(|(_, _, r)| rank > *r) {
-                best = Some((op, m, rank));
+                best = Some((op, template, rank));
             }
         }
-        match best {
-            Some((op, m, _)) => Lookup::Found(op, m),
+        match best.and_then(|(op, template, _)| Some((op, template.matches_segments(&parts)?))) {
+            Some((op, m)) => Lookup::Found(op, m),
             None if !allowed.is_empty() => {
                 allowed.sort_unstable();
                 allowed.dedup();

@@ -103,28 +103,34 @@ impl PathTemplate {
         self.matches_segments(&parts)
     }
 
+    /// Whether [`matches_segments`](Self::matches_segments) would match,
+    /// without taking the parameters out: a lookup weighs every candidate
+    /// this way and takes the parameters of the one it picks.
+    pub fn fits(&self, parts: &[&str]) -> bool {
+        parts.len() == self.segments.len()
+            && self
+                .segments
+                .iter()
+                .zip(parts)
+                .all(|(seg, part)| match seg {
+                    Segment::Literal(l) => l == part,
+                    Segment::Param { prefix, suffix, .. } => {
+                        part.len() > prefix.len() + suffix.len()
+                            && part.starts_with(prefix.as_str())
+                            && part.ends_with(suffix.as_str())
+                    }
+                })
+    }
+
     /// [`matches`](Self::matches) on a path already split into segments:
     /// a catalogue lookup splits the request path once and tries every
     /// candidate template on the pieces, so a miss costs a few string
     /// comparisons and no allocation.
     pub fn matches_segments(&self, parts: &[&str]) -> Option<PathMatch> {
-        if parts.len() != self.segments.len() {
-            return None;
-        }
         // Literals first: most candidates fail there, before anything is
         // allocated for the parameters.
-        for (seg, part) in self.segments.iter().zip(parts) {
-            match seg {
-                Segment::Literal(l) if l != part => return None,
-                Segment::Param { prefix, suffix, .. }
-                    if part.len() <= prefix.len() + suffix.len()
-                        || !part.starts_with(prefix.as_str())
-                        || !part.ends_with(suffix.as_str()) =>
-                {
-                    return None
-                }
-                _ => {}
-            }
+        if !self.fits(parts) {
+            return None;
         }
         let mut out = PathMatch::default();
         let mut parts = parts.iter().copied();
