@@ -39,9 +39,10 @@ async fn session(server: &MockServer) -> reqwest::Client {
     client
 }
 
-async fn demographic(server: &MockServer, client: &reqwest::Client) -> Value {
+/// `GET /oscar/ws/rs{path}` as JSON.
+async fn get_json(server: &MockServer, client: &reqwest::Client, path: &str) -> Value {
     client
-        .get(format!("{}/oscar/ws/rs/demographics/1", server.base_url()))
+        .get(format!("{}/oscar/ws/rs{path}", server.base_url()))
         .header("Accept", "application/json")
         .send()
         .await
@@ -49,6 +50,10 @@ async fn demographic(server: &MockServer, client: &reqwest::Client) -> Value {
         .json()
         .await
         .unwrap()
+}
+
+async fn demographic(server: &MockServer, client: &reqwest::Client) -> Value {
+    get_json(server, client, "/demographics/1").await
 }
 
 /// Renames the first specialist and patient 1's provider, in place.
@@ -104,18 +109,7 @@ async fn two_stores_read_in_turn_on_one_thread_each_show_their_own_rows() {
 }
 
 async fn demographic_at(server: &MockServer, client: &reqwest::Client, query: &str) -> Value {
-    client
-        .get(format!(
-            "{}/oscar/ws/rs/demographics/1{query}",
-            server.base_url()
-        ))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    get_json(server, client, &format!("/demographics/1{query}")).await
 }
 
 /// The whole record is kept too: a change to the patient's own row, the
@@ -187,18 +181,7 @@ async fn the_quick_search_answers_what_a_scan_would() {
         "the seed has enough matches: {}",
         want.len()
     );
-    let v: Value = client
-        .get(format!(
-            "{}/oscar/ws/rs/demographics/quickSearch?query=%20s,%20",
-            server.base_url()
-        ))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = get_json(&server, &client, "/demographics/quickSearch?query=%20s,%20").await;
     assert_eq!(v["total"], want.len(), "{v}");
     let got: Vec<i64> = v["content"]
         .as_array()

@@ -422,12 +422,12 @@ async fn two_clients_booking_one_slot_get_one_appointment() {
 #[tokio::test]
 async fn a_row_read_by_id_shows_its_changes_and_its_zone() {
     let server = mock(ProfileId::Oscar, |_| {}).await;
-    let get = |body: String| {
+    let get = |service: &'static str, body: String| {
         let server = &server;
         async move {
             let (status, text, _) = post(
                 server,
-                "DemographicService",
+                service,
                 envelope(&text_token("128", "mac2002#"), &body),
             )
             .await;
@@ -436,14 +436,14 @@ async fn a_row_read_by_id_shows_its_changes_and_its_zone() {
         }
     };
     let demographic =
-        format!("<t:getDemographic xmlns:t=\"{TNS}\"><arg0>1</arg0></t:getDemographic>");
-    let before = get(demographic.clone()).await;
-    assert_eq!(get(demographic.clone()).await, before);
+        || format!("<t:getDemographic xmlns:t=\"{TNS}\"><arg0>1</arg0></t:getDemographic>");
+    let before = get("DemographicService", demographic()).await;
+    assert_eq!(get("DemographicService", demographic()).await, before);
     server.state().default_site().store.write(|d| {
         d.update_patient(1, chrono::Utc::now(), |p| p.last_name = "Rewritten".into())
             .unwrap();
     });
-    let after = get(demographic.clone()).await;
+    let after = get("DemographicService", demographic()).await;
     assert!(after.contains("<lastName>Rewritten</lastName>"), "{after}");
     assert!(!before.contains("Rewritten"));
 
@@ -453,20 +453,12 @@ async fn a_row_read_by_id_shows_its_changes_and_its_zone() {
         .store
         .read(|d| d.appointments().iter().next().unwrap().id);
     let schedule = |gmt: bool| {
-        let server = &server;
-        async move {
-            let body = format!(
+        get(
+            "ScheduleService",
+            format!(
                 "<t:getAppointment2 xmlns:t=\"{TNS}\"><arg0>{appointment}</arg0><arg1>{gmt}</arg1></t:getAppointment2>"
-            );
-            let (status, text, _) = post(
-                server,
-                "ScheduleService",
-                envelope(&text_token("128", "mac2002#"), &body),
-            )
-            .await;
-            assert_eq!(status, 200, "{text}");
-            text
-        }
+            ),
+        )
     };
     let local = schedule(false).await;
     let utc = schedule(true).await;
