@@ -3,7 +3,9 @@
 //! in what they decode and what they count, and a client that signs
 //! correctly for one can fail on the other.
 
-use super::signature::form_decode;
+use std::borrow::Cow;
+
+use super::signature::{form_decode, form_decode_borrowed};
 
 /// What the verifier needs from an HTTP request.
 #[derive(Debug, Clone, Copy)]
@@ -66,14 +68,16 @@ pub fn pairs(s: &str) -> impl Iterator<Item = (&str, &str)> {
 /// (`OAuthServlet.getMessage`): the `Authorization: OAuth` header's
 /// quoted pairs (without `realm`) followed by the servlet parameters,
 /// everything decoded once, `+` as a space.
+/// Names and values borrow the request's text where decoding changes
+/// nothing.
 #[derive(Debug, Clone, Default)]
-pub struct ClassicParams {
-    pub all: Vec<(String, String)>,
+pub struct ClassicParams<'a> {
+    pub all: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl ClassicParams {
-    pub fn read(req: &Incoming<'_>) -> ClassicParams {
-        let mut all = Vec::new();
+impl<'a> ClassicParams<'a> {
+    pub fn read(req: &Incoming<'a>) -> ClassicParams<'a> {
+        let mut all = Vec::with_capacity(8);
         for header in req.authorization {
             for (k, v) in classic_header(header) {
                 if !k.eq_ignore_ascii_case("realm") {
@@ -81,7 +85,11 @@ impl ClassicParams {
                 }
             }
         }
-        all.extend(req.servlet_params());
+        all.extend(
+            req.servlet_params()
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v))),
+        );
         ClassicParams { all }
     }
 
@@ -90,7 +98,7 @@ impl ClassicParams {
         self.all
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// `oauth_*` parameters given more than once (net.oauth's
@@ -104,8 +112,8 @@ impl ClassicParams {
                 .filter(|k| k.starts_with("oauth_"))
         };
         for (i, k) in oauth().enumerate() {
-            if oauth().take(i).any(|earlier| earlier == k) && !repeated.contains(k) {
-                repeated.push(k.clone());
+            if oauth().take(i).any(|earlier| earlier == k) && !repeated.iter().any(|r| r == k) {
+                repeated.push(k.to_string());
             }
         }
         repeated
@@ -116,14 +124,14 @@ impl ClassicParams {
         self.all
             .iter()
             .filter(|(k, _)| k != "oauth_signature")
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
     }
 }
 
 /// net.oauth's `decodeAuthorization`: the scheme must be `OAuth` (any
 /// case); each comma-separated piece must be `name="value"` or it is
 /// ignored; names and values are URL-decoded.
-fn classic_header(header: &str) -> Vec<(String, String)> {
+fn classic_header(header: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     let trimmed = header.trim_start();
     let Some((scheme, rest)) = trimmed.split_once(char::is_whitespace) else {
         return Vec::new();
@@ -146,7 +154,10 @@ fn classic_header(header: &str) -> Vec<(String, String)> {
         if name.chars().any(char::is_whitespace) || !quoted {
             continue;
         }
-        out.push((form_decode(name), form_decode(&value[1..value.len() - 1])));
+        out.push((
+            form_decode_borrowed(name),
+            form_decode_borrowed(&value[1..value.len() - 1]),
+        ));
     }
     out
 }

@@ -7,6 +7,8 @@
 //! the wire, differs between OSCAR's implementations; that is `params`'s
 //! job. This module only computes and compares.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
@@ -96,10 +98,16 @@ fn decode_bytes(s: &str, plus_is_space: bool) -> Vec<u8> {
 /// parser, Java's `URLDecoder`): `+` is a space, `%XX` a byte, and the
 /// bytes are UTF-8 (invalid sequences become U+FFFD).
 pub fn form_decode(s: &str) -> String {
+    form_decode_borrowed(s).into_owned()
+}
+
+/// [`form_decode`], borrowing `s` when there is nothing to decode (an
+/// OAuth parameter usually has nothing).
+pub fn form_decode_borrowed(s: &str) -> Cow<'_, str> {
     if !s.contains(['%', '+']) {
-        return s.to_owned();
+        return Cow::Borrowed(s);
     }
-    utf8_lossy(decode_bytes(s, true))
+    Cow::Owned(utf8_lossy(decode_bytes(s, true)))
 }
 
 /// `%XX` decoding only: `+` stays a `+` (RFC 3986 for header values).
