@@ -68,20 +68,8 @@ impl SeededRng {
 }
 
 /// Formats 16 random bytes as an RFC 4122 version-4 UUID.
-pub fn format_uuid(mut b: [u8; 16]) -> String {
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    // Written digit by digit: seeding a large clinic makes millions.
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(36);
-    for (i, x) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
-        }
-        out.push(HEX[usize::from(x >> 4)] as char);
-        out.push(HEX[usize::from(x & 0x0f)] as char);
-    }
-    out
+pub fn format_uuid(b: [u8; 16]) -> String {
+    crate::store::Uuid::v4(b).to_string()
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use parking_lot::RwLock;
 pub use model::*;
 pub use records::*;
 pub use seed::SeedConfig;
+use table::packed_from;
 pub use table::{Record, Table};
 pub use uuid::{Uuid, UuidKey, UuidStr};
 
@@ -109,9 +110,7 @@ impl Store {
 
     /// Swaps in fresh data (admin reset).
     pub fn replace(&self, data: Data) {
-        let mut held = self.data.write();
-        *held = data;
-        self.stamp.store(next_stamp(), Ordering::Release);
+        self.write(|held| *held = data);
     }
 
     /// The stamp of the data, read inside [`Store::read`]: while the read
@@ -119,6 +118,42 @@ impl Store {
     pub fn stamp(&self) -> u64 {
         self.stamp.load(Ordering::Acquire)
     }
+}
+
+/// Calls `$method` on every [`Table`] of a [`Data`]: the one list of them.
+macro_rules! each_table {
+    ($data:expr, $method:ident) => {{
+        let d = &mut *$data;
+        d.patients.$method();
+        d.appointments.$method();
+        d.providers.$method();
+        d.logins.$method();
+        d.facilities.$method();
+        d.programs.$method();
+        d.appointment_types.$method();
+        d.schedule_codes.$method();
+        d.schedule_days.$method();
+        d.allergies.$method();
+        d.immunizations.$method();
+        d.measurements.$method();
+        d.medications.$method();
+        d.prescriptions.$method();
+        d.problems.$method();
+        d.encounters.$method();
+        d.notes.$method();
+        d.documents.$method();
+        d.labs.$method();
+        d.appointment_archives.$method();
+        d.billings.$method();
+        d.ticklers.$method();
+        d.messages.$method();
+        d.insurance_companies.$method();
+        d.insurances.$method();
+        d.transactions.$method();
+        d.drugs.$method();
+        d.questionnaire_responses.$method();
+        d.export_jobs.$method();
+    }};
 }
 
 /// Every table of the clinical model, and the indexes over them.
@@ -177,70 +212,14 @@ impl Data {
     /// Starts a bulk load (the seed): every table's patient and uuid
     /// indexes wait for [`Data::compact`] to build them from the rows.
     pub(super) fn defer_indexes(&mut self) {
-        self.patients.defer_indexes();
-        self.appointments.defer_indexes();
-        self.providers.defer_indexes();
-        self.logins.defer_indexes();
-        self.facilities.defer_indexes();
-        self.programs.defer_indexes();
-        self.appointment_types.defer_indexes();
-        self.schedule_codes.defer_indexes();
-        self.schedule_days.defer_indexes();
-        self.allergies.defer_indexes();
-        self.immunizations.defer_indexes();
-        self.measurements.defer_indexes();
-        self.medications.defer_indexes();
-        self.prescriptions.defer_indexes();
-        self.problems.defer_indexes();
-        self.encounters.defer_indexes();
-        self.notes.defer_indexes();
-        self.documents.defer_indexes();
-        self.labs.defer_indexes();
-        self.appointment_archives.defer_indexes();
-        self.billings.defer_indexes();
-        self.ticklers.defer_indexes();
-        self.messages.defer_indexes();
-        self.insurance_companies.defer_indexes();
-        self.insurances.defer_indexes();
-        self.transactions.defer_indexes();
-        self.drugs.defer_indexes();
-        self.questionnaire_responses.defer_indexes();
-        self.export_jobs.defer_indexes();
+        each_table!(self, defer_indexes);
     }
 
     /// Ends a bulk load: builds the deferred indexes and packs the kept
     /// ones (see [`Table::compact`]). The patient name indexes are built
     /// packed by [`Data::index_patients`].
     pub fn compact(&mut self) {
-        self.patients.compact();
-        self.appointments.compact();
-        self.providers.compact();
-        self.logins.compact();
-        self.facilities.compact();
-        self.programs.compact();
-        self.appointment_types.compact();
-        self.schedule_codes.compact();
-        self.schedule_days.compact();
-        self.allergies.compact();
-        self.immunizations.compact();
-        self.measurements.compact();
-        self.medications.compact();
-        self.prescriptions.compact();
-        self.problems.compact();
-        self.encounters.compact();
-        self.notes.compact();
-        self.documents.compact();
-        self.labs.compact();
-        self.appointment_archives.compact();
-        self.billings.compact();
-        self.ticklers.compact();
-        self.messages.compact();
-        self.insurance_companies.compact();
-        self.insurances.compact();
-        self.transactions.compact();
-        self.drugs.compact();
-        self.questionnaire_responses.compact();
-        self.export_jobs.compact();
+        each_table!(self, compact);
         table::packed_set(&mut self.slots);
     }
 
@@ -330,6 +309,16 @@ impl Data {
             .filter_map(|(_, _, id)| self.patients.get(*id))
     }
 
+    /// Patients matching OSCAR's name query `last[,first]`, each part a
+    /// prefix: [`Data::search_patients_by_name`] on its two parts.
+    pub fn search_patients_by_query<'a>(
+        &'a self,
+        query: &str,
+    ) -> impl Iterator<Item = &'a Patient> + 'a {
+        let (last, first) = query.split_once(',').unwrap_or((query, ""));
+        self.search_patients_by_name(last, first)
+    }
+
     /// Patients whose health number starts with `hin`.
     pub fn search_patients_by_hin<'a>(
         &'a self,
@@ -382,22 +371,11 @@ impl Data {
         let mut titles = Vec::with_capacity(n);
         let mut hins = Vec::with_capacity(n);
         for p in self.patients.iter() {
-            names.push((
-                p.last_name.to_lowercase(),
-                p.first_name.to_lowercase(),
-                p.id,
-            ));
-            for given in [&p.first_name, &p.middle_name] {
-                if !given.is_empty() {
-                    given_names.push((given.to_lowercase(), p.id));
-                }
-            }
-            if !p.title.is_empty() {
-                titles.push((p.title.to_lowercase(), p.id));
-            }
-            if !p.hin.is_empty() {
-                hins.push((p.hin.clone(), p.id));
-            }
+            let keys = PatientKeys::of(p);
+            names.push(keys.name);
+            given_names.extend(keys.given.into_iter().flatten());
+            titles.extend(keys.title);
+            hins.extend(keys.hin);
         }
         self.names = packed_from(names);
         self.given_names = packed_from(given_names);
@@ -407,31 +385,27 @@ impl Data {
 
     fn index_patient(&mut self, id: Id) {
         if let Some(p) = self.patients.get(id) {
-            self.names
-                .insert((p.last_name.to_lowercase(), p.first_name.to_lowercase(), id));
-            for given in [&p.first_name, &p.middle_name] {
-                if !given.is_empty() {
-                    self.given_names.insert((given.to_lowercase(), id));
-                }
-            }
-            if !p.title.is_empty() {
-                self.titles.insert((p.title.to_lowercase(), id));
-            }
-            if !p.hin.is_empty() {
-                self.hins.insert((p.hin.clone(), id));
-            }
+            let keys = PatientKeys::of(p);
+            self.names.insert(keys.name);
+            self.given_names.extend(keys.given.into_iter().flatten());
+            self.titles.extend(keys.title);
+            self.hins.extend(keys.hin);
         }
     }
 
     fn unindex_patient(&mut self, id: Id) {
         if let Some(p) = self.patients.get(id) {
-            self.names
-                .remove(&(p.last_name.to_lowercase(), p.first_name.to_lowercase(), id));
-            for given in [&p.first_name, &p.middle_name] {
-                self.given_names.remove(&(given.to_lowercase(), id));
+            let keys = PatientKeys::of(p);
+            self.names.remove(&keys.name);
+            for k in keys.given.into_iter().flatten() {
+                self.given_names.remove(&k);
             }
-            self.titles.remove(&(p.title.to_lowercase(), id));
-            self.hins.remove(&(p.hin.clone(), id));
+            if let Some(k) = keys.title {
+                self.titles.remove(&k);
+            }
+            if let Some(k) = keys.hin {
+                self.hins.remove(&k);
+            }
         }
     }
 
@@ -608,12 +582,29 @@ impl Data {
     }
 }
 
-/// A set built from `keys` with full nodes. Sorted unstably first: a
-/// set sorts what it collects with a stable sort, slower on shuffled
-/// keys, which finds them in order and only checks them.
-fn packed_from<K: Ord>(mut keys: Vec<K>) -> BTreeSet<K> {
-    keys.sort_unstable();
-    keys.into_iter().collect()
+/// A patient's keys in the name and health-number indexes: names
+/// lower-cased; empty given names, titles and numbers are not indexed.
+struct PatientKeys {
+    name: (Text, Text, Id),
+    given: [Option<(Text, Id)>; 2],
+    title: Option<(Text, Id)>,
+    hin: Option<(Text, Id)>,
+}
+
+impl PatientKeys {
+    fn of(p: &Patient) -> PatientKeys {
+        let lower = |t: &Text| (!t.is_empty()).then(|| (t.to_lowercase(), p.id));
+        PatientKeys {
+            name: (
+                p.last_name.to_lowercase(),
+                p.first_name.to_lowercase(),
+                p.id,
+            ),
+            given: [lower(&p.first_name), lower(&p.middle_name)],
+            title: lower(&p.title),
+            hin: (!p.hin.is_empty()).then(|| (p.hin.clone(), p.id)),
+        }
+    }
 }
 
 /// Narrows `acc` to the ids also in `ids` (both in id order, as

@@ -77,12 +77,14 @@ fn is_hyphen_at(i: usize) -> bool {
 
 impl Uuid {
     /// A version-4 (random) uuid of `bytes`, with the version and variant
-    /// bits set as RFC 4122 requires; [`crate::rng::format_uuid`] spells
-    /// the same bytes the same way.
+    /// bits set as RFC 4122 requires ([`crate::rng::format_uuid`] spells
+    /// it).
     pub fn v4(mut bytes: [u8; 16]) -> Uuid {
         bytes[6] = (bytes[6] & 0x0f) | 0x40;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        Uuid::of_bytes(bytes, || crate::rng::format_uuid(bytes).into())
+        // The variant bit makes the last eight bytes non-zero, so the
+        // canonical form always holds them.
+        Uuid(Repr::canonical(bytes).unwrap_or_default())
     }
 
     /// The uuid spelled `s`.
@@ -329,10 +331,25 @@ mod tests {
 
     #[test]
     fn a_version_4_uuid_is_spelled_as_the_generator_spells_it() {
+        // The spelling RFC 4122 gives, written independently.
+        let spelled = |mut b: [u8; 16]| {
+            b[6] = (b[6] & 0x0f) | 0x40;
+            b[8] = (b[8] & 0x3f) | 0x80;
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            format!(
+                "{}-{}-{}-{}-{}",
+                &hex[..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..]
+            )
+        };
         for seed in [0u8, 7, 0xff] {
             let bytes = [seed.wrapping_mul(37); 16].map(|b| b ^ seed);
             let u = Uuid::v4(bytes);
             assert_eq!(u.to_string(), crate::rng::format_uuid(bytes));
+            assert_eq!(u.to_string(), spelled(bytes));
             assert_eq!(Uuid::from(crate::rng::format_uuid(bytes)), u);
         }
     }

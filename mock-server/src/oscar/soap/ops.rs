@@ -860,16 +860,12 @@ fn provider_properties(c: &mut Call) -> Outcome {
 
 /// `searchDemographicByName("last,first", startIndex, itemsToReturn)`.
 fn search_by_name(c: &mut Call) -> Outcome {
-    let query = c.string(0).unwrap_or_default().to_owned();
+    let query = c.string(0).unwrap_or_default();
     let start = usize::try_from(c.int(1).unwrap_or(0)).unwrap_or(0);
     let n = limit(c.int(2));
-    let (last, first) = match query.split_once(',') {
-        Some((l, f)) => (l.trim().to_owned(), f.trim().to_owned()),
-        None => (query.trim().to_owned(), String::new()),
-    };
     Ok(Some(c.read(|d| {
         list(
-            d.search_patients_by_name(&last, &first)
+            d.search_patients_by_query(query)
                 .skip(start)
                 .take(n)
                 .map(|p| transfer::demographic(p, false)),
