@@ -71,11 +71,6 @@ pub enum Prop<'a> {
     /// (so it is kept to the millisecond here too).
     Instant(DateTime<Utc>),
     Json(&'a Value),
-    /// A constant (a list of choices, say): its written form is kept.
-    Static(&'static Value),
-    /// A value computed for this read (boxed: a `Value` is several times
-    /// the size of the other variants, and beans list ~100 of these).
-    Owned(Box<Value>),
     /// Rows of a records collection, a list of JSON objects, with the
     /// stamp of the store they were read from when there is one (each
     /// row's written form is then kept while the store keeps that stamp).
@@ -124,8 +119,6 @@ impl<'a> Prop<'a> {
                 Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
             }
             Prop::Json(v) => v.clone(),
-            Prop::Static(v) => v.clone(),
-            Prop::Owned(v) => *v,
             Prop::Rows(rows, _) => {
                 Value::Array(rows.into_iter().map(|m| Value::Object(m.clone())).collect())
             }
@@ -147,8 +140,6 @@ impl<'a> Prop<'a> {
             Prop::Date(d) => Prop::Date(*d),
             Prop::Instant(t) => Prop::Instant(*t),
             Prop::Json(v) => Prop::Json(v),
-            Prop::Static(v) => Prop::Static(v),
-            Prop::Owned(v) => Prop::Json(v),
             Prop::Rows(rows, stamp) => Prop::Rows(rows.clone(), *stamp),
             Prop::Bean(b) => Prop::Bean(Box::new(Borrowed(&**b))),
         }

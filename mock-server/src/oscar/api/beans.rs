@@ -9,6 +9,7 @@ use chrono::{Datelike, NaiveDate, NaiveTime};
 use serde_json::{json, Map, Value};
 
 use super::bean::{self, Bean, Fields, Prop, Properties, Snapshot};
+use super::EMPTY_LIST;
 
 use crate::store::{
     Allergy, Appointment, AppointmentType, Data, Document, Id, Immunization, LabResult,
@@ -103,6 +104,18 @@ impl<'a> PatientBean<'a> {
             ..self
         }
     }
+
+    /// The stamp of the store the patient was read from, if known.
+    pub fn stamp(&self) -> Option<u64> {
+        self.stamp
+    }
+
+    /// The day the age is counted to, as a [`Snapshot::view`]: days from
+    /// the common era's start, in the low 32 bits (a bean that adds to
+    /// these properties puts its own flags above them).
+    pub fn day(&self) -> u64 {
+        u64::from(self.today.num_days_from_ce().unsigned_abs())
+    }
 }
 
 impl Bean for PatientBean<'_> {
@@ -156,15 +169,7 @@ impl Bean for PatientBean<'_> {
                 ("postal", Prop::Str(&p.address.postal)),
             ]))),
         );
-        out.put(
-            "previousAddress",
-            Prop::Bean(Box::new(Fields(vec![
-                ("address", Prop::Str("")),
-                ("city", Prop::Null),
-                ("province", Prop::Null),
-                ("postal", Prop::Null),
-            ]))),
-        );
+        out.put("previousAddress", address_bean(""));
         out.put("phone", Prop::Str(&p.phone_home));
         out.put("alternativePhone", Prop::Str(&p.phone_work));
         out.put("cellPhone", Prop::Str(&p.phone_cell));
@@ -231,7 +236,7 @@ impl Bean for PatientBean<'_> {
             "patientStatusList",
             "rosterStatusList",
         ] {
-            out.put(list, Prop::Static(&EMPTY_LIST));
+            out.put(list, Prop::Json(&EMPTY_LIST));
         }
     }
 
@@ -243,17 +248,15 @@ impl Bean for PatientBean<'_> {
     }
 }
 
-impl PatientBean<'_> {
-    /// The day the age is counted to, as a [`Snapshot::view`]: days from
-    /// the common era's start, in the low 32 bits (a bean that adds to
-    /// these properties puts its own flags above them).
-    pub fn day(&self) -> u64 {
-        u64::from(self.today.num_days_from_ce().unsigned_abs())
-    }
+/// An address bean with only the street known.
+fn address_bean(street: &str) -> Prop<'_> {
+    Prop::Bean(Box::new(Fields(vec![
+        ("address", Prop::Str(street)),
+        ("city", Prop::Null),
+        ("province", Prop::Null),
+        ("postal", Prop::Null),
+    ])))
 }
-
-/// An empty list property.
-static EMPTY_LIST: Value = Value::Array(Vec::new());
 
 /// A provider as `ProviderTo1` (and the `Provider` entity beans) read it.
 pub fn provider_bean(p: &Provider) -> Value {
@@ -280,15 +283,7 @@ impl Bean for ProviderBean<'_> {
         out.put("phone", Prop::Str(&p.phone));
         out.put("billingNo", Prop::Str(&p.billing_no));
         out.put("workPhone", Prop::Str(&p.work_phone));
-        out.put(
-            "address",
-            Prop::Bean(Box::new(Fields(vec![
-                ("address", Prop::Str(&p.address)),
-                ("city", Prop::Null),
-                ("province", Prop::Null),
-                ("postal", Prop::Null),
-            ]))),
-        );
+        out.put("address", address_bean(&p.address));
         out.put("team", Prop::Str(&p.team));
         out.put("providerType", Prop::Str(&p.provider_type));
         out.put("sex", Prop::non_empty(&p.sex));

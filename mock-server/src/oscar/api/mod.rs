@@ -417,7 +417,8 @@ fn fault_response(variant: Variant, message: String) -> Response {
     }
 }
 
-/// An absent search page's items: an empty list.
+/// An empty list: an absent search page's items, a bean's empty list
+/// properties.
 static EMPTY_LIST: Value = Value::Array(Vec::new());
 
 /// Juno's `RestResponseHeaders`: the build the server runs.

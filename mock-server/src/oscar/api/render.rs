@@ -296,42 +296,6 @@ fn kept(
     crate::kept::write(out, snapshot.stamp, key, write);
 }
 
-/// A constant written as `ty` (a property type of a shared plan): its
-/// text is kept per thread, since neither can change.
-fn write_static(out: &mut Vec<u8>, ty: &JType, v: &'static Value, variant: Variant) {
-    let key = (
-        std::ptr::from_ref(v) as usize,
-        std::ptr::from_ref(ty) as usize,
-    );
-    let found = STATICS.with_borrow(|kept| {
-        kept.get(&key)
-            .map(|text| out.extend_from_slice(text))
-            .is_some()
-    });
-    if found {
-        return;
-    }
-    let start = out.len();
-    write_json(out, ty, v, variant);
-    STATICS.with_borrow_mut(|kept| {
-        if kept.len() >= MAX_KEPT_STATICS {
-            kept.clear();
-        }
-        kept.insert(key, out[start..].into());
-    });
-}
-
-/// Written text by a pair of addresses (constant and property type).
-type Kept = HashMap<(usize, usize), Box<[u8]>, foldhash::fast::RandomState>;
-
-/// Constants kept per thread before the cache starts over.
-const MAX_KEPT_STATICS: usize = 4096;
-
-thread_local! {
-    /// Constants written, by value and property type address.
-    static STATICS: std::cell::RefCell<Kept> = std::cell::RefCell::default();
-}
-
 /// Writes a [`Bean`] as a value of `ty`: the bean lists its properties
 /// once, and the class plan writes them in the serialiser's order through
 /// the bean's layout (no JSON tree is built).
@@ -344,22 +308,14 @@ pub fn write_bean(out: &mut Vec<u8>, ty: &JType, bean: &dyn Bean, variant: Varia
     };
     match (&plan, bean.snapshot()) {
         (PlanRef::Shared(shared), Some(snapshot)) => kept(out, snapshot, shared, |out| {
-            write_bean_with(out, shared, bean, variant, true)
+            write_bean_with(out, shared, bean, variant)
         }),
-        (PlanRef::Shared(shared), None) => write_bean_with(out, shared, bean, variant, true),
-        (PlanRef::Bound(bound), _) => write_bean_with(out, bound, bean, variant, false),
+        _ => write_bean_with(out, &plan, bean, variant),
     }
 }
 
-/// [`write_bean`] with the class's plan; `shared` when the plan is one of
-/// the process's (so its property types have stable addresses).
-fn write_bean_with(
-    out: &mut Vec<u8>,
-    plan: &JsonPlan,
-    bean: &dyn Bean,
-    variant: Variant,
-    shared: bool,
-) {
+/// [`write_bean`] with the class's plan.
+fn write_bean_with(out: &mut Vec<u8>, plan: &JsonPlan, bean: &dyn Bean, variant: Variant) {
     let props = Properties::of(bean);
     let first = plan.layout.get().filter(|l| props.same_names(&l.names));
     let others = match first {
@@ -384,7 +340,6 @@ fn write_bean_with(
         out.extend_from_slice(&p.key);
         let prop = at.get(p.slot).and_then(|&j| props.get(j as usize));
         match prop {
-            Some(Prop::Static(v)) if shared => write_static(out, &p.ty, v, variant),
             Some(prop) => write_prop(out, &p.ty, prop, variant),
             None => write_json(out, &p.ty, &Value::Null, variant),
         }
@@ -404,7 +359,6 @@ fn write_prop(out: &mut Vec<u8>, ty: &JType, prop: &Prop<'_>, variant: Variant) 
     let in_range = |d: NaiveDate| (0..=9999).contains(&d.year());
     match (ty, prop) {
         (_, Prop::Json(v)) => write_json(out, ty, v, variant),
-        (_, Prop::Owned(v)) => write_json(out, ty, v, variant),
         (_, Prop::Null) => write_json(out, ty, &Value::Null, variant),
         (J::Str, Prop::Str(s)) => string(out, s),
         (J::Str, Prop::Text(s)) => string(out, s),

@@ -110,8 +110,6 @@ struct Demographic<'a> {
     contacts: Option<Vec<&'a Map<String, Value>>>,
     /// Lists asked for with `includes[]`, after the bean's own properties.
     included: Vec<(&'static str, Value)>,
-    /// The stamp of the store the rows were read from.
-    stamp: u64,
 }
 
 /// The status choices the resource lists for both statuses.
@@ -137,7 +135,6 @@ impl<'a> Demographic<'a> {
             referral_doctors: None,
             contacts: None,
             included: Vec::new(),
-            stamp: call.stamp(),
         }
     }
 }
@@ -145,16 +142,18 @@ impl<'a> Demographic<'a> {
 impl Bean for Demographic<'_> {
     fn properties<'s>(&'s self, out: &mut Properties<'s>) {
         self.patient.properties(out);
-        out.set("extras", Prop::Rows(self.extras.clone(), Some(self.stamp)));
+        // The rows come from the store the patient was read from.
+        let stamp = self.patient.stamp();
+        out.set("extras", Prop::Rows(self.extras.clone(), stamp));
         if self.status_lists {
-            out.set("patientStatusList", Prop::Static(&STATUS_LIST));
-            out.set("rosterStatusList", Prop::Static(&STATUS_LIST));
+            out.set("patientStatusList", Prop::Json(&STATUS_LIST));
+            out.set("rosterStatusList", Prop::Json(&STATUS_LIST));
         }
         if let Some(r) = &self.referral_doctors {
-            out.set("referralDoctors", Prop::Rows(r.clone(), Some(self.stamp)));
+            out.set("referralDoctors", Prop::Rows(r.clone(), stamp));
         }
         if let Some(r) = &self.contacts {
-            out.set("demoContacts", Prop::Rows(r.clone(), Some(self.stamp)));
+            out.set("demoContacts", Prop::Rows(r.clone(), stamp));
         }
         for (name, v) in &self.included {
             out.put(name, Prop::Json(v));
@@ -428,18 +427,11 @@ pub fn delete(call: &mut Call<'_>) -> Outcome {
     Outcome::Value(before)
 }
 
-/// The search modes of `DemographicSearchRequest`.
+/// The search modes of `DemographicSearchRequest` other than `Name`,
+/// which [`search_beans`] finds through the name index.
 fn matches(p: &Patient, mode: &str, keyword: &str) -> bool {
     let k = keyword.trim().to_lowercase();
     match mode {
-        "Name" => {
-            let (last, first) = match k.split_once(',') {
-                Some((l, f)) => (l.trim().to_owned(), f.trim().to_owned()),
-                None => (k.clone(), String::new()),
-            };
-            p.last_name.to_lowercase().starts_with(&last)
-                && p.first_name.to_lowercase().starts_with(&first)
-        }
         "Phone" => {
             let digits: String = k.chars().filter(char::is_ascii_digit).collect();
             !digits.is_empty()
@@ -477,11 +469,7 @@ fn search_beans(
     call.read(|d| {
         let wanted = |p: &&Patient| !active || is_active(p);
         let found: Vec<&Patient> = if mode == "Name" {
-            let k = keyword.trim().to_lowercase();
-            let (last, first) = k.split_once(',').unwrap_or((&k, ""));
-            d.search_patients_by_name(last, first)
-                .filter(wanted)
-                .collect()
+            d.search_patients_by_query(keyword).filter(wanted).collect()
         } else {
             let mut found: Vec<&Patient> = d
                 .patients()
