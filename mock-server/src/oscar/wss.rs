@@ -22,7 +22,7 @@ use parking_lot::Mutex;
 use sha1::{Digest, Sha1};
 
 use super::soap::fault::{SecurityDialect, SecurityFault};
-use super::soap::xml::{text, WSSE, WSU};
+use super::soap::xml::{WSSE, WSU};
 use crate::state::AppState;
 use crate::store::Login;
 
@@ -54,21 +54,18 @@ pub struct UsernameToken {
 pub fn token(header: Option<Node>) -> Option<UsernameToken> {
     let security = header?
         .children()
-        .find(|c| c.is_element() && c.has_tag_name((WSSE, "Security")))?;
+        .find(|c| c.has_tag_name((WSSE, "Security")))?;
     let ut = security
         .children()
-        .find(|c| c.is_element() && c.has_tag_name((WSSE, "UsernameToken")))?;
-    let child = |ns: &str, local: &str| {
-        ut.children()
-            .find(|c| c.is_element() && c.has_tag_name((ns, local)))
-    };
+        .find(|c| c.has_tag_name((WSSE, "UsernameToken")))?;
+    let child = |ns: &str, local: &str| ut.children().find(|c| c.has_tag_name((ns, local)));
     let password = child(WSSE, "Password");
     Some(UsernameToken {
-        username: child(WSSE, "Username").map(|n| text(n).trim().to_owned()),
-        password: password.map(|n| text(n).to_owned()),
+        username: child(WSSE, "Username").map(|n| n.text().trim().to_owned()),
+        password: password.map(|n| n.text().to_owned()),
         password_type: password.and_then(|p| p.attribute("Type").map(str::to_owned)),
-        nonce: child(WSSE, "Nonce").map(|n| text(n).trim().to_owned()),
-        created: child(WSU, "Created").map(|n| text(n).trim().to_owned()),
+        nonce: child(WSSE, "Nonce").map(|n| n.text().trim().to_owned()),
+        created: child(WSU, "Created").map(|n| n.text().trim().to_owned()),
     })
 }
 
@@ -81,8 +78,7 @@ pub fn security_headers(header: Option<Node>) -> usize {
     header.map_or(0, |h| {
         h.children()
             .filter(|c| {
-                c.is_element()
-                    && c.has_tag_name((WSSE, "Security"))
+                c.has_tag_name((WSSE, "Security"))
                     && !c
                         .attributes()
                         .any(|a| a.name() == "actor" || a.name() == "role")

@@ -384,10 +384,7 @@ impl Received {
                 .headers
                 .get_all(axum::http::header::AUTHORIZATION)
                 .iter()
-                .map(|v| match v.to_str() {
-                    Ok(text) => text.to_owned(),
-                    Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                })
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .collect(),
             content_type: header(axum::http::header::CONTENT_TYPE),
             headers: parts.headers,

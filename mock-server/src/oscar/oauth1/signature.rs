@@ -67,10 +67,10 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// `%XX` to bytes; `+` to a space when `plus_is_space`. A `%` not followed
+/// `%XX` to bytes, `+` to a space. A `%` not followed
 /// by two hex digits is kept as text rather than refused: servlet
 /// containers read such parameters leniently.
-fn decode_bytes(s: &str, plus_is_space: bool) -> Vec<u8> {
+fn decode_bytes(s: &str) -> Vec<u8> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -86,7 +86,7 @@ fn decode_bytes(s: &str, plus_is_space: bool) -> Vec<u8> {
                     _ => out.push(b'%'),
                 }
             }
-            b'+' if plus_is_space => out.push(b' '),
+            b'+' => out.push(b' '),
             b => out.push(b),
         }
         i += 1;
@@ -107,15 +107,7 @@ pub fn form_decode_borrowed(s: &str) -> Cow<'_, str> {
     if !s.contains(['%', '+']) {
         return Cow::Borrowed(s);
     }
-    Cow::Owned(utf8_lossy(decode_bytes(s, true)))
-}
-
-/// `%XX` decoding only: `+` stays a `+` (RFC 3986 for header values).
-pub fn percent_decode(s: &str) -> String {
-    if !s.contains('%') {
-        return s.to_owned();
-    }
-    utf8_lossy(decode_bytes(s, false))
+    Cow::Owned(utf8_lossy(decode_bytes(s)))
 }
 
 /// Bytes as UTF-8, invalid sequences replaced, without a second copy

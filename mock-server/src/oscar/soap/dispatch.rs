@@ -195,68 +195,38 @@ impl Call<'_> {
     }
 }
 
-/// Answers a call as its behaviour row says.
-/// What the operation answers, written as its `return` element: a read
-/// of one row by id is kept written while the store keeps its stamp
-/// ([`crate::kept`]), keyed by the operation's signature and the id.
-pub fn reply(call: &mut Call) -> Result<Vec<u8>, SoapFault> {
-    let one_row = behaviour(call)
-        .ok()
-        .filter(|b| b.kind == Kind::ById)
-        .zip(call.int(0));
-    if let Some((b, id)) = one_row {
-        let gmt = b.gmt_arg.is_some_and(|i| call.flag(i));
-        // The types are aligned, so their address's low bit is free to
-        // carry the zone.
-        let key = (
-            std::ptr::from_ref(call.sig) as usize,
-            std::ptr::from_ref(call.types) as usize | usize::from(gmt),
-            id as u64,
-        );
-        let store = &call.state.default_site().store;
-        let mut out = Vec::new();
-        store.read(|d| {
-            crate::kept::write(&mut out, store.stamp(), key, |out| {
-                write_return(out, call, by_id(d, &b.entity, id, gmt).as_ref());
-            });
-        });
-        return Ok(out);
-    }
-    let value = run(call)?;
-    let mut out = Vec::new();
-    write_return(&mut out, call, value.as_ref());
-    Ok(out)
-}
-
-/// `<return>…</return>` (nothing for a null object).
-fn write_return(out: &mut Vec<u8>, call: &Call, value: Option<&Val>) {
-    if let Some(ret) = &call.sig.ret {
-        let mut w = Writer::new(call.types, "ns2");
-        w.field(ret, value);
-        out.extend_from_slice(w.out.as_bytes());
-    }
-}
-
-fn behaviour(call: &Call) -> Result<&'static Behaviour, SoapFault> {
+/// Answers a call as its behaviour row says, appending its `return`
+/// element to `out` (nothing on a fault). A read of one row by id is kept
+/// written while the store keeps its stamp ([`crate::kept`]), keyed by the
+/// operation's signature, the zone and the id.
+pub fn reply(call: &mut Call, out: &mut Vec<u8>) -> Result<(), SoapFault> {
     let key = format!("{}.{}", call.sig.service, call.sig.operation);
-    behaviours()
+    let b = behaviours()
         .get(&key)
-        .ok_or_else(|| SoapFault::server(format!("no behaviour for {key}")))
-}
-
-pub fn run(call: &mut Call) -> Outcome {
-    let b = behaviour(call)?;
+        .ok_or_else(|| SoapFault::server(format!("no behaviour for {key}")))?;
     let gmt = b.gmt_arg.is_some_and(|i| call.flag(i));
-    match b.kind {
-        Kind::Custom => {
-            let key = format!("{}.{}", call.sig.service, call.sig.operation);
-            super::ops::run(&key, call)
-        }
-        Kind::LabUpload => super::labs::upload(call, &b.entity),
-        Kind::ById => {
-            let id = call.int(0);
-            Ok(id.and_then(|id| call.read(|d| by_id(d, &b.entity, id, gmt))))
-        }
+    let value = match b.kind {
+        Kind::ById => match call.int(0) {
+            Some(id) => {
+                // The zone sits where other kept texts have a plan's
+                // address, which is never 0 or 1.
+                let kept = (
+                    std::ptr::from_ref(call.sig) as usize,
+                    usize::from(gmt),
+                    id as u64,
+                );
+                let store = &call.state.default_site().store;
+                store.read(|d| {
+                    crate::kept::write(out, store.stamp(), kept, |out| {
+                        write_return(out, call, by_id(d, &b.entity, id, gmt).as_ref());
+                    });
+                });
+                return Ok(());
+            }
+            None => None,
+        },
+        Kind::Custom => super::ops::run(&key, call)?,
+        Kind::LabUpload => super::labs::upload(call, &b.entity)?,
         Kind::UpdatedAfter | Kind::CreatedAfter => {
             let after = required_date(call.time(0))?;
             let q = Query {
@@ -266,7 +236,7 @@ pub fn run(call: &mut Call) -> Outcome {
                 gmt,
                 ..Query::default()
             };
-            Ok(Some(Val::List(call.read(|d| query(d, &b.entity, &q)))))
+            Some(Val::List(call.read(|d| query(d, &b.entity, &q))))
         }
         Kind::ByDemographicAfter => {
             let after = required_date(call.time(0))?;
@@ -277,7 +247,7 @@ pub fn run(call: &mut Call) -> Outcome {
                 gmt,
                 ..Query::default()
             };
-            Ok(Some(Val::List(call.read(|d| query(d, &b.entity, &q)))))
+            Some(Val::List(call.read(|d| query(d, &b.entity, &q))))
         }
         Kind::ProgramProviderDemographicDate => {
             let after = required_date(call.time(3))?;
@@ -290,8 +260,19 @@ pub fn run(call: &mut Call) -> Outcome {
                 gmt,
                 ..Query::default()
             };
-            Ok(Some(Val::List(call.read(|d| query(d, &b.entity, &q)))))
+            Some(Val::List(call.read(|d| query(d, &b.entity, &q))))
         }
+    };
+    write_return(out, call, value.as_ref());
+    Ok(())
+}
+
+/// `<return>…</return>` (nothing for a null object).
+fn write_return(out: &mut Vec<u8>, call: &Call, value: Option<&Val>) {
+    if let Some(ret) = &call.sig.ret {
+        let mut w = Writer::new(call.types, "ns2");
+        w.field(ret, value);
+        out.extend_from_slice(w.out.as_bytes());
     }
 }
 

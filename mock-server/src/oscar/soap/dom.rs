@@ -146,12 +146,6 @@ impl<'a, 'i> Node<'a, 'i> {
         have.name == want.name && (want.namespace.is_none() || have.namespace == want.namespace)
     }
 
-    /// The tree holds elements only; kept so that code reads as it would
-    /// over any XML tree.
-    pub fn is_element(&self) -> bool {
-        true
-    }
-
     /// The child elements, in document order.
     pub fn children(&self) -> Children<'a, 'i> {
         Children {

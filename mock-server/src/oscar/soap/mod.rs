@@ -289,11 +289,27 @@ async fn handle(
         ip,
         delay: false,
     };
-    let result = dispatch::reply(&mut call);
+    // The envelope is written around the return in one buffer, dropped
+    // on a fault.
+    let op = sig.operation.as_bytes();
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"<soap:Envelope xmlns:soap=\"");
+    out.extend_from_slice(SOAP11_ENV.as_bytes());
+    out.extend_from_slice(b"\"><soap:Body><ns2:");
+    out.extend_from_slice(op);
+    out.extend_from_slice(b"Response xmlns:ns2=\"");
+    out.extend_from_slice(crate::error::xml_escape(tns).as_bytes());
+    out.extend_from_slice(b"\">");
+    let result = dispatch::reply(&mut call, &mut out);
     if call.delay {
         tokio::time::sleep(state.config.wss_failure_delay).await;
     }
-    let result = result.map(|ret| response_envelope(sig, tns, &ret));
+    let result = result.map(|()| {
+        out.extend_from_slice(b"</ns2:");
+        out.extend_from_slice(op);
+        out.extend_from_slice(b"Response></soap:Body></soap:Envelope>");
+        out
+    });
     (result, Some(op_id))
 }
 
@@ -314,7 +330,6 @@ fn not_understood(header: Option<dom::Node>, auth: bool) -> Option<SoapFault> {
     let header = header?;
     let bad: Vec<String> = header
         .children()
-        .filter(|h| h.is_element())
         .filter(|h| {
             h.attribute((SOAP11_ENV, "mustUnderstand"))
                 .is_some_and(|v| v == "1" || v == "true")
@@ -368,23 +383,4 @@ fn read_args(
         args.push(value);
     }
     Ok(args)
-}
-
-/// `<ns2:opResponse xmlns:ns2="tns"><return>…</return></ns2:opResponse>`
-/// around the written return.
-fn response_envelope(sig: &Signature, tns: &str, ret: &[u8]) -> Vec<u8> {
-    let op = sig.operation.as_bytes();
-    let mut out = Vec::with_capacity(ret.len() + 256);
-    out.extend_from_slice(b"<soap:Envelope xmlns:soap=\"");
-    out.extend_from_slice(SOAP11_ENV.as_bytes());
-    out.extend_from_slice(b"\"><soap:Body><ns2:");
-    out.extend_from_slice(op);
-    out.extend_from_slice(b"Response xmlns:ns2=\"");
-    out.extend_from_slice(crate::error::xml_escape(tns).as_bytes());
-    out.extend_from_slice(b"\">");
-    out.extend_from_slice(ret);
-    out.extend_from_slice(b"</ns2:");
-    out.extend_from_slice(op);
-    out.extend_from_slice(b"Response></soap:Body></soap:Envelope>");
-    out
 }

@@ -81,22 +81,14 @@ pub fn envelope<'a, 'input>(
     }
     let child = |local: &str| {
         root.children()
-            .find(|c| c.is_element() && c.has_tag_name((SOAP11_ENV, local)))
+            .find(|c| c.has_tag_name((SOAP11_ENV, local)))
     };
     let body = child("Body").ok_or(EnvelopeError::NoBody)?;
-    let wrapper = body
-        .children()
-        .find(Node::is_element)
-        .ok_or(EnvelopeError::NoBody)?;
+    let wrapper = body.children().next().ok_or(EnvelopeError::NoBody)?;
     Ok(Envelope {
         header: child("Header"),
         wrapper,
     })
-}
-
-/// The text of an element: its text children joined (entities decoded).
-pub fn text<'a>(node: Node<'a, '_>) -> &'a str {
-    node.text()
 }
 
 /// An element child in no namespace (JAXB's unqualified elements).
@@ -105,9 +97,7 @@ pub fn children<'a, 'input: 'a>(
     local: &'a str,
 ) -> impl Iterator<Item = Node<'a, 'input>> + 'a {
     node.children().filter(move |c| {
-        c.is_element()
-            && c.tag_name().namespace().is_none_or(str::is_empty)
-            && c.tag_name().name() == local
+        c.tag_name().namespace().is_none_or(str::is_empty) && c.tag_name().name() == local
     })
 }
 
@@ -538,7 +528,7 @@ fn scalar_text(out: &mut String, ty: &TypeRef, v: &Val) {
                 let _ = write!(out, "{}", u32::from(c));
             }
         }
-        (_, Val::Str(s)) => escape_into(out, s),
+        (_, Val::Str(s)) => crate::error::escape_into(out, s),
         (_, Val::Int(i)) => out.push_str(itoa::Buffer::new().format(*i)),
         (_, Val::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
         (_, Val::Float(f)) => {
@@ -550,26 +540,6 @@ fn scalar_text(out: &mut String, ty: &TypeRef, v: &Val) {
         }
         (_, Val::Obj(_) | Val::List(_)) => {}
     }
-}
-
-/// [`crate::error::xml_escape`] appended to `out`, copying runs that need no escape.
-fn escape_into(out: &mut String, s: &str) {
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let entity = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&apos;",
-            _ => continue,
-        };
-        // The escaped characters are ASCII, so `i` is a char boundary.
-        out.push_str(&s[start..i]);
-        out.push_str(entity);
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
 }
 
 // ---- reading -----------------------------------------------------------
@@ -592,7 +562,7 @@ fn read_typed(
     {
         return Ok(None);
     }
-    let raw = text(node);
+    let raw = node.text();
     let t = raw.trim();
     let bad = |what: &str| format!("Unmarshalling Error: Not a {what}: {t}");
     Ok(Some(match ty {
@@ -734,16 +704,6 @@ mod tests {
             let chrono = t.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string();
             let expect = chrono.replace(".000", "");
             assert_eq!(format_time(&t), expect, "{s}");
-        }
-    }
-
-    #[test]
-    fn text_is_escaped_as_xml_escape_does() {
-        use crate::error::xml_escape;
-        for s in ["", "plain", "a&b<c>d\"e'f", "&&", "é<ü>", "tail&"] {
-            let mut out = String::from("x");
-            escape_into(&mut out, s);
-            assert_eq!(out, format!("x{}", xml_escape(s)));
         }
     }
 
