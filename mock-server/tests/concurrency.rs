@@ -30,7 +30,7 @@ use emr_catalog::ProfileId;
 use emr_mock::store::{Allergy, Appointment, Data, Record, Store, StoreError};
 use emr_mock::{MockConfig, MockServer};
 use support::race::{exactly_one, race, race_threads, Answer};
-use support::{openemr, soap};
+use support::{openemr, oscar, soap};
 
 async fn mock(profile: ProfileId) -> MockServer {
     let mut c = MockConfig::new(profile);
@@ -644,23 +644,8 @@ async fn a_fhir_last_updated_delta_sync_during_writes_misses_nothing() {
 async fn sixteen_oscar_rest_bookings_of_one_slot_all_land_with_unique_ids() {
     for profile in [ProfileId::Oscar, ProfileId::OpenO] {
         let server = mock(profile).await;
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let client = oscar::session(&server).await;
         let base = format!("{}/oscar", server.base_url());
-        let login = client
-            .post(format!("{base}/login.do"))
-            .form(&[
-                ("username", "oscardoc"),
-                ("password", "mac2002#"),
-                ("pin", "1117"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(login.status(), 302, "{profile:?}: the login is refused");
         let url = format!("{base}/ws/rs/schedule/add");
         let answers = race(16, |i| {
             client.post(&url).json(&serde_json::json!({

@@ -7,36 +7,18 @@
 //! it is. The quick search walks the name index: it must answer what a
 //! scan of every patient would.
 
+mod support;
+
 use chrono::Utc;
 use emr_catalog::ProfileId;
 use emr_mock::{MockConfig, MockServer};
 use serde_json::Value;
+use support::oscar::session;
 
 async fn mock() -> MockServer {
     MockServer::start_local(MockConfig::new(ProfileId::Oscar))
         .await
         .unwrap()
-}
-
-/// A client logged in to the mock's `/ws/rs`.
-async fn session(server: &MockServer) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = client
-        .post(format!("{}/oscar/login.do", server.base_url()))
-        .form(&[
-            ("username", "oscardoc"),
-            ("password", "mac2002#"),
-            ("pin", "1117"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 302);
-    client
 }
 
 /// `GET /oscar/ws/rs{path}` as JSON.
@@ -108,10 +90,6 @@ async fn two_stores_read_in_turn_on_one_thread_each_show_their_own_rows() {
     }
 }
 
-async fn demographic_at(server: &MockServer, client: &reqwest::Client, query: &str) -> Value {
-    get_json(server, client, &format!("/demographics/1{query}")).await
-}
-
 /// The whole record is kept too: a change to the patient's own row, the
 /// day its age is counted to and the lists `includes[]` adds each show.
 #[tokio::test(flavor = "current_thread")]
@@ -121,7 +99,7 @@ async fn a_kept_record_follows_its_row_the_day_and_the_lists_asked_for() {
     let before = demographic(&server, &client).await;
     assert_eq!(demographic(&server, &client).await, before);
 
-    let with_allergies = demographic_at(&server, &client, "?includes[]=allergies").await;
+    let with_allergies = get_json(&server, &client, "/demographics/1?includes[]=allergies").await;
     assert!(with_allergies["allergies"].is_array(), "{with_allergies}");
     let without = demographic(&server, &client).await;
     assert!(!without["allergies"].is_array(), "{}", without["allergies"]);
