@@ -14,6 +14,7 @@ pub mod oscar_seed;
 mod records;
 pub mod seed;
 mod table;
+pub(crate) mod text;
 mod uuid;
 
 use std::collections::BTreeSet;
@@ -27,16 +28,13 @@ pub use records::*;
 pub use seed::SeedConfig;
 use table::packed_from;
 pub use table::{Record, Table};
+pub use text::Text;
 pub use uuid::{Uuid, UuidKey, UuidStr};
 
 /// Row ids, as the real systems use integers.
 pub type Id = i64;
 /// Instants, always UTC inside the store.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
-/// A text field of the model: 16 bytes where a `String` takes 24, up to 15
-/// bytes inline (codes, names, numbers, dates: most fields) and longer text
-/// on the heap, shared by its clones. It derefs to `&str`.
-pub type Text = ecow::EcoString;
 /// Columns of one dialect that have no typed home, in key order: a sorted
 /// vector of pairs, as a row has a handful at most (a B-tree map's first
 /// node alone is over 500 bytes).
@@ -370,8 +368,21 @@ impl Data {
         let mut given_names = Vec::with_capacity(n * 2);
         let mut titles = Vec::with_capacity(n);
         let mut hins = Vec::with_capacity(n);
+        let mut lowered: std::collections::HashMap<Text, Text, foldhash::fast::RandomState> =
+            Default::default();
+        let mut lower = |t: &Text| {
+            if t.len() <= text::INLINE {
+                return t.to_lowercase();
+            }
+            if let Some(l) = lowered.get(t) {
+                return l.clone();
+            }
+            let l = t.to_lowercase();
+            lowered.insert(t.clone(), l.clone());
+            l
+        };
         for p in self.patients.iter() {
-            let keys = PatientKeys::of(p);
+            let keys = PatientKeys::lowered_by(p, &mut lower);
             names.push(keys.name);
             given_names.extend(keys.given.into_iter().flatten());
             titles.extend(keys.title);
@@ -593,15 +604,17 @@ struct PatientKeys {
 
 impl PatientKeys {
     fn of(p: &Patient) -> PatientKeys {
-        let lower = |t: &Text| (!t.is_empty()).then(|| (t.to_lowercase(), p.id));
+        PatientKeys::lowered_by(p, &mut Text::to_lowercase)
+    }
+
+    /// The keys, with names lower-cased by `lower`: the bulk build passes
+    /// one that hands every patient of a name the same shared copy.
+    fn lowered_by(p: &Patient, lower: &mut impl FnMut(&Text) -> Text) -> PatientKeys {
+        let mut key = |t: &Text| (!t.is_empty()).then(|| (lower(t), p.id));
         PatientKeys {
-            name: (
-                p.last_name.to_lowercase(),
-                p.first_name.to_lowercase(),
-                p.id,
-            ),
-            given: [lower(&p.first_name), lower(&p.middle_name)],
-            title: lower(&p.title),
+            given: [key(&p.first_name), key(&p.middle_name)],
+            title: key(&p.title),
+            name: (lower(&p.last_name), lower(&p.first_name), p.id),
             hin: (!p.hin.is_empty()).then(|| (p.hin.clone(), p.id)),
         }
     }

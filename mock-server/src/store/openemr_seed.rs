@@ -220,20 +220,20 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             f.ext.insert("color".into(), "#99FFFF".into());
         });
     }
+    let mut texts = super::seed::Interner::default();
     for id in 1..d.encounters.next_id() {
         let _ = d.encounters.update(id, now, |e| {
             // Calendar category 1, the seeded "Regular visit".
             extend_exact(
                 &mut e.ext,
                 [
-                    ("pc_catid".into(), "1".into()),
-                    ("pos_code".into(), "11".into()),
+                    (texts.get("pc_catid"), "1".into()),
+                    (texts.get("pos_code"), "11".into()),
                 ],
             );
         });
     }
 
-    let mut texts = super::seed::Interner::default();
     let companies: Vec<Id> = d.insurance_companies.iter().map(|c| c.id).collect();
     for pid in 1..d.patients.next_id() {
         let Some((dob, first, last, provider_no)) = d.patients.get(pid).map(|p| {
@@ -255,17 +255,17 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         let _ = d.patients.update(pid, stamp, |p| {
             let mut columns: Vec<(Text, Text)> = Vec::with_capacity(13);
             columns.extend([
-                ("race".into(), race.into()),
-                ("race_display".into(), texts.get(race_text)),
-                ("ethnicity".into(), eth.into()),
+                ("race".into(), texts.get(race)),
+                (texts.get("race_display"), texts.get(race_text)),
+                (texts.get("ethnicity"), texts.get(eth)),
                 (texts.get("ethnicity_display"), texts.get(eth_text)),
             ]);
             if let Some((name, street)) = employer {
                 columns.extend([
-                    ("employer.name".into(), texts.get(name)),
-                    ("employer.street".into(), street.into()),
-                    ("employer.city".into(), p.address.city.clone()),
-                    ("employer.state".into(), p.address.province.clone()),
+                    (texts.get("employer.name"), texts.get(name)),
+                    (texts.get("employer.street"), texts.get(street)),
+                    (texts.get("employer.city"), p.address.city.clone()),
+                    (texts.get("employer.state"), p.address.province.clone()),
                     (texts.get("employer.postal_code"), p.address.postal.clone()),
                     (texts.get("employer.country"), p.address.country.clone()),
                 ]);
@@ -273,11 +273,11 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             if guardian {
                 columns.extend([
                     (
-                        "guardian.name".into(),
+                        texts.get("guardian.name"),
                         format!("Alex {}", p.last_name).into(),
                     ),
                     (texts.get("guardian.relationship"), "PRN".into()),
-                    ("guardian.phone".into(), p.phone_home.clone()),
+                    (texts.get("guardian.phone"), p.phone_home.clone()),
                 ]);
             }
             extend_exact(&mut p.ext, columns);
@@ -292,7 +292,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 [
                     (texts.get("subscriber_fname"), first.clone()),
                     (texts.get("subscriber_lname"), last.clone()),
-                    ("subscriber_DOB".into(), dob.to_string().into()),
+                    (texts.get("subscriber_DOB"), texts.get(&dob.to_string())),
                 ],
             );
             let u = uuid(&mut rng);
@@ -301,7 +301,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 patient_id: pid,
                 company_id: company,
                 kind: "primary".into(),
-                plan_name: "Standard PPO".into(),
+                plan_name: texts.get("Standard PPO"),
                 policy_number: format!("P{:08}", rng.gen_range(0..99_999_999)).into(),
                 group_number: format!("G{:05}", rng.gen_range(0..99_999)).into(),
                 relationship: "self".into(),
@@ -321,7 +321,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             d.problems.insert(Problem {
                 uuid: u,
                 patient_id: pid,
-                kind: "medical_device".into(),
+                kind: texts.get("medical_device"),
                 title: texts.get(title),
                 begin: Some(today - Duration::days(rng.gen_range(100..3000))),
                 provider_no: provider_no.clone(),
@@ -345,13 +345,13 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             extend_exact(
                 &mut ext,
                 [
-                    ("code".into(), code.into()),
+                    ("code".into(), texts.get(code)),
                     ("display".into(), texts.get(name)),
-                    ("result_code".into(), result_code.into()),
-                    ("result_display".into(), texts.get(result_name)),
+                    (texts.get("result_code"), texts.get(result_code)),
+                    (texts.get("result_display"), texts.get(result_name)),
                     ("value".into(), format!("{value:.1}").into()),
-                    ("unit".into(), unit.into()),
-                    ("specimen".into(), "Blood".into()),
+                    ("unit".into(), texts.get(unit)),
+                    (texts.get("specimen"), "Blood".into()),
                 ],
             );
             let mut content = format!(
@@ -386,9 +386,9 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 uuid: u,
                 patient: Some(pid),
                 file_name: texts.get("referral-letter.txt"),
-                content_type: "text/plain".into(),
-                description: "Referral letter".into(),
-                category: "Referral".into(),
+                content_type: texts.get("text/plain"),
+                description: texts.get("Referral letter"),
+                category: texts.get("Referral"),
                 source: "scan".into(),
                 observed: Some(today - Duration::days(rng.gen_range(1..400))),
                 provider_no: provider_no.clone(),
@@ -404,10 +404,10 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             d.documents.insert(Document {
                 uuid: u,
                 patient: Some(pid),
-                file_name: "wound-photo.png".into(),
-                content_type: "image/png".into(),
-                description: "Wound photo".into(),
-                category: "Medical Record".into(),
+                file_name: texts.get("wound-photo.png"),
+                content_type: texts.get("image/png"),
+                description: texts.get("Wound photo"),
+                category: texts.get("Medical Record"),
                 source: "camera".into(),
                 observed: Some(today - Duration::days(rng.gen_range(1..200))),
                 provider_no: provider_no.clone(),
@@ -431,7 +431,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 uuid: u,
                 patient_id: pid,
                 questionnaire: "PHQ-2".into(),
-                status: "completed".into(),
+                status: texts.get("completed"),
                 authored,
                 answers: vec![
                     (
@@ -460,19 +460,22 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 &mut fields,
                 [
                     (
-                        "refer_date".into(),
-                        (today - Duration::days(20)).to_string().into(),
+                        texts.get("refer_date"),
+                        texts.get(&(today - Duration::days(20)).to_string()),
                     ),
-                    ("refer_to".into(), texts.get("Dr. Lena Park, Cardiology")),
-                    ("refer_diag".into(), "ICD10:I10".into()),
+                    (
+                        texts.get("refer_to"),
+                        texts.get("Dr. Lena Park, Cardiology"),
+                    ),
+                    (texts.get("refer_diag"), texts.get("ICD10:I10")),
                     (texts.get("refer_risk_level"), "Medium".into()),
-                    ("refer_vitals".into(), "1".into()),
+                    (texts.get("refer_vitals"), "1".into()),
                 ],
             );
             d.transactions.insert(Transaction {
                 patient_id: pid,
                 kind: "LBTref".into(),
-                title: "Referral".into(),
+                title: texts.get("Referral"),
                 body: texts.get("Assess blood pressure management."),
                 user: "admin".into(),
                 groupname: "Default".into(),
@@ -516,9 +519,9 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             d.measurements.insert(Measurement {
                 uuid: u,
                 patient_id: patient,
-                kind: kind.into(),
+                kind: texts.get(kind),
                 value: format!("{}", value.round()).into(),
-                unit: unit.into(),
+                unit: texts.get(unit),
                 observed: at,
                 provider_no: provider_no.clone(),
                 encounter_id: Some(encounter),

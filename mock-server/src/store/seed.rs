@@ -248,7 +248,7 @@ pub fn generate(cfg: &SeedConfig) -> Data {
     seed_schedule(&mut d, cfg, &doctors, now);
 
     for i in 0..cfg.patients {
-        let p = patient(&mut rng, i, &doctors, cfg.today, now);
+        let p = patient(&mut rng, &mut texts, i, &doctors, cfg.today, now);
         let at = d.stamp(now);
         let mut p = Patient {
             created: at,
@@ -510,6 +510,7 @@ fn days_back(cfg: &SeedConfig, doctors: usize) -> i64 {
 
 fn patient(
     rng: &mut ChaCha8Rng,
+    texts: &mut Interner,
     i: usize,
     doctors: &[Text],
     today: NaiveDate,
@@ -532,8 +533,8 @@ fn patient(
     let joined = today - Duration::days(rng.gen_range(30..3650));
     Patient {
         title: if female { "MS".into() } else { "MR".into() },
-        first_name: first.to_string().into(),
-        last_name: last.to_string().into(),
+        first_name: texts.get(first),
+        last_name: texts.get(last),
         sex: if female { "F".into() } else { "M".into() },
         birth_date: Some(birth),
         hin: hin.into(),
@@ -548,7 +549,7 @@ fn patient(
         chart_no: format!("{:06}", 1000 + i).into(),
         address: Address {
             street: format!("{} {}", rng.gen_range(1..2400), pick(rng, STREETS)).into(),
-            city: city.into(),
+            city: texts.get(city),
             province: province.into(),
             postal: postal.into(),
             country: "CA".into(),
@@ -656,7 +657,7 @@ fn seed_clinical(
         d.allergies.insert(Allergy {
             uuid: u,
             patient_id: patient,
-            description: desc.into(),
+            description: texts.get(desc),
             reaction: texts.get(reaction),
             severity: rng.gen_range(1..4).to_string().into(),
             onset: rng.gen_range(1..4).to_string().into(),
@@ -681,14 +682,14 @@ fn seed_clinical(
                     format!("L{}", rng.gen_range(10000..99999)).into(),
                 ),
                 ("route".into(), "IM".into()),
-                ("location".into(), "Left deltoid".into()),
+                (texts.get("location"), texts.get("Left deltoid")),
             ],
         );
         let u = uuid(rng);
         d.immunizations.insert(Immunization {
             uuid: u,
             patient_id: patient,
-            kind: kind.into(),
+            kind: texts.get(kind),
             cvx: cvx.into(),
             date: Some(date),
             provider_no: doctor.clone(),
@@ -709,7 +710,7 @@ fn seed_clinical(
         uuid: u,
         patient_id: patient,
         date: encounter_date,
-        reason: "Follow-up visit".into(),
+        reason: texts.get("Follow-up visit"),
         provider_no: doctor.clone(),
         facility_id: Some(1),
         class_code: "AMB".into(),
@@ -772,17 +773,17 @@ fn seed_clinical(
             patient_id: patient,
             provider_no: doctor.clone(),
             script_no: Some(script),
-            brand_name: brand.into(),
-            generic_name: generic.into(),
-            din: din.into(),
-            atc: atc.into(),
-            rxnorm: rxnorm.into(),
-            dosage: dosage.into(),
+            brand_name: texts.get(brand),
+            generic_name: texts.get(generic),
+            din: texts.get(din),
+            atc: texts.get(atc),
+            rxnorm: texts.get(rxnorm),
+            dosage: texts.get(dosage),
             route: "PO".into(),
-            frequency: freq.into(),
+            frequency: texts.get(freq),
             quantity: "90".into(),
             repeats: rng.gen_range(0..4),
-            instructions: format!("Take {dosage} {freq}").into(),
+            instructions: texts.get(&format!("Take {dosage} {freq}")),
             start_date: Some(start),
             end_date: Some(start + Duration::days(90)),
             long_term: rng.gen_bool(0.6),
@@ -797,9 +798,9 @@ fn seed_clinical(
         d.problems.insert(Problem {
             uuid: u,
             patient_id: patient,
-            kind: "medical_problem".into(),
+            kind: texts.get("medical_problem"),
             title: texts.get(title),
-            diagnosis: format!("ICD10:{icd}").into(),
+            diagnosis: texts.get(&format!("ICD10:{icd}")),
             begin: Some(today - Duration::days(rng.gen_range(100..5000))),
             provider_no: doctor.clone(),
             created: now,
@@ -814,9 +815,9 @@ fn seed_clinical(
         encounter_id: Some(encounter),
         provider_no: doctor,
         text: texts.get("Patient seen for follow-up. Feeling well. Continue current plan."),
-        subjective: "Feeling well.".into(),
-        objective: format!("BP {systolic}/{diastolic}.").into(),
-        assessment: "Stable.".into(),
+        subjective: texts.get("Feeling well."),
+        objective: texts.get(&format!("BP {systolic}/{diastolic}.")),
+        assessment: texts.get("Stable."),
         plan: texts.get("Continue current plan; follow up in 3 months."),
         observed: encounter_date,
         signed: true,
@@ -881,9 +882,9 @@ fn seed_appointments(
                 start,
                 end,
                 name,
-                reason: "Follow-up".into(),
-                location: "Maple Grove".into(),
-                kind: "Regular visit".into(),
+                reason: texts.get("Follow-up"),
+                location: texts.get("Maple Grove"),
+                kind: texts.get("Regular visit"),
                 status: status.into(),
                 program_id: 1,
                 facility_id: Some(1),
@@ -921,7 +922,7 @@ pub(super) struct Interner(std::collections::HashMap<Box<str>, Text, foldhash::f
 
 impl Interner {
     pub(super) fn get(&mut self, s: &str) -> Text {
-        if s.len() < 16 {
+        if s.len() <= super::text::INLINE {
             return s.into();
         }
         if let Some(t) = self.0.get(s) {

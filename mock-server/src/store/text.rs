@@ -1,0 +1,377 @@
+//! [`Text`], the store's string: one word, where most text fields of a
+//! seeded row are empty or short codes (`HR`, `/min`, `AC`, a provider
+//! number) and a row has dozens of them.
+//!
+//! A text of up to [`INLINE`] bytes is kept in the word itself; a longer
+//! one is an [`ArcStr`] (a thin pointer to a reference-counted string), so
+//! a clone of it, like every row the seed writes from one interned text,
+//! shares the bytes. Both are immutable: a changed field is a new `Text`.
+//!
+//! The two are told apart by the word's lowest bit: an `ArcStr` points to
+//! an allocation aligned to at least 8 bytes, so its lowest bit is 0, and
+//! an inline text sets it. The unsafe code below relies on that invariant
+//! and on one more: a `Text` whose lowest bit is 0 owns one strong
+//! reference to the `ArcStr` its word came from ([`ArcStr::into_raw`]).
+//! Only this file builds a `Text`, and every constructor keeps both.
+
+use std::borrow::{Borrow, Cow};
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
+use std::ptr::NonNull;
+
+use arcstr::ArcStr;
+
+/// The longest text kept inline: the word's bytes but the tag byte.
+pub const INLINE: usize = 7;
+
+/// The tag byte's place in the word, in memory order: the byte that holds
+/// the word's lowest bit.
+const TAG: usize = if cfg!(target_endian = "little") { 0 } else { 7 };
+/// Where an inline text's bytes start.
+const DATA: usize = if cfg!(target_endian = "little") { 1 } else { 0 };
+
+const _: () = assert!(std::mem::size_of::<usize>() == 8, "Text needs 64-bit words");
+
+/// An immutable string of one word: inline up to [`INLINE`] bytes, a
+/// shared [`ArcStr`] beyond. It derefs to `&str`.
+#[repr(transparent)]
+pub struct Text(NonNull<u8>);
+
+// SAFETY: a `Text` is either plain bytes or an `ArcStr`, which is `Send`
+// and `Sync` (its reference count is atomic).
+unsafe impl Send for Text {}
+// SAFETY: as above.
+unsafe impl Sync for Text {}
+
+impl Text {
+    /// The empty text (allocates nothing).
+    pub const fn new() -> Self {
+        // The tag alone: inline, length 0.
+        Text(match NonNull::new(std::ptr::without_provenance_mut(1)) {
+            Some(p) => p,
+            None => unreachable!(),
+        })
+    }
+
+    fn inline(s: &str) -> Self {
+        debug_assert!(s.len() <= INLINE);
+        let mut word = [0u8; 8];
+        word[TAG] = ((s.len() as u8) << 1) | 1;
+        word[DATA..DATA + s.len()].copy_from_slice(s.as_bytes());
+        let addr = usize::from_ne_bytes(word);
+        // SAFETY: the tag byte sets the lowest bit, so the word is not zero.
+        Text(unsafe { NonNull::new_unchecked(std::ptr::without_provenance_mut(addr)) })
+    }
+
+    fn heap(s: ArcStr) -> Self {
+        // An `ArcStr`'s pointer is aligned to at least 8 bytes (its docs
+        // promise it), so its lowest bit is free for the tag.
+        let p = ArcStr::into_raw(s).cast::<u8>();
+        debug_assert_eq!(p.as_ptr().addr() & 1, 0);
+        Text(p)
+    }
+
+    /// The text in lower case; a clone (sharing the string) when it
+    /// already is.
+    pub fn to_lowercase(&self) -> Text {
+        if self.chars().all(|c| c.to_lowercase().eq([c])) {
+            self.clone()
+        } else {
+            Text::from(self.as_str().to_lowercase())
+        }
+    }
+
+    fn is_inline(&self) -> bool {
+        self.0.as_ptr().addr() & 1 == 1
+    }
+
+    /// The `ArcStr` of a heap text, without taking over its reference.
+    ///
+    /// # Safety
+    /// `self` must not be inline.
+    unsafe fn arc(&self) -> ManuallyDrop<ArcStr> {
+        // SAFETY: a heap text's word came from `ArcStr::into_raw` and owns
+        // its reference; `ManuallyDrop` keeps this copy from giving it back.
+        ManuallyDrop::new(unsafe { ArcStr::from_raw(self.0.cast()) })
+    }
+
+    pub fn as_str(&self) -> &str {
+        if self.is_inline() {
+            // SAFETY: `Text` is one word, readable as its 8 bytes.
+            let word: &[u8; 8] = unsafe { &*(self as *const Text).cast::<[u8; 8]>() };
+            let len = usize::from(word[TAG] >> 1);
+            // SAFETY: `inline` copied the whole of a `&str` of `len` bytes
+            // here, so they are valid UTF-8.
+            unsafe { std::str::from_utf8_unchecked(&word[DATA..DATA + len]) }
+        } else {
+            // SAFETY: not inline. The string lives as long as the reference
+            // `self` owns, so it may be borrowed for as long as `self` is.
+            unsafe {
+                let arc = self.arc();
+                &*(arc.as_str() as *const str)
+            }
+        }
+    }
+}
+
+impl Drop for Text {
+    fn drop(&mut self) {
+        if !self.is_inline() {
+            // SAFETY: a heap text owns one reference, given back once here.
+            drop(unsafe { ArcStr::from_raw(self.0.cast()) });
+        }
+    }
+}
+
+impl Clone for Text {
+    fn clone(&self) -> Self {
+        if self.is_inline() {
+            Text(self.0)
+        } else {
+            // SAFETY: not inline; the clone owns the reference it adds.
+            Text::heap(ArcStr::clone(unsafe { &self.arc() }))
+        }
+    }
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::new()
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        if s.len() <= INLINE {
+            Text::inline(s)
+        } else {
+            Text::heap(ArcStr::from(s))
+        }
+    }
+}
+
+impl From<&String> for Text {
+    fn from(s: &String) -> Self {
+        Text::from(s.as_str())
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Text::from(s.as_str())
+    }
+}
+
+impl From<Box<str>> for Text {
+    fn from(s: Box<str>) -> Self {
+        Text::from(&*s)
+    }
+}
+
+impl From<Cow<'_, str>> for Text {
+    fn from(s: Cow<'_, str>) -> Self {
+        Text::from(&*s)
+    }
+}
+
+impl From<&Text> for Text {
+    fn from(s: &Text) -> Self {
+        s.clone()
+    }
+}
+
+impl From<char> for Text {
+    fn from(c: char) -> Self {
+        Text::from(c.encode_utf8(&mut [0; 4]) as &str)
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> Self {
+        t.as_str().to_owned()
+    }
+}
+
+impl std::str::FromStr for Text {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Text::from(s))
+    }
+}
+
+impl<'a> FromIterator<&'a str> for Text {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
+        Text::from(iter.into_iter().collect::<String>())
+    }
+}
+
+impl FromIterator<char> for Text {
+    fn from_iter<I: IntoIterator<Item = char>>(iter: I) -> Self {
+        Text::from(iter.into_iter().collect::<String>())
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        // Equal words are equal texts (inline, or one shared string).
+        self.0 == other.0 || self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+/// Hashes as `str` does, as [`Borrow<str>`] requires.
+impl Hash for Text {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+macro_rules! eq_str {
+    ($($other:ty),*) => {$(
+        impl PartialEq<$other> for Text {
+            fn eq(&self, other: &$other) -> bool {
+                self.as_str() == AsRef::<str>::as_ref(other)
+            }
+        }
+        impl PartialEq<Text> for $other {
+            fn eq(&self, other: &Text) -> bool {
+                AsRef::<str>::as_ref(self) == other.as_str()
+            }
+        }
+    )*};
+}
+eq_str!(str, &str, String);
+
+impl serde::Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Text;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Text, E> {
+                Ok(Text::from(s))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn one_word_and_a_niche() {
+        assert_eq!(std::mem::size_of::<Text>(), 8);
+        assert_eq!(std::mem::size_of::<Option<Text>>(), 8);
+    }
+
+    #[test]
+    fn short_texts_are_inline_and_long_ones_shared() {
+        assert!(Text::new().is_inline());
+        assert!(Text::from("1234567").is_inline());
+        assert!(Text::from("é日ab").is_inline(), "7 bytes of UTF-8");
+        assert!(!Text::from("é日本").is_inline(), "8 bytes of UTF-8");
+        let long = Text::from("12345678");
+        assert!(!long.is_inline());
+        let copy = long.clone();
+        assert_eq!(copy.0, long.0, "a clone shares the string");
+        drop(long);
+        assert_eq!(copy, "12345678", "and outlives the original");
+    }
+
+    #[test]
+    fn orders_and_hashes_as_str() {
+        use std::collections::hash_map::DefaultHasher;
+        let hash = |h: &dyn Fn(&mut DefaultHasher)| {
+            let mut s = DefaultHasher::new();
+            h(&mut s);
+            s.finish()
+        };
+        for s in ["", "a", "abcdefg", "abcdefgh", "a longer text than a word"] {
+            let t = Text::from(s);
+            assert_eq!(hash(&|h| t.hash(h)), hash(&|h| s.hash(h)));
+        }
+        let texts = ["", "abcdefg", "abcdefgh", "b", "abcdefghij"].map(Text::from);
+        for a in &texts {
+            for b in &texts {
+                assert_eq!(a.cmp(b), a.as_str().cmp(b.as_str()), "{a} vs {b}");
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips_any_string(s in ".{0,40}") {
+            let t = Text::from(s.as_str());
+            prop_assert_eq!(t.as_str(), s.as_str());
+            prop_assert_eq!(t.is_inline(), s.len() <= INLINE);
+            let c = t.clone();
+            drop(t);
+            prop_assert_eq!(c.as_str(), s.as_str());
+            let json = serde_json::to_string(&c).unwrap();
+            let back: Text = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(back, c);
+        }
+    }
+}
