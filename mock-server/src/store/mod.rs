@@ -8,9 +8,11 @@
 //! delta-sync read never sees half a write.
 
 pub mod collections;
+mod ext;
 mod model;
 pub mod openemr_seed;
 pub mod oscar_seed;
+mod patient_index;
 mod records;
 pub mod seed;
 mod table;
@@ -23,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{Duration, NaiveDate, NaiveTime, Timelike};
 use parking_lot::RwLock;
 
+pub use ext::Ext;
 pub use model::*;
 pub use records::*;
 pub use seed::SeedConfig;
@@ -35,10 +38,6 @@ pub use uuid::{Uuid, UuidKey, UuidStr};
 pub type Id = i64;
 /// Instants, always UTC inside the store.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
-/// Columns of one dialect that have no typed home, in key order: a sorted
-/// vector of pairs, as a row has a handful at most (a B-tree map's first
-/// node alone is over 500 bytes).
-pub type Ext = litemap::LiteMap<Text, Text>;
 
 /// Why a write was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

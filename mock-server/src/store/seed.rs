@@ -899,20 +899,12 @@ fn seed_appointments(
     }
 }
 
-/// Adds `columns` to `ext`, leaving it exactly as large as its entries.
-/// A map grown by `insert` keeps a vector's spare capacity (room for 4,
-/// then doubled), up to half of it unused, in every seeded row.
+/// Adds `columns` to `ext` (a later column replaces one of its name),
+/// leaving it exactly as large as its entries: a map grown by `insert`
+/// keeps a vector's spare capacity, up to half of it unused, in every
+/// seeded row.
 pub(super) fn extend_exact(ext: &mut Ext, columns: impl IntoIterator<Item = (Text, Text)>) {
-    let columns: Vec<(Text, Text)> = columns.into_iter().collect();
-    let mut out = Ext::with_capacity(ext.len() + columns.len());
-    for (k, v) in std::mem::take(ext)
-        .into_tuple_vec()
-        .into_iter()
-        .chain(columns)
-    {
-        out.insert(k, v);
-    }
-    *ext = out;
+    *ext = std::mem::take(ext).into_iter().chain(columns).collect();
 }
 
 /// One shared copy of each repeated text too long to sit inline (note

@@ -9,6 +9,7 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
+use super::patient_index::PatientIndex;
 use super::uuid::{Uuid, UuidKey};
 use super::{Id, Timestamp};
 
@@ -44,7 +45,7 @@ pub struct Table<T> {
     /// defers it ([`Table::defer_indexes`]); [`Table::compact`] then
     /// builds it from the rows in one pass, packed, instead of inserting
     /// row by row into half-full nodes and repacking them.
-    by_patient: Option<BTreeSet<(Id, Id)>>,
+    by_patient: Option<PatientIndex>,
     /// Ids by uuid; `None` while a bulk load defers it, then built at its
     /// final size: growing it row by row rehashed every entry at each
     /// doubling, reading each entry's row for its uuid (a cache miss per
@@ -58,7 +59,7 @@ impl<T> Default for Table<T> {
             rows: Rows::default(),
             next_id: 1,
             by_update: OnceLock::new(),
-            by_patient: Some(BTreeSet::new()),
+            by_patient: Some(PatientIndex::default()),
             by_uuid: Some(UuidIndex::default()),
         }
     }
@@ -211,12 +212,15 @@ impl<T> Rows<T> {
     }
 }
 
-/// Row ids by uuid. The index holds only ids (8 bytes an entry): a uuid
-/// lives in its row, which a lookup reads to confirm a match. Nothing
-/// iterates this index, so its hash order never shows.
+/// Row ids by uuid. The index holds only ids: a uuid lives in its row,
+/// which a lookup reads to confirm a match. An id that fits in 32 bits
+/// (all but ids a client chose far out) takes 4 bytes, in `narrow`; the
+/// rest take 8, in `wide`. Nothing iterates this index, so its hash
+/// order never shows.
 #[derive(Debug, Clone, Default)]
 struct UuidIndex {
-    ids: HashTable<Id>,
+    narrow: HashTable<u32>,
+    wide: HashTable<Id>,
     state: RandomState,
 }
 
@@ -225,8 +229,8 @@ impl UuidIndex {
     /// id order, so of two that share a uuid the later is found.
     fn build<T: Record>(rows: &Rows<T>) -> UuidIndex {
         let mut index = UuidIndex {
-            ids: HashTable::with_capacity(rows.len),
-            state: RandomState::default(),
+            narrow: HashTable::with_capacity(rows.len),
+            ..UuidIndex::default()
         };
         for row in rows.iter() {
             if let Some(u) = row.uuid() {
@@ -241,29 +245,53 @@ impl UuidIndex {
     }
 
     fn get<T: Record>(&self, key: UuidKey<'_>, rows: &Rows<T>) -> Option<Id> {
-        self.ids
-            .find(self.hash(key), |id| key_of(rows, *id) == Some(key))
-            .copied()
+        let hash = self.hash(key);
+        self.narrow
+            .find(hash, |id| key_of(rows, Id::from(*id)) == Some(key))
+            .map(|id| Id::from(*id))
+            .or_else(|| {
+                self.wide
+                    .find(hash, |id| key_of(rows, *id) == Some(key))
+                    .copied()
+            })
     }
 
-    /// Maps `key` to `id` (replacing the id of another row with that
-    /// uuid).
+    /// Maps `key` to `id`, forgetting another row with that uuid.
     fn insert<T: Record>(&mut self, key: UuidKey<'_>, id: Id, rows: &Rows<T>) {
         let hash = self.hash(key);
-        match self.ids.find_entry(hash, |e| key_of(rows, *e) == Some(key)) {
-            Ok(mut entry) => *entry.get_mut() = id,
+        let matches = |id: Id| key_of(rows, id) == Some(key);
+        if let Ok(entry) = self.narrow.find_entry(hash, |e| matches(Id::from(*e))) {
+            entry.remove();
+        }
+        if let Ok(entry) = self.wide.find_entry(hash, |e| matches(*e)) {
+            entry.remove();
+        }
+        let state = &self.state;
+        let rehash = |id: Id| key_of(rows, id).map_or(0, |k| hash_key(state, k));
+        match u32::try_from(id) {
+            Ok(narrow) => {
+                self.narrow
+                    .insert_unique(hash, narrow, |e| rehash(Id::from(*e)));
+            }
             Err(_) => {
-                let state = &self.state;
-                self.ids.insert_unique(hash, id, |e| {
-                    key_of(rows, *e).map_or(0, |k| hash_key(state, k))
-                });
+                self.wide.insert_unique(hash, id, |e| rehash(*e));
             }
         }
     }
 
     fn remove(&mut self, key: UuidKey<'_>, id: Id) {
-        if let Ok(entry) = self.ids.find_entry(self.hash(key), |e| *e == id) {
-            entry.remove();
+        let hash = self.hash(key);
+        match u32::try_from(id) {
+            Ok(narrow) => {
+                if let Ok(entry) = self.narrow.find_entry(hash, |e| *e == narrow) {
+                    entry.remove();
+                }
+            }
+            Err(_) => {
+                if let Ok(entry) = self.wide.find_entry(hash, |e| *e == id) {
+                    entry.remove();
+                }
+            }
         }
     }
 }
@@ -342,10 +370,10 @@ impl<T: Record> Table<T> {
         }
         if let Some(by_patient) = self.by_patient.as_mut().filter(|_| patient != now_patient) {
             if let Some(p) = patient {
-                by_patient.remove(&(p, id));
+                by_patient.remove(p, id);
             }
             if let Some(p) = now_patient {
-                by_patient.insert((p, id));
+                by_patient.insert(p, id);
             }
         }
         if let Some(by_uuid) = self.by_uuid.as_mut().filter(|_| uuid_changed) {
@@ -381,11 +409,10 @@ impl<T: Record> Table<T> {
     /// The rows of one patient, in id order: through the index, or while
     /// a bulk load defers it, by reading every row.
     pub fn for_patient(&self, patient: Id) -> impl Iterator<Item = &T> {
-        let indexed = self.by_patient.as_ref().map(|by_patient| {
-            by_patient
-                .range((patient, Id::MIN)..=(patient, Id::MAX))
-                .filter_map(|(_, id)| self.get(*id))
-        });
+        let indexed = self
+            .by_patient
+            .as_ref()
+            .map(|by_patient| by_patient.ids(patient).filter_map(|id| self.get(id)));
         let scanned = self
             .by_patient
             .is_none()
@@ -426,16 +453,10 @@ impl<T: Record> Table<T> {
         if self.by_uuid.is_none() {
             self.by_uuid = Some(UuidIndex::build(&self.rows));
         }
-        match &mut self.by_patient {
-            Some(by_patient) => packed_set(by_patient),
-            None => {
-                self.by_patient = Some(packed_from(
-                    self.iter()
-                        .filter_map(|r| r.patient_id().map(|p| (p, r.id())))
-                        .collect(),
-                ));
-            }
-        }
+        self.by_patient = Some(PatientIndex::build(
+            self.iter()
+                .filter_map(|r| r.patient_id().map(|p| (p, r.id()))),
+        ));
     }
 
     /// Indexes the stored row `id`.
@@ -447,7 +468,7 @@ impl<T: Record> Table<T> {
             by_update.insert((row.last_update(), id));
         }
         if let Some((p, by_patient)) = row.patient_id().zip(self.by_patient.as_mut()) {
-            by_patient.insert((p, id));
+            by_patient.insert(p, id);
         }
         if let Some((u, by_uuid)) = row.uuid().zip(self.by_uuid.as_mut()) {
             by_uuid.insert(u.key(), id, &self.rows);
@@ -460,7 +481,7 @@ impl<T: Record> Table<T> {
             by_update.remove(&(row.last_update(), id));
         }
         if let Some((p, by_patient)) = row.patient_id().zip(self.by_patient.as_mut()) {
-            by_patient.remove(&(p, id));
+            by_patient.remove(p, id);
         }
         if let Some((u, by_uuid)) = row.uuid().zip(self.by_uuid.as_mut()) {
             by_uuid.remove(u.key(), id);
@@ -636,6 +657,39 @@ mod tests {
         assert_eq!(t.remove(5).unwrap().uuid, "low");
         assert!(t.get(5).is_none() && t.by_uuid("low").is_none());
         assert_eq!(t.len(), 3);
+    }
+
+    #[test]
+    fn ids_past_32_bits_are_indexed_like_any_other() {
+        let mut t = Table::default();
+        let near = t.insert(row(1, "shared", 1));
+        let (far, negative) = (1i64 << 40, -3);
+        t.put(Row {
+            id: far,
+            ..row(1, "far", 1)
+        });
+        t.put(Row {
+            id: negative,
+            patient_id: 1i64 << 35,
+            ..row(0, "negative", 1)
+        });
+        assert_eq!(t.by_uuid("far").unwrap().id, far);
+        assert_eq!(t.by_uuid("negative").unwrap().id, negative);
+        let of = |t: &Table<Row>, p| t.for_patient(p).map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(of(&t, 1), vec![near, far]);
+        assert_eq!(of(&t, 1 << 35), vec![negative]);
+        // A far row takes a uuid over from a near one, and gives it back.
+        t.update(far, at(2), |r| r.uuid = "shared".into());
+        assert_eq!(t.by_uuid("shared").unwrap().id, far);
+        assert!(t.by_uuid("far").is_none());
+        t.remove(far);
+        assert!(
+            t.by_uuid("shared").is_none(),
+            "the near row lost it, as before"
+        );
+        t.update(near, at(3), |r| r.patient_id = 1 << 35);
+        assert_eq!(of(&t, 1 << 35), vec![negative, near]);
+        assert!(of(&t, 1).is_empty());
     }
 
     #[test]
