@@ -427,7 +427,7 @@ fn delta_sync_under_the_lock_misses_nothing() {
                 s.write(|d| {
                     let at = d.stamp(Utc::now());
                     let mut a = allergy(i * 100 + k);
-                    a.last_update = at;
+                    a.last_update = at.into();
                     d.allergies.insert(a)
                 })
             })
@@ -460,7 +460,7 @@ fn a_stamp_taken_outside_the_insert_lock_is_caught() {
             barrier.wait();
             let id = s.write(|d| {
                 let mut a = allergy(0);
-                a.last_update = at;
+                a.last_update = at.into();
                 d.allergies.insert(a)
             });
             (vec![id], Vec::new(), start)
@@ -470,7 +470,7 @@ fn a_stamp_taken_outside_the_insert_lock_is_caught() {
             let id = s.write(|d| {
                 let at = d.stamp(Utc::now());
                 let mut a = allergy(1);
-                a.last_update = at;
+                a.last_update = at.into();
                 d.allergies.insert(a)
             });
             let (seen, cursor) = read_after(&s, start);

@@ -155,7 +155,7 @@ pub fn forms(d: &Data, patient: Id, encounter: Id) -> Vec<Form<'_>> {
     let mut groups: BTreeMap<Timestamp, Vec<&Measurement>> = BTreeMap::new();
     for m in d.measurements.for_patient(patient) {
         if m.encounter_id == Some(encounter) && is_vital(&m.kind) {
-            groups.entry(m.observed).or_default().push(m);
+            groups.entry(m.observed.get()).or_default().push(m);
         }
     }
     groups

@@ -55,7 +55,7 @@ pub fn provider_bean(p: &Provider) -> Value {
         "lastName": p.last_name,
         "providerActivity": ext("provider_activity", ""),
         "specialty": p.specialty,
-        "lastUpdateDate": date(p.last_update),
+        "lastUpdateDate": date(p.last_update.get()),
         "formattedName": format!("{}, {}", p.last_name, p.first_name),
         "hsoNo": ext("hso_no", ""),
         "title": p.title,

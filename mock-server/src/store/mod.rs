@@ -15,6 +15,7 @@ pub mod oscar_seed;
 mod patient_index;
 mod records;
 pub mod seed;
+mod stamp;
 mod table;
 pub(crate) mod text;
 mod uuid;
@@ -29,6 +30,7 @@ pub use ext::Ext;
 pub use model::*;
 pub use records::*;
 pub use seed::SeedConfig;
+pub use stamp::Stamp;
 use table::packed_from;
 pub use table::{Record, Table};
 pub use text::Text;
@@ -253,8 +255,8 @@ impl Data {
     /// Adds a patient; its id is assigned here, its stamps from `now`.
     pub fn insert_patient(&mut self, mut p: Patient, now: Timestamp) -> Id {
         let at = self.stamp(now);
-        p.created = at;
-        p.last_update = at;
+        p.created = at.into();
+        p.last_update = at.into();
         let id = self.patients.insert(p);
         self.index_patient(id);
         id
@@ -489,8 +491,8 @@ impl Data {
             });
         }
         let at = self.stamp(now);
-        a.created = at;
-        a.last_update = at;
+        a.created = at.into();
+        a.last_update = at.into();
         let id = self.appointments.insert(a);
         self.index_appointment(id);
         Ok(id)
@@ -515,7 +517,7 @@ impl Data {
                 id: 0,
                 appointment_id: id,
                 appointment: before,
-                last_update: at,
+                last_update: at.into(),
             });
         }
         let out = self.appointments.update(id, at, f);

@@ -6,7 +6,7 @@
 use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 
-use super::{Ext, Id, Text, Timestamp, Uuid};
+use super::{Ext, Id, Stamp, Text, Timestamp, Uuid};
 use crate::record;
 
 /// A postal address.
@@ -66,8 +66,8 @@ pub struct Patient {
     pub portal_username: Text,
     pub portal_password: Text,
     pub ext: Ext,
-    pub created: Timestamp,
-    pub last_update: Timestamp,
+    pub created: Stamp,
+    pub last_update: Stamp,
     pub last_update_user: Text,
 }
 record!(Patient, uuid);
@@ -114,7 +114,7 @@ pub struct Provider {
     pub comments: Text,
     pub facility_id: Option<Id>,
     pub ext: Ext,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(Provider, uuid);
 
@@ -135,7 +135,7 @@ pub struct Login {
     pub provider_no: Text,
     pub expires: Option<NaiveDate>,
     pub locked: bool,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(Login);
 
@@ -154,7 +154,7 @@ pub struct Facility {
     pub primary: bool,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
     pub ext: Ext,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(Facility, uuid);
 
@@ -168,7 +168,7 @@ pub struct Program {
     pub facility_id: Id,
     pub active: bool,
     pub provider_nos: Vec<String>,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(Program);
 
@@ -201,14 +201,14 @@ pub struct Appointment {
     pub remarks: Text,
     pub booking_source: Text,
     /// When and by whom the patient confirmed it (Juno), if they did.
-    pub confirmed_at: Option<Timestamp>,
+    pub confirmed_at: Option<Stamp>,
     pub confirmed_by: Text,
     pub confirmed_by_type: Text,
-    pub created: Timestamp,
+    pub created: Stamp,
     pub creator: Text,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
     pub ext: Ext,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
     pub last_update_user: Text,
 }
 record!(Appointment, patient_opt, uuid);
@@ -221,7 +221,7 @@ pub struct AppointmentArchive {
     /// The appointment as it was before the change.
     pub appointment: Appointment,
     /// When it was archived.
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(AppointmentArchive);
 
@@ -238,8 +238,8 @@ pub struct BillingRecord {
     pub status: Text,
     /// Every other field as received, by its wire name.
     pub fields: Ext,
-    pub created: Timestamp,
-    pub last_update: Timestamp,
+    pub created: Stamp,
+    pub last_update: Stamp,
 }
 record!(BillingRecord, patient_opt);
 
@@ -261,7 +261,7 @@ pub struct AppointmentType {
     pub resources: Text,
     /// Offered to external booking (OSCAR BookingService).
     pub bookable: bool,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(AppointmentType);
 
@@ -275,7 +275,7 @@ pub struct ScheduleCode {
     pub color: Text,
     pub confirm: Text,
     pub booking_limit: u32,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(ScheduleCode);
 
@@ -289,7 +289,7 @@ pub struct ScheduleDay {
     pub slot_min: u32,
     pub timecode: Text,
     pub holiday: bool,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(ScheduleDay);
 
@@ -314,7 +314,7 @@ pub struct Allergy {
     pub provider_no: Text,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
     pub ext: Ext,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(Allergy, patient, uuid);
 
@@ -336,9 +336,9 @@ pub struct Immunization {
     pub next_date: Option<NaiveDate>,
     /// Lot, manufacturer, route, dose, site, comments.
     pub ext: Ext,
-    pub created: Timestamp,
+    pub created: Stamp,
     pub creator: Text,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(Immunization, patient, uuid);
 
@@ -354,12 +354,12 @@ pub struct Measurement {
     pub unit: Text,
     pub instruction: Text,
     pub comments: Text,
-    pub observed: Timestamp,
+    pub observed: Stamp,
     pub provider_no: Text,
     pub appointment_id: Option<Id>,
     pub encounter_id: Option<Id>,
-    pub created: Timestamp,
-    pub last_update: Timestamp,
+    pub created: Stamp,
+    pub last_update: Stamp,
 }
 record!(Measurement, patient, uuid);
 
@@ -388,10 +388,10 @@ pub struct Medication {
     pub long_term: bool,
     pub archived: bool,
     pub archived_reason: Text,
-    pub created: Timestamp,
+    pub created: Stamp,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
     pub ext: Ext,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(Medication, patient, uuid);
 
@@ -405,9 +405,9 @@ pub struct Prescription {
     pub date_prescribed: Option<NaiveDate>,
     pub text: Text,
     pub comments: Text,
-    pub printed: Option<Timestamp>,
-    pub created: Timestamp,
-    pub last_update: Timestamp,
+    pub printed: Option<Stamp>,
+    pub created: Stamp,
+    pub last_update: Stamp,
 }
 record!(Prescription, patient, uuid);
 
@@ -427,10 +427,10 @@ pub struct Problem {
     pub end: Option<NaiveDate>,
     pub comments: Text,
     pub provider_no: Text,
-    pub created: Timestamp,
+    pub created: Stamp,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
     pub ext: Ext,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(Problem, patient, uuid);
 
@@ -440,7 +440,7 @@ pub struct Encounter {
     pub id: Id,
     pub uuid: Uuid,
     pub patient_id: Id,
-    pub date: Timestamp,
+    pub date: Stamp,
     pub reason: Text,
     pub provider_no: Text,
     pub facility_id: Option<Id>,
@@ -448,10 +448,10 @@ pub struct Encounter {
     pub class_code: Text,
     pub sensitivity: Text,
     pub appointment_id: Option<Id>,
-    pub created: Timestamp,
+    pub created: Stamp,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
     pub ext: Ext,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(Encounter, patient, uuid);
 
@@ -469,11 +469,11 @@ pub struct Note {
     pub objective: Text,
     pub assessment: Text,
     pub plan: Text,
-    pub observed: Timestamp,
+    pub observed: Stamp,
     pub signed: bool,
     pub archived: bool,
-    pub created: Timestamp,
-    pub last_update: Timestamp,
+    pub created: Stamp,
+    pub last_update: Stamp,
 }
 record!(Note, patient, uuid);
 
@@ -498,10 +498,10 @@ pub struct Document {
     pub content: bytes::Bytes,
     /// Providers who acknowledged it in their inbox.
     pub acknowledged_by: Vec<String>,
-    pub created: Timestamp,
+    pub created: Stamp,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
     pub ext: Ext,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(Document, patient_opt, uuid);
 
@@ -518,11 +518,11 @@ pub struct LabResult {
     pub content: String,
     pub status: Text,
     pub provider_no: Text,
-    pub observed: Option<Timestamp>,
-    pub created: Timestamp,
+    pub observed: Option<Stamp>,
+    pub created: Stamp,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
     pub ext: Ext,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(LabResult, patient_opt, uuid);
 
@@ -536,13 +536,13 @@ pub struct Tickler {
     pub status: Text,
     /// `High`, `Normal`, `Low`.
     pub priority: Text,
-    pub service_date: Timestamp,
+    pub service_date: Stamp,
     pub creator: Text,
     pub assignee: Text,
     pub program_id: Id,
     pub comments: Vec<(Timestamp, String, String)>,
-    pub created: Timestamp,
-    pub last_update: Timestamp,
+    pub created: Stamp,
+    pub last_update: Stamp,
 }
 record!(Tickler, patient_opt);
 
@@ -557,9 +557,9 @@ pub struct Message {
     pub body: Text,
     pub status: Text,
     pub kind: Text,
-    pub created: Timestamp,
+    pub created: Stamp,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
     pub ext: Ext,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(Message, patient_opt);

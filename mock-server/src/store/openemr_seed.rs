@@ -181,7 +181,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             unit: (*unit).into(),
             route: (*route).into(),
             active: true,
-            last_update: now,
+            last_update: now.into(),
             ..Drug::default()
         });
     }
@@ -201,7 +201,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 country: "US".into(),
             },
             phone: format!("800-555-{:04}", rng.gen_range(0..10000)).into(),
-            last_update: now,
+            last_update: now.into(),
             ..InsuranceCompany::default()
         });
     }
@@ -251,7 +251,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         let employer = rng.gen_bool(0.5).then(|| *pick(&mut rng, EMPLOYERS));
         let guardian = rng.gen_bool(0.3);
         // Demographic columns, not an edit: the row keeps its stamp.
-        let stamp = d.patients.get(pid).map_or(now, |p| p.last_update);
+        let stamp = d.patients.get(pid).map_or(now, |p| p.last_update.get());
         let _ = d.patients.update(pid, stamp, |p| {
             let mut columns: Vec<(Text, Text)> = Vec::with_capacity(13);
             columns.extend([
@@ -309,7 +309,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 copay: "20".into(),
                 accept_assignment: "TRUE".into(),
                 subscriber,
-                last_update: now,
+                last_update: now.into(),
                 ..InsurancePolicy::default()
             });
         }
@@ -326,8 +326,8 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 begin: Some(today - Duration::days(rng.gen_range(100..3000))),
                 provider_no: provider_no.clone(),
                 ext,
-                created: now,
-                last_update: now,
+                created: now.into(),
+                last_update: now.into(),
                 ..Problem::default()
             });
         }
@@ -372,10 +372,10 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 content,
                 status: "F".into(),
                 provider_no: provider_no.clone(),
-                observed: Some(at),
+                observed: Some(at.into()),
                 ext,
-                created: now,
-                last_update: now,
+                created: now.into(),
+                last_update: now.into(),
                 ..LabResult::default()
             });
         }
@@ -394,8 +394,8 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 provider_no: provider_no.clone(),
                 status: "A".into(),
                 content: bytes::Bytes::from(text.into_bytes().into_boxed_slice()),
-                created: now,
-                last_update: now,
+                created: now.into(),
+                last_update: now.into(),
                 ..Document::default()
             });
         }
@@ -413,8 +413,8 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 provider_no: provider_no.clone(),
                 status: "A".into(),
                 content: bytes::Bytes::from_static(PIXEL_PNG),
-                created: now,
-                last_update: now,
+                created: now.into(),
+                last_update: now.into(),
                 ..Document::default()
             });
         }
@@ -432,7 +432,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 patient_id: pid,
                 questionnaire: "PHQ-2".into(),
                 status: texts.get("completed"),
-                authored,
+                authored: authored.into(),
                 answers: vec![
                     (
                         "44250-9".into(),
@@ -450,7 +450,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                         (a + b).to_string().into(),
                     ),
                 ],
-                last_update: now,
+                last_update: now.into(),
                 ..QuestionnaireResponse::default()
             });
         }
@@ -479,9 +479,9 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 body: texts.get("Assess blood pressure management."),
                 user: "admin".into(),
                 groupname: "Default".into(),
-                date: Some(now - Duration::days(20)),
+                date: Some((now - Duration::days(20)).into()),
                 fields,
-                last_update: now,
+                last_update: now.into(),
                 ..Transaction::default()
             });
         }
@@ -525,8 +525,8 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 observed: at,
                 provider_no: provider_no.clone(),
                 encounter_id: Some(encounter),
-                created: now,
-                last_update: now,
+                created: now.into(),
+                last_update: now.into(),
                 ..Measurement::default()
             });
         }

@@ -75,13 +75,13 @@ pub fn extras(d: &mut Data, patients: usize, today: NaiveDate, now: Timestamp) {
                 message: message.into(),
                 status: status.into(),
                 priority: priority.into(),
-                service_date: at(today + Duration::days(days), 9, 0),
+                service_date: (at(today + Duration::days(days), 9, 0)).into(),
                 creator: creator.into(),
                 assignee: assignee.into(),
                 program_id: 1,
                 comments: Vec::new(),
-                created,
-                last_update: created,
+                created: created.into(),
+                last_update: created.into(),
                 ..Tickler::default()
             });
         }
@@ -118,8 +118,8 @@ pub fn extras(d: &mut Data, patients: usize, today: NaiveDate, now: Timestamp) {
                 responsible_no: "999998".into(),
                 status: "A".into(),
                 content: bytes::Bytes::from_static(PDF),
-                created: when,
-                last_update: when,
+                created: when.into(),
+                last_update: when.into(),
                 ..Document::default()
             });
         }
@@ -147,9 +147,9 @@ pub fn extras(d: &mut Data, patients: usize, today: NaiveDate, now: Timestamp) {
                 content: hl7(patient, &hin, &name, &when.format("%Y%m%d%H%M").to_string()),
                 status: "N".into(),
                 provider_no: "999998".into(),
-                observed: Some(when),
-                created: when,
-                last_update: when,
+                observed: Some(when.into()),
+                created: when.into(),
+                last_update: when.into(),
                 ..LabResult::default()
             });
         }
@@ -183,8 +183,8 @@ pub fn extras(d: &mut Data, patients: usize, today: NaiveDate, now: Timestamp) {
                 body: body.into(),
                 status: "new".into(),
                 kind: "oscar".into(),
-                created: when,
-                last_update: when,
+                created: when.into(),
+                last_update: when.into(),
                 ..Message::default()
             });
         }

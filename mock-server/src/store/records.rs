@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{Address, Ext, Id, Text, Timestamp, Uuid};
+use super::{Address, Ext, Id, Stamp, Text, Uuid};
 use crate::record;
 
 /// A payer (OpenEMR `insurance_companies`, a FHIR payer Organization).
@@ -24,7 +24,7 @@ pub struct InsuranceCompany {
     pub alt_cms_id: Text,
     pub address: Address,
     pub phone: Text,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(InsuranceCompany, uuid);
 
@@ -50,7 +50,7 @@ pub struct InsurancePolicy {
     pub policy_type: Text,
     /// The subscriber's columns (`subscriber_fname`, `subscriber_DOB`, ...).
     pub subscriber: Ext,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(InsurancePolicy, patient, uuid);
 
@@ -66,10 +66,10 @@ pub struct Transaction {
     pub body: Text,
     pub user: Text,
     pub groupname: Text,
-    pub date: Option<Timestamp>,
+    pub date: Option<Stamp>,
     /// The layout fields (`refer_to`, `refer_diag`, `refer_risk_level`...).
     pub fields: Ext,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(Transaction, patient);
 
@@ -89,7 +89,7 @@ pub struct Drug {
     pub unit: Text,
     pub route: Text,
     pub active: bool,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(Drug, uuid);
 
@@ -102,10 +102,10 @@ pub struct QuestionnaireResponse {
     /// The questionnaire's name (`PHQ-2`).
     pub questionnaire: Text,
     pub status: Text,
-    pub authored: Timestamp,
+    pub authored: Stamp,
     /// `(linkId, question text, answer)` in order.
     pub answers: Vec<(Text, Text, Text)>,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(QuestionnaireResponse, patient, uuid);
 
@@ -120,14 +120,14 @@ pub struct ExportJob {
     pub level: Text,
     pub group: Option<String>,
     pub types: Vec<String>,
-    pub since: Option<Timestamp>,
+    pub since: Option<Stamp>,
     /// The kick-off URL, as the manifest's `request`.
     pub request: Text,
-    pub started: Timestamp,
+    pub started: Stamp,
     /// When the status first reports complete.
-    pub ready_at: Timestamp,
+    pub ready_at: Stamp,
     /// `(resource type, document uuid)` per output file.
     pub output: Vec<(String, String)>,
-    pub last_update: Timestamp,
+    pub last_update: Stamp,
 }
 record!(ExportJob, uuid);

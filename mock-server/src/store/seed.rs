@@ -251,8 +251,8 @@ pub fn generate(cfg: &SeedConfig) -> Data {
         let p = patient(&mut rng, &mut texts, i, &doctors, cfg.today, now);
         let at = d.stamp(now);
         let mut p = Patient {
-            created: at,
-            last_update: at,
+            created: at.into(),
+            last_update: at.into(),
             uuid: uuid(&mut rng),
             ..p
         };
@@ -307,7 +307,7 @@ fn seed_facilities(d: &mut Data, rng: &mut ChaCha8Rng, now: Timestamp) {
         email: "frontdesk@maplegrove.example.com".into(),
         active: true,
         primary: true,
-        last_update: now,
+        last_update: now.into(),
         ..Facility::default()
     });
     d.programs.insert(Program {
@@ -317,7 +317,7 @@ fn seed_facilities(d: &mut Data, rng: &mut ChaCha8Rng, now: Timestamp) {
         facility_id: 1,
         active: true,
         provider_nos: STAFF.iter().map(|s| s.0.to_owned()).collect(),
-        last_update: now,
+        last_update: now.into(),
         ..Program::default()
     });
 }
@@ -381,7 +381,7 @@ fn seed_staff(d: &mut Data, rng: &mut ChaCha8Rng, cfg: &SeedConfig, now: Timesta
             status: "1".into(),
             team: "Blue".into(),
             facility_id: Some(1),
-            last_update: now,
+            last_update: now.into(),
             ..Provider::default()
         });
     }
@@ -394,7 +394,7 @@ fn seed_staff(d: &mut Data, rng: &mut ChaCha8Rng, cfg: &SeedConfig, now: Timesta
         password: demo_pw.into(),
         pin: accounts::OSCAR_PIN.into(),
         provider_no: demo_no.into(),
-        last_update: now,
+        last_update: now.into(),
         ..Login::default()
     });
     for (no, first, last, _, _) in STAFF {
@@ -408,7 +408,7 @@ fn seed_staff(d: &mut Data, rng: &mut ChaCha8Rng, cfg: &SeedConfig, now: Timesta
             password: format!("{}-Clinic-2026", ascii(last)).into(),
             pin: format!("{}", 1000 + no.len() * 111).into(),
             provider_no: (*no).to_owned().into(),
-            last_update: now,
+            last_update: now.into(),
             ..Login::default()
         });
     }
@@ -436,7 +436,7 @@ fn seed_schedule(d: &mut Data, cfg: &SeedConfig, doctors: &[Text], now: Timestam
             reason: name.into(),
             location: "Maple Grove".into(),
             bookable,
-            last_update: now,
+            last_update: now.into(),
             ..AppointmentType::default()
         });
     }
@@ -453,7 +453,7 @@ fn seed_schedule(d: &mut Data, cfg: &SeedConfig, doctors: &[Text], now: Timestam
             color: color.into(),
             confirm: "No".into(),
             booking_limit: 1,
-            last_update: now,
+            last_update: now.into(),
             ..ScheduleCode::default()
         });
     }
@@ -479,7 +479,7 @@ fn seed_schedule(d: &mut Data, cfg: &SeedConfig, doctors: &[Text], now: Timestam
                 slot_min: 15,
                 timecode: timecode.clone(),
                 holiday: false,
-                last_update: now,
+                last_update: now.into(),
                 ..ScheduleDay::default()
             });
         }
@@ -580,8 +580,8 @@ fn patient(
         date_joined: Some(joined),
         last_update_user: "999998".into(),
         ext: Ext::new(),
-        created: now,
-        last_update: now,
+        created: now.into(),
+        last_update: now.into(),
         ..Patient::default()
     }
 }
@@ -666,7 +666,7 @@ fn seed_clinical(
             entry_date: Some(today - Duration::days(rng.gen_range(1..100))),
             life_stage: "A".into(),
             provider_no: doctor.clone(),
-            last_update: now,
+            last_update: now.into(),
             ..Allergy::default()
         });
     }
@@ -694,9 +694,9 @@ fn seed_clinical(
             date: Some(date),
             provider_no: doctor.clone(),
             ext,
-            created: now,
+            created: now.into(),
             creator: doctor.clone(),
-            last_update: now,
+            last_update: now.into(),
             ..Immunization::default()
         });
     }
@@ -709,14 +709,14 @@ fn seed_clinical(
     let encounter = d.encounters.insert(Encounter {
         uuid: u,
         patient_id: patient,
-        date: encounter_date,
+        date: encounter_date.into(),
         reason: texts.get("Follow-up visit"),
         provider_no: doctor.clone(),
         facility_id: Some(1),
         class_code: "AMB".into(),
         sensitivity: "normal".into(),
-        created: now,
-        last_update: now,
+        created: now.into(),
+        last_update: now.into(),
         ..Encounter::default()
     });
     let systolic = rng.gen_range(105..160);
@@ -728,11 +728,11 @@ fn seed_clinical(
         kind: "BP".into(),
         value: format!("{systolic}/{diastolic}").into(),
         unit: "mm[Hg]".into(),
-        observed: encounter_date,
+        observed: encounter_date.into(),
         provider_no: doctor.clone(),
         encounter_id: Some(encounter),
-        created: now,
-        last_update: now,
+        created: now.into(),
+        last_update: now.into(),
         ..Measurement::default()
     });
     for _ in 0..rng.gen_range(0..2) {
@@ -745,11 +745,11 @@ fn seed_clinical(
             kind: kind.into(),
             value: format!("{value:.1}").into(),
             unit: unit.into(),
-            observed: encounter_date,
+            observed: encounter_date.into(),
             provider_no: doctor.clone(),
             encounter_id: Some(encounter),
-            created: now,
-            last_update: now,
+            created: now.into(),
+            last_update: now.into(),
             ..Measurement::default()
         });
     }
@@ -763,8 +763,8 @@ fn seed_clinical(
             provider_no: doctor.clone(),
             date_prescribed: Some(start),
             text: texts.get(&format!("{brand} {dosage} {freq}")),
-            created: now,
-            last_update: now,
+            created: now.into(),
+            last_update: now.into(),
             ..Prescription::default()
         });
         let u = uuid(rng);
@@ -787,8 +787,8 @@ fn seed_clinical(
             start_date: Some(start),
             end_date: Some(start + Duration::days(90)),
             long_term: rng.gen_bool(0.6),
-            created: now,
-            last_update: now,
+            created: now.into(),
+            last_update: now.into(),
             ..Medication::default()
         });
     }
@@ -803,8 +803,8 @@ fn seed_clinical(
             diagnosis: texts.get(&format!("ICD10:{icd}")),
             begin: Some(today - Duration::days(rng.gen_range(100..5000))),
             provider_no: doctor.clone(),
-            created: now,
-            last_update: now,
+            created: now.into(),
+            last_update: now.into(),
             ..Problem::default()
         });
     }
@@ -819,10 +819,10 @@ fn seed_clinical(
         objective: texts.get(&format!("BP {systolic}/{diastolic}.")),
         assessment: texts.get("Stable."),
         plan: texts.get("Continue current plan; follow up in 3 months."),
-        observed: encounter_date,
+        observed: encounter_date.into(),
         signed: true,
-        created: now,
-        last_update: now,
+        created: now.into(),
+        last_update: now.into(),
         ..Note::default()
     });
 }

@@ -516,8 +516,8 @@ macro_rules! record {
         impl $crate::store::Record for $t {
             fn id(&self) -> $crate::store::Id { self.id }
             fn set_id(&mut self, id: $crate::store::Id) { self.id = id; }
-            fn last_update(&self) -> $crate::store::Timestamp { self.last_update }
-            fn set_last_update(&mut self, at: $crate::store::Timestamp) { self.last_update = at; }
+            fn last_update(&self) -> $crate::store::Timestamp { self.last_update.into() }
+            fn set_last_update(&mut self, at: $crate::store::Timestamp) { self.last_update = at.into(); }
             $( $crate::record!(@$flag); )*
         }
     };

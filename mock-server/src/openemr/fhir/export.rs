@@ -17,7 +17,7 @@ use super::{outcome, Answer, Call, JSON};
 use crate::openemr::acl;
 use crate::openemr::api::json_response;
 use crate::openemr::scopes::{Context, Need};
-use crate::store::{Data, Document, ExportJob, Id, Timestamp};
+use crate::store::{Data, Document, ExportJob, Id, Stamp, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -192,8 +192,8 @@ pub fn kickoff(c: &Call<'_>, level: Level) -> Answer {
                 source: "export".into(),
                 status: "A".into(),
                 content: bytes::Bytes::from(text.into_bytes()),
-                created: now,
-                last_update: now,
+                created: now.into(),
+                last_update: now.into(),
                 ..Document::default()
             });
             output.push((t, uuid));
@@ -205,12 +205,14 @@ pub fn kickoff(c: &Call<'_>, level: Level) -> Answer {
             level: level.as_str().into(),
             group,
             types,
-            since,
+            since: since.map(Stamp::from),
             request: request.into(),
-            started: now,
-            ready_at: now + chrono::Duration::seconds(i64::try_from(delay).unwrap_or(i64::MAX / 2)),
+            started: now.into(),
+            ready_at: (now
+                + chrono::Duration::seconds(i64::try_from(delay).unwrap_or(i64::MAX / 2)))
+            .into(),
             output,
-            last_update: now,
+            last_update: now.into(),
             ..ExportJob::default()
         });
         let location = format!("{base}/$bulkdata-status?job={job_uuid}");
@@ -246,7 +248,7 @@ pub fn status(c: &Call<'_>) -> Answer {
                 "The job id you submitted was invalid",
             ));
         };
-        if now < job.ready_at {
+        if now < job.ready_at.get() {
             return Ok((
                 StatusCode::ACCEPTED,
                 [(header::CONTENT_TYPE, "application/json")],
@@ -263,7 +265,7 @@ pub fn status(c: &Call<'_>) -> Answer {
             StatusCode::OK,
             "application/json",
             &json!({
-                "transactionTime": resources::instant(&job.started),
+                "transactionTime": resources::instant(&job.started.get()),
                 "request": job.request,
                 "requiresAccessToken": true,
                 "output": output,

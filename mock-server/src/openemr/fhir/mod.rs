@@ -457,7 +457,7 @@ fn binary(c: &Call<'_>) -> Answer {
                     return Ok(not_found());
                 }
                 acl::check(d, c.principal, "admin/users")?;
-                if doc.created + chrono::Duration::hours(1) < now {
+                if doc.created.get() + chrono::Duration::hours(1) < now {
                     return Ok(not_found());
                 }
             }
@@ -539,8 +539,8 @@ fn docref(c: &Call<'_>) -> Answer {
             observed: Some(now.date_naive()),
             status: "A".into(),
             content: bytes::Bytes::from(xml.into_bytes()),
-            created: now,
-            last_update: now,
+            created: now.into(),
+            last_update: now.into(),
             ..Default::default()
         });
         let b = build(c, d);
@@ -773,7 +773,7 @@ fn write_organization(c: &Call<'_>) -> Answer {
                 let mut f = crate::store::Facility {
                     uuid: c.state.rng.uuid().into(),
                     active: true,
-                    last_update: now,
+                    last_update: now.into(),
                     ..Default::default()
                 };
                 apply(&mut f);
@@ -846,7 +846,7 @@ fn write_practitioner(c: &Call<'_>) -> Answer {
                     uuid: c.state.rng.uuid().into(),
                     provider_type: "doctor".into(),
                     status: "1".into(),
-                    last_update: now,
+                    last_update: now.into(),
                     ..Default::default()
                 };
                 apply(&mut p);

@@ -14,7 +14,7 @@ use chrono::SecondsFormat;
 use serde_json::{json, Map, Value};
 
 use super::super::vitals;
-use crate::store::{Data, Id, Measurement, Patient, Timestamp};
+use crate::store::{Data, Id, Measurement, Patient, Stamp, Timestamp};
 
 /// One resource as a search or read sees it.
 #[derive(Debug, Clone)]
@@ -566,7 +566,7 @@ fn install_time(b: &Build<'_>) -> Timestamp {
     b.d.patients()
         .iter()
         .next()
-        .map(|p| p.created)
+        .map(|p| p.created.get())
         .unwrap_or_default()
 }
 
@@ -661,7 +661,7 @@ pub fn patient(p: &Patient) -> Value {
         "address": null,
         "communication": null,
     });
-    r["meta"] = meta(&p.last_update);
+    r["meta"] = meta(&p.last_update.get());
     r["extension"] = Value::Array(extension);
     r["identifier"] = Value::Array(identifier);
     r["telecom"] = Value::Array(telecom);
@@ -686,7 +686,7 @@ fn patients(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         .map(|p| {
             let mut r = self::patient(p);
             r["generalPractitioner"] = Value::Array(vec![b.practitioner_ref(&p.provider_no)]);
-            item(p.uuid.to_string(), Some(p.id), p.last_update, r)
+            item(p.uuid.to_string(), Some(p.id), p.last_update.get(), r)
         })
         .collect()
 }
@@ -713,7 +713,13 @@ fn practitioners(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 "telecom": provider_telecom(p),
                 "gender": gender(&p.sex),
             });
-            resource("Practitioner", p.uuid.to_string(), None, p.last_update, r)
+            resource(
+                "Practitioner",
+                p.uuid.to_string(),
+                None,
+                p.last_update.get(),
+                r,
+            )
         })
         .collect()
 }
@@ -732,7 +738,7 @@ fn persons(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "gender": gender(&p.sex),
                 "link": [{"target": {"reference": format!("Practitioner/{}", p.uuid)}}],
             });
-            resource("Person", p.uuid.to_string(), None, p.last_update, r)
+            resource("Person", p.uuid.to_string(), None, p.last_update.get(), r)
         })
         .collect()
 }
@@ -755,7 +761,7 @@ fn practitioner_roles(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 "specialty": if p.specialty.is_empty() { json!([]) } else { json!([{"text": p.specialty}]) },
                 "telecom": provider_telecom(p),
             });
-            resource("PractitionerRole", id, None, p.last_update, r)
+            resource("PractitionerRole", id, None, p.last_update.get(), r)
         })
         .collect()
 }
@@ -774,7 +780,7 @@ fn related_persons(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "name": [{"text": name}],
                 "telecom": [{"system": "phone", "value": p.ext.get("guardian.phone").cloned().unwrap_or_default()}],
             });
-            Some(resource("RelatedPerson", id, Some(p.id), p.last_update, r))
+            Some(resource("RelatedPerson", id, Some(p.id), p.last_update.get(), r))
         })
         .collect()
 }
@@ -798,7 +804,7 @@ fn care_teams(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 }],
                 "managingOrganization": [b.organization_ref(None)],
             });
-            resource("CareTeam", id, Some(p.id), p.last_update, r)
+            resource("CareTeam", id, Some(p.id), p.last_update.get(), r)
         })
         .collect()
 }
@@ -826,7 +832,7 @@ fn groups(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "managingEntity": {"reference": format!("Practitioner/{}", prov.uuid)},
                 "member": members.iter().map(|m| json!({"entity": {"reference": format!("Patient/{}", m.uuid)}})).collect::<Vec<_>>(),
             });
-            Some(resource("Group", id, None, prov.last_update, r))
+            Some(resource("Group", id, None, prov.last_update.get(), r))
         })
         .collect()
 }
@@ -866,7 +872,7 @@ fn organizations(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 ],
                 "address": [address(&f.address.street, &f.address.city, &f.address.province, &f.address.postal, &f.address.country)],
             });
-            resource("Organization", f.uuid.to_string(), None, f.last_update, r)
+            resource("Organization", f.uuid.to_string(), None, f.last_update.get(), r)
         })
         .collect();
     out.extend(b.d.insurance_companies.iter().map(|c| {
@@ -877,7 +883,7 @@ fn organizations(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
             "telecom": [{"system": "phone", "value": c.phone, "use": "work"}],
             "address": [address(&c.address.street, &c.address.city, &c.address.province, &c.address.postal, &c.address.country)],
         });
-        resource("Organization", c.uuid.to_string(), None, c.last_update, r)
+        resource("Organization", c.uuid.to_string(), None, c.last_update.get(), r)
     }));
     out
 }
@@ -893,7 +899,7 @@ fn locations(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 "address": address(&f.address.street, &f.address.city, &f.address.province, &f.address.postal, &f.address.country),
                 "managingOrganization": {"reference": format!("Organization/{}", f.uuid)},
             });
-            resource("Location", f.uuid.to_string(), None, f.last_update, r)
+            resource("Location", f.uuid.to_string(), None, f.last_update.get(), r)
         })
         .collect()
 }
@@ -924,12 +930,12 @@ fn encounters(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                     "type": [concept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "PPRF", "primary performer")],
                     "individual": b.practitioner_ref(&e.provider_no),
                 }],
-                "period": {"start": instant(&e.date)},
+                "period": {"start": instant(&e.date.get())},
                 "reasonCode": [{"text": e.reason}],
                 "location": e.facility_id.and_then(|f| b.d.facilities.get(f)).map(|f| vec![json!({"location": {"reference": format!("Location/{}", f.uuid)}})]),
                 "serviceProvider": b.organization_ref(e.facility_id),
             });
-            resource("Encounter", e.uuid.to_string(), Some(e.patient_id), e.last_update, r)
+            resource("Encounter", e.uuid.to_string(), Some(e.patient_id), e.last_update.get(), r)
         })
         .collect()
 }
@@ -959,10 +965,10 @@ fn conditions(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "subject": b.patient_ref(p.patient_id),
                 "onsetDateTime": p.begin.map(|d| d.to_string()),
                 "abatementDateTime": p.end.map(|d| d.to_string()),
-                "recordedDate": instant(&p.created),
+                "recordedDate": instant(&p.created.get()),
                 "recorder": b.practitioner_ref(&p.provider_no),
             });
-            resource("Condition", p.uuid.to_string(), Some(p.patient_id), p.last_update, r)
+            resource("Condition", p.uuid.to_string(), Some(p.patient_id), p.last_update.get(), r)
         })
         .collect()
 }
@@ -998,7 +1004,7 @@ fn allergies(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "recorder": b.practitioner_ref(&a.provider_no),
                 "reaction": reaction,
             });
-            resource("AllergyIntolerance", a.uuid.to_string(), Some(a.patient_id), a.last_update, r)
+            resource("AllergyIntolerance", a.uuid.to_string(), Some(a.patient_id), a.last_update.get(), r)
         })
         .collect()
 }
@@ -1019,12 +1025,12 @@ fn vital_observation(b: &Build<'_>, m: &Measurement) -> Option<Value> {
     let mut r = json!({
         "resourceType": "Observation",
         "id": m.uuid,
-        "meta": meta(&m.last_update),
+        "meta": meta(&m.last_update.get()),
         "status": "final",
         "category": category,
         "subject": b.patient_ref(m.patient_id),
         "encounter": b.encounter_ref(m.encounter_id),
-        "effectiveDateTime": instant(&m.observed),
+        "effectiveDateTime": instant(&m.observed.get()),
         "performer": [b.practitioner_ref(&m.provider_no)],
         "note": if m.comments.is_empty() { Value::Null } else { json!([{"text": m.comments}]) },
     });
@@ -1082,18 +1088,18 @@ fn observations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 json!({
                     "resourceType": "Observation",
                     "id": m.uuid,
-                    "meta": meta(&m.last_update),
+                    "meta": meta(&m.last_update.get()),
                     "status": "final",
                     "category": laboratory(),
                     "code": concept(LOINC, code, display),
                     "subject": b.patient_ref(m.patient_id),
                     "encounter": b.encounter_ref(m.encounter_id),
-                    "effectiveDateTime": instant(&m.observed),
+                    "effectiveDateTime": instant(&m.observed.get()),
                     "valueQuantity": q,
                     "valueString": if quantity(&m.value, &m.unit).is_null() { json!(m.value) } else { Value::Null },
                 })
             };
-            Some(item(m.uuid.to_string(), Some(m.patient_id), m.last_update, r))
+            Some(item(m.uuid.to_string(), Some(m.patient_id), m.last_update.get(), r))
         })
         .collect();
     out.extend(for_patient(&b.d.labs, patient).filter_map(|l| {
@@ -1105,11 +1111,17 @@ fn observations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             "category": laboratory(),
             "code": concept(LOINC, &e("result_code"), &e("result_display")),
             "subject": b.patient_ref(pid),
-            "effectiveDateTime": l.observed.as_ref().map(instant),
+            "effectiveDateTime": l.observed.map(Stamp::get).as_ref().map(instant),
             "valueQuantity": quantity(&e("value"), &e("unit")),
             "specimen": derived_ref("Specimen", &l.uuid),
         });
-        Some(resource("Observation", id, Some(pid), l.last_update, r))
+        Some(resource(
+            "Observation",
+            id,
+            Some(pid),
+            l.last_update.get(),
+            r,
+        ))
     }));
     out.extend(for_patient(&b.d.questionnaire_responses, patient).filter_map(|q| {
         let total = q.answers.iter().find(|a| a.0 == "55758-7")?;
@@ -1119,11 +1131,11 @@ fn observations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             "category": [concept("http://terminology.hl7.org/CodeSystem/observation-category", "survey", "Survey")],
             "code": concept(LOINC, &total.0, &total.1),
             "subject": b.patient_ref(q.patient_id),
-            "effectiveDateTime": instant(&q.authored),
+            "effectiveDateTime": instant(&q.authored.get()),
             "valueInteger": total.2.parse::<i64>().ok(),
             "derivedFrom": [{"reference": format!("QuestionnaireResponse/{}", q.uuid)}],
         });
-        Some(resource("Observation", id, Some(q.patient_id), q.last_update, r))
+        Some(resource("Observation", id, Some(q.patient_id), q.last_update.get(), r))
     }));
     out
 }
@@ -1133,7 +1145,7 @@ fn immunizations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         .filter(|i| !i.deleted)
         .map(|i| {
             let e = |k: &str| i.ext.get(k).cloned().unwrap_or_default();
-            let when = i.date.map(|d| d.to_string()).unwrap_or_else(|| instant(&i.created));
+            let when = i.date.map(|d| d.to_string()).unwrap_or_else(|| instant(&i.created.get()));
             let r = json!({
                 "status": if i.refused { "not-done" } else { "completed" },
                 "statusReason": if i.refused { concept("http://terminology.hl7.org/CodeSystem/v3-ActReason", "PATOBJ", "patient objection") } else { Value::Null },
@@ -1146,7 +1158,7 @@ fn immunizations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "route": if e("route").is_empty() { Value::Null } else { json!({"text": e("route")}) },
                 "performer": [{"actor": b.practitioner_ref(&i.provider_no)}],
             });
-            resource("Immunization", i.uuid.to_string(), Some(i.patient_id), i.last_update, r)
+            resource("Immunization", i.uuid.to_string(), Some(i.patient_id), i.last_update.get(), r)
         })
         .collect()
 }
@@ -1168,7 +1180,7 @@ fn medication_requests(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "reportedBoolean": m.script_no.is_none(),
                 "medicationCodeableConcept": medication_concept(&name, &m.rxnorm),
                 "subject": b.patient_ref(m.patient_id),
-                "authoredOn": m.start_date.map(|d| d.to_string()).unwrap_or_else(|| instant(&m.created)),
+                "authoredOn": m.start_date.map(|d| d.to_string()).unwrap_or_else(|| instant(&m.created.get())),
                 "requester": b.practitioner_ref(&m.provider_no),
                 "dosageInstruction": [{
                     "text": m.instructions,
@@ -1179,7 +1191,7 @@ fn medication_requests(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                     "quantity": m.quantity.trim().parse::<f64>().ok().map(|q| json!({"value": q})),
                 },
             });
-            resource("MedicationRequest", m.uuid.to_string(), Some(m.patient_id), m.last_update, r)
+            resource("MedicationRequest", m.uuid.to_string(), Some(m.patient_id), m.last_update.get(), r)
         })
         .collect()
 }
@@ -1199,7 +1211,7 @@ fn dispenses(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "quantity": m.quantity.trim().parse::<f64>().ok().map(|q| json!({"value": q})),
                 "whenHandedOver": m.start_date.map(|d| d.to_string()),
             });
-            resource("MedicationDispense", id, Some(m.patient_id), m.last_update, r)
+            resource("MedicationDispense", id, Some(m.patient_id), m.last_update.get(), r)
         })
         .collect()
 }
@@ -1214,7 +1226,7 @@ fn medications(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 "status": if dr.active { "active" } else { "inactive" },
                 "form": {"text": dr.form},
             });
-            resource("Medication", dr.uuid.to_string(), None, dr.last_update, r)
+            resource("Medication", dr.uuid.to_string(), None, dr.last_update.get(), r)
         })
         .collect()
 }
@@ -1228,10 +1240,10 @@ fn procedures(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "status": "completed",
                 "code": if code.is_empty() { json!({"text": p.title}) } else { concept(system, code, &p.title) },
                 "subject": b.patient_ref(p.patient_id),
-                "performedDateTime": p.begin.map(|d| d.to_string()).unwrap_or_else(|| instant(&p.created)),
+                "performedDateTime": p.begin.map(|d| d.to_string()).unwrap_or_else(|| instant(&p.created.get())),
                 "recorder": b.practitioner_ref(&p.provider_no),
             });
-            resource("Procedure", p.uuid.to_string(), Some(p.patient_id), p.last_update, r)
+            resource("Procedure", p.uuid.to_string(), Some(p.patient_id), p.last_update.get(), r)
         })
         .collect();
     out.extend(for_patient(&b.d.labs, patient).filter_map(|l| {
@@ -1243,9 +1255,9 @@ fn procedures(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             "status": "completed",
             "code": concept(LOINC, &e("code"), &e("display")),
             "subject": b.patient_ref(pid),
-            "performedDateTime": l.observed.as_ref().map(instant),
+            "performedDateTime": l.observed.map(Stamp::get).as_ref().map(instant),
         });
-        Some(resource("Procedure", id, Some(pid), l.last_update, r))
+        Some(resource("Procedure", id, Some(pid), l.last_update.get(), r))
     }));
     out
 }
@@ -1269,8 +1281,8 @@ fn diagnostic_reports(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "category": lab_category(),
                 "code": concept(LOINC, &e("code"), &e("display")),
                 "subject": b.patient_ref(pid),
-                "effectiveDateTime": l.observed.as_ref().map(instant),
-                "issued": instant(&l.created),
+                "effectiveDateTime": l.observed.map(Stamp::get).as_ref().map(instant),
+                "issued": instant(&l.created.get()),
                 "performer": [b.organization_ref(None)],
                 "specimen": [derived_ref("Specimen", &l.uuid)],
                 "result": [derived_ref("Observation", &l.uuid)],
@@ -1279,7 +1291,7 @@ fn diagnostic_reports(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "DiagnosticReport",
                 l.uuid.to_string(),
                 Some(pid),
-                l.last_update,
+                l.last_update.get(),
                 r,
             ))
         })
@@ -1299,11 +1311,11 @@ fn service_requests(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "category": [concept(SNOMED, "108252007", "Laboratory procedure")],
                 "code": concept(LOINC, &e("code"), &e("display")),
                 "subject": b.patient_ref(pid),
-                "authoredOn": l.observed.as_ref().map(instant),
+                "authoredOn": l.observed.map(Stamp::get).as_ref().map(instant),
                 "requester": b.practitioner_ref(&l.provider_no),
                 "specimen": [derived_ref("Specimen", &l.uuid)],
             });
-            Some(resource("ServiceRequest", id, Some(pid), l.last_update, r))
+            Some(resource("ServiceRequest", id, Some(pid), l.last_update.get(), r))
         })
         .collect()
 }
@@ -1320,9 +1332,9 @@ fn specimens(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "type": concept(SNOMED, if kind == "Blood" { "119297000" } else { "" }, &format!("{kind} specimen")),
                 "subject": b.patient_ref(pid),
                 "request": [derived_ref("ServiceRequest", &l.uuid)],
-                "collection": {"collectedDateTime": l.observed.as_ref().map(instant)},
+                "collection": {"collectedDateTime": l.observed.map(Stamp::get).as_ref().map(instant)},
             });
-            Some(resource("Specimen", id, Some(pid), l.last_update, r))
+            Some(resource("Specimen", id, Some(pid), l.last_update.get(), r))
         })
         .collect()
 }
@@ -1359,7 +1371,7 @@ fn document_references(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "type": document_type(&doc.category),
                 "category": clinical_note(),
                 "subject": b.patient_ref(pid),
-                "date": instant(&doc.created),
+                "date": instant(&doc.created.get()),
                 "author": [b.practitioner_ref(&doc.provider_no)],
                 "description": doc.description,
                 "content": [{
@@ -1375,7 +1387,7 @@ fn document_references(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 }],
                 "context": {"period": {"start": doc.observed.map(|d| d.to_string())}},
             });
-            Some(resource("DocumentReference", doc.uuid.to_string(), Some(pid), doc.last_update, r))
+            Some(resource("DocumentReference", doc.uuid.to_string(), Some(pid), doc.last_update.get(), r))
         })
         .collect();
     out.extend(for_patient(&b.d.notes, patient).filter(|n| !n.archived && !n.text.is_empty()).map(|n| {
@@ -1385,12 +1397,12 @@ fn document_references(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             "type": concept(LOINC, "11506-3", "Progress note"),
             "category": clinical_note(),
             "subject": b.patient_ref(n.patient_id),
-            "date": instant(&n.observed),
+            "date": instant(&n.observed.get()),
             "author": [b.practitioner_ref(&n.provider_no)],
             "content": [{"attachment": {"contentType": "text/plain", "data": data}}],
             "context": {"encounter": n.encounter_id.and_then(|e| b.d.encounters.get(e)).map(|e| vec![json!({"reference": format!("Encounter/{}", e.uuid)})])},
         });
-        resource("DocumentReference", n.uuid.to_string(), Some(n.patient_id), n.last_update, r)
+        resource("DocumentReference", n.uuid.to_string(), Some(n.patient_id), n.last_update.get(), r)
     }));
     out
 }
@@ -1407,7 +1419,7 @@ fn media(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "createdDateTime": doc.observed.map(|d| d.to_string()),
                 "content": {"contentType": doc.content_type, "url": b.binary_url(&doc.uuid), "title": doc.file_name},
             });
-            Some(resource("Media", doc.uuid.to_string(), Some(pid), doc.last_update, r))
+            Some(resource("Media", doc.uuid.to_string(), Some(pid), doc.last_update.get(), r))
         })
         .collect()
 }
@@ -1430,10 +1442,10 @@ fn care_plans(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "description": n.plan,
                 "subject": b.patient_ref(n.patient_id),
                 "encounter": b.encounter_ref(n.encounter_id),
-                "created": instant(&n.observed),
+                "created": instant(&n.observed.get()),
                 "author": b.practitioner_ref(&n.provider_no),
             });
-            resource("CarePlan", id, Some(n.patient_id), n.last_update, r)
+            resource("CarePlan", id, Some(n.patient_id), n.last_update.get(), r)
         })
         .collect()
 }
@@ -1450,7 +1462,7 @@ fn goals(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "startDate": p.begin.map(|d| d.to_string()),
                 "addresses": [{"reference": format!("Condition/{}", p.uuid)}],
             });
-            resource("Goal", id, Some(p.patient_id), p.last_update, r)
+            resource("Goal", id, Some(p.patient_id), p.last_update.get(), r)
         })
         .collect()
 }
@@ -1479,7 +1491,7 @@ fn coverages(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                     {"type": concept("http://terminology.hl7.org/CodeSystem/coverage-class", "group", "Group"), "value": i.group_number, "name": i.plan_name},
                 ],
             });
-            resource("Coverage", i.uuid.to_string(), Some(i.patient_id), i.last_update, r)
+            resource("Coverage", i.uuid.to_string(), Some(i.patient_id), i.last_update.get(), r)
         })
         .collect()
 }
@@ -1503,7 +1515,7 @@ fn devices(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "Device",
                 p.uuid.to_string(),
                 Some(p.patient_id),
-                p.last_update,
+                p.last_update.get(),
                 r,
             )
         })
@@ -1543,11 +1555,11 @@ fn appointments(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "start": instant(&start),
                 "end": instant(&end),
                 "minutesDuration": (a.end - a.start).num_minutes().max(1),
-                "created": instant(&a.created),
+                "created": instant(&a.created.get()),
                 "comment": a.notes,
                 "participant": participant,
             });
-            resource("Appointment", a.uuid.to_string(), a.patient, a.last_update, r)
+            resource("Appointment", a.uuid.to_string(), a.patient, a.last_update.get(), r)
         })
         .collect()
 }
@@ -1560,7 +1572,7 @@ fn provenance_targets(
     let d = b.d;
     let mut out = Vec::new();
     for p in patient_rows(b, patient) {
-        out.push(("Patient", p.uuid.to_string(), p.id, p.last_update));
+        out.push(("Patient", p.uuid.to_string(), p.id, p.last_update.get()));
     }
     out.extend(
         for_patient(&d.allergies, patient)
@@ -1570,19 +1582,30 @@ fn provenance_targets(
                     "AllergyIntolerance",
                     a.uuid.to_string(),
                     a.patient_id,
-                    a.last_update,
+                    a.last_update.get(),
                 )
             }),
     );
     out.extend(
         for_patient(&d.problems, patient)
             .filter(|x| x.kind == "medical_problem")
-            .map(|x| ("Condition", x.uuid.to_string(), x.patient_id, x.last_update)),
+            .map(|x| {
+                (
+                    "Condition",
+                    x.uuid.to_string(),
+                    x.patient_id,
+                    x.last_update.get(),
+                )
+            }),
     );
-    out.extend(
-        for_patient(&d.encounters, patient)
-            .map(|e| ("Encounter", e.uuid.to_string(), e.patient_id, e.last_update)),
-    );
+    out.extend(for_patient(&d.encounters, patient).map(|e| {
+        (
+            "Encounter",
+            e.uuid.to_string(),
+            e.patient_id,
+            e.last_update.get(),
+        )
+    }));
     out.extend(
         for_patient(&d.immunizations, patient)
             .filter(|i| !i.deleted)
@@ -1591,7 +1614,7 @@ fn provenance_targets(
                     "Immunization",
                     i.uuid.to_string(),
                     i.patient_id,
-                    i.last_update,
+                    i.last_update.get(),
                 )
             }),
     );
@@ -1600,7 +1623,7 @@ fn provenance_targets(
             "MedicationRequest",
             m.uuid.to_string(),
             m.patient_id,
-            m.last_update,
+            m.last_update.get(),
         )
     }));
     out.extend(
@@ -1611,14 +1634,21 @@ fn provenance_targets(
                     "Observation",
                     m.uuid.to_string(),
                     m.patient_id,
-                    m.last_update,
+                    m.last_update.get(),
                 )
             }),
     );
     out.extend(
         for_patient(&d.problems, patient)
             .filter(|x| x.kind == "surgery")
-            .map(|x| ("Procedure", x.uuid.to_string(), x.patient_id, x.last_update)),
+            .map(|x| {
+                (
+                    "Procedure",
+                    x.uuid.to_string(),
+                    x.patient_id,
+                    x.last_update.get(),
+                )
+            }),
     );
     out.extend(for_patient(&d.documents, patient).filter_map(|doc| {
         doc.patient.map(|p| {
@@ -1626,7 +1656,7 @@ fn provenance_targets(
                 "DocumentReference",
                 doc.uuid.to_string(),
                 p,
-                doc.last_update,
+                doc.last_update.get(),
             )
         })
     }));
@@ -1681,7 +1711,7 @@ fn questionnaire_responses(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "questionnaire": "http://loinc.org/q/55757-9",
                 "status": q.status,
                 "subject": b.patient_ref(q.patient_id),
-                "authored": instant(&q.authored),
+                "authored": instant(&q.authored.get()),
                 "item": q.answers.iter().map(|(link, text, v)| json!({
                     "linkId": link,
                     "text": text,
@@ -1692,7 +1722,7 @@ fn questionnaire_responses(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "QuestionnaireResponse",
                 q.uuid.to_string(),
                 Some(q.patient_id),
-                q.last_update,
+                q.last_update.get(),
                 r,
             )
         })

@@ -1055,7 +1055,7 @@ fn encounter_write(c: &Call<'_>, ok: StatusCode, euuid: Option<&str>) -> Answer 
                 } else {
                     chrono::NaiveTime::MIN
                 };
-                e.date = dt.and_time(time).and_utc();
+                e.date = dt.and_time(time).and_utc().into();
             }
             set(&mut e.reason, &input, "reason");
             set(&mut e.sensitivity, &input, "sensitivity");
@@ -1090,12 +1090,12 @@ fn encounter_write(c: &Call<'_>, ok: StatusCode, euuid: Option<&str>) -> Answer 
                 let mut e = Encounter {
                     uuid: new_uuid(c).into(),
                     patient_id: pid,
-                    date: now,
+                    date: now.into(),
                     provider_no: me.into(),
                     facility_id: d.facilities.iter().next().map(|f| f.id),
                     sensitivity: "normal".into(),
-                    created: now,
-                    last_update: now,
+                    created: now.into(),
+                    last_update: now.into(),
                     ..Encounter::default()
                 };
                 apply(&mut e);
@@ -1159,10 +1159,10 @@ fn soap_write(c: &Call<'_>, ok: StatusCode, sid: Option<Id>) -> Answer {
                     patient_id: pid,
                     encounter_id: Some(eid),
                     provider_no: current_no(d, c).into(),
-                    observed: now,
+                    observed: now.into(),
                     signed: true,
-                    created: now,
-                    last_update: now,
+                    created: now.into(),
+                    last_update: now.into(),
                     ..Note::default()
                 };
                 apply(&mut n);
@@ -1245,11 +1245,11 @@ fn vital_write(c: &Call<'_>, ok: StatusCode, vid: Option<Id>) -> Answer {
                     unit: unit.to_owned().into(),
                     instruction: instruction.unwrap_or_default().into(),
                     comments: note.clone().unwrap_or_default().into(),
-                    observed,
+                    observed: observed.into(),
                     provider_no: provider_no.clone().into(),
                     encounter_id: Some(eid),
-                    created: now,
-                    last_update: now,
+                    created: now.into(),
+                    last_update: now.into(),
                     ..Measurement::default()
                 });
                 first = Some(first.map_or(id, |f| f.min(id)));
@@ -1267,11 +1267,11 @@ fn vital_write(c: &Call<'_>, ok: StatusCode, vid: Option<Id>) -> Answer {
                     value: "/".into(),
                     unit: "mm[Hg]".into(),
                     comments: note.unwrap_or_default().into(),
-                    observed,
+                    observed: observed.into(),
                     provider_no: provider_no.into(),
                     encounter_id: Some(eid),
-                    created: now,
-                    last_update: now,
+                    created: now.into(),
+                    last_update: now.into(),
                     ..Measurement::default()
                 });
                 Ok(legacy(ok, &json!({"vid": id, "fid": id})))
@@ -1350,7 +1350,7 @@ fn practitioner_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answe
                     uuid: new_uuid(c).into(),
                     provider_type: "doctor".into(),
                     status: "1".into(),
-                    last_update: now,
+                    last_update: now.into(),
                     ..Provider::default()
                 };
                 apply(&mut p);
@@ -1403,7 +1403,7 @@ fn facility_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
         let new_row = |_: &Data| Facility {
             uuid: new_uuid(c).into(),
             active: true,
-            last_update: now,
+            last_update: now.into(),
             ..Facility::default()
         };
         let render = |d: &Data, id| d.facilities.get(id).map(wire::facility);
@@ -1453,8 +1453,8 @@ fn condition_write(c: &Call<'_>, ok: StatusCode, muuid: Option<&str>) -> Answer 
             patient_id: pid,
             kind: "medical_problem".into(),
             provider_no: current_no(d, c).into(),
-            created: now,
-            last_update: now,
+            created: now.into(),
+            last_update: now.into(),
             ..Problem::default()
         };
         let render = |d: &Data, id| d.problems.get(id).map(|p| wire::condition(d, p));
@@ -1502,7 +1502,7 @@ fn allergy_write(c: &Call<'_>, ok: StatusCode, auuid: Option<&str>) -> Answer {
             onset: "4".into(),
             entry_date: Some(now.date_naive()),
             provider_no: current_no(d, c).into(),
-            last_update: now,
+            last_update: now.into(),
             ..Allergy::default()
         };
         let render = |d: &Data, id| d.allergies.get(id).map(|a| wire::allergy(d, a));
@@ -1592,8 +1592,8 @@ fn list_write(c: &Call<'_>, ok: StatusCode, kind: &str, id: Option<&str>) -> Ans
                         uuid: new_uuid(c).into(),
                         patient_id: pid,
                         provider_no: provider_no.into(),
-                        created: now,
-                        last_update: now,
+                        created: now.into(),
+                        last_update: now.into(),
                         ..Medication::default()
                     };
                     apply(&mut m);
@@ -1634,8 +1634,8 @@ fn list_write(c: &Call<'_>, ok: StatusCode, kind: &str, id: Option<&str>) -> Ans
                         patient_id: pid,
                         kind: kind.to_owned().into(),
                         provider_no: provider_no.into(),
-                        created: now,
-                        last_update: now,
+                        created: now.into(),
+                        last_update: now.into(),
                         ..Problem::default()
                     };
                     apply(&mut p);
@@ -1779,7 +1779,7 @@ fn insurance_company_write(c: &Call<'_>, ok: StatusCode, iid: Option<Id>) -> Ans
             None => {
                 let mut ic = InsuranceCompany {
                     uuid: new_uuid(c).into(),
-                    last_update: now,
+                    last_update: now.into(),
                     ..InsuranceCompany::default()
                 };
                 apply(&mut ic);
@@ -1903,7 +1903,7 @@ fn insurance_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answer {
                 let mut i = InsurancePolicy {
                     uuid: new_uuid(c).into(),
                     patient_id: patient.id,
-                    last_update: now,
+                    last_update: now.into(),
                     ..InsurancePolicy::default()
                 };
                 apply(&mut i);
@@ -2032,8 +2032,8 @@ fn message_write(c: &Call<'_>, ok: StatusCode, mid: Option<Id>) -> Answer {
             None => {
                 let mut m = Message {
                     patient: Some(pid),
-                    created: now,
-                    last_update: now,
+                    created: now.into(),
+                    last_update: now.into(),
                     ..Message::default()
                 };
                 apply(&mut m);
@@ -2134,8 +2134,8 @@ fn transaction_write(c: &Call<'_>, ok: StatusCode, tid: Option<Id>) -> Answer {
                     title: field(&input, "title").unwrap_or_default().into(),
                     groupname: field(&input, "groupname").unwrap_or_default().into(),
                     user: me.into(),
-                    date: Some(now),
-                    last_update: now,
+                    date: Some(now.into()),
+                    last_update: now.into(),
                     ..Transaction::default()
                 };
                 apply(&mut t);
@@ -2173,8 +2173,8 @@ fn prescription_create(c: &Call<'_>, ok: StatusCode) -> Answer {
             date_prescribed: start,
             text: drug.clone().into(),
             comments: field(&input, "note").unwrap_or_default().into(),
-            created: now,
-            last_update: now,
+            created: now.into(),
+            last_update: now.into(),
             ..Prescription::default()
         };
         let uuid = p.uuid.clone();
@@ -2204,8 +2204,8 @@ fn prescription_create(c: &Call<'_>, ok: StatusCode) -> Answer {
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(0),
             start_date: start,
-            created: now,
-            last_update: now,
+            created: now.into(),
+            last_update: now.into(),
             ..Medication::default()
         });
         Ok(wrapper(ok, json!({"id": script, "uuid": uuid})))
@@ -2274,8 +2274,8 @@ fn document_upload(c: &Call<'_>, ok: StatusCode) -> Answer {
             status: "A".into(),
             content: part.2,
             ext,
-            created: now,
-            last_update: now,
+            created: now.into(),
+            last_update: now.into(),
             ..Document::default()
         });
         Ok(legacy(ok, &json!(true)))

@@ -322,7 +322,7 @@ impl Row for Immunization {
         &self.provider_no
     }
     fn created_at(&self) -> Timestamp {
-        self.created
+        self.created.get()
     }
 }
 impl Row for Measurement {
@@ -330,7 +330,7 @@ impl Row for Measurement {
         &self.provider_no
     }
     fn created_at(&self) -> Timestamp {
-        self.created
+        self.created.get()
     }
 }
 impl Row for Document {
@@ -338,7 +338,7 @@ impl Row for Document {
         &self.provider_no
     }
     fn created_at(&self) -> Timestamp {
-        self.created
+        self.created.get()
     }
 }
 impl Row for Prescription {
@@ -346,7 +346,7 @@ impl Row for Prescription {
         &self.provider_no
     }
     fn created_at(&self) -> Timestamp {
-        self.created
+        self.created.get()
     }
 }
 impl Row for Appointment {
@@ -357,7 +357,7 @@ impl Row for Appointment {
         Some(self.program_id)
     }
     fn created_at(&self) -> Timestamp {
-        self.created
+        self.created.get()
     }
 }
 impl Row for AppointmentArchive {

@@ -81,9 +81,9 @@ fn import_lab(
             content: contents.clone(),
             status: "N".into(),
             provider_no: provider_no.to_owned().into(),
-            observed: msg.observed,
-            created: at,
-            last_update: at,
+            observed: msg.observed.map(Stamp::from),
+            created: at.into(),
+            last_update: at.into(),
             ..LabResult::default()
         })
     });
@@ -138,8 +138,8 @@ fn file_document(
             responsible_no: provider_no.to_owned().into(),
             status: "A".into(),
             content: Bytes::from(bytes),
-            created: at,
-            last_update: at,
+            created: at.into(),
+            last_update: at.into(),
             ..Document::default()
         })
     });

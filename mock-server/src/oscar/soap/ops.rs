@@ -818,7 +818,7 @@ fn confirm(c: &Call, t: Option<&Obj>) -> bool {
     let by_type = t.str("confirmedByType").unwrap_or_default().to_owned();
     c.write(|d| {
         d.update_appointment(id, now, |a| {
-            a.confirmed_at = Some(at);
+            a.confirmed_at = Some(at.into());
             a.confirmed_by = by.into();
             a.confirmed_by_type = by_type.into();
         })
@@ -1183,8 +1183,8 @@ fn add_measurement(c: &mut Call) -> Outcome {
     let id = c.write(|d| {
         d.patient(m.patient_id)?;
         let at = d.stamp(now);
-        m.created = at;
-        m.last_update = at;
+        m.created = at.into();
+        m.last_update = at.into();
         Ok::<_, StoreError>(d.measurements.insert(m))
     });
     id.map(|id| Some(Val::Int(id))).map_err(store_fault)
@@ -1227,8 +1227,8 @@ fn add_document(c: &mut Call) -> Outcome {
             responsible_no: provider_no.clone().into(),
             status: "A".into(),
             content: bytes::Bytes::from(bytes),
-            created: at,
-            last_update: at,
+            created: at.into(),
+            last_update: at.into(),
             ..Document::default()
         }))
     });
@@ -1270,8 +1270,8 @@ fn add_billing(c: &Call, t: Option<&Obj>) -> Result<String, SoapFault> {
     let id = c.write(|d| {
         let at = d.stamp(now);
         d.billings.insert(BillingRecord {
-            created: at,
-            last_update: at,
+            created: at.into(),
+            last_update: at.into(),
             ..record
         })
     });

@@ -40,7 +40,7 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
                 item(
                     n.id,
                     n.text.to_string(),
-                    json!(n.observed.to_rfc3339()),
+                    json!(n.observed.get().to_rfc3339()),
                     "note",
                     "",
                 )
@@ -144,7 +144,7 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
                     item(
                         l.id,
                         l.accession.to_string(),
-                        json!(l.created.to_rfc3339()),
+                        json!(l.created.get().to_rfc3339()),
                         "lab",
                         "",
                     )

@@ -35,7 +35,7 @@ pub fn measurements(call: &mut Call<'_>) -> Outcome {
                 a.push(json!({
                     "id": m.id, "type": m.kind, "demographicId": m.patient_id, "providerNo": m.provider_no,
                     "dataField": m.value, "measuringInstruction": m.instruction, "comments": m.comments,
-                    "dateObserved": m.observed.timestamp_millis(), "dateEntered": m.created.timestamp_millis(),
+                    "dateObserved": m.observed.get().timestamp_millis(), "dateEntered": m.created.get().timestamp_millis(),
                     "appointmentNo": m.appointment_id.unwrap_or(0),
                 }));
             }
@@ -70,11 +70,11 @@ pub fn measurement_save(call: &mut Call<'_>) -> Outcome {
             .unwrap_or_default()
             .into(),
         comments: body_str(call, "comments").unwrap_or_default().into(),
-        observed,
+        observed: observed.into(),
         provider_no: call.provider_no().into(),
         appointment_id: body_i64(call, "appointmentNo").filter(|a| *a > 0),
-        created: now,
-        last_update: now,
+        created: now.into(),
+        last_update: now.into(),
         ..Measurement::default()
     };
     call.write(|d| d.measurements.insert(m));
@@ -161,9 +161,9 @@ pub fn lab_upload(call: &mut Call<'_>) -> Outcome {
             content: hl7.clone(),
             status: "N".into(),
             provider_no: "999998".into(),
-            observed: Some(now),
-            created: now,
-            last_update: now,
+            observed: Some(now.into()),
+            created: now.into(),
+            last_update: now.into(),
             ..LabResult::default()
         })
     });
@@ -185,7 +185,7 @@ pub fn inbox_mine(call: &mut Call<'_>) -> Outcome {
             let patient = x.patient.and_then(|p| d.patients().get(p));
             json!({
                 "id": x.id, "demographicNo": x.patient, "demographicName": patient.map(|p| p.display_name()),
-                "discipline": "", "source": x.source, "dateReceived": format!("{0} / {0}", x.created.date_naive()),
+                "discipline": "", "source": x.source, "dateReceived": format!("{0} / {0}", x.created.get().date_naive()),
                 "status": "Final", "priority": "----", "hin": patient.map(|p| p.hin.clone()),
             })
         }));
@@ -307,8 +307,8 @@ pub fn dx_add(call: &mut Call<'_>) -> Outcome {
         diagnosis: format!("{}:{code}", system.to_uppercase()).into(),
         begin: Some(now.date_naive()),
         provider_no: call.provider_no().into(),
-        created: now,
-        last_update: now,
+        created: now.into(),
+        last_update: now.into(),
         ..Problem::default()
     };
     let id = call.write(|d| d.problems.insert(p));

@@ -257,7 +257,7 @@ fn attachments(d: &Data, patient: Id, link: Option<(&str, i64)>) -> Vec<Value> {
         })
         .collect();
     out.extend(d.labs.iter().filter(|l| l.patient == Some(patient)).map(|l| {
-        let display = format!("{} {}", l.accession, l.observed.unwrap_or(l.created).format("%Y-%m-%d %H:%M:%S"));
+        let display = format!("{} {}", l.accession, l.observed.unwrap_or(l.created).get().format("%Y-%m-%d %H:%M:%S"));
         json!({"documentNo": l.id, "documentType": "L", "documentTypeDisplay": "Lab Result", "attached": linked.contains(&(l.id, "L".into())),
                "displayName": display, "shortName": short(&display), "url": format!("lab/CA/ALL/labDisplay.jsp?demographicId={patient}&segmentID={}", l.id)})
     }));
@@ -520,8 +520,8 @@ pub fn import_econsult(call: &mut Call<'_>) -> Outcome {
         provider_no: call.provider_no().into(),
         status: "A".into(),
         content: bytes::Bytes::from(bytes),
-        created: now,
-        last_update: now,
+        created: now.into(),
+        last_update: now.into(),
         ..Document::default()
     };
     call.write(|d| d.documents.insert(doc));

@@ -47,8 +47,8 @@ fn insert(call: &Call<'_>, patient: Option<Id>, bytes: Vec<u8>, queue: bool) -> 
         responsible_no: String::new().into(),
         status: if queue { "P".into() } else { "A".into() },
         content: bytes::Bytes::from(bytes),
-        created: now,
-        last_update: now,
+        created: now.into(),
+        last_update: now.into(),
         ..Document::default()
     };
     call.write(|d| d.documents.insert(doc))
@@ -213,7 +213,7 @@ fn chart(d: &Data, patient: Id, which: &str) -> Vec<Value> {
                         l.id,
                         &l.accession,
                         "lab",
-                        &l.created.date_naive().to_string(),
+                        &l.created.get().date_naive().to_string(),
                         "hl7TextMessage",
                         &l.lab_type,
                         "text/plain",

@@ -176,7 +176,7 @@ pub fn provider_save(call: &mut Call<'_>) -> Outcome {
                 last_name: last.into(),
                 provider_type: "doctor".into(),
                 status: "1".into(),
-                last_update: now,
+                last_update: now.into(),
                 ..Provider::default()
             };
             fill(&mut p);
@@ -423,8 +423,8 @@ pub fn batch_dx(call: &mut Call<'_>) -> Outcome {
                 diagnosis: format!("{}:{code}", system.to_uppercase()).into(),
                 begin: Some(now.date_naive()),
                 provider_no: login.clone().into(),
-                created: now,
-                last_update: now,
+                created: now.into(),
+                last_update: now.into(),
                 ..Default::default()
             });
             true
@@ -1196,7 +1196,7 @@ pub fn lab_routing(call: &mut Call<'_>) -> Outcome {
         return jerr(412, "Missing argument: labID");
     };
     call.read(|d| match d.labs.get(lab) {
-        Some(l) => Outcome::Value(json!({"labId": lab, "labType": "HL7", "providerNo": who, "status": l.status, "comment": "", "timestamp": l.last_update.to_rfc3339()})),
+        Some(l) => Outcome::Value(json!({"labId": lab, "labType": "HL7", "providerNo": who, "status": l.status, "comment": "", "timestamp": l.last_update.get().to_rfc3339()})),
         None => jerr(500, "System error"),
     })
 }
@@ -1219,7 +1219,7 @@ fn v1_demographic(p: &Patient) -> Value {
         "familyDoctorName": null, "familyDoctorNo": null, "chartNo": p.chart_no, "alias": p.alias, "children": null,
         "sourceOfIncome": null, "citizenship": null, "countryOfOrigin": null, "spokenLanguage": p.spoken_language,
         "officialLanguage": p.official_language, "newsletter": null, "anonymous": null, "nameOfMother": null,
-        "nameOfFather": null, "notes": null, "alert": null, "lastUpdateDate": p.last_update.date_naive().to_string(),
+        "nameOfFather": null, "notes": null, "alert": null, "lastUpdateDate": p.last_update.get().date_naive().to_string(),
     })
 }
 
@@ -1434,8 +1434,8 @@ pub fn v1_document_create(call: &mut Call<'_>) -> Outcome {
         provider_no: call.provider_no().into(),
         status: "A".into(),
         content: bytes::Bytes::from(bytes),
-        created: now,
-        last_update: now,
+        created: now.into(),
+        last_update: now.into(),
         ..Document::default()
     };
     let id = call.write(|d| d.documents.insert(doc));
@@ -1527,8 +1527,8 @@ pub fn v1_document_inbox(call: &mut Call<'_>) -> Outcome {
 /// Juno's v1 tickler (`TicklerTransferOutbound`).
 fn v1_tickler(t: &Tickler) -> Value {
     json!({"demographicNo": t.patient, "programId": t.program_id, "message": t.message, "status": t.status,
-           "serviceDate": t.service_date.format("%Y-%m-%dT%H:%M:%S").to_string(), "creator": t.creator, "priority": t.priority,
-           "taskAssignedTo": t.assignee, "categoryId": null, "id": t.id, "updateDate": t.last_update.format("%Y-%m-%dT%H:%M:%S").to_string()})
+           "serviceDate": t.service_date.get().format("%Y-%m-%dT%H:%M:%S").to_string(), "creator": t.creator, "priority": t.priority,
+           "taskAssignedTo": t.assignee, "categoryId": null, "id": t.id, "updateDate": t.last_update.get().format("%Y-%m-%dT%H:%M:%S").to_string()})
 }
 
 /// `POST /ws/services/v1/tickler` and `PUT .../{id}`
@@ -1599,7 +1599,7 @@ pub fn v1_tickler_save(call: &mut Call<'_>) -> Outcome {
                 t.message = message.into();
                 t.status = status.into();
                 t.priority = priority.into();
-                t.service_date = service;
+                t.service_date = service.into();
                 t.assignee = assignee.into();
             })
         });
@@ -1614,13 +1614,13 @@ pub fn v1_tickler_save(call: &mut Call<'_>) -> Outcome {
                 message: message.into(),
                 status: status.into(),
                 priority: priority.into(),
-                service_date: service,
+                service_date: service.into(),
                 creator: creator.into(),
                 assignee: assignee.into(),
                 program_id: 1,
                 comments: Vec::new(),
-                created: now,
-                last_update: now,
+                created: now.into(),
+                last_update: now.into(),
                 ..Tickler::default()
             })
         })

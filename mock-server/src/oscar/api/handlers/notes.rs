@@ -107,10 +107,10 @@ fn save_note(call: &mut Call<'_>, sign_default: bool) -> Outcome {
                 patient_id: p,
                 provider_no: login.clone().into(),
                 text: text.into(),
-                observed: now,
+                observed: now.into(),
                 signed,
-                created: now,
-                last_update: now,
+                created: now.into(),
+                last_update: now.into(),
                 ..Note::default()
             }),
         };

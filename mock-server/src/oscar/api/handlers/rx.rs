@@ -138,8 +138,8 @@ fn medication(call: &Call<'_>, b: &Value, p: Id) -> Medication {
         long_term: b.get("longTerm").and_then(Value::as_bool).unwrap_or(false),
         archived: b.get("archived").and_then(Value::as_bool).unwrap_or(false),
         archived_reason: s("archivedReason").into(),
-        created: call.now,
-        last_update: call.now,
+        created: call.now.into(),
+        last_update: call.now.into(),
         ..Medication::default()
     }
 }
@@ -219,8 +219,8 @@ pub fn represcribe(call: &mut Call<'_>) -> Outcome {
             archived: false,
             archived_reason: String::new().into(),
             provider_no: login.into(),
-            created: now,
-            last_update: now,
+            created: now.into(),
+            last_update: now.into(),
             ..m
         };
         Some(d.medications.insert(fresh))
@@ -294,8 +294,8 @@ pub fn prescribe(call: &mut Call<'_>) -> Outcome {
             provider_no: login.into(),
             date_prescribed: Some(now.date_naive()),
             text: text.into(),
-            created: now,
-            last_update: now,
+            created: now.into(),
+            last_update: now.into(),
             ..Prescription::default()
         });
         let ids: Vec<Id> = meds
@@ -339,7 +339,10 @@ pub fn record_print(call: &mut Call<'_>) -> Outcome {
         return npe("scriptNo");
     };
     let now = call.now;
-    let r = call.write(|d| d.prescriptions.update(id, now, |x| x.printed = Some(now)));
+    let r = call.write(|d| {
+        d.prescriptions
+            .update(id, now, |x| x.printed = Some(now.into()))
+    });
     if r.is_none() {
         return npe("prescription is null");
     }

@@ -232,7 +232,7 @@ pub fn update(call: &mut Call<'_>) -> Outcome {
                 .into();
             t.priority = priority.into();
             t.message = message.into();
-            t.service_date = service;
+            t.service_date = service.into();
             for (who, text) in comments {
                 t.comments.push((now, who, text));
             }
@@ -264,13 +264,13 @@ pub fn add(call: &mut Call<'_>) -> Outcome {
         priority: body_str(call, "priority")
             .unwrap_or_else(|| "Normal".into())
             .into(),
-        service_date: service,
+        service_date: service.into(),
         creator: login.into(),
         assignee: body_str(call, "taskAssignedTo").unwrap_or_default().into(),
         program_id: 1,
         comments: Vec::new(),
-        created: now,
-        last_update: now,
+        created: now.into(),
+        last_update: now.into(),
         ..Tickler::default()
     };
     let id = call.write(|d| d.ticklers.insert(t));
