@@ -11,6 +11,7 @@ pub mod collections;
 mod ext;
 mod model;
 pub mod openemr_seed;
+mod opt_id;
 pub mod oscar_seed;
 mod patient_index;
 mod records;
@@ -28,6 +29,7 @@ use parking_lot::RwLock;
 
 pub use ext::Ext;
 pub use model::*;
+pub use opt_id::OptId;
 pub use records::*;
 pub use seed::SeedConfig;
 pub use stamp::Stamp;
@@ -473,7 +475,7 @@ impl Data {
         now: Timestamp,
         require_free: bool,
     ) -> Result<Id, StoreError> {
-        if let Some(p) = a.patient {
+        if let Some(p) = a.patient.get() {
             self.patient(p)?;
         }
         if a.end <= a.start {
@@ -790,7 +792,7 @@ mod tests {
     fn appointments_need_an_existing_patient() {
         let mut d = data();
         let appt = Appointment {
-            patient: Some(999_999),
+            patient: Some(999_999).into(),
             start: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
             end: NaiveTime::from_hms_opt(9, 15, 0).unwrap(),
             ..Appointment::default()

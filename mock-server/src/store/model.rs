@@ -6,7 +6,7 @@
 use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 
-use super::{Ext, Id, Stamp, Text, Timestamp, Uuid};
+use super::{Ext, Id, OptId, Stamp, Text, Timestamp, Uuid};
 use crate::record;
 
 /// A postal address.
@@ -112,7 +112,7 @@ pub struct Provider {
     pub status: Text,
     pub team: Text,
     pub comments: Text,
-    pub facility_id: Option<Id>,
+    pub facility_id: OptId,
     pub ext: Ext,
     pub last_update: Stamp,
 }
@@ -179,7 +179,7 @@ pub struct Appointment {
     pub uuid: Uuid,
     pub provider_no: Text,
     /// `None` for a slot booked without a patient (OSCAR allows it).
-    pub patient: Option<Id>,
+    pub patient: OptId,
     pub date: NaiveDate,
     pub start: NaiveTime,
     pub end: NaiveTime,
@@ -196,7 +196,7 @@ pub struct Appointment {
     /// OSCAR status code (`t` to do, `H` here, `P` picked, `C` cancelled, `N` no-show...).
     pub status: Text,
     pub program_id: Id,
-    pub facility_id: Option<Id>,
+    pub facility_id: OptId,
     pub urgency: Text,
     pub remarks: Text,
     pub booking_source: Text,
@@ -229,8 +229,8 @@ record!(AppointmentArchive);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BillingRecord {
     pub id: Id,
-    pub patient: Option<Id>,
-    pub appointment_id: Option<Id>,
+    pub patient: OptId,
+    pub appointment_id: OptId,
     pub practitioner_no: Text,
     pub billing_code: Text,
     pub amount: Text,
@@ -356,8 +356,8 @@ pub struct Measurement {
     pub comments: Text,
     pub observed: Stamp,
     pub provider_no: Text,
-    pub appointment_id: Option<Id>,
-    pub encounter_id: Option<Id>,
+    pub appointment_id: OptId,
+    pub encounter_id: OptId,
     pub created: Stamp,
     pub last_update: Stamp,
 }
@@ -371,7 +371,7 @@ pub struct Medication {
     pub patient_id: Id,
     pub provider_no: Text,
     /// The prescription (script) it was written on.
-    pub script_no: Option<Id>,
+    pub script_no: OptId,
     pub brand_name: Text,
     pub generic_name: Text,
     pub din: Text,
@@ -443,11 +443,11 @@ pub struct Encounter {
     pub date: Stamp,
     pub reason: Text,
     pub provider_no: Text,
-    pub facility_id: Option<Id>,
+    pub facility_id: OptId,
     /// `AMB`, `VR` (virtual), `HH`...
     pub class_code: Text,
     pub sensitivity: Text,
-    pub appointment_id: Option<Id>,
+    pub appointment_id: OptId,
     pub created: Stamp,
     /// Columns of one dialect that have no typed home (OpenEMR: `pc_catid`, codes...).
     pub ext: Ext,
@@ -461,7 +461,7 @@ pub struct Note {
     pub id: Id,
     pub uuid: Uuid,
     pub patient_id: Id,
-    pub encounter_id: Option<Id>,
+    pub encounter_id: OptId,
     pub provider_no: Text,
     /// Free text, or the SOAP sections joined by the dialect.
     pub text: Text,
@@ -483,7 +483,7 @@ pub struct Document {
     pub id: Id,
     pub uuid: Uuid,
     /// `None` for a document not yet filed to a patient.
-    pub patient: Option<Id>,
+    pub patient: OptId,
     pub file_name: Text,
     pub content_type: Text,
     pub description: Text,
@@ -510,7 +510,7 @@ record!(Document, patient_opt, uuid);
 pub struct LabResult {
     pub id: Id,
     pub uuid: Uuid,
-    pub patient: Option<Id>,
+    pub patient: OptId,
     /// Uploader type (`CML`, `GDML`, `MDS`, `PDF`...).
     pub lab_type: Text,
     pub accession: Text,
@@ -530,7 +530,7 @@ record!(LabResult, patient_opt, uuid);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Tickler {
     pub id: Id,
-    pub patient: Option<Id>,
+    pub patient: OptId,
     pub message: Text,
     /// `A` active, `C` completed, `D` deleted.
     pub status: Text,
@@ -550,7 +550,7 @@ record!(Tickler, patient_opt);
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Message {
     pub id: Id,
-    pub patient: Option<Id>,
+    pub patient: OptId,
     pub from: Text,
     pub to: Text,
     pub subject: Text,

@@ -365,7 +365,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             content.shrink_to_fit();
             d.labs.insert(LabResult {
                 uuid: u,
-                patient: Some(pid),
+                patient: Some(pid).into(),
                 lab_type: "HL7".into(),
                 accession: accession.into(),
                 file_name: format!("lab-{pid}.hl7").into(),
@@ -384,7 +384,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let text = format!("Referral letter for {first} {last}.\nPlease assess and advise.\n");
             d.documents.insert(Document {
                 uuid: u,
-                patient: Some(pid),
+                patient: Some(pid).into(),
                 file_name: texts.get("referral-letter.txt"),
                 content_type: texts.get("text/plain"),
                 description: texts.get("Referral letter"),
@@ -403,7 +403,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let u = uuid(&mut rng);
             d.documents.insert(Document {
                 uuid: u,
-                patient: Some(pid),
+                patient: Some(pid).into(),
                 file_name: texts.get("wound-photo.png"),
                 content_type: texts.get("image/png"),
                 description: texts.get("Wound photo"),
@@ -499,7 +499,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         .iter()
         .filter_map(|m| {
             let kind = VITALS.iter().find(|v| v.0 == m.kind)?.0;
-            Some((m.encounter_id?, kind))
+            Some((m.encounter_id.get()?, kind))
         })
         .collect();
     for encounter in 1..d.encounters.next_id() {
@@ -524,7 +524,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 unit: texts.get(unit),
                 observed: at,
                 provider_no: provider_no.clone(),
-                encounter_id: Some(encounter),
+                encounter_id: Some(encounter).into(),
                 created: now.into(),
                 last_update: now.into(),
                 ..Measurement::default()

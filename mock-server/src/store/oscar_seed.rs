@@ -71,11 +71,11 @@ pub fn extras(d: &mut Data, patients: usize, today: NaiveDate, now: Timestamp) {
         for (patient, message, status, priority, days, creator, assignee) in rows {
             let created = at(today + Duration::days(days.min(0) - 2), 9, 0);
             d.ticklers.insert(Tickler {
-                patient,
+                patient: patient.into(),
                 message: message.into(),
                 status: status.into(),
                 priority: priority.into(),
-                service_date: (at(today + Duration::days(days), 9, 0)).into(),
+                service_date: at(today + Duration::days(days), 9, 0).into(),
                 creator: creator.into(),
                 assignee: assignee.into(),
                 program_id: 1,
@@ -107,7 +107,7 @@ pub fn extras(d: &mut Data, patients: usize, today: NaiveDate, now: Timestamp) {
         for (patient, description, category, file, days) in rows {
             let when = at(today + Duration::days(days), 11, 30);
             d.documents.insert(Document {
-                patient: Some(patient),
+                patient: Some(patient).into(),
                 file_name: file.into(),
                 content_type: "application/pdf".into(),
                 description: description.into(),
@@ -140,7 +140,7 @@ pub fn extras(d: &mut Data, patients: usize, today: NaiveDate, now: Timestamp) {
                 .map(|x| (x.hin.clone(), format!("{}^{}", x.last_name, x.first_name)))
                 .unwrap_or_default();
             d.labs.insert(LabResult {
-                patient: Some(patient),
+                patient: Some(patient).into(),
                 lab_type: "GDML".into(),
                 accession: discipline.into(),
                 file_name: format!("lab-{patient}.hl7").into(),
@@ -176,7 +176,7 @@ pub fn extras(d: &mut Data, patients: usize, today: NaiveDate, now: Timestamp) {
         for (patient, from, to, subject, body, days) in rows {
             let when = at(today + Duration::days(days), 14, 5);
             d.messages.insert(Message {
-                patient,
+                patient: patient.into(),
                 from: from.into(),
                 to: to.into(),
                 subject: subject.into(),

@@ -380,7 +380,7 @@ fn seed_staff(d: &mut Data, rng: &mut ChaCha8Rng, cfg: &SeedConfig, now: Timesta
             address: "200 Queen St W, Toronto ON M5V 3C7".into(),
             status: "1".into(),
             team: "Blue".into(),
-            facility_id: Some(1),
+            facility_id: Some(1).into(),
             last_update: now.into(),
             ..Provider::default()
         });
@@ -712,7 +712,7 @@ fn seed_clinical(
         date: encounter_date.into(),
         reason: texts.get("Follow-up visit"),
         provider_no: doctor.clone(),
-        facility_id: Some(1),
+        facility_id: Some(1).into(),
         class_code: "AMB".into(),
         sensitivity: "normal".into(),
         created: now.into(),
@@ -730,7 +730,7 @@ fn seed_clinical(
         unit: "mm[Hg]".into(),
         observed: encounter_date.into(),
         provider_no: doctor.clone(),
-        encounter_id: Some(encounter),
+        encounter_id: Some(encounter).into(),
         created: now.into(),
         last_update: now.into(),
         ..Measurement::default()
@@ -747,7 +747,7 @@ fn seed_clinical(
             unit: unit.into(),
             observed: encounter_date.into(),
             provider_no: doctor.clone(),
-            encounter_id: Some(encounter),
+            encounter_id: Some(encounter).into(),
             created: now.into(),
             last_update: now.into(),
             ..Measurement::default()
@@ -772,7 +772,7 @@ fn seed_clinical(
             uuid: u,
             patient_id: patient,
             provider_no: doctor.clone(),
-            script_no: Some(script),
+            script_no: Some(script).into(),
             brand_name: texts.get(brand),
             generic_name: texts.get(generic),
             din: texts.get(din),
@@ -812,7 +812,7 @@ fn seed_clinical(
     d.notes.insert(Note {
         uuid: u,
         patient_id: patient,
-        encounter_id: Some(encounter),
+        encounter_id: Some(encounter).into(),
         provider_no: doctor,
         text: texts.get("Patient seen for follow-up. Feeling well. Continue current plan."),
         subjective: texts.get("Feeling well."),
@@ -877,7 +877,7 @@ fn seed_appointments(
             let appt = Appointment {
                 uuid: Uuid::v4(rng.gen()),
                 provider_no: provider_no.clone(),
-                patient: Some(patient),
+                patient: Some(patient).into(),
                 date,
                 start,
                 end,
@@ -887,7 +887,7 @@ fn seed_appointments(
                 kind: texts.get("Regular visit"),
                 status: status.into(),
                 program_id: 1,
-                facility_id: Some(1),
+                facility_id: Some(1).into(),
                 booking_source: "OSCAR".into(),
                 creator: provider_no.clone(),
                 last_update_user: provider_no.clone(),

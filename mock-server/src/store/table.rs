@@ -509,7 +509,7 @@ pub(crate) fn packed_from<K: Ord>(mut keys: Vec<K>) -> BTreeSet<K> {
 
 /// Implements [`Record`] for a struct with `id` and `last_update` fields.
 /// Flags: `patient` (a `patient_id: Id` field), `patient_opt` (a
-/// `patient: Option<Id>` field), `uuid` (a `uuid: Uuid` field).
+/// `patient: OptId` or `Option<Id>` field), `uuid` (a `uuid: Uuid` field).
 #[macro_export]
 macro_rules! record {
     ($t:ty $(, $flag:ident)*) => {
@@ -525,7 +525,7 @@ macro_rules! record {
         fn patient_id(&self) -> Option<$crate::store::Id> { Some(self.patient_id) }
     };
     (@patient_opt) => {
-        fn patient_id(&self) -> Option<$crate::store::Id> { self.patient }
+        fn patient_id(&self) -> Option<$crate::store::Id> { self.patient.into() }
     };
     (@uuid) => {
         fn uuid(&self) -> Option<&$crate::store::Uuid> { Some(&self.uuid) }

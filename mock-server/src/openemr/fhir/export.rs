@@ -184,7 +184,7 @@ pub fn kickoff(c: &Call<'_>, level: Level) -> Answer {
             let uuid = c.state.rng.uuid();
             d.documents.insert(Document {
                 uuid: uuid.clone().into(),
-                patient: None,
+                patient: None.into(),
                 file_name: format!("{t}.ndjson").into(),
                 content_type: "application/fhir+ndjson".into(),
                 description: format!("Bulk export {job_uuid}").into(),

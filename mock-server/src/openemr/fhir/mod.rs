@@ -448,7 +448,7 @@ fn binary(c: &Call<'_>) -> Answer {
         let Some(doc) = d.documents.by_uuid(&id) else {
             return Ok(not_found());
         };
-        match doc.patient {
+        match doc.patient.get() {
             // An export file: the system client's, for an hour.
             None => {
                 if patient_request(c)
@@ -530,7 +530,7 @@ fn docref(c: &Call<'_>) -> Answer {
         let uuid = c.state.rng.uuid();
         d.documents.insert(crate::store::Document {
             uuid: uuid.clone().into(),
-            patient: Some(pid),
+            patient: Some(pid).into(),
             file_name: "CCD.xml".into(),
             content_type: "text/xml".into(),
             description: "Continuity of Care Document".into(),

@@ -756,7 +756,7 @@ fn practitioner_roles(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
             let r = json!({
                 "active": p.is_active(),
                 "practitioner": {"reference": format!("Practitioner/{}", p.uuid)},
-                "organization": b.organization_ref(p.facility_id),
+                "organization": b.organization_ref(p.facility_id.get()),
                 "code": [concept(SNOMED, code, display)],
                 "specialty": if p.specialty.is_empty() { json!([]) } else { json!([{"text": p.specialty}]) },
                 "telecom": provider_telecom(p),
@@ -932,8 +932,8 @@ fn encounters(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 }],
                 "period": {"start": instant(&e.date.get())},
                 "reasonCode": [{"text": e.reason}],
-                "location": e.facility_id.and_then(|f| b.d.facilities.get(f)).map(|f| vec![json!({"location": {"reference": format!("Location/{}", f.uuid)}})]),
-                "serviceProvider": b.organization_ref(e.facility_id),
+                "location": e.facility_id.get().and_then(|f| b.d.facilities.get(f)).map(|f| vec![json!({"location": {"reference": format!("Location/{}", f.uuid)}})]),
+                "serviceProvider": b.organization_ref(e.facility_id.get()),
             });
             resource("Encounter", e.uuid.to_string(), Some(e.patient_id), e.last_update.get(), r)
         })
@@ -1029,7 +1029,7 @@ fn vital_observation(b: &Build<'_>, m: &Measurement) -> Option<Value> {
         "status": "final",
         "category": category,
         "subject": b.patient_ref(m.patient_id),
-        "encounter": b.encounter_ref(m.encounter_id),
+        "encounter": b.encounter_ref(m.encounter_id.get()),
         "effectiveDateTime": instant(&m.observed.get()),
         "performer": [b.practitioner_ref(&m.provider_no)],
         "note": if m.comments.is_empty() { Value::Null } else { json!([{"text": m.comments}]) },
@@ -1093,7 +1093,7 @@ fn observations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                     "category": laboratory(),
                     "code": concept(LOINC, code, display),
                     "subject": b.patient_ref(m.patient_id),
-                    "encounter": b.encounter_ref(m.encounter_id),
+                    "encounter": b.encounter_ref(m.encounter_id.get()),
                     "effectiveDateTime": instant(&m.observed.get()),
                     "valueQuantity": q,
                     "valueString": if quantity(&m.value, &m.unit).is_null() { json!(m.value) } else { Value::Null },
@@ -1103,7 +1103,7 @@ fn observations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         })
         .collect();
     out.extend(for_patient(&b.d.labs, patient).filter_map(|l| {
-        let pid = l.patient?;
+        let pid = l.patient.get()?;
         let id = derived_id(&l.uuid, "Observation");
         let e = |k: &str| l.ext.get(k).cloned().unwrap_or_default();
         let r = json!({
@@ -1247,7 +1247,7 @@ fn procedures(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         })
         .collect();
     out.extend(for_patient(&b.d.labs, patient).filter_map(|l| {
-        let pid = l.patient?;
+        let pid = l.patient.get()?;
         let id = derived_id(&l.uuid, "Procedure");
         let e = |k: &str| l.ext.get(k).cloned().unwrap_or_default();
         let r = json!({
@@ -1273,7 +1273,7 @@ fn lab_category() -> Value {
 fn diagnostic_reports(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
     for_patient(&b.d.labs, patient)
         .filter_map(|l| {
-            let pid = l.patient?;
+            let pid = l.patient.get()?;
             let e = |k: &str| l.ext.get(k).cloned().unwrap_or_default();
             let r = json!({
                 "basedOn": [derived_ref("ServiceRequest", &l.uuid)],
@@ -1301,7 +1301,7 @@ fn diagnostic_reports(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
 fn service_requests(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
     for_patient(&b.d.labs, patient)
         .filter_map(|l| {
-            let pid = l.patient?;
+            let pid = l.patient.get()?;
             let id = derived_id(&l.uuid, "ServiceRequest");
             let e = |k: &str| l.ext.get(k).cloned().unwrap_or_default();
             let r = json!({
@@ -1323,7 +1323,7 @@ fn service_requests(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
 fn specimens(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
     for_patient(&b.d.labs, patient)
         .filter_map(|l| {
-            let pid = l.patient?;
+            let pid = l.patient.get()?;
             let id = derived_id(&l.uuid, "Specimen");
             let kind = l.ext.get("specimen").cloned().unwrap_or_else(|| "Blood".into());
             let r = json!({
@@ -1364,7 +1364,7 @@ fn document_type(category: &str) -> Value {
 fn document_references(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
     let mut out: Vec<Item> = for_patient(&b.d.documents, patient)
         .filter_map(|doc| {
-            let pid = doc.patient?;
+            let pid = doc.patient.get()?;
             let r = json!({
                 "identifier": [{"system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{}", doc.uuid)}],
                 "status": "current",
@@ -1400,7 +1400,7 @@ fn document_references(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             "date": instant(&n.observed.get()),
             "author": [b.practitioner_ref(&n.provider_no)],
             "content": [{"attachment": {"contentType": "text/plain", "data": data}}],
-            "context": {"encounter": n.encounter_id.and_then(|e| b.d.encounters.get(e)).map(|e| vec![json!({"reference": format!("Encounter/{}", e.uuid)})])},
+            "context": {"encounter": n.encounter_id.get().and_then(|e| b.d.encounters.get(e)).map(|e| vec![json!({"reference": format!("Encounter/{}", e.uuid)})])},
         });
         resource("DocumentReference", n.uuid.to_string(), Some(n.patient_id), n.last_update.get(), r)
     }));
@@ -1411,7 +1411,7 @@ fn media(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
     for_patient(&b.d.documents, patient)
         .filter(|doc| doc.content_type.starts_with("image/") || doc.content_type == "application/dicom")
         .filter_map(|doc| {
-            let pid = doc.patient?;
+            let pid = doc.patient.get()?;
             let r = json!({
                 "status": "completed",
                 "type": concept("http://terminology.hl7.org/CodeSystem/media-type", "image", "Image"),
@@ -1441,7 +1441,7 @@ fn care_plans(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "category": [concept("http://hl7.org/fhir/us/core/CodeSystem/careplan-category", "assess-plan", "Assessment and Plan of Treatment")],
                 "description": n.plan,
                 "subject": b.patient_ref(n.patient_id),
-                "encounter": b.encounter_ref(n.encounter_id),
+                "encounter": b.encounter_ref(n.encounter_id.get()),
                 "created": instant(&n.observed.get()),
                 "author": b.practitioner_ref(&n.provider_no),
             });
@@ -1540,11 +1540,11 @@ fn appointments(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             let start = a.date.and_time(a.start).and_utc();
             let end = a.date.and_time(a.end).and_utc();
             let mut participant = Vec::new();
-            if let Some(p) = a.patient {
+            if let Some(p) = a.patient.get() {
                 participant.push(json!({"actor": b.patient_ref(p), "status": "accepted"}));
             }
             participant.push(json!({"actor": b.practitioner_ref(&a.provider_no), "status": "accepted"}));
-            if let Some(f) = a.facility_id.and_then(|f| b.d.facilities.get(f)) {
+            if let Some(f) = a.facility_id.get().and_then(|f| b.d.facilities.get(f)) {
                 participant.push(json!({"actor": {"reference": format!("Location/{}", f.uuid), "display": f.name}, "status": "accepted"}));
             }
             let status = appointment_status(&a.status);
@@ -1559,7 +1559,7 @@ fn appointments(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "comment": a.notes,
                 "participant": participant,
             });
-            resource("Appointment", a.uuid.to_string(), a.patient, a.last_update.get(), r)
+            resource("Appointment", a.uuid.to_string(), a.patient.get(), a.last_update.get(), r)
         })
         .collect()
 }
@@ -1651,7 +1651,7 @@ fn provenance_targets(
             }),
     );
     out.extend(for_patient(&d.documents, patient).filter_map(|doc| {
-        doc.patient.map(|p| {
+        doc.patient.get().map(|p| {
             (
                 "DocumentReference",
                 doc.uuid.to_string(),

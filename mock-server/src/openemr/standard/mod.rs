@@ -1061,7 +1061,7 @@ fn encounter_write(c: &Call<'_>, ok: StatusCode, euuid: Option<&str>) -> Answer 
             set(&mut e.sensitivity, &input, "sensitivity");
             set(&mut e.class_code, &input, "class_code");
             if let Some(f) = field(&input, "facility_id").and_then(|f| f.parse().ok()) {
-                e.facility_id = Some(f);
+                e.facility_id = Some(f).into();
             }
             if let Some(p) = &provider_no {
                 e.provider_no = p.clone();
@@ -1092,7 +1092,7 @@ fn encounter_write(c: &Call<'_>, ok: StatusCode, euuid: Option<&str>) -> Answer 
                     patient_id: pid,
                     date: now.into(),
                     provider_no: me.into(),
-                    facility_id: d.facilities.iter().next().map(|f| f.id),
+                    facility_id: d.facilities.iter().next().map(|f| f.id).into(),
                     sensitivity: "normal".into(),
                     created: now.into(),
                     last_update: now.into(),
@@ -1157,7 +1157,7 @@ fn soap_write(c: &Call<'_>, ok: StatusCode, sid: Option<Id>) -> Answer {
                 let mut n = Note {
                     uuid: new_uuid(c).into(),
                     patient_id: pid,
-                    encounter_id: Some(eid),
+                    encounter_id: Some(eid).into(),
                     provider_no: current_no(d, c).into(),
                     observed: now.into(),
                     signed: true,
@@ -1247,7 +1247,7 @@ fn vital_write(c: &Call<'_>, ok: StatusCode, vid: Option<Id>) -> Answer {
                     comments: note.clone().unwrap_or_default().into(),
                     observed: observed.into(),
                     provider_no: provider_no.clone().into(),
-                    encounter_id: Some(eid),
+                    encounter_id: Some(eid).into(),
                     created: now.into(),
                     last_update: now.into(),
                     ..Measurement::default()
@@ -1269,7 +1269,7 @@ fn vital_write(c: &Call<'_>, ok: StatusCode, vid: Option<Id>) -> Answer {
                     comments: note.unwrap_or_default().into(),
                     observed: observed.into(),
                     provider_no: provider_no.into(),
-                    encounter_id: Some(eid),
+                    encounter_id: Some(eid).into(),
                     created: now.into(),
                     last_update: now.into(),
                     ..Measurement::default()
@@ -1313,7 +1313,7 @@ fn practitioner_write(c: &Call<'_>, ok: StatusCode, uuid: Option<&str>) -> Answe
             set(&mut p.comments, &input, "notes");
             set(&mut p.practitioner_no, &input, "state_license_number");
             if let Some(f) = field(&input, "facility_id").and_then(|f| f.parse().ok()) {
-                p.facility_id = Some(f);
+                p.facility_id = Some(f).into();
             }
             for k in [
                 "mname",
@@ -1714,7 +1714,7 @@ fn appointment_create(c: &Call<'_>, ok: StatusCode) -> Answer {
         let a = Appointment {
             uuid: new_uuid(c).into(),
             provider_no: provider.clone(),
-            patient: Some(pid),
+            patient: Some(pid).into(),
             date,
             start,
             end,
@@ -1726,7 +1726,9 @@ fn appointment_create(c: &Call<'_>, ok: StatusCode) -> Answer {
                 &field(&input, "pc_apptstatus").unwrap_or_default(),
             )
             .into(),
-            facility_id: field(&input, "pc_facility").and_then(|f| f.parse().ok()),
+            facility_id: field(&input, "pc_facility")
+                .and_then(|f| f.parse().ok())
+                .into(),
             booking_source: "OpenEMR".into(),
             creator: provider.clone(),
             last_update_user: provider,
@@ -2031,7 +2033,7 @@ fn message_write(c: &Call<'_>, ok: StatusCode, mid: Option<Id>) -> Answer {
             }
             None => {
                 let mut m = Message {
-                    patient: Some(pid),
+                    patient: Some(pid).into(),
                     created: now.into(),
                     last_update: now.into(),
                     ..Message::default()
@@ -2193,7 +2195,7 @@ fn prescription_create(c: &Call<'_>, ok: StatusCode) -> Answer {
             uuid: new_uuid(c).into(),
             patient_id: pid,
             provider_no: provider_no.into(),
-            script_no: Some(script),
+            script_no: Some(script).into(),
             generic_name: drug.into(),
             rxnorm: rxnorm.into(),
             dosage: field(&input, "dosage").unwrap_or_default().into(),
@@ -2263,7 +2265,7 @@ fn document_upload(c: &Call<'_>, ok: StatusCode) -> Answer {
         }
         d.documents.insert(Document {
             uuid: new_uuid(c).into(),
-            patient: Some(pid),
+            patient: Some(pid).into(),
             file_name: part.0.into(),
             content_type: part.1.into(),
             description: String::new().into(),

@@ -82,8 +82,8 @@ pub fn encounter(d: &Data, e: &Encounter) -> Value {
         "uuid": e.uuid,
         "date": datetime(&e.date.get()),
         "reason": e.reason,
-        "facility": facility_name(d, e.facility_id),
-        "facility_id": e.facility_id.map(|i| i.to_string()).unwrap_or_default(),
+        "facility": facility_name(d, e.facility_id.get()),
+        "facility_id": e.facility_id.get().map(|i| i.to_string()).unwrap_or_default(),
         "pid": e.patient_id.to_string(),
         "onset_date": ext(&e.ext, "onset_date"),
         "sensitivity": e.sensitivity,
@@ -275,7 +275,7 @@ pub fn soap_note(d: &Data, n: &Note) -> Value {
         "id": n.id.to_string(),
         "date": datetime(&n.observed.get()),
         "pid": n.patient_id.to_string(),
-        "eid": n.encounter_id.map(|e| e.to_string()).unwrap_or_default(),
+        "eid": n.encounter_id.get().map(|e| e.to_string()).unwrap_or_default(),
         "form_id": n.id.to_string(),
         "user": username(d, &n.provider_no),
         "groupname": "Default",
@@ -300,8 +300,8 @@ pub fn practitioner(d: &Data, p: &Provider) -> Value {
         "federaltaxid": e("federaltaxid"),
         "federaldrugid": e("federaldrugid"),
         "upin": e("upin"),
-        "facility_id": p.facility_id.map(|i| i.to_string()).unwrap_or_default(),
-        "facility": facility_name(d, p.facility_id),
+        "facility_id": p.facility_id.get().map(|i| i.to_string()).unwrap_or_default(),
+        "facility": facility_name(d, p.facility_id.get()),
         "npi": p.npi,
         "email": p.email,
         "active": if p.is_active() { "1" } else { "0" },
@@ -424,7 +424,7 @@ pub fn appointment_status_code(apptstat: &str) -> String {
 /// `AppointmentService` rows.
 pub fn appointment(d: &Data, a: &Appointment) -> Value {
     let provider = d.provider(&a.provider_no);
-    let patient = a.patient.and_then(|p| d.patients().get(p));
+    let patient = a.patient.get().and_then(|p| d.patients().get(p));
     let catid = d
         .appointment_types
         .iter()
@@ -437,7 +437,7 @@ pub fn appointment(d: &Data, a: &Appointment) -> Value {
         "pc_uuid": a.uuid,
         "pc_catid": catid,
         "pc_aid": provider.map(|p| p.id.to_string()).unwrap_or_default(),
-        "pc_pid": a.patient.map(|p| p.to_string()).unwrap_or_default(),
+        "pc_pid": a.patient.get().map(|p| p.to_string()).unwrap_or_default(),
         "pc_title": a.kind,
         "pc_time": datetime(&a.created.get()),
         "pc_hometext": a.notes,
@@ -447,17 +447,17 @@ pub fn appointment(d: &Data, a: &Appointment) -> Value {
         "pc_startTime": a.start.format("%H:%M:%S").to_string(),
         "pc_endTime": a.end.format("%H:%M:%S").to_string(),
         "pc_apptstatus": appointment_status(&a.status),
-        "pc_facility": a.facility_id.map(|i| i.to_string()).unwrap_or_default(),
+        "pc_facility": a.facility_id.get().map(|i| i.to_string()).unwrap_or_default(),
         "pc_billing_location": ext(&a.ext, "pc_billing_location"),
         "pc_room": ext(&a.ext, "pc_room"),
-        "facility_name": facility_name(d, a.facility_id),
+        "facility_name": facility_name(d, a.facility_id.get()),
         "pce_aid_fname": provider.map(|p| p.first_name.clone()).unwrap_or_default(),
         "pce_aid_lname": provider.map(|p| p.last_name.clone()).unwrap_or_default(),
         "pce_aid_uuid": provider.map(|p| p.uuid.clone()).unwrap_or_default(),
         "fname": patient.map(|p| p.first_name.clone()).unwrap_or_default(),
         "lname": patient.map(|p| p.last_name.clone()).unwrap_or_default(),
         "DOB": patient.and_then(|p| p.birth_date).map(|d| d.to_string()).unwrap_or_default(),
-        "pid": a.patient.map(|p| p.to_string()).unwrap_or_default(),
+        "pid": a.patient.get().map(|p| p.to_string()).unwrap_or_default(),
         "puuid": patient.map(|p| p.uuid.clone()).unwrap_or_default(),
     })
 }
@@ -468,7 +468,7 @@ pub fn message(d: &Data, m: &Message) -> Value {
         "id": m.id.to_string(),
         "date": datetime(&m.created.get()),
         "body": m.body,
-        "pid": m.patient.map(|p| p.to_string()).unwrap_or_default(),
+        "pid": m.patient.get().map(|p| p.to_string()).unwrap_or_default(),
         "user": m.from,
         "groupname": ext(&m.ext, "groupname"),
         "activity": "1",
@@ -477,7 +477,7 @@ pub fn message(d: &Data, m: &Message) -> Value {
         "assigned_to": m.to,
         "deleted": "0",
         "message_status": m.status,
-        "puuid": m.patient.map(|p| patient_uuid(d, p)).unwrap_or_default(),
+        "puuid": m.patient.get().map(|p| patient_uuid(d, p)).unwrap_or_default(),
     })
 }
 
@@ -538,8 +538,8 @@ pub fn procedure(d: &Data, l: &LabResult) -> Value {
     json!({
         "uuid": l.uuid,
         "order_id": l.id.to_string(),
-        "patient_id": l.patient.map(|p| p.to_string()).unwrap_or_default(),
-        "puuid": l.patient.map(|p| patient_uuid(d, p)).unwrap_or_default(),
+        "patient_id": l.patient.get().map(|p| p.to_string()).unwrap_or_default(),
+        "puuid": l.patient.get().map(|p| patient_uuid(d, p)).unwrap_or_default(),
         "provider_id": provider_id(d, &l.provider_no),
         "date_ordered": l.observed.map(Stamp::get).as_ref().map(datetime).unwrap_or_default(),
         "order_status": if l.status == "F" { "complete" } else { "pending" },

@@ -312,7 +312,7 @@ impl Bean for ProviderBean<'_> {
 /// An appointment as `AppointmentTo1`, `PatientListApptItemBean`,
 /// `AppointmentExtTo` and `ProviderPeriodAppsTo` read it.
 pub fn appointment(d: &Data, a: &Appointment) -> Value {
-    let patient = a.patient.and_then(|id| d.patients().get(id));
+    let patient = a.patient.get().and_then(|id| d.patients().get(id));
     let minutes = (a.end - a.start).num_minutes();
     json!({
         "id": a.id,
@@ -324,7 +324,7 @@ pub fn appointment(d: &Data, a: &Appointment) -> Value {
         "endTime": day_time(a.date, a.end),
         "startTimeText": a.start.format("%H:%M").to_string(),
         "name": a.name,
-        "demographicNo": a.patient.unwrap_or(0),
+        "demographicNo": a.patient.get().unwrap_or(0),
         "programId": a.program_id,
         "notes": a.notes,
         "reason": a.reason,
@@ -384,7 +384,7 @@ pub fn measurement(m: &Measurement) -> Value {
     json!({
         "id": m.id, "type": m.kind, "demographicId": m.patient_id, "providerNo": m.provider_no,
         "dataField": m.value, "measuringInstruction": m.instruction, "comments": m.comments,
-        "dateObserved": at(m.observed.get()), "appointmentNo": m.appointment_id.unwrap_or(0),
+        "dateObserved": at(m.observed.get()), "appointmentNo": m.appointment_id.get().unwrap_or(0),
         "createDate": at(m.created.get()),
     })
 }
@@ -446,7 +446,7 @@ pub fn tickler(t: &Tickler, d: &Data) -> Value {
         d.provider(no)
             .map(|p| format!("{}, {}", p.last_name, p.first_name))
     };
-    let patient = t.patient.and_then(|id| d.patients().get(id));
+    let patient = t.patient.get().and_then(|id| d.patients().get(id));
     json!({
         "id": t.id, "demographicNo": t.patient, "programId": t.program_id, "message": t.message,
         "status": t.status, "updateDate": at(t.last_update.get()), "serviceDate": at(t.service_date.get()),
@@ -478,7 +478,7 @@ pub fn document(doc: &Document) -> Value {
 }
 
 pub fn lab(l: &LabResult, d: &Data) -> Value {
-    let patient = l.patient.and_then(|id| d.patients().get(id));
+    let patient = l.patient.get().and_then(|id| d.patients().get(id));
     json!({
         "id": l.id, "fileUploadCheckId": l.id + 8, "base64EncodedeMessage": null,
         "type": l.lab_type, "serviceName": l.lab_type, "created": at(l.created.get()), "fileName": l.file_name,
@@ -492,7 +492,7 @@ pub fn lab(l: &LabResult, d: &Data) -> Value {
 }
 
 pub fn message(m: &Message, d: &Data) -> Value {
-    let patient = m.patient.and_then(|id| d.patients().get(id));
+    let patient = m.patient.get().and_then(|id| d.patients().get(id));
     let from = d
         .provider(&m.from)
         .map(|p| format!("{} {}", p.first_name, p.last_name));
@@ -542,7 +542,7 @@ pub fn typed(d: &Data, coll: &str, today: NaiveDate) -> Option<Vec<(Id, Option<I
         "appointments" => d
             .appointments()
             .iter()
-            .map(|a| (a.id, a.patient, appointment(d, a)))
+            .map(|a| (a.id, a.patient.get(), appointment(d, a)))
             .collect(),
         "appointmentTypes" => d
             .appointment_types
@@ -587,22 +587,22 @@ pub fn typed(d: &Data, coll: &str, today: NaiveDate) -> Option<Vec<(Id, Option<I
         "tickler" | "ticklers" => d
             .ticklers
             .iter()
-            .map(|t| (t.id, t.patient, tickler(t, d)))
+            .map(|t| (t.id, t.patient.get(), tickler(t, d)))
             .collect(),
         "documents" => d
             .documents
             .iter()
-            .map(|x| (x.id, x.patient, document(x)))
+            .map(|x| (x.id, x.patient.get(), document(x)))
             .collect(),
         "labs" => d
             .labs
             .iter()
-            .map(|l| (l.id, l.patient, lab(l, d)))
+            .map(|l| (l.id, l.patient.get(), lab(l, d)))
             .collect(),
         "messages" => d
             .messages
             .iter()
-            .map(|m| (m.id, m.patient, message(m, d)))
+            .map(|m| (m.id, m.patient.get(), message(m, d)))
             .collect(),
         "problems" => d
             .problems

@@ -281,7 +281,7 @@ pub fn book(call: &mut Call) -> Outcome {
         let end = slot_end(slot.start, kind.duration_min);
         let appt = Appointment {
             provider_no: slot.provider_no.clone().into(),
-            patient: Some(patient.id),
+            patient: Some(patient.id).into(),
             date: slot.date,
             start: slot.start,
             end,

@@ -74,7 +74,7 @@ fn import_lab(
         let at = d.stamp(now);
         d.labs.insert(LabResult {
             uuid: String::new().into(),
-            patient,
+            patient: patient.into(),
             lab_type: lab_type.to_owned().into(),
             accession: msg.accession.clone().into(),
             file_name: stored_name.clone().into(),
@@ -127,7 +127,7 @@ fn file_document(
     call.write(|d| {
         let at = d.stamp(now);
         d.documents.insert(Document {
-            patient: None,
+            patient: None.into(),
             file_name: file_name.to_owned().into(),
             content_type: content_type.into(),
             description: file_name.to_owned().into(),

@@ -84,7 +84,7 @@ const HANDLERS: &[(&str, Handler)] = &[
                     .iter()
                     .filter(|a| program.is_none_or(|p| a.program_id == p))
                     .filter(|a| provider.as_deref().is_none_or(|p| a.provider_no == p))
-                    .filter_map(|a| a.patient)
+                    .filter_map(|a| a.patient.get())
                     .collect();
                 ids.sort_unstable();
                 ids.dedup();
@@ -542,7 +542,7 @@ fn insert_appointment(c: &Call, t: &Obj, require_free: bool) -> Result<Id, SoapF
     }
     let now = c.now();
     c.write(|d| {
-        if let Some(name) = patient_name(d, a.patient) {
+        if let Some(name) = patient_name(d, a.patient.get()) {
             a.name = name.into();
         }
         d.insert_appointment(a, now, require_free)
@@ -568,7 +568,7 @@ fn update_appointment(c: &mut Call) -> Outcome {
         if t.str("lastUpdateUser").is_none() {
             changed.last_update_user = me.into();
         }
-        if let Some(p) = changed.patient {
+        if let Some(p) = changed.patient.get() {
             d.patient(p).map_err(store_fault)?;
         }
         d.update_appointment(id, now, |a| *a = changed)
@@ -1216,7 +1216,7 @@ fn add_document(c: &mut Call) -> Outcome {
         }
         let at = d.stamp(now);
         Ok::<_, StoreError>(d.documents.insert(Document {
-            patient,
+            patient: patient.into(),
             file_name: file_name.clone().into(),
             content_type: content_type.into(),
             description: file_name.clone().into(),
@@ -1253,8 +1253,8 @@ fn add_billing(c: &Call, t: Option<&Obj>) -> Result<String, SoapFault> {
     }
     let now = c.now();
     let record = BillingRecord {
-        patient: t.int("demographicNo"),
-        appointment_id: t.int("appointmentNo"),
+        patient: t.int("demographicNo").into(),
+        appointment_id: t.int("appointmentNo").into(),
         practitioner_no: t
             .str("practitionerNo")
             .unwrap_or_default()

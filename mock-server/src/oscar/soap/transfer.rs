@@ -176,7 +176,7 @@ fn fill_appointment(o: &mut Obj, a: &Appointment, gmt: bool) {
         .set("appointmentStartDateTime", local(a.date, a.start, gmt))
         .set("appointmentEndDateTime", local(a.date, a.end, gmt))
         .set("name", s(&a.name))
-        .set("demographicNo", a.patient.unwrap_or(0))
+        .set("demographicNo", a.patient.get().unwrap_or(0))
         .set("programId", a.program_id)
         .set("notes", s(&a.notes))
         .set("reason", s(&a.reason))
@@ -250,7 +250,7 @@ pub fn apply_appointment(a: &mut Appointment, t: &Obj) -> Result<(), String> {
     set(&mut a.creator, "creator");
     set(&mut a.last_update_user, "lastUpdateUser");
     if let Some(d) = t.int("demographicNo") {
-        a.patient = (d != 0).then_some(d);
+        a.patient = (d != 0).then_some(d).into();
     }
     if let Some(p) = t.int("programId") {
         a.program_id = p;
@@ -495,7 +495,7 @@ pub fn measurement(m: &Measurement) -> Obj {
         .set("measuringInstruction", s(&m.instruction))
         .set("comments", s(&m.comments))
         .set("dateObserved", instant(m.observed.get(), false))
-        .set("appointmentNo", m.appointment_id.unwrap_or(0))
+        .set("appointmentNo", m.appointment_id.get().unwrap_or(0))
         .set("createDate", instant(m.created.get(), false));
     o
 }
@@ -523,7 +523,7 @@ pub fn new_measurement(t: &Obj, now: Timestamp) -> Result<Measurement, String> {
             .time("dateObserved")
             .map_or(now.into(), |d| d.with_timezone(&Utc).into()),
         provider_no: t.str("providerNo").unwrap_or_default().to_owned().into(),
-        appointment_id: t.int("appointmentNo").filter(|a| *a != 0),
+        appointment_id: t.int("appointmentNo").filter(|a| *a != 0).into(),
         ..Measurement::default()
     })
 }
@@ -595,7 +595,7 @@ fn drug(m: &Medication) -> Obj {
         .set("longTerm", m.long_term)
         .set("archived", m.archived)
         .set("archivedReason", s(&m.archived_reason))
-        .opt("scriptNo", m.script_no)
+        .opt("scriptNo", m.script_no.get())
         .set("createDate", instant(m.created.get(), false))
         .set("lastUpdateDate", instant(m.last_update.get(), false));
     o
@@ -620,7 +620,7 @@ pub fn document(d: &Document) -> Obj {
         .set("numberofpages", 1)
         .set("appointmentNo", 0)
         .set("ctlModule", "demographic")
-        .set("ctlModuleId", d.patient.unwrap_or(-1))
+        .set("ctlModuleId", d.patient.get().unwrap_or(-1))
         .set("ctlStatus", "A")
         .set("fileContents", Val::Bytes(d.content.to_vec()));
     o

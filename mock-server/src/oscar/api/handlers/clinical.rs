@@ -36,7 +36,7 @@ pub fn measurements(call: &mut Call<'_>) -> Outcome {
                     "id": m.id, "type": m.kind, "demographicId": m.patient_id, "providerNo": m.provider_no,
                     "dataField": m.value, "measuringInstruction": m.instruction, "comments": m.comments,
                     "dateObserved": m.observed.get().timestamp_millis(), "dateEntered": m.created.get().timestamp_millis(),
-                    "appointmentNo": m.appointment_id.unwrap_or(0),
+                    "appointmentNo": m.appointment_id.get().unwrap_or(0),
                 }));
             }
             units.insert(m.kind.to_string(), Value::String(m.unit.to_string()));
@@ -72,7 +72,7 @@ pub fn measurement_save(call: &mut Call<'_>) -> Outcome {
         comments: body_str(call, "comments").unwrap_or_default().into(),
         observed: observed.into(),
         provider_no: call.provider_no().into(),
-        appointment_id: body_i64(call, "appointmentNo").filter(|a| *a > 0),
+        appointment_id: body_i64(call, "appointmentNo").filter(|a| *a > 0).into(),
         created: now.into(),
         last_update: now.into(),
         ..Measurement::default()
@@ -147,7 +147,7 @@ pub fn lab_upload(call: &mut Call<'_>) -> Outcome {
     let id = call.write(|d| {
         let patient = crate::oscar::soap::labs::Hl7::parse(&hl7).and_then(|m| m.match_patient(d));
         d.labs.insert(LabResult {
-            patient,
+            patient: patient.into(),
             lab_type: kind.clone().into(),
             accession: hl7
                 .split('\r')
@@ -182,7 +182,7 @@ pub fn inbox_mine(call: &mut Call<'_>) -> Outcome {
     let items: Vec<Value> = call.read(|d| {
         let mut items: Vec<Value> = d.labs.iter().filter(|l| l.status == "N" && l.provider_no == me).map(|l| beans::lab(l, d)).collect();
         items.extend(d.documents.iter().filter(|x| x.status == "P" || (x.responsible_no == me && x.status == "A" && x.category == "lab")).map(|x| {
-            let patient = x.patient.and_then(|p| d.patients().get(p));
+            let patient = x.patient.get().and_then(|p| d.patients().get(p));
             json!({
                 "id": x.id, "demographicNo": x.patient, "demographicName": patient.map(|p| p.display_name()),
                 "discipline": "", "source": x.source, "dateReceived": format!("{0} / {0}", x.created.get().date_naive()),

@@ -504,7 +504,7 @@ pub fn import_econsult(call: &mut Call<'_>) -> Outcome {
     };
     let now = call.now;
     let doc = Document {
-        patient: Some(patient),
+        patient: Some(patient).into(),
         file_name: body_str(call, "fileName")
             .unwrap_or_else(|| "econsult.pdf".into())
             .into(),

@@ -33,7 +33,7 @@ fn insert(call: &Call<'_>, patient: Option<Id>, bytes: Vec<u8>, queue: bool) -> 
     let s = |k: &str| body_str(call, k).unwrap_or_default();
     let provider = body_str(call, "providerNo").unwrap_or_default();
     let doc = Document {
-        patient,
+        patient: patient.into(),
         file_name: stored_name(call, &s("fileName")).into(),
         content_type: s("contentType").into(),
         description: s("description").into(),

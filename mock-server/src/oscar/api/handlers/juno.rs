@@ -437,9 +437,9 @@ pub fn batch_dx(call: &mut Call<'_>) -> Outcome {
 
 /// An appointment as Juno's `CalendarAppointment`.
 fn calendar_appt(d: &Data, a: &Appointment) -> Value {
-    let p = a.patient.and_then(|id| d.patients().get(id));
+    let p = a.patient.get().and_then(|id| d.patients().get(id));
     json!({
-        "appointmentNo": a.id, "providerNo": a.provider_no, "demographicNo": a.patient.unwrap_or(0),
+        "appointmentNo": a.id, "providerNo": a.provider_no, "demographicNo": a.patient.get().unwrap_or(0),
         "startTime": ldt(a.date, a.start), "endTime": ldt(a.date, a.end), "eventStatusCode": a.status,
         "eventStatusModifier": null, "reason": a.reason, "notes": a.notes, "location": a.location,
         "resources": a.resources, "appointmentName": a.name, "type": a.kind, "urgency": a.urgency,
@@ -498,7 +498,7 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
                 a.start = start;
                 a.end = end;
                 a.provider_no = provider.into();
-                a.patient = patient;
+                a.patient = patient.into();
                 (
                     a.reason,
                     a.notes,
@@ -535,7 +535,7 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
             d.insert_appointment(
                 Appointment {
                     provider_no: provider.into(),
-                    patient,
+                    patient: patient.into(),
                     date,
                     start,
                     end,
@@ -1147,7 +1147,7 @@ pub fn book_queued(call: &mut Call<'_>) -> Outcome {
     let start = now.time().with_second(0).unwrap_or(now.time());
     let appt = Appointment {
         provider_no: provider.into(),
-        patient,
+        patient: patient.into(),
         date: now.date_naive(),
         start,
         end: start + Duration::minutes(15),
@@ -1418,7 +1418,7 @@ pub fn v1_document_create(call: &mut Call<'_>) -> Outcome {
     };
     let now = call.now;
     let doc = Document {
-        patient: None,
+        patient: None.into(),
         file_name: body_str(call, "documentName").unwrap_or_default().into(),
         content_type: body_str(call, "fileType")
             .unwrap_or_else(|| "application/pdf".into())
@@ -1451,7 +1451,7 @@ pub fn v1_chart_document(call: &mut Call<'_>) -> Outcome {
     let now = call.now;
     let ok = call.write(|d| {
         d.patients().get(p)?;
-        d.documents.update(doc, now, |x| x.patient = Some(p))
+        d.documents.update(doc, now, |x| x.patient = Some(p).into())
     });
     match ok {
         Some(()) => Outcome::Value(json!(doc)),
@@ -1595,7 +1595,7 @@ pub fn v1_tickler_save(call: &mut Call<'_>) -> Outcome {
         };
         let r = call.write(|d| {
             d.ticklers.update(id, now, |t| {
-                t.patient = patient;
+                t.patient = patient.into();
                 t.message = message.into();
                 t.status = status.into();
                 t.priority = priority.into();
@@ -1610,7 +1610,7 @@ pub fn v1_tickler_save(call: &mut Call<'_>) -> Outcome {
     } else {
         call.write(|d| {
             d.ticklers.insert(Tickler {
-                patient,
+                patient: patient.into(),
                 message: message.into(),
                 status: status.into(),
                 priority: priority.into(),

@@ -213,7 +213,7 @@ pub fn represcribe(call: &mut Call<'_>) -> Outcome {
             .map_or(30, |(e, s)| (e - s).num_days());
         let fresh = Medication {
             id: 0,
-            script_no: None,
+            script_no: None.into(),
             start_date: Some(today),
             end_date: Some(today + Duration::days(days)),
             archived: false,
@@ -301,7 +301,7 @@ pub fn prescribe(call: &mut Call<'_>) -> Outcome {
         let ids: Vec<Id> = meds
             .into_iter()
             .map(|mut m| {
-                m.script_no = Some(script);
+                m.script_no = Some(script).into();
                 d.medications.insert(m)
             })
             .collect();

@@ -26,12 +26,12 @@ fn day(call: &Call<'_>, raw: &str) -> Option<NaiveDate> {
 
 /// A day-sheet row (`PatientListApptItemBean`): start time as `hh:mm AM`.
 fn item(d: &Data, a: &Appointment) -> Value {
-    let name = match a.patient.and_then(|id| d.patients().get(id)) {
+    let name = match a.patient.get().and_then(|id| d.patients().get(id)) {
         Some(p) => p.display_name(),
         None => a.name.to_string(),
     };
     json!({
-        "demographicNo": a.patient.unwrap_or(0), "name": name, "status": a.status,
+        "demographicNo": a.patient.get().unwrap_or(0), "name": name, "status": a.status,
         "startTime": a.start.format("%I:%M %p").to_string(), "reason": a.reason,
         "appointmentNo": a.id, "date": format!("{}T{}Z", a.date, a.start.format("%H:%M:%S")),
         "duration": (a.end - a.start).num_minutes().to_string(), "type": a.kind, "notes": a.notes,
@@ -110,7 +110,7 @@ pub fn add(call: &mut Call<'_>) -> Outcome {
         provider_no: body_str(call, "providerNo")
             .unwrap_or_else(|| login.clone())
             .into(),
-        patient,
+        patient: patient.into(),
         date,
         start,
         end: start + Duration::minutes(duration),
@@ -126,7 +126,7 @@ pub fn add(call: &mut Call<'_>) -> Outcome {
             .into(),
         urgency: s("urgency").into(),
         program_id: 1,
-        facility_id: Some(1),
+        facility_id: Some(1).into(),
         booking_source: "OSCAR".into(),
         creator: login.clone().into(),
         last_update_user: login.into(),
@@ -135,6 +135,7 @@ pub fn add(call: &mut Call<'_>) -> Outcome {
     let result = call.write(|d| {
         let name = appt
             .patient
+            .get()
             .and_then(|id| d.patients().get(id))
             .map(|p| p.display_name());
         let mut appt = appt;
@@ -217,7 +218,7 @@ pub fn update(call: &mut Call<'_>) -> Outcome {
                 }
             }
             if let Some(p) = b.get("demographicNo").and_then(Value::as_i64) {
-                a.patient = (p > 0).then_some(p);
+                a.patient = (p > 0).then_some(p).into();
             }
             a.last_update_user = login.into();
         })

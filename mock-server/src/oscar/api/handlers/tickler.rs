@@ -34,6 +34,7 @@ impl Filter {
             && self.patient.is_none_or(|p| t.patient == Some(p))
             && self.mrp.as_deref().is_none_or(|m| {
                 t.patient
+                    .get()
                     .and_then(|p| d.patients().get(p))
                     .is_some_and(|p| p.provider_no == m)
             })
@@ -255,7 +256,7 @@ pub fn add(call: &mut Call<'_>) -> Outcome {
         .and_then(instant)
         .unwrap_or(now);
     let t = Tickler {
-        patient: body_i64(call, "demographicNo").filter(|d| *d > 0),
+        patient: body_i64(call, "demographicNo").filter(|d| *d > 0).into(),
         message: body_str(call, "message").unwrap_or_default().into(),
         status: body_str(call, "status")
             .and_then(|s| s.chars().next().map(String::from))
