@@ -221,7 +221,13 @@ fn seed_sites(config: &MockConfig, family: Family, sites: usize, clock: &Clock) 
         std::thread::scope(|scope| {
             let seeding: Vec<_> = configs
                 .iter()
-                .map(|c| scope.spawn(move || seed::generate(c)))
+                .map(|c| {
+                    scope.spawn(move || {
+                        let data = seed::generate(c);
+                        release_freed_memory();
+                        data
+                    })
+                })
                 .collect();
             seeding
                 .into_iter()
@@ -236,11 +242,13 @@ fn seed_sites(config: &MockConfig, family: Family, sites: usize, clock: &Clock) 
     data
 }
 
-/// Gives the pages that seeding used for scratch (interners, sort buffers,
-/// the threads' own heaps) back to the system now. mimalloc would return
-/// them only after later allocations in the same heaps, and a mock that
-/// is seeded and then idle kept them resident: about 8 MB a site of
-/// 100,000 patients. A no-op where mimalloc is not the allocator.
+/// Gives the pages that seeding used for scratch (interners, sort buffers)
+/// back to the system now, from the calling thread's heap: each seeding
+/// thread calls it before it ends, and the caller once all are done.
+/// mimalloc would return them only after later allocations in the same
+/// heaps, and a mock that is seeded and then idle kept them resident:
+/// about 8 MB a site of 100,000 patients. A no-op where mimalloc is not
+/// the allocator.
 fn release_freed_memory() {
     // SAFETY: mi_collect takes a flag and walks mimalloc's own heaps; it
     // is safe to call from any thread at any time.

@@ -134,14 +134,16 @@ const LABS: &[(&str, &str, &str, &str, &str, f64, f64)] = &[
     ),
 ];
 
-/// CDC race and ethnicity codes and their displays.
-const RACES: &[(&str, &str)] = &[
+/// CDC race and ethnicity codes and their titles: OpenEMR's `race` and
+/// `ethnicity` lists. A patient row keeps the code, as `patient_data`
+/// does; readers take the title from here.
+pub const RACES: &[(&str, &str)] = &[
     ("2106-3", "White"),
     ("2054-5", "Black or African American"),
     ("2028-9", "Asian"),
     ("1002-5", "American Indian or Alaska Native"),
 ];
-const ETHNICITIES: &[(&str, &str)] = &[
+pub const ETHNICITIES: &[(&str, &str)] = &[
     ("2186-5", "Not Hispanic or Latino"),
     ("2135-2", "Hispanic or Latino"),
 ];
@@ -246,19 +248,17 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         }) else {
             continue;
         };
-        let (race, race_text) = *pick(&mut rng, RACES);
-        let (eth, eth_text) = *pick(&mut rng, ETHNICITIES);
+        let (race, _) = *pick(&mut rng, RACES);
+        let (eth, _) = *pick(&mut rng, ETHNICITIES);
         let employer = rng.gen_bool(0.5).then(|| *pick(&mut rng, EMPLOYERS));
         let guardian = rng.gen_bool(0.3);
         // Demographic columns, not an edit: the row keeps its stamp.
         let stamp = d.patients.get(pid).map_or(now, |p| p.last_update.get());
         let _ = d.patients.update(pid, stamp, |p| {
-            let mut columns: Vec<(Text, Text)> = Vec::with_capacity(13);
+            let mut columns: Vec<(Text, Text)> = Vec::with_capacity(11);
             columns.extend([
                 ("race".into(), texts.get(race)),
-                (texts.get("race_display"), texts.get(race_text)),
                 (texts.get("ethnicity"), texts.get(eth)),
-                (texts.get("ethnicity_display"), texts.get(eth_text)),
             ]);
             if let Some((name, street)) = employer {
                 columns.extend([

@@ -910,7 +910,8 @@ pub(super) fn extend_exact(ext: &mut Ext, columns: impl IntoIterator<Item = (Tex
 /// One shared copy of each repeated text too long to sit inline (note
 /// templates, problem titles, names on the schedule): its clones share it.
 #[derive(Default)]
-pub(super) struct Interner(std::collections::HashMap<Box<str>, Text, foldhash::fast::RandomState>);
+/// Keyed by the texts themselves: no second copy of each string.
+pub(super) struct Interner(std::collections::HashSet<Text, foldhash::fast::RandomState>);
 
 impl Interner {
     pub(super) fn get(&mut self, s: &str) -> Text {
@@ -921,7 +922,7 @@ impl Interner {
             return t.clone();
         }
         let t = Text::from(s);
-        self.0.insert(s.into(), t.clone());
+        self.0.insert(t.clone());
         t
     }
 }

@@ -3,26 +3,28 @@
 //! number) and a row has dozens of them.
 //!
 //! A text of up to [`INLINE`] bytes is kept in the word itself; a longer
-//! one is an [`ArcStr`] (a thin pointer to a reference-counted string), so
-//! a clone of it, like every row the seed writes from one interned text,
-//! shares the bytes. Both are immutable: a changed field is a new `Text`.
+//! one points to a shared heap string: a count of the texts that share
+//! it, its length, then its bytes. A clone, like every row the seed writes
+//! from one interned text, shares the bytes. Both forms are immutable: a
+//! changed field is a new `Text`. The heap header is 8 bytes (two `u32`),
+//! where `Arc<str>`'s and `arcstr`'s are 16: a clinic's unique phone
+//! numbers, health numbers and streets fit a smaller allocation class.
 //!
-//! The two are told apart by the word's lowest bit: an `ArcStr` points to
-//! an allocation aligned to at least 8 bytes, so its lowest bit is 0, and
-//! an inline text sets it. The unsafe code below relies on that invariant
-//! and on one more: a `Text` whose lowest bit is 0 owns one strong
-//! reference to the `ArcStr` its word came from ([`ArcStr::into_raw`]).
-//! Only this file builds a `Text`, and every constructor keeps both.
+//! The two forms are told apart by the word's lowest bit: a heap string
+//! is aligned to 4 bytes, so a pointer to it has that bit clear, and an
+//! inline text sets it. The unsafe code below relies on that invariant
+//! and on one more: a `Text` whose lowest bit is 0 points to a live heap
+//! string (written by [`Shared::new`]) and holds one of its counts. Only
+//! this file builds a `Text`, and every constructor keeps both.
 
+use std::alloc::{self, Layout};
 use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::ptr::NonNull;
-
-use arcstr::ArcStr;
+use std::sync::atomic::{self, AtomicU32};
 
 /// The longest text kept inline: the word's bytes but the tag byte.
 pub const INLINE: usize = 7;
@@ -36,12 +38,12 @@ const DATA: usize = if cfg!(target_endian = "little") { 1 } else { 0 };
 const _: () = assert!(std::mem::size_of::<usize>() == 8, "Text needs 64-bit words");
 
 /// An immutable string of one word: inline up to [`INLINE`] bytes, a
-/// shared [`ArcStr`] beyond. It derefs to `&str`.
+/// shared heap string beyond. It derefs to `&str`.
 #[repr(transparent)]
 pub struct Text(NonNull<u8>);
 
-// SAFETY: a `Text` is either plain bytes or an `ArcStr`, which is `Send`
-// and `Sync` (its reference count is atomic).
+// SAFETY: a `Text` is either plain bytes or an immutable heap string
+// whose count is atomic, so it may move to and be shared by any thread.
 unsafe impl Send for Text {}
 // SAFETY: as above.
 unsafe impl Sync for Text {}
@@ -66,14 +68,6 @@ impl Text {
         Text(unsafe { NonNull::new_unchecked(std::ptr::without_provenance_mut(addr)) })
     }
 
-    fn heap(s: ArcStr) -> Self {
-        // An `ArcStr`'s pointer is aligned to at least 8 bytes (its docs
-        // promise it), so its lowest bit is free for the tag.
-        let p = ArcStr::into_raw(s).cast::<u8>();
-        debug_assert_eq!(p.as_ptr().addr() & 1, 0);
-        Text(p)
-    }
-
     /// The text in lower case; a clone (sharing the string) when it
     /// already is.
     pub fn to_lowercase(&self) -> Text {
@@ -88,14 +82,10 @@ impl Text {
         self.0.as_ptr().addr() & 1 == 1
     }
 
-    /// The `ArcStr` of a heap text, without taking over its reference.
-    ///
-    /// # Safety
-    /// `self` must not be inline.
-    unsafe fn arc(&self) -> ManuallyDrop<ArcStr> {
-        // SAFETY: a heap text's word came from `ArcStr::into_raw` and owns
-        // its reference; `ManuallyDrop` keeps this copy from giving it back.
-        ManuallyDrop::new(unsafe { ArcStr::from_raw(self.0.cast()) })
+    /// The heap string of a heap text.
+    fn shared(&self) -> Shared {
+        debug_assert!(!self.is_inline());
+        Shared(self.0)
     }
 
     pub fn as_str(&self) -> &str {
@@ -107,21 +97,122 @@ impl Text {
             // here, so they are valid UTF-8.
             unsafe { std::str::from_utf8_unchecked(&word[DATA..DATA + len]) }
         } else {
-            // SAFETY: not inline. The string lives as long as the reference
-            // `self` owns, so it may be borrowed for as long as `self` is.
-            unsafe {
-                let arc = self.arc();
-                &*(arc.as_str() as *const str)
-            }
+            // SAFETY: not inline, so a live heap string that `self` holds a
+            // count of: it lives at least as long as `self` is borrowed.
+            unsafe { self.shared().as_str() }
         }
     }
+}
+
+/// The heap form's header; the bytes follow it.
+#[repr(C)]
+struct Header {
+    /// The texts that share the string.
+    count: AtomicU32,
+    len: u32,
+}
+
+/// A pointer to a heap string: a [`Header`], then `len` bytes of UTF-8.
+#[derive(Clone, Copy)]
+struct Shared(NonNull<u8>);
+
+/// Counts above this abort, as `Arc`'s do above `isize::MAX`: an
+/// overflow would free a string still in use. Reaching it takes two
+/// billion texts sharing one string, 16 GB of words.
+const MAX_COUNT: u32 = u32::MAX / 2;
+
+impl Shared {
+    fn layout(len: usize) -> Layout {
+        Layout::from_size_align(size_of::<Header>() + len, align_of::<Header>())
+            .unwrap_or_else(|_| too_long())
+    }
+
+    /// A new heap string of `s`, counted once.
+    fn new(s: &str) -> Shared {
+        let len = u32::try_from(s.len()).unwrap_or_else(|_| too_long());
+        let layout = Shared::layout(s.len());
+        // SAFETY: the layout's size is at least the header's, not zero.
+        let Some(p) = NonNull::new(unsafe { alloc::alloc(layout) }) else {
+            alloc::handle_alloc_error(layout)
+        };
+        // SAFETY: `p` is a fresh allocation of the header and `len` bytes,
+        // aligned for the header; the bytes go right after it.
+        unsafe {
+            p.cast::<Header>().write(Header {
+                count: AtomicU32::new(1),
+                len,
+            });
+            std::ptr::copy_nonoverlapping(s.as_ptr(), p.as_ptr().add(size_of::<Header>()), s.len());
+        }
+        Shared(p)
+    }
+
+    /// # Safety
+    /// The string must be live (counted by a text that is borrowed).
+    unsafe fn header(&self) -> &Header {
+        // SAFETY: a live heap string starts with its header.
+        unsafe { self.0.cast::<Header>().as_ref() }
+    }
+
+    /// # Safety
+    /// As for [`Shared::header`]; the `&str` must not outlive the count.
+    unsafe fn as_str<'a>(self) -> &'a str {
+        // SAFETY: `new` wrote `len` bytes of a `&str` after the header, and
+        // nothing writes them again.
+        unsafe {
+            let len = self.header().len as usize;
+            let bytes = std::slice::from_raw_parts(self.0.as_ptr().add(size_of::<Header>()), len);
+            std::str::from_utf8_unchecked(bytes)
+        }
+    }
+
+    /// Adds a count, for a new text that shares the string.
+    ///
+    /// # Safety
+    /// The string must be live.
+    unsafe fn retain(self) {
+        // Relaxed, as `Arc::clone`: the new count is taken from one the
+        // caller holds, so the string cannot be freed meanwhile.
+        // SAFETY: live, as the caller promises.
+        if unsafe { self.header() }
+            .count
+            .fetch_add(1, atomic::Ordering::Relaxed)
+            > MAX_COUNT
+        {
+            std::process::abort();
+        }
+    }
+
+    /// Gives a count back, freeing the string with the last one.
+    ///
+    /// # Safety
+    /// The caller must hold a count and not use the string afterwards.
+    unsafe fn release(self) {
+        // SAFETY: live while the caller's count is held.
+        let header = unsafe { self.header() };
+        if header.count.fetch_sub(1, atomic::Ordering::Release) != 1 {
+            return;
+        }
+        // As `Arc`'s drop: every other holder's last use happens before.
+        atomic::fence(atomic::Ordering::Acquire);
+        let layout = Shared::layout(header.len as usize);
+        // SAFETY: the last count is gone; `new` allocated this layout.
+        unsafe { alloc::dealloc(self.0.as_ptr(), layout) }
+    }
+}
+
+/// A text of 4 GiB or more: no request can carry one (bodies are limited
+/// to megabytes), so this is a bug, not bad input.
+#[cold]
+fn too_long() -> ! {
+    panic!("a text of 4 GiB or more")
 }
 
 impl Drop for Text {
     fn drop(&mut self) {
         if !self.is_inline() {
-            // SAFETY: a heap text owns one reference, given back once here.
-            drop(unsafe { ArcStr::from_raw(self.0.cast()) });
+            // SAFETY: a heap text holds one count, given back once here.
+            unsafe { self.shared().release() }
         }
     }
 }
@@ -131,8 +222,9 @@ impl Clone for Text {
         if self.is_inline() {
             Text(self.0)
         } else {
-            // SAFETY: not inline; the clone owns the reference it adds.
-            Text::heap(ArcStr::clone(unsafe { &self.arc() }))
+            // SAFETY: not inline; the clone holds the count it adds.
+            unsafe { self.shared().retain() };
+            Text(self.0)
         }
     }
 }
@@ -168,7 +260,7 @@ impl From<&str> for Text {
         if s.len() <= INLINE {
             Text::inline(s)
         } else {
-            Text::heap(ArcStr::from(s))
+            Text(Shared::new(s).0)
         }
     }
 }
@@ -334,6 +426,7 @@ mod tests {
         assert!(!Text::from("é日本").is_inline(), "8 bytes of UTF-8");
         let long = Text::from("12345678");
         assert!(!long.is_inline());
+        assert_eq!(long.0.as_ptr().addr() % align_of::<Header>(), 0);
         let copy = long.clone();
         assert_eq!(copy.0, long.0, "a clone shares the string");
         drop(long);
@@ -358,6 +451,30 @@ mod tests {
                 assert_eq!(a.cmp(b), a.as_str().cmp(b.as_str()), "{a} vs {b}");
             }
         }
+    }
+
+    #[test]
+    fn clones_on_many_threads_keep_the_count() {
+        let text = Text::from("shared by every thread");
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    let mut held = Vec::new();
+                    for i in 0..10_000 {
+                        held.push(text.clone());
+                        if i % 3 == 0 {
+                            held.clear();
+                        }
+                    }
+                    assert!(held.iter().all(|t| t == "shared by every thread"));
+                });
+            }
+        });
+        // SAFETY: `text` is a live heap text.
+        let count = unsafe { text.shared().header() }
+            .count
+            .load(atomic::Ordering::Relaxed);
+        assert_eq!(count, 1, "every clone gave its count back");
     }
 
     proptest! {

@@ -14,6 +14,7 @@ use chrono::SecondsFormat;
 use serde_json::{json, Map, Value};
 
 use super::super::vitals;
+use crate::store::openemr_seed::{ETHNICITIES, RACES};
 use crate::store::{Data, Id, Measurement, Patient, Stamp, Timestamp};
 
 /// One resource as a search or read sees it.
@@ -612,19 +613,22 @@ pub fn patient(p: &Patient) -> Value {
         }));
     }
     let mut extension = Vec::new();
-    for (url, code_key, text_key) in [
+    for (url, code_key, list) in [
         (
             "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
             "race",
-            "race_display",
+            RACES,
         ),
         (
             "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity",
             "ethnicity",
-            "ethnicity_display",
+            ETHNICITIES,
         ),
     ] {
-        if let (Some(code), Some(text)) = (p.ext.get(code_key), p.ext.get(text_key)) {
+        // The title is the list's, as OpenEMR reads it from list_options.
+        let code = p.ext.get(code_key);
+        let text = code.and_then(|c| list.iter().find(|(k, _)| *k == c.as_str()));
+        if let (Some(code), Some((_, text))) = (code, text) {
             extension.push(json!({
                 "url": url,
                 "extension": [
