@@ -115,7 +115,8 @@ fn self_kb(field: &str) -> Option<u64> {
     proc_status_kb("/proc/self/status", field)
 }
 
-fn mb(kb: Option<u64>) -> f64 {
+/// kB (as `/proc` counts them, units of 1,024 bytes) in MiB.
+fn mib(kb: Option<u64>) -> f64 {
     kb.map_or(f64::NAN, |k| k as f64 / 1024.0)
 }
 
@@ -327,14 +328,14 @@ pub fn run(args: BenchArgs, out: &mut impl Write) -> Result<u8, UsageError> {
         let sites = server.state().sites().count();
         let _ = writeln!(
             out,
-            "mock {} ready in {:.3} s at {} ({} patients in {sites} site(s)); resident memory +{:.1} MB (process VmRSS {:.1} MB, VmHWM {:.1} MB)",
+            "mock {} ready in {:.3} s at {} ({} patients in {sites} site(s)); resident memory +{:.1} MiB (process VmRSS {:.1} MiB, VmHWM {:.1} MiB)",
             case.profile,
             secs,
             server.base_url(),
             args.patients * sites,
-            mb(added),
-            mb(rss),
-            mb(hwm),
+            mib(added),
+            mib(rss),
+            mib(hwm),
         );
         let figures = json!({
             "profile": case.profile.as_str(),

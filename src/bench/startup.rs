@@ -73,7 +73,7 @@ pub fn run(rounds: usize, patients: usize, out: &mut impl Write) -> Result<Value
         let (lo, hi) = super::spread(&times);
         let _ = writeln!(
             out,
-            "  {:<13} median {median:>6.1} ms  [{lo:.1}–{hi:.1}]  RSS {:>6.1} MB  {}",
+            "  {:<13} median {median:>6.1} ms  [{lo:.1}–{hi:.1}]  RSS {:>6.1} MiB  {}",
             profile.as_str(),
             rss.map_or(f64::NAN, |k| k as f64 / 1024.0),
             if median < MAX_STARTUP_MS {
