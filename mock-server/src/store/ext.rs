@@ -22,10 +22,6 @@ impl Ext {
         Ext(ThinVec::new())
     }
 
-    pub fn with_capacity(capacity: usize) -> Self {
-        Ext(ThinVec::with_capacity(capacity))
-    }
-
     fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
     where
         Text: Borrow<Q>,
@@ -46,7 +42,6 @@ impl Ext {
     {
         self.find(key).is_ok()
     }
-
     /// Sets a column, giving back its old value.
     pub fn insert(&mut self, key: Text, value: Text) -> Option<Text> {
         match self.find(key.as_str()) {
@@ -72,7 +67,6 @@ impl Ext {
     pub fn clear(&mut self) {
         self.0.clear();
     }
-
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -84,11 +78,6 @@ impl Ext {
     /// The columns in name order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Text, &Text)> + ExactSizeIterator {
         self.0.iter().map(|(k, v)| (k, v))
-    }
-
-    /// Gives back spare capacity (a vector grown by `insert` doubles).
-    pub fn shrink_to_fit(&mut self) {
-        self.0.shrink_to_fit();
     }
 }
 

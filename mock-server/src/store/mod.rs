@@ -18,7 +18,7 @@ mod records;
 pub mod seed;
 mod stamp;
 mod table;
-pub(crate) mod text;
+mod text;
 mod uuid;
 
 use std::collections::BTreeSet;

@@ -14,8 +14,6 @@ use super::Id;
 pub struct OptId(Option<NonZeroI64>);
 
 impl OptId {
-    pub const NONE: OptId = OptId(None);
-
     pub fn get(self) -> Option<Id> {
         self.0.map(|w| w.get() ^ Id::MIN)
     }
@@ -44,12 +42,6 @@ impl From<OptId> for Option<Id> {
 impl PartialEq<Option<Id>> for OptId {
     fn eq(&self, other: &Option<Id>) -> bool {
         self.get() == *other
-    }
-}
-
-impl PartialEq<OptId> for Option<Id> {
-    fn eq(&self, other: &OptId) -> bool {
-        *self == other.get()
     }
 }
 
@@ -85,8 +77,8 @@ mod tests {
             assert_eq!(OptId::from(id), id);
         }
         assert_eq!(OptId::from(Some(Id::MIN)).get(), None);
-        assert_eq!(OptId::default(), OptId::NONE);
+        assert_eq!(OptId::default().get(), None);
         assert_eq!(serde_json::to_string(&OptId::from(Some(7))).unwrap(), "7");
-        assert_eq!(serde_json::to_string(&OptId::NONE).unwrap(), "null");
+        assert_eq!(serde_json::to_string(&OptId::default()).unwrap(), "null");
     }
 }

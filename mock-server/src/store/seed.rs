@@ -909,8 +909,8 @@ pub(super) fn extend_exact(ext: &mut Ext, columns: impl IntoIterator<Item = (Tex
 
 /// One shared copy of each repeated text too long to sit inline (note
 /// templates, problem titles, names on the schedule): its clones share it.
+/// Keyed by the texts themselves, so it holds no second copy of each.
 #[derive(Default)]
-/// Keyed by the texts themselves: no second copy of each string.
 pub(super) struct Interner(std::collections::HashSet<Text, foldhash::fast::RandomState>);
 
 impl Interner {

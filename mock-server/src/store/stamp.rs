@@ -26,12 +26,12 @@ const FLIP: i64 = i64::MIN;
 
 impl Stamp {
     /// The epoch, a row's stamp before the store sets it.
-    pub const EPOCH: Stamp = match NonZeroI64::new(FLIP) {
+    const EPOCH: Stamp = match NonZeroI64::new(FLIP) {
         Some(w) => Stamp(w),
         None => unreachable!(),
     };
 
-    pub fn millis(self) -> i64 {
+    fn millis(self) -> i64 {
         self.0.get() ^ FLIP
     }
 
@@ -88,12 +88,6 @@ impl PartialOrd<Timestamp> for Stamp {
 impl fmt::Debug for Stamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.get(), f)
-    }
-}
-
-impl fmt::Display for Stamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.get(), f)
     }
 }
 

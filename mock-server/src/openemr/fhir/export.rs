@@ -265,7 +265,7 @@ pub fn status(c: &Call<'_>) -> Answer {
             StatusCode::OK,
             "application/json",
             &json!({
-                "transactionTime": resources::instant(&job.started.get()),
+                "transactionTime": resources::instant(job.started),
                 "request": job.request,
                 "requiresAccessToken": true,
                 "output": output,

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use super::super::vitals;
 use crate::store::openemr_seed::{ETHNICITIES, RACES};
-use crate::store::{Data, Id, Measurement, Patient, Stamp, Timestamp};
+use crate::store::{Data, Id, Measurement, Patient, Record, Timestamp};
 
 /// One resource as a search or read sees it.
 #[derive(Debug, Clone)]
@@ -375,11 +375,11 @@ pub fn def(name: &str) -> Option<&'static Def> {
 
 // ---- helpers ------------------------------------------------------------
 
-pub fn instant(t: &Timestamp) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+pub fn instant(t: impl Into<Timestamp>) -> String {
+    t.into().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn meta(t: &Timestamp) -> Value {
+fn meta(t: impl Into<Timestamp>) -> Value {
     json!({"versionId": "1", "lastUpdated": instant(t)})
 }
 
@@ -424,13 +424,13 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-fn item(id: String, patient: Option<Id>, t: Timestamp, resource: Value) -> Item {
+fn item(id: String, patient: Option<Id>, t: impl Into<Timestamp>, resource: Value) -> Item {
     let mut resource = clean(resource);
     drop_valueless_telecom(&mut resource);
     Item {
         id,
         patient,
-        last_updated: t,
+        last_updated: t.into(),
         resource,
     }
 }
@@ -438,11 +438,18 @@ fn item(id: String, patient: Option<Id>, t: Timestamp, resource: Value) -> Item 
 /// A resource as the builders make it: `resourceType`, `id` and `meta`
 /// lead (OpenEMR's order), then `body`'s elements, so each builder states
 /// only what its type adds.
-fn resource(kind: &str, id: String, patient: Option<Id>, t: Timestamp, body: Value) -> Item {
+fn resource(
+    kind: &str,
+    id: String,
+    patient: Option<Id>,
+    t: impl Into<Timestamp>,
+    body: Value,
+) -> Item {
+    let t = t.into();
     let mut r = Map::new();
     r.insert("resourceType".into(), json!(kind));
     r.insert("id".into(), json!(id));
-    r.insert("meta".into(), meta(&t));
+    r.insert("meta".into(), meta(t));
     if let Value::Object(body) = body {
         r.extend(body);
     }
@@ -665,7 +672,7 @@ pub fn patient(p: &Patient) -> Value {
         "address": null,
         "communication": null,
     });
-    r["meta"] = meta(&p.last_update.get());
+    r["meta"] = meta(p.last_update);
     r["extension"] = Value::Array(extension);
     r["identifier"] = Value::Array(identifier);
     r["telecom"] = Value::Array(telecom);
@@ -690,7 +697,7 @@ fn patients(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         .map(|p| {
             let mut r = self::patient(p);
             r["generalPractitioner"] = Value::Array(vec![b.practitioner_ref(&p.provider_no)]);
-            item(p.uuid.to_string(), Some(p.id), p.last_update.get(), r)
+            item(p.uuid.to_string(), Some(p.id), p.last_update, r)
         })
         .collect()
 }
@@ -717,13 +724,7 @@ fn practitioners(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 "telecom": provider_telecom(p),
                 "gender": gender(&p.sex),
             });
-            resource(
-                "Practitioner",
-                p.uuid.to_string(),
-                None,
-                p.last_update.get(),
-                r,
-            )
+            resource("Practitioner", p.uuid.to_string(), None, p.last_update, r)
         })
         .collect()
 }
@@ -742,7 +743,7 @@ fn persons(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "gender": gender(&p.sex),
                 "link": [{"target": {"reference": format!("Practitioner/{}", p.uuid)}}],
             });
-            resource("Person", p.uuid.to_string(), None, p.last_update.get(), r)
+            resource("Person", p.uuid.to_string(), None, p.last_update, r)
         })
         .collect()
 }
@@ -765,7 +766,7 @@ fn practitioner_roles(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 "specialty": if p.specialty.is_empty() { json!([]) } else { json!([{"text": p.specialty}]) },
                 "telecom": provider_telecom(p),
             });
-            resource("PractitionerRole", id, None, p.last_update.get(), r)
+            resource("PractitionerRole", id, None, p.last_update, r)
         })
         .collect()
 }
@@ -784,7 +785,7 @@ fn related_persons(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "name": [{"text": name}],
                 "telecom": [{"system": "phone", "value": p.ext.get("guardian.phone").cloned().unwrap_or_default()}],
             });
-            Some(resource("RelatedPerson", id, Some(p.id), p.last_update.get(), r))
+            Some(resource("RelatedPerson", id, Some(p.id), p.last_update, r))
         })
         .collect()
 }
@@ -808,7 +809,7 @@ fn care_teams(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 }],
                 "managingOrganization": [b.organization_ref(None)],
             });
-            resource("CareTeam", id, Some(p.id), p.last_update.get(), r)
+            resource("CareTeam", id, Some(p.id), p.last_update, r)
         })
         .collect()
 }
@@ -836,7 +837,7 @@ fn groups(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "managingEntity": {"reference": format!("Practitioner/{}", prov.uuid)},
                 "member": members.iter().map(|m| json!({"entity": {"reference": format!("Patient/{}", m.uuid)}})).collect::<Vec<_>>(),
             });
-            Some(resource("Group", id, None, prov.last_update.get(), r))
+            Some(resource("Group", id, None, prov.last_update, r))
         })
         .collect()
 }
@@ -876,7 +877,7 @@ fn organizations(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 ],
                 "address": [address(&f.address.street, &f.address.city, &f.address.province, &f.address.postal, &f.address.country)],
             });
-            resource("Organization", f.uuid.to_string(), None, f.last_update.get(), r)
+            resource("Organization", f.uuid.to_string(), None, f.last_update, r)
         })
         .collect();
     out.extend(b.d.insurance_companies.iter().map(|c| {
@@ -887,7 +888,7 @@ fn organizations(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
             "telecom": [{"system": "phone", "value": c.phone, "use": "work"}],
             "address": [address(&c.address.street, &c.address.city, &c.address.province, &c.address.postal, &c.address.country)],
         });
-        resource("Organization", c.uuid.to_string(), None, c.last_update.get(), r)
+        resource("Organization", c.uuid.to_string(), None, c.last_update, r)
     }));
     out
 }
@@ -903,7 +904,7 @@ fn locations(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 "address": address(&f.address.street, &f.address.city, &f.address.province, &f.address.postal, &f.address.country),
                 "managingOrganization": {"reference": format!("Organization/{}", f.uuid)},
             });
-            resource("Location", f.uuid.to_string(), None, f.last_update.get(), r)
+            resource("Location", f.uuid.to_string(), None, f.last_update, r)
         })
         .collect()
 }
@@ -934,12 +935,12 @@ fn encounters(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                     "type": [concept("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "PPRF", "primary performer")],
                     "individual": b.practitioner_ref(&e.provider_no),
                 }],
-                "period": {"start": instant(&e.date.get())},
+                "period": {"start": instant(e.date)},
                 "reasonCode": [{"text": e.reason}],
                 "location": e.facility_id.get().and_then(|f| b.d.facilities.get(f)).map(|f| vec![json!({"location": {"reference": format!("Location/{}", f.uuid)}})]),
                 "serviceProvider": b.organization_ref(e.facility_id.get()),
             });
-            resource("Encounter", e.uuid.to_string(), Some(e.patient_id), e.last_update.get(), r)
+            resource("Encounter", e.uuid.to_string(), Some(e.patient_id), e.last_update, r)
         })
         .collect()
 }
@@ -969,10 +970,10 @@ fn conditions(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "subject": b.patient_ref(p.patient_id),
                 "onsetDateTime": p.begin.map(|d| d.to_string()),
                 "abatementDateTime": p.end.map(|d| d.to_string()),
-                "recordedDate": instant(&p.created.get()),
+                "recordedDate": instant(p.created),
                 "recorder": b.practitioner_ref(&p.provider_no),
             });
-            resource("Condition", p.uuid.to_string(), Some(p.patient_id), p.last_update.get(), r)
+            resource("Condition", p.uuid.to_string(), Some(p.patient_id), p.last_update, r)
         })
         .collect()
 }
@@ -1008,7 +1009,7 @@ fn allergies(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "recorder": b.practitioner_ref(&a.provider_no),
                 "reaction": reaction,
             });
-            resource("AllergyIntolerance", a.uuid.to_string(), Some(a.patient_id), a.last_update.get(), r)
+            resource("AllergyIntolerance", a.uuid.to_string(), Some(a.patient_id), a.last_update, r)
         })
         .collect()
 }
@@ -1029,12 +1030,12 @@ fn vital_observation(b: &Build<'_>, m: &Measurement) -> Option<Value> {
     let mut r = json!({
         "resourceType": "Observation",
         "id": m.uuid,
-        "meta": meta(&m.last_update.get()),
+        "meta": meta(m.last_update),
         "status": "final",
         "category": category,
         "subject": b.patient_ref(m.patient_id),
         "encounter": b.encounter_ref(m.encounter_id.get()),
-        "effectiveDateTime": instant(&m.observed.get()),
+        "effectiveDateTime": instant(m.observed),
         "performer": [b.practitioner_ref(&m.provider_no)],
         "note": if m.comments.is_empty() { Value::Null } else { json!([{"text": m.comments}]) },
     });
@@ -1092,18 +1093,18 @@ fn observations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 json!({
                     "resourceType": "Observation",
                     "id": m.uuid,
-                    "meta": meta(&m.last_update.get()),
+                    "meta": meta(m.last_update),
                     "status": "final",
                     "category": laboratory(),
                     "code": concept(LOINC, code, display),
                     "subject": b.patient_ref(m.patient_id),
                     "encounter": b.encounter_ref(m.encounter_id.get()),
-                    "effectiveDateTime": instant(&m.observed.get()),
+                    "effectiveDateTime": instant(m.observed),
                     "valueQuantity": q,
                     "valueString": if quantity(&m.value, &m.unit).is_null() { json!(m.value) } else { Value::Null },
                 })
             };
-            Some(item(m.uuid.to_string(), Some(m.patient_id), m.last_update.get(), r))
+            Some(item(m.uuid.to_string(), Some(m.patient_id), m.last_update, r))
         })
         .collect();
     out.extend(for_patient(&b.d.labs, patient).filter_map(|l| {
@@ -1115,17 +1116,11 @@ fn observations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             "category": laboratory(),
             "code": concept(LOINC, &e("result_code"), &e("result_display")),
             "subject": b.patient_ref(pid),
-            "effectiveDateTime": l.observed.map(Stamp::get).as_ref().map(instant),
+            "effectiveDateTime": l.observed.map(instant),
             "valueQuantity": quantity(&e("value"), &e("unit")),
             "specimen": derived_ref("Specimen", &l.uuid),
         });
-        Some(resource(
-            "Observation",
-            id,
-            Some(pid),
-            l.last_update.get(),
-            r,
-        ))
+        Some(resource("Observation", id, Some(pid), l.last_update, r))
     }));
     out.extend(for_patient(&b.d.questionnaire_responses, patient).filter_map(|q| {
         let total = q.answers.iter().find(|a| a.0 == "55758-7")?;
@@ -1135,11 +1130,11 @@ fn observations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             "category": [concept("http://terminology.hl7.org/CodeSystem/observation-category", "survey", "Survey")],
             "code": concept(LOINC, &total.0, &total.1),
             "subject": b.patient_ref(q.patient_id),
-            "effectiveDateTime": instant(&q.authored.get()),
+            "effectiveDateTime": instant(q.authored),
             "valueInteger": total.2.parse::<i64>().ok(),
             "derivedFrom": [{"reference": format!("QuestionnaireResponse/{}", q.uuid)}],
         });
-        Some(resource("Observation", id, Some(q.patient_id), q.last_update.get(), r))
+        Some(resource("Observation", id, Some(q.patient_id), q.last_update, r))
     }));
     out
 }
@@ -1149,7 +1144,7 @@ fn immunizations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
         .filter(|i| !i.deleted)
         .map(|i| {
             let e = |k: &str| i.ext.get(k).cloned().unwrap_or_default();
-            let when = i.date.map(|d| d.to_string()).unwrap_or_else(|| instant(&i.created.get()));
+            let when = i.date.map(|d| d.to_string()).unwrap_or_else(|| instant(i.created));
             let r = json!({
                 "status": if i.refused { "not-done" } else { "completed" },
                 "statusReason": if i.refused { concept("http://terminology.hl7.org/CodeSystem/v3-ActReason", "PATOBJ", "patient objection") } else { Value::Null },
@@ -1162,7 +1157,7 @@ fn immunizations(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "route": if e("route").is_empty() { Value::Null } else { json!({"text": e("route")}) },
                 "performer": [{"actor": b.practitioner_ref(&i.provider_no)}],
             });
-            resource("Immunization", i.uuid.to_string(), Some(i.patient_id), i.last_update.get(), r)
+            resource("Immunization", i.uuid.to_string(), Some(i.patient_id), i.last_update, r)
         })
         .collect()
 }
@@ -1184,7 +1179,7 @@ fn medication_requests(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "reportedBoolean": m.script_no.is_none(),
                 "medicationCodeableConcept": medication_concept(&name, &m.rxnorm),
                 "subject": b.patient_ref(m.patient_id),
-                "authoredOn": m.start_date.map(|d| d.to_string()).unwrap_or_else(|| instant(&m.created.get())),
+                "authoredOn": m.start_date.map(|d| d.to_string()).unwrap_or_else(|| instant(m.created)),
                 "requester": b.practitioner_ref(&m.provider_no),
                 "dosageInstruction": [{
                     "text": m.instructions,
@@ -1195,7 +1190,7 @@ fn medication_requests(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                     "quantity": m.quantity.trim().parse::<f64>().ok().map(|q| json!({"value": q})),
                 },
             });
-            resource("MedicationRequest", m.uuid.to_string(), Some(m.patient_id), m.last_update.get(), r)
+            resource("MedicationRequest", m.uuid.to_string(), Some(m.patient_id), m.last_update, r)
         })
         .collect()
 }
@@ -1215,7 +1210,7 @@ fn dispenses(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "quantity": m.quantity.trim().parse::<f64>().ok().map(|q| json!({"value": q})),
                 "whenHandedOver": m.start_date.map(|d| d.to_string()),
             });
-            resource("MedicationDispense", id, Some(m.patient_id), m.last_update.get(), r)
+            resource("MedicationDispense", id, Some(m.patient_id), m.last_update, r)
         })
         .collect()
 }
@@ -1230,7 +1225,7 @@ fn medications(b: &Build<'_>, _: Option<Id>) -> Vec<Item> {
                 "status": if dr.active { "active" } else { "inactive" },
                 "form": {"text": dr.form},
             });
-            resource("Medication", dr.uuid.to_string(), None, dr.last_update.get(), r)
+            resource("Medication", dr.uuid.to_string(), None, dr.last_update, r)
         })
         .collect()
 }
@@ -1244,10 +1239,10 @@ fn procedures(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "status": "completed",
                 "code": if code.is_empty() { json!({"text": p.title}) } else { concept(system, code, &p.title) },
                 "subject": b.patient_ref(p.patient_id),
-                "performedDateTime": p.begin.map(|d| d.to_string()).unwrap_or_else(|| instant(&p.created.get())),
+                "performedDateTime": p.begin.map(|d| d.to_string()).unwrap_or_else(|| instant(p.created)),
                 "recorder": b.practitioner_ref(&p.provider_no),
             });
-            resource("Procedure", p.uuid.to_string(), Some(p.patient_id), p.last_update.get(), r)
+            resource("Procedure", p.uuid.to_string(), Some(p.patient_id), p.last_update, r)
         })
         .collect();
     out.extend(for_patient(&b.d.labs, patient).filter_map(|l| {
@@ -1259,9 +1254,9 @@ fn procedures(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             "status": "completed",
             "code": concept(LOINC, &e("code"), &e("display")),
             "subject": b.patient_ref(pid),
-            "performedDateTime": l.observed.map(Stamp::get).as_ref().map(instant),
+            "performedDateTime": l.observed.map(instant),
         });
-        Some(resource("Procedure", id, Some(pid), l.last_update.get(), r))
+        Some(resource("Procedure", id, Some(pid), l.last_update, r))
     }));
     out
 }
@@ -1285,8 +1280,8 @@ fn diagnostic_reports(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "category": lab_category(),
                 "code": concept(LOINC, &e("code"), &e("display")),
                 "subject": b.patient_ref(pid),
-                "effectiveDateTime": l.observed.map(Stamp::get).as_ref().map(instant),
-                "issued": instant(&l.created.get()),
+                "effectiveDateTime": l.observed.map(instant),
+                "issued": instant(l.created),
                 "performer": [b.organization_ref(None)],
                 "specimen": [derived_ref("Specimen", &l.uuid)],
                 "result": [derived_ref("Observation", &l.uuid)],
@@ -1295,7 +1290,7 @@ fn diagnostic_reports(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "DiagnosticReport",
                 l.uuid.to_string(),
                 Some(pid),
-                l.last_update.get(),
+                l.last_update,
                 r,
             ))
         })
@@ -1315,11 +1310,11 @@ fn service_requests(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "category": [concept(SNOMED, "108252007", "Laboratory procedure")],
                 "code": concept(LOINC, &e("code"), &e("display")),
                 "subject": b.patient_ref(pid),
-                "authoredOn": l.observed.map(Stamp::get).as_ref().map(instant),
+                "authoredOn": l.observed.map(instant),
                 "requester": b.practitioner_ref(&l.provider_no),
                 "specimen": [derived_ref("Specimen", &l.uuid)],
             });
-            Some(resource("ServiceRequest", id, Some(pid), l.last_update.get(), r))
+            Some(resource("ServiceRequest", id, Some(pid), l.last_update, r))
         })
         .collect()
 }
@@ -1336,9 +1331,9 @@ fn specimens(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "type": concept(SNOMED, if kind == "Blood" { "119297000" } else { "" }, &format!("{kind} specimen")),
                 "subject": b.patient_ref(pid),
                 "request": [derived_ref("ServiceRequest", &l.uuid)],
-                "collection": {"collectedDateTime": l.observed.map(Stamp::get).as_ref().map(instant)},
+                "collection": {"collectedDateTime": l.observed.map(instant)},
             });
-            Some(resource("Specimen", id, Some(pid), l.last_update.get(), r))
+            Some(resource("Specimen", id, Some(pid), l.last_update, r))
         })
         .collect()
 }
@@ -1375,7 +1370,7 @@ fn document_references(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "type": document_type(&doc.category),
                 "category": clinical_note(),
                 "subject": b.patient_ref(pid),
-                "date": instant(&doc.created.get()),
+                "date": instant(doc.created),
                 "author": [b.practitioner_ref(&doc.provider_no)],
                 "description": doc.description,
                 "content": [{
@@ -1391,7 +1386,7 @@ fn document_references(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 }],
                 "context": {"period": {"start": doc.observed.map(|d| d.to_string())}},
             });
-            Some(resource("DocumentReference", doc.uuid.to_string(), Some(pid), doc.last_update.get(), r))
+            Some(resource("DocumentReference", doc.uuid.to_string(), Some(pid), doc.last_update, r))
         })
         .collect();
     out.extend(for_patient(&b.d.notes, patient).filter(|n| !n.archived && !n.text.is_empty()).map(|n| {
@@ -1401,12 +1396,12 @@ fn document_references(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
             "type": concept(LOINC, "11506-3", "Progress note"),
             "category": clinical_note(),
             "subject": b.patient_ref(n.patient_id),
-            "date": instant(&n.observed.get()),
+            "date": instant(n.observed),
             "author": [b.practitioner_ref(&n.provider_no)],
             "content": [{"attachment": {"contentType": "text/plain", "data": data}}],
             "context": {"encounter": n.encounter_id.get().and_then(|e| b.d.encounters.get(e)).map(|e| vec![json!({"reference": format!("Encounter/{}", e.uuid)})])},
         });
-        resource("DocumentReference", n.uuid.to_string(), Some(n.patient_id), n.last_update.get(), r)
+        resource("DocumentReference", n.uuid.to_string(), Some(n.patient_id), n.last_update, r)
     }));
     out
 }
@@ -1423,7 +1418,7 @@ fn media(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "createdDateTime": doc.observed.map(|d| d.to_string()),
                 "content": {"contentType": doc.content_type, "url": b.binary_url(&doc.uuid), "title": doc.file_name},
             });
-            Some(resource("Media", doc.uuid.to_string(), Some(pid), doc.last_update.get(), r))
+            Some(resource("Media", doc.uuid.to_string(), Some(pid), doc.last_update, r))
         })
         .collect()
 }
@@ -1446,10 +1441,10 @@ fn care_plans(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "description": n.plan,
                 "subject": b.patient_ref(n.patient_id),
                 "encounter": b.encounter_ref(n.encounter_id.get()),
-                "created": instant(&n.observed.get()),
+                "created": instant(n.observed),
                 "author": b.practitioner_ref(&n.provider_no),
             });
-            resource("CarePlan", id, Some(n.patient_id), n.last_update.get(), r)
+            resource("CarePlan", id, Some(n.patient_id), n.last_update, r)
         })
         .collect()
 }
@@ -1466,7 +1461,7 @@ fn goals(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "startDate": p.begin.map(|d| d.to_string()),
                 "addresses": [{"reference": format!("Condition/{}", p.uuid)}],
             });
-            resource("Goal", id, Some(p.patient_id), p.last_update.get(), r)
+            resource("Goal", id, Some(p.patient_id), p.last_update, r)
         })
         .collect()
 }
@@ -1495,7 +1490,7 @@ fn coverages(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                     {"type": concept("http://terminology.hl7.org/CodeSystem/coverage-class", "group", "Group"), "value": i.group_number, "name": i.plan_name},
                 ],
             });
-            resource("Coverage", i.uuid.to_string(), Some(i.patient_id), i.last_update.get(), r)
+            resource("Coverage", i.uuid.to_string(), Some(i.patient_id), i.last_update, r)
         })
         .collect()
 }
@@ -1519,7 +1514,7 @@ fn devices(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "Device",
                 p.uuid.to_string(),
                 Some(p.patient_id),
-                p.last_update.get(),
+                p.last_update,
                 r,
             )
         })
@@ -1556,14 +1551,14 @@ fn appointments(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "status": status,
                 "serviceType": [{"text": a.kind}],
                 "description": a.reason,
-                "start": instant(&start),
-                "end": instant(&end),
+                "start": instant(start),
+                "end": instant(end),
                 "minutesDuration": (a.end - a.start).num_minutes().max(1),
-                "created": instant(&a.created.get()),
+                "created": instant(a.created),
                 "comment": a.notes,
                 "participant": participant,
             });
-            resource("Appointment", a.uuid.to_string(), a.patient.get(), a.last_update.get(), r)
+            resource("Appointment", a.uuid.to_string(), a.patient.get(), a.last_update, r)
         })
         .collect()
 }
@@ -1573,97 +1568,53 @@ fn provenance_targets(
     b: &Build<'_>,
     patient: Option<Id>,
 ) -> Vec<(&'static str, String, Id, Timestamp)> {
-    let d = b.d;
-    let mut out = Vec::new();
-    for p in patient_rows(b, patient) {
-        out.push(("Patient", p.uuid.to_string(), p.id, p.last_update.get()));
+    /// A row with a uuid that belongs to a patient, as a target.
+    fn target<R: Record>(
+        kind: &'static str,
+        r: &R,
+    ) -> Option<(&'static str, String, Id, Timestamp)> {
+        Some((
+            kind,
+            r.uuid()?.to_string(),
+            r.patient_id()?,
+            r.last_update(),
+        ))
     }
+    let d = b.d;
+    let mut out: Vec<_> = patient_rows(b, patient)
+        .into_iter()
+        .map(|p| ("Patient", p.uuid.to_string(), p.id, p.last_update.get()))
+        .collect();
     out.extend(
         for_patient(&d.allergies, patient)
             .filter(|a| !a.archived)
-            .map(|a| {
-                (
-                    "AllergyIntolerance",
-                    a.uuid.to_string(),
-                    a.patient_id,
-                    a.last_update.get(),
-                )
-            }),
+            .filter_map(|a| target("AllergyIntolerance", a)),
     );
     out.extend(
         for_patient(&d.problems, patient)
             .filter(|x| x.kind == "medical_problem")
-            .map(|x| {
-                (
-                    "Condition",
-                    x.uuid.to_string(),
-                    x.patient_id,
-                    x.last_update.get(),
-                )
-            }),
+            .filter_map(|x| target("Condition", x)),
     );
-    out.extend(for_patient(&d.encounters, patient).map(|e| {
-        (
-            "Encounter",
-            e.uuid.to_string(),
-            e.patient_id,
-            e.last_update.get(),
-        )
-    }));
+    out.extend(for_patient(&d.encounters, patient).filter_map(|e| target("Encounter", e)));
     out.extend(
         for_patient(&d.immunizations, patient)
             .filter(|i| !i.deleted)
-            .map(|i| {
-                (
-                    "Immunization",
-                    i.uuid.to_string(),
-                    i.patient_id,
-                    i.last_update.get(),
-                )
-            }),
+            .filter_map(|i| target("Immunization", i)),
     );
-    out.extend(for_patient(&d.medications, patient).map(|m| {
-        (
-            "MedicationRequest",
-            m.uuid.to_string(),
-            m.patient_id,
-            m.last_update.get(),
-        )
-    }));
+    out.extend(for_patient(&d.medications, patient).filter_map(|m| target("MedicationRequest", m)));
     out.extend(
         for_patient(&d.measurements, patient)
             .filter(|m| vitals::is_vital(&m.kind))
-            .map(|m| {
-                (
-                    "Observation",
-                    m.uuid.to_string(),
-                    m.patient_id,
-                    m.last_update.get(),
-                )
-            }),
+            .filter_map(|m| target("Observation", m)),
     );
     out.extend(
         for_patient(&d.problems, patient)
             .filter(|x| x.kind == "surgery")
-            .map(|x| {
-                (
-                    "Procedure",
-                    x.uuid.to_string(),
-                    x.patient_id,
-                    x.last_update.get(),
-                )
-            }),
+            .filter_map(|x| target("Procedure", x)),
     );
-    out.extend(for_patient(&d.documents, patient).filter_map(|doc| {
-        doc.patient.get().map(|p| {
-            (
-                "DocumentReference",
-                doc.uuid.to_string(),
-                p,
-                doc.last_update.get(),
-            )
-        })
-    }));
+    out.extend(
+        for_patient(&d.documents, patient).filter_map(|doc| target("DocumentReference", doc)),
+    );
     out
 }
 
@@ -1672,7 +1623,7 @@ pub fn provenance(b: &Build<'_>, kind: &str, uuid: &str, patient: Id, at: &Times
     let id = format!("{kind}:{uuid}");
     let r = json!({
         "target": [{"reference": format!("{kind}/{uuid}")}],
-        "recorded": instant(at),
+        "recorded": instant(*at),
         "agent": [{
             "type": concept("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author", "Author"),
             "who": b.organization_ref(None),
@@ -1715,7 +1666,7 @@ fn questionnaire_responses(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "questionnaire": "http://loinc.org/q/55757-9",
                 "status": q.status,
                 "subject": b.patient_ref(q.patient_id),
-                "authored": instant(&q.authored.get()),
+                "authored": instant(q.authored),
                 "item": q.answers.iter().map(|(link, text, v)| json!({
                     "linkId": link,
                     "text": text,
@@ -1726,7 +1677,7 @@ fn questionnaire_responses(b: &Build<'_>, patient: Option<Id>) -> Vec<Item> {
                 "QuestionnaireResponse",
                 q.uuid.to_string(),
                 Some(q.patient_id),
-                q.last_update.get(),
+                q.last_update,
                 r,
             )
         })

@@ -525,7 +525,7 @@ pub fn bundle(
     Bundle {
         resource_type: "Bundle",
         meta: BundleMeta {
-            last_updated: instant(now),
+            last_updated: instant(*now),
         },
         kind: "searchset",
         total,

@@ -8,11 +8,11 @@ use super::super::vitals::{self, Form};
 use crate::store::{
     Allergy, Appointment, Data, Document, Drug, Encounter, Facility, Immunization,
     InsuranceCompany, InsurancePolicy, LabResult, Medication, Message, Note, Prescription, Problem,
-    Provider, Stamp, Timestamp, Transaction,
+    Provider, Timestamp, Transaction,
 };
 
-pub fn datetime(t: &Timestamp) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
+pub fn datetime(t: impl Into<Timestamp>) -> String {
+    t.into().format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 fn date(d: Option<chrono::NaiveDate>) -> Value {
@@ -80,7 +80,7 @@ pub fn encounter(d: &Data, e: &Encounter) -> Value {
     json!({
         "id": e.id.to_string(),
         "uuid": e.uuid,
-        "date": datetime(&e.date.get()),
+        "date": datetime(e.date),
         "reason": e.reason,
         "facility": facility_name(d, e.facility_id.get()),
         "facility_id": e.facility_id.get().map(|i| i.to_string()).unwrap_or_default(),
@@ -164,7 +164,7 @@ pub fn list_row(
 ) -> Value {
     json!({
         "id": id.to_string(),
-        "date": datetime(at),
+        "date": datetime(*at),
         "type": kind,
         "title": title,
         "begdate": date(dates.0).as_str().map(|s| format!("{s} 00:00:00")),
@@ -181,7 +181,7 @@ pub fn list_row(
         "external_allergyid": null,
         "erx_source": "0",
         "erx_uploaded": "0",
-        "modifydate": datetime(at),
+        "modifydate": datetime(*at),
     })
 }
 
@@ -243,7 +243,7 @@ pub fn vital(d: &Data, f: &Form<'_>) -> Value {
     json!({
         "id": f.vid.to_string(),
         "uuid": first.map(|m| m.uuid.clone()).unwrap_or_default(),
-        "date": datetime(&f.observed),
+        "date": datetime(f.observed),
         "pid": f.patient.to_string(),
         "eid": f.encounter.to_string(),
         "form_id": f.vid.to_string(),
@@ -273,7 +273,7 @@ pub fn vital(d: &Data, f: &Form<'_>) -> Value {
 pub fn soap_note(d: &Data, n: &Note) -> Value {
     json!({
         "id": n.id.to_string(),
-        "date": datetime(&n.observed.get()),
+        "date": datetime(n.observed),
         "pid": n.patient_id.to_string(),
         "eid": n.encounter_id.get().map(|e| e.to_string()).unwrap_or_default(),
         "form_id": n.id.to_string(),
@@ -439,7 +439,7 @@ pub fn appointment(d: &Data, a: &Appointment) -> Value {
         "pc_aid": provider.map(|p| p.id.to_string()).unwrap_or_default(),
         "pc_pid": a.patient.get().map(|p| p.to_string()).unwrap_or_default(),
         "pc_title": a.kind,
-        "pc_time": datetime(&a.created.get()),
+        "pc_time": datetime(a.created),
         "pc_hometext": a.notes,
         "pc_eventDate": a.date.to_string(),
         "pc_endDate": a.date.to_string(),
@@ -466,7 +466,7 @@ pub fn appointment(d: &Data, a: &Appointment) -> Value {
 pub fn message(d: &Data, m: &Message) -> Value {
     json!({
         "id": m.id.to_string(),
-        "date": datetime(&m.created.get()),
+        "date": datetime(m.created),
         "body": m.body,
         "pid": m.patient.get().map(|p| p.to_string()).unwrap_or_default(),
         "user": m.from,
@@ -491,7 +491,7 @@ pub fn document(d: &Data, doc: &Document) -> Value {
         "category": doc.category,
         "description": doc.description,
         "size": doc.content.len().to_string(),
-        "date": datetime(&doc.created.get()),
+        "date": datetime(doc.created),
         "owner": provider_id(d, &doc.provider_no),
     })
 }
@@ -514,8 +514,8 @@ pub fn immunization(d: &Data, i: &Immunization) -> Value {
         "education_date": "",
         "vis_date": "",
         "note": e("comments"),
-        "create_date": datetime(&i.created.get()),
-        "update_date": datetime(&i.last_update.get()),
+        "create_date": datetime(i.created),
+        "update_date": datetime(i.last_update),
         "created_by": provider_id(d, &i.creator),
         "updated_by": provider_id(d, &i.creator),
         "amount_administered": e("dose"),
@@ -541,7 +541,7 @@ pub fn procedure(d: &Data, l: &LabResult) -> Value {
         "patient_id": l.patient.get().map(|p| p.to_string()).unwrap_or_default(),
         "puuid": l.patient.get().map(|p| patient_uuid(d, p)).unwrap_or_default(),
         "provider_id": provider_id(d, &l.provider_no),
-        "date_ordered": l.observed.map(Stamp::get).as_ref().map(datetime).unwrap_or_default(),
+        "date_ordered": l.observed.map(datetime).unwrap_or_default(),
         "order_status": if l.status == "F" { "complete" } else { "pending" },
         "procedure_code": e("code"),
         "procedure_name": e("display"),
@@ -552,7 +552,7 @@ pub fn procedure(d: &Data, l: &LabResult) -> Value {
             "result_text": e("result_display"),
             "result": e("value"),
             "units": e("unit"),
-            "date": l.observed.map(Stamp::get).as_ref().map(datetime).unwrap_or_default(),
+            "date": l.observed.map(datetime).unwrap_or_default(),
             "result_status": "final",
         }],
     })
@@ -601,7 +601,7 @@ pub fn prescription(d: &Data, p: &Prescription) -> Value {
         "interval": med.map(|m| m.frequency.clone()).unwrap_or_default(),
         "refills": med.map(|m| m.repeats.to_string()).unwrap_or_default(),
         "start_date": date(p.date_prescribed),
-        "date_added": datetime(&p.created.get()),
+        "date_added": datetime(p.created),
         "provider_id": provider_id(d, &p.provider_no),
         "active": if med.is_some_and(|m| m.archived) { "0" } else { "1" },
         "note": p.comments,

@@ -88,7 +88,8 @@ impl<'a> Prop<'a> {
     }
 
     /// `t` to the millisecond, as its RFC 3339 text reads back.
-    pub fn instant(t: DateTime<Utc>) -> Prop<'a> {
+    pub fn instant(t: impl Into<DateTime<Utc>>) -> Prop<'a> {
+        let t = t.into();
         Prop::Instant(DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t))
     }
 

@@ -21,8 +21,11 @@ fn date(d: Option<NaiveDate>) -> Value {
     d.map_or(Value::Null, |d| Value::String(d.to_string()))
 }
 
-fn at(t: Timestamp) -> Value {
-    Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+fn at(t: impl Into<Timestamp>) -> Value {
+    Value::String(
+        t.into()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    )
 }
 
 fn day_time(d: NaiveDate, t: NaiveTime) -> Value {
@@ -218,7 +221,7 @@ impl Bean for PatientBean<'_> {
         out.put("activeCount", Prop::Int(i64::from(p.is_active())));
         out.put("hsAlertCount", Prop::Int(0));
         out.put("lastUpdateUser", Prop::Str(&p.last_update_user));
-        out.put("lastUpdateDate", Prop::instant(p.last_update.get()));
+        out.put("lastUpdateDate", Prop::instant(p.last_update));
         out.put(
             "age",
             p.birth_date
@@ -301,7 +304,7 @@ impl Bean for ProviderBean<'_> {
         out.put("status", Prop::Str(&p.status));
         out.put("enabled", Prop::Bool(p.is_active()));
         out.put("lastUpdateUser", Prop::Str("999998"));
-        out.put("lastUpdateDate", Prop::instant(p.last_update.get()));
+        out.put("lastUpdateDate", Prop::instant(p.last_update));
     }
 
     fn snapshot(&self) -> Option<Snapshot> {
@@ -335,8 +338,8 @@ pub fn appointment(d: &Data, a: &Appointment) -> Value {
         "billing": a.billing,
         "status": a.status,
         "importedStatus": null,
-        "createDateTime": at(a.created.get()),
-        "updateDateTime": at(a.last_update.get()),
+        "createDateTime": at(a.created),
+        "updateDateTime": at(a.last_update),
         "creator": a.creator,
         "lastUpdateUser": a.last_update_user,
         "remarks": a.remarks,
@@ -376,7 +379,7 @@ pub fn allergy(a: &Allergy) -> Value {
         "description": a.description, "reaction": a.reaction, "archived": a.archived,
         "typeCode": a.type_code, "startDate": date(a.start_date), "lifeStage": non_empty(&a.life_stage),
         "severityOfReaction": a.severity, "onsetOfReaction": a.onset, "position": 0,
-        "lastUpdateDate": at(a.last_update.get()), "providerNo": a.provider_no,
+        "lastUpdateDate": at(a.last_update), "providerNo": a.provider_no,
     })
 }
 
@@ -384,8 +387,8 @@ pub fn measurement(m: &Measurement) -> Value {
     json!({
         "id": m.id, "type": m.kind, "demographicId": m.patient_id, "providerNo": m.provider_no,
         "dataField": m.value, "measuringInstruction": m.instruction, "comments": m.comments,
-        "dateObserved": at(m.observed.get()), "appointmentNo": m.appointment_id.get().unwrap_or(0),
-        "createDate": at(m.created.get()),
+        "dateObserved": at(m.observed), "appointmentNo": m.appointment_id.get().unwrap_or(0),
+        "createDate": at(m.created),
     })
 }
 
@@ -394,8 +397,8 @@ pub fn prevention(i: &Immunization) -> Value {
         "id": i.id, "demographicId": i.patient_id, "preventionDate": date(i.date),
         "providerNo": i.provider_no, "preventionType": i.kind, "deleted": i.deleted,
         "refused": i.refused, "never": i.never, "ineligible": false, "nextDate": date(i.next_date),
-        "creatorProviderNo": i.creator, "lastUpdateDate": at(i.last_update.get()),
-        "creationDate": at(i.created.get()), "deletedRawValue": if i.deleted { "1" } else { "0" },
+        "creatorProviderNo": i.creator, "lastUpdateDate": at(i.last_update),
+        "creationDate": at(i.created), "deletedRawValue": if i.deleted { "1" } else { "0" },
     })
 }
 
@@ -419,7 +422,7 @@ pub fn drug(m: &Medication) -> Value {
 pub fn prescription(p: &Prescription) -> Value {
     json!({
         "scriptId": p.id, "demographicNo": p.patient_id, "providerNo": p.provider_no.parse::<i64>().ok(),
-        "datePrescribed": date(p.date_prescribed), "datePrinted": p.printed.map(|t| at(t.get())),
+        "datePrescribed": date(p.date_prescribed), "datePrinted": p.printed.map(at),
         "textView": p.text, "reprintCount": if p.printed.is_some() { 1 } else { 0 },
     })
 }
@@ -428,7 +431,7 @@ pub fn note(n: &Note, d: &Data) -> Value {
     let provider = d.provider(&n.provider_no);
     json!({
         "noteId": n.id, "uuid": n.uuid, "isSigned": n.signed, "isVerified": false,
-        "observationDate": at(n.observed.get()), "updateDate": at(n.last_update.get()), "revision": "1",
+        "observationDate": at(n.observed), "updateDate": at(n.last_update), "revision": "1",
         "providerNo": n.provider_no,
         "providerName": provider.map(|p| format!("{}, {}", p.last_name, p.first_name)),
         "status": if n.signed { "Signed" } else { "Unsigned" }, "programName": "OSCAR",
@@ -449,7 +452,7 @@ pub fn tickler(t: &Tickler, d: &Data) -> Value {
     let patient = t.patient.get().and_then(|id| d.patients().get(id));
     json!({
         "id": t.id, "demographicNo": t.patient, "programId": t.program_id, "message": t.message,
-        "status": t.status, "updateDate": at(t.last_update.get()), "serviceDate": at(t.service_date.get()),
+        "status": t.status, "updateDate": at(t.last_update), "serviceDate": at(t.service_date),
         "creator": t.creator, "priority": t.priority, "taskAssignedTo": t.assignee,
         "demographicName": patient.map(Patient::display_name),
         "creatorName": name(&t.creator), "taskAssignedToName": name(&t.assignee),
@@ -467,9 +470,9 @@ pub fn document(doc: &Document) -> Value {
         "id": doc.id, "documentNo": doc.id, "type": doc.category, "docClass": "", "subClass": "",
         "description": doc.description, "xml": "", "fileName": doc.file_name,
         "creator": doc.provider_no, "responsible": doc.responsible_no, "source": doc.source,
-        "sourceFacility": "", "programId": -1, "updateDateTime": at(doc.last_update.get()),
+        "sourceFacility": "", "programId": -1, "updateDateTime": at(doc.last_update),
         "status": if doc.status.is_empty() { "A".to_owned() } else { doc.status.to_string() },
-        "contentType": doc.content_type, "contentDateTime": at(doc.created.get()), "reportMedia": null,
+        "contentType": doc.content_type, "contentDateTime": at(doc.created), "reportMedia": null,
         "sentDateTime": null, "public1": 0, "observationDate": date(doc.observed),
         "numberOfPages": 1, "appointmentNo": -1, "abnormal": false, "restrictToProgram": false,
         "reviews": [], "queue": null, "providerNo": null, "demographicNo": doc.patient,
@@ -481,7 +484,7 @@ pub fn lab(l: &LabResult, d: &Data) -> Value {
     let patient = l.patient.get().and_then(|id| d.patients().get(id));
     json!({
         "id": l.id, "fileUploadCheckId": l.id + 8, "base64EncodedeMessage": null,
-        "type": l.lab_type, "serviceName": l.lab_type, "created": at(l.created.get()), "fileName": l.file_name,
+        "type": l.lab_type, "serviceName": l.lab_type, "created": at(l.created), "fileName": l.file_name,
         "demographicNo": l.patient, "demographicName": patient.map(Patient::display_name),
         "hin": patient.map(|p| p.hin.clone()),
         "discipline": l.accession, "source": l.lab_type,
@@ -521,7 +524,7 @@ pub fn program(p: &Program) -> Value {
         "userDefined": true, "holdingTank": false, "allowBatchAdmission": false,
         "allowBatchDischarge": false, "hic": false, "transgender": false, "firstNation": false,
         "alcohol": false, "physicalHealth": false, "mentalHealth": false, "housing": false,
-        "lastUpdateDate": at(p.last_update.get()),
+        "lastUpdateDate": at(p.last_update),
     })
 }
 

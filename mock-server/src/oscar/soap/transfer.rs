@@ -66,7 +66,7 @@ pub fn demographic(p: &Patient, two: bool) -> Obj {
         .set("gender", s(&p.gender))
         .set("pronoun", s(&p.pronoun))
         .set("lastUpdateUser", s(&p.last_update_user))
-        .set("lastUpdateDate", instant(p.last_update.get(), false))
+        .set("lastUpdateDate", instant(p.last_update, false))
         .opt("myOscarUserName", p.ext.get(MY_OSCAR_USER_NAME).cloned())
         .opt("notes", p.ext.get("notes").cloned());
     if two {
@@ -186,8 +186,8 @@ fn fill_appointment(o: &mut Obj, a: &Appointment, gmt: bool) {
         .set("style", s(&a.style))
         .set("billing", s(&a.billing))
         .set("status", s(&a.status))
-        .set("createDateTime", instant(a.created.get(), gmt))
-        .set("updateDateTime", instant(a.last_update.get(), gmt))
+        .set("createDateTime", instant(a.created, gmt))
+        .set("updateDateTime", instant(a.last_update, gmt))
         .set("creator", s(&a.creator))
         .set("lastUpdateUser", s(&a.last_update_user))
         .set("remarks", s(&a.remarks))
@@ -205,7 +205,7 @@ pub fn appointment_archive(a: &AppointmentArchive, gmt: bool) -> Obj {
     fill_appointment(&mut o, &a.appointment, gmt);
     o.set("id", a.id)
         .set("appointmentId", a.appointment_id)
-        .set("updateDateTime", instant(a.last_update.get(), gmt));
+        .set("updateDateTime", instant(a.last_update, gmt));
     o
 }
 
@@ -371,7 +371,7 @@ pub fn facility(f: &Facility) -> Obj {
         .set("sectorId", 0)
         .set("ocanServiceOrgNumber", "0")
         .set("enableDigitalSignatures", true)
-        .set("lastUpdated", instant(f.last_update.get(), false));
+        .set("lastUpdated", instant(f.last_update, false));
     o
 }
 
@@ -406,7 +406,7 @@ pub fn program(p: &Program, facility_name: &str, members: usize) -> Obj {
         .set("location", "")
         .set("enableEncounterTime", false)
         .set("enableEncounterTransportationTime", false)
-        .set("lastUpdateDate", instant(p.last_update.get(), false));
+        .set("lastUpdateDate", instant(p.last_update, false));
     o
 }
 
@@ -450,7 +450,7 @@ pub fn allergy(a: &Allergy) -> Obj {
         .set("ageOfOnset", "")
         .set("regionalIdentifier", "")
         .set("providerNo", s(&a.provider_no))
-        .set("lastUpdateDate", instant(a.last_update.get(), false));
+        .set("lastUpdateDate", instant(a.last_update, false));
     o
 }
 
@@ -475,12 +475,12 @@ pub fn prevention(p: &Immunization) -> Obj {
         .opt("preventionDate", p.date.map(day))
         .set("providerNo", s(&p.provider_no))
         .set("creatorProviderNo", s(&p.creator))
-        .set("creationDate", instant(p.created.get(), false))
+        .set("creationDate", instant(p.created, false))
         .set("deleted", p.deleted)
         .set("refused", p.refused)
         .set("never", p.never)
         .opt("nextDate", p.next_date.map(day))
-        .set("lastUpdateDate", instant(p.last_update.get(), false))
+        .set("lastUpdateDate", instant(p.last_update, false))
         .set("preventionExts", exts);
     o
 }
@@ -494,9 +494,9 @@ pub fn measurement(m: &Measurement) -> Obj {
         .set("dataField", s(&m.value))
         .set("measuringInstruction", s(&m.instruction))
         .set("comments", s(&m.comments))
-        .set("dateObserved", instant(m.observed.get(), false))
+        .set("dateObserved", instant(m.observed, false))
         .set("appointmentNo", m.appointment_id.get().unwrap_or(0))
-        .set("createDate", instant(m.created.get(), false));
+        .set("createDate", instant(m.created, false));
     o
 }
 
@@ -556,10 +556,10 @@ pub fn prescription(p: &Prescription, drugs: &[&Medication]) -> Obj {
         .set("providerNo", s(&p.provider_no))
         .set("demographicId", p.patient_id)
         .opt("datePrescribed", p.date_prescribed.map(day))
-        .opt("datePrinted", p.printed.map(|t| instant(t.get(), false)))
+        .opt("datePrinted", p.printed.map(|t| instant(t, false)))
         .set("textView", s(&p.text))
         .set("comments", s(&p.comments))
-        .set("lastUpdateDate", instant(p.last_update.get(), false))
+        .set("lastUpdateDate", instant(p.last_update, false))
         .set(
             "drugs",
             drugs.iter().map(|m| Val::Obj(drug(m))).collect::<Vec<_>>(),
@@ -596,8 +596,8 @@ fn drug(m: &Medication) -> Obj {
         .set("archived", m.archived)
         .set("archivedReason", s(&m.archived_reason))
         .opt("scriptNo", m.script_no.get())
-        .set("createDate", instant(m.created.get(), false))
-        .set("lastUpdateDate", instant(m.last_update.get(), false));
+        .set("createDate", instant(m.created, false))
+        .set("lastUpdateDate", instant(m.last_update, false));
     o
 }
 
@@ -612,7 +612,7 @@ pub fn document(d: &Document) -> Obj {
         .set("responsible", s(&d.responsible_no))
         .set("source", s(&d.source))
         .set("sourceFacility", "")
-        .set("updatedatetime", instant(d.last_update.get(), false))
+        .set("updatedatetime", instant(d.last_update, false))
         .set("status", d.status.chars().next().unwrap_or('A'))
         .set("contenttype", s(&d.content_type))
         .set("public1", 0)

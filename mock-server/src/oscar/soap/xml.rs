@@ -302,8 +302,8 @@ pub fn zone(gmt: bool) -> FixedOffset {
     }
 }
 
-pub fn instant(t: DateTime<Utc>, gmt: bool) -> Val {
-    Val::Time(t.with_timezone(&zone(gmt)))
+pub fn instant(t: impl Into<DateTime<Utc>>, gmt: bool) -> Val {
+    Val::Time(t.into().with_timezone(&zone(gmt)))
 }
 
 /// A date or a date and time of day on the clinic's wall clock.
