@@ -77,7 +77,7 @@ impl Ext {
 
     /// The columns in name order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Text, &Text)> + ExactSizeIterator {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.into_iter()
     }
 }
 

@@ -1,5 +1,6 @@
 //! Sessions on an OSCAR-family mock, for the integration tests.
 
+use emr_mock::store::seed::accounts::{OSCAR_PASSWORD, OSCAR_PIN, OSCAR_USER};
 use emr_mock::MockServer;
 
 /// A client logged in as the seeded doctor, its session cookie kept: the
@@ -13,9 +14,9 @@ pub async fn session(server: &MockServer) -> reqwest::Client {
     let login = client
         .post(format!("{}/oscar/login.do", server.base_url()))
         .form(&[
-            ("username", "oscardoc"),
-            ("password", "mac2002#"),
-            ("pin", "1117"),
+            ("username", OSCAR_USER),
+            ("password", OSCAR_PASSWORD),
+            ("pin", OSCAR_PIN),
         ])
         .send()
         .await
