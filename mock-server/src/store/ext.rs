@@ -1,39 +1,62 @@
 //! [`Ext`], a row's columns that have no typed home: a handful at most
 //! (OpenEMR's `pc_catid`, a vaccine's lot), and none in most rows.
 //!
-//! It is a sorted vector of pairs in a [`ThinVec`]: one word in the row,
-//! no allocation while empty, and the length and capacity kept in front
-//! of the pairs when there are some. A `Vec` took three words in every
-//! row, over a million rows in a seeded clinic; a map's node more still.
+//! It is an immutable, shared, sorted slice of pairs behind one word: no
+//! allocation while empty, and a count and length in front of the pairs
+//! when there are some ([`ThinArc`]). Many rows hold the same columns
+//! (every seeded OpenEMR encounter is calendar category 1 at place of
+//! service 11), and a clone shares them, so the seed keeps one copy of
+//! each distinct map ([`super::seed::Interner::extend`]). A change makes a
+//! new map, as a changed [`Text`] is a new text: columns change only when
+//! a client writes the row.
 
 use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use serde::ser::SerializeMap;
-use thin_vec::ThinVec;
+use triomphe::ThinArc;
 
 use super::Text;
 
 /// Columns by name, in name order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Ext(ThinVec<(Text, Text)>);
+#[derive(Clone, Default)]
+pub struct Ext(Option<ThinArc<(), (Text, Text)>>);
 
 impl Ext {
     pub fn new() -> Self {
-        Ext(ThinVec::new())
+        Ext(None)
+    }
+
+    /// The map of `pairs`, already in name order with no name twice.
+    fn of_sorted(pairs: Vec<(Text, Text)>) -> Self {
+        Ext((!pairs.is_empty()).then(|| ThinArc::from_header_and_iter((), pairs.into_iter())))
+    }
+
+    fn pairs(&self) -> &[(Text, Text)] {
+        self.0.as_ref().map_or(&[], |arc| &arc.slice)
+    }
+
+    /// Changes a copy of the pairs and keeps the copy.
+    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<(Text, Text)>) -> R) -> R {
+        let mut pairs = self.pairs().to_vec();
+        let out = f(&mut pairs);
+        *self = Ext::of_sorted(pairs);
+        out
     }
 
     fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
     where
         Text: Borrow<Q>,
     {
-        self.0.binary_search_by(|(k, _)| k.borrow().cmp(key))
+        self.pairs().binary_search_by(|(k, _)| k.borrow().cmp(key))
     }
 
     pub fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&Text>
     where
         Text: Borrow<Q>,
     {
-        self.find(key).ok().map(|i| &self.0[i].1)
+        self.find(key).ok().map(|i| &self.pairs()[i].1)
     }
 
     pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
@@ -42,14 +65,15 @@ impl Ext {
     {
         self.find(key).is_ok()
     }
+
     /// Sets a column, giving back its old value.
     pub fn insert(&mut self, key: Text, value: Text) -> Option<Text> {
         match self.find(key.as_str()) {
-            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
-            Err(i) => {
-                self.0.insert(i, (key, value));
+            Ok(i) => self.edit(|pairs| Some(std::mem::replace(&mut pairs[i].1, value))),
+            Err(i) => self.edit(|pairs| {
+                pairs.insert(i, (key, value));
                 None
-            }
+            }),
         }
     }
 
@@ -57,22 +81,28 @@ impl Ext {
     where
         Text: Borrow<Q>,
     {
-        self.find(key).ok().map(|i| self.0.remove(i).1)
+        let i = self.find(key).ok()?;
+        self.edit(|pairs| Some(pairs.remove(i).1))
     }
 
     pub fn retain(&mut self, mut keep: impl FnMut(&Text, &Text) -> bool) {
-        self.0.retain(|(k, v)| keep(k, v));
+        if !self.pairs().iter().all(|(k, v)| keep(k, v)) {
+            // `keep` runs once more per pair on the copy: it is a filter
+            // on the pairs, not an action.
+            self.edit(|pairs| pairs.retain(|(k, v)| keep(k, v)));
+        }
     }
 
     pub fn clear(&mut self) {
-        self.0.clear();
+        self.0 = None;
     }
+
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.pairs().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
     }
 
     /// The columns in name order.
@@ -87,15 +117,14 @@ impl FromIterator<(Text, Text)> for Ext {
         let mut pairs: Vec<(Text, Text)> = iter.into_iter().collect();
         // Stable: equal names keep their order, and the last one stays.
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out = ThinVec::with_capacity(pairs.len());
+        let mut out: Vec<(Text, Text)> = Vec::with_capacity(pairs.len());
         for pair in pairs {
             match out.last_mut() {
                 Some((k, v)) if *k == pair.0 => *v = pair.1,
                 _ => out.push(pair),
             }
         }
-        out.shrink_to_fit();
-        Ext(out)
+        Ext::of_sorted(out)
     }
 }
 
@@ -107,16 +136,35 @@ impl<'a> IntoIterator for &'a Ext {
     >;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.pairs().iter().map(|(k, v)| (k, v))
     }
 }
 
-impl IntoIterator for Ext {
-    type Item = (Text, Text);
-    type IntoIter = thin_vec::IntoIter<(Text, Text)>;
+/// Equal when the columns are, shared or not.
+impl PartialEq for Ext {
+    fn eq(&self, other: &Self) -> bool {
+        self.pairs() == other.pairs()
+    }
+}
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+impl Eq for Ext {}
+
+/// Hashes as its pairs, so a set of maps can be searched by a slice.
+impl Hash for Ext {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.pairs().hash(state);
+    }
+}
+
+impl Borrow<[(Text, Text)]> for Ext {
+    fn borrow(&self) -> &[(Text, Text)] {
+        self.pairs()
+    }
+}
+
+impl fmt::Debug for Ext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Ext").field(&self.pairs()).finish()
     }
 }
 
@@ -164,5 +212,23 @@ mod tests {
             .collect();
         let pairs: Vec<(&str, &str)> = ext.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(pairs, [("a", "2"), ("b", "3")]);
+    }
+
+    #[test]
+    fn a_change_to_a_shared_map_leaves_its_other_holders_as_they_were() {
+        let mut ext = Ext::new();
+        ext.insert("pc_catid".into(), "1".into());
+        ext.insert("pos_code".into(), "11".into());
+        let mut copy = ext.clone();
+        assert_eq!(copy, ext);
+        copy.insert("pos_code".into(), "12".into());
+        copy.retain(|k, _| k != "pc_catid");
+        assert_eq!(ext.get("pos_code").map(Text::as_str), Some("11"));
+        assert_eq!(ext.len(), 2);
+        assert_eq!(copy.get("pos_code").map(Text::as_str), Some("12"));
+        assert_eq!(copy.len(), 1);
+        copy.clear();
+        assert!(copy.is_empty() && !ext.is_empty());
+        assert_eq!(ext.remove("nope"), None);
     }
 }

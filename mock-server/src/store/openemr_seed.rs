@@ -10,7 +10,6 @@ use chrono::{Duration, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::seed::extend_exact;
 use super::*;
 
 /// Name, generic, RxNorm, NDC, DIN, form, size, unit, route.
@@ -226,13 +225,11 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
     for id in 1..d.encounters.next_id() {
         let _ = d.encounters.update(id, now, |e| {
             // Calendar category 1, the seeded "Regular visit".
-            extend_exact(
-                &mut e.ext,
-                [
-                    (texts.get("pc_catid"), "1".into()),
-                    (texts.get("pos_code"), "11".into()),
-                ],
-            );
+            let columns = [
+                (texts.get("pc_catid"), "1".into()),
+                (texts.get("pos_code"), "11".into()),
+            ];
+            texts.extend(&mut e.ext, columns);
         });
     }
 
@@ -280,21 +277,21 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                     (texts.get("guardian.phone"), p.phone_home.clone()),
                 ]);
             }
-            extend_exact(&mut p.ext, columns);
+            texts.extend(&mut p.ext, columns);
         });
 
         if rng.gen_bool(0.7) && !companies.is_empty() {
             let company = companies[rng.gen_range(0..companies.len())];
             let start = today - Duration::days(rng.gen_range(60..2000));
-            let mut subscriber = Ext::new();
-            extend_exact(
-                &mut subscriber,
-                [
-                    (texts.get("subscriber_fname"), first.clone()),
-                    (texts.get("subscriber_lname"), last.clone()),
-                    (texts.get("subscriber_DOB"), texts.get(&dob.to_string())),
-                ],
-            );
+            // The patient's own name and birth date: no other map is
+            // equal, so it is not looked up to be shared.
+            let subscriber: Ext = [
+                (texts.get("subscriber_fname"), first.clone()),
+                (texts.get("subscriber_lname"), last.clone()),
+                (texts.get("subscriber_DOB"), texts.get(&dob.to_string())),
+            ]
+            .into_iter()
+            .collect();
             let u = uuid(&mut rng);
             d.insurances.insert(InsurancePolicy {
                 uuid: u,
@@ -316,8 +313,8 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         if rng.gen_bool(0.1) {
             let (title, udi) = *pick(&mut rng, DEVICES);
             let u = uuid(&mut rng);
-            let mut ext = Ext::new();
-            extend_exact(&mut ext, [("udi".into(), texts.get(udi))]);
+            let columns = [("udi".into(), texts.get(udi))];
+            let ext = texts.ext(columns);
             d.problems.insert(Problem {
                 uuid: u,
                 patient_id: pid,
@@ -341,19 +338,16 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             let value = rng.gen_range(lo..hi);
             let accession = format!("ACC{:07}", rng.gen_range(0..9_999_999));
             let u = uuid(&mut rng);
-            let mut ext = Ext::new();
-            extend_exact(
-                &mut ext,
-                [
-                    ("code".into(), texts.get(code)),
-                    ("display".into(), texts.get(name)),
-                    (texts.get("result_code"), texts.get(result_code)),
-                    (texts.get("result_display"), texts.get(result_name)),
-                    ("value".into(), format!("{value:.1}").into()),
-                    ("unit".into(), texts.get(unit)),
-                    (texts.get("specimen"), "Blood".into()),
-                ],
-            );
+            let columns = [
+                ("code".into(), texts.get(code)),
+                ("display".into(), texts.get(name)),
+                (texts.get("result_code"), texts.get(result_code)),
+                (texts.get("result_display"), texts.get(result_name)),
+                ("value".into(), format!("{value:.1}").into()),
+                ("unit".into(), texts.get(unit)),
+                (texts.get("specimen"), "Blood".into()),
+            ];
+            let ext = texts.ext(columns);
             let mut content = format!(
                 "MSH|^~\\&|LAB|MAPLE|EMR|MAPLE|{ts}||ORU^R01|{accession}|P|2.3\r\
                  PID|1||{pid}||{last}^{first}\r\
@@ -455,23 +449,20 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
             });
         }
         if rng.gen_bool(0.15) {
-            let mut fields = Ext::new();
-            extend_exact(
-                &mut fields,
-                [
-                    (
-                        texts.get("refer_date"),
-                        texts.get(&(today - Duration::days(20)).to_string()),
-                    ),
-                    (
-                        texts.get("refer_to"),
-                        texts.get("Dr. Lena Park, Cardiology"),
-                    ),
-                    (texts.get("refer_diag"), texts.get("ICD10:I10")),
-                    (texts.get("refer_risk_level"), "Medium".into()),
-                    (texts.get("refer_vitals"), "1".into()),
-                ],
-            );
+            let columns = [
+                (
+                    texts.get("refer_date"),
+                    texts.get(&(today - Duration::days(20)).to_string()),
+                ),
+                (
+                    texts.get("refer_to"),
+                    texts.get("Dr. Lena Park, Cardiology"),
+                ),
+                (texts.get("refer_diag"), texts.get("ICD10:I10")),
+                (texts.get("refer_risk_level"), "Medium".into()),
+                (texts.get("refer_vitals"), "1".into()),
+            ];
+            let fields = texts.ext(columns);
             d.transactions.insert(Transaction {
                 patient_id: pid,
                 kind: "LBTref".into(),

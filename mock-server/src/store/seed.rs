@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
+use std::collections::HashSet;
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -673,18 +674,15 @@ fn seed_clinical(
     for _ in 0..rng.gen_range(0..3) {
         let (kind, cvx) = *pick(rng, IMMUNIZATIONS);
         let date = today - Duration::days(rng.gen_range(10..2000));
-        let mut ext = Ext::new();
-        extend_exact(
-            &mut ext,
-            [
-                (
-                    "lot".into(),
-                    format!("L{}", rng.gen_range(10000..99999)).into(),
-                ),
-                ("route".into(), "IM".into()),
-                (texts.get("location"), texts.get("Left deltoid")),
-            ],
-        );
+        let columns = [
+            (
+                "lot".into(),
+                format!("L{}", rng.gen_range(10000..99999)).into(),
+            ),
+            ("route".into(), "IM".into()),
+            (texts.get("location"), texts.get("Left deltoid")),
+        ];
+        let ext = texts.ext(columns);
         let u = uuid(rng);
         d.immunizations.insert(Immunization {
             uuid: u,
@@ -899,31 +897,56 @@ fn seed_appointments(
     }
 }
 
-/// Adds `columns` to `ext` (a later column replaces one of its name),
-/// leaving it exactly as large as its entries: a map grown by `insert`
-/// keeps a vector's spare capacity, up to half of it unused, in every
-/// seeded row.
-pub(super) fn extend_exact(ext: &mut Ext, columns: impl IntoIterator<Item = (Text, Text)>) {
-    *ext = std::mem::take(ext).into_iter().chain(columns).collect();
-}
-
-/// One shared copy of each repeated text too long to sit inline (note
-/// templates, problem titles, names on the schedule): its clones share it.
-/// Keyed by the texts themselves, so it holds no second copy of each.
+/// One shared copy of each repeated value too large to sit inline in a
+/// row: texts too long for a [`Text`]'s word (note templates, problem
+/// titles, names on the schedule) and column maps ([`Ext`]). Their clones
+/// share it. Keyed by the values themselves, so it holds no second copy.
 #[derive(Default)]
-pub(super) struct Interner(std::collections::HashSet<Text, foldhash::fast::RandomState>);
+pub(super) struct Interner {
+    texts: HashSet<Text, foldhash::fast::RandomState>,
+    exts: HashSet<Ext, foldhash::fast::RandomState>,
+}
 
 impl Interner {
     pub(super) fn get(&mut self, s: &str) -> Text {
         if s.len() <= super::text::INLINE {
             return s.into();
         }
-        if let Some(t) = self.0.get(s) {
+        if let Some(t) = self.texts.get(s) {
             return t.clone();
         }
         let t = Text::from(s);
-        self.0.insert(t.clone());
+        self.texts.insert(t.clone());
         t
+    }
+
+    /// Adds `columns` to `ext` (a later column replaces one of its name),
+    /// sharing the map with an equal one made before: a seeded clinic's
+    /// maps repeat (every OpenEMR encounter's are the same two columns).
+    pub(super) fn extend(
+        &mut self,
+        ext: &mut Ext,
+        columns: impl IntoIterator<Item = (Text, Text)>,
+    ) {
+        let built: Ext = ext
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(columns)
+            .collect();
+        *ext = match self.exts.get(&built) {
+            Some(shared) => shared.clone(),
+            None => {
+                self.exts.insert(built.clone());
+                built
+            }
+        };
+    }
+
+    /// The map of `columns`, shared as [`Interner::extend`] shares it.
+    pub(super) fn ext(&mut self, columns: impl IntoIterator<Item = (Text, Text)>) -> Ext {
+        let mut ext = Ext::new();
+        self.extend(&mut ext, columns);
+        ext
     }
 }
 
@@ -947,6 +970,22 @@ fn ascii(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equal_column_maps_share_one_copy() {
+        let mut texts = Interner::default();
+        let columns = || [(Text::from("pos_code"), Text::from("11"))];
+        let (a, b) = (texts.ext(columns()), texts.ext(columns()));
+        assert_eq!(a, b);
+        assert_eq!(
+            a.iter().next().map(|(k, _)| k.as_ptr()),
+            b.iter().next().map(|(k, _)| k.as_ptr())
+        );
+        let mut c = texts.ext([(Text::from("pc_catid"), Text::from("1"))]);
+        texts.extend(&mut c, columns());
+        assert_eq!(c.len(), 2);
+        assert_ne!(c, a);
+    }
 
     #[test]
     fn same_config_same_clinic() {
