@@ -674,11 +674,12 @@ fn seed_clinical(
     for _ in 0..rng.gen_range(0..3) {
         let (kind, cvx) = *pick(rng, IMMUNIZATIONS);
         let date = today - Duration::days(rng.gen_range(10..2000));
+        // A clinic gives each vaccine from a few lots at a time, so lots
+        // (and the column maps holding them) repeat across patients.
+        let n: i32 = rng.gen_range(10000..99999);
+        let lot = char::from(b'A' + (n % 4) as u8);
         let columns = [
-            (
-                "lot".into(),
-                format!("L{}", rng.gen_range(10000..99999)).into(),
-            ),
+            ("lot".into(), format!("L{cvx}{lot}").into()),
             ("route".into(), "IM".into()),
             (texts.get("location"), texts.get("Left deltoid")),
         ];
