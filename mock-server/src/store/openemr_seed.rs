@@ -147,10 +147,22 @@ pub const ETHNICITIES: &[(&str, &str)] = &[
     ("2135-2", "Hispanic or Latino"),
 ];
 
-const EMPLOYERS: &[(&str, &str)] = &[
-    ("Northwind Logistics", "410 Harbour St"),
-    ("Contoso Dental Group", "88 Front St W"),
-    ("Fabrikam Schools", "12 College St"),
+/// Name, street, city, postal code: an employer's own address (OpenEMR's
+/// `employer_data`), in Ontario.
+const EMPLOYERS: &[(&str, &str, &str, &str)] = &[
+    (
+        "Northwind Logistics",
+        "410 Harbour St",
+        "Toronto",
+        "M5J 2N1",
+    ),
+    (
+        "Contoso Dental Group",
+        "88 Front St W",
+        "Toronto",
+        "M5J 2X2",
+    ),
+    ("Fabrikam Schools", "12 College St", "Ottawa", "K1N 6N5"),
 ];
 
 /// The smallest PNG: one transparent pixel.
@@ -257,14 +269,14 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
                 ("race".into(), texts.get(race)),
                 (texts.get("ethnicity"), texts.get(eth)),
             ]);
-            if let Some((name, street)) = employer {
+            if let Some((name, street, city, postal)) = employer {
                 columns.extend([
                     (texts.get("employer.name"), texts.get(name)),
                     (texts.get("employer.street"), texts.get(street)),
-                    (texts.get("employer.city"), p.address.city.clone()),
-                    (texts.get("employer.state"), p.address.province.clone()),
-                    (texts.get("employer.postal_code"), p.address.postal.clone()),
-                    (texts.get("employer.country"), p.address.country.clone()),
+                    (texts.get("employer.city"), texts.get(city)),
+                    (texts.get("employer.state"), "ON".into()),
+                    (texts.get("employer.postal_code"), texts.get(postal)),
+                    (texts.get("employer.country"), "CA".into()),
                 ]);
             }
             if guardian {
