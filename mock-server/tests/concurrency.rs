@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveTime, Utc};
 use emr_catalog::ProfileId;
-use emr_mock::store::{Allergy, Appointment, Data, Record, Store, StoreError};
+use emr_mock::store::{Allergy, Appointment, Data, Id, Record, Store, StoreError};
 use emr_mock::{MockConfig, MockServer};
 use support::race::{exactly_one, race, race_threads, Answer};
 use support::{openemr, oscar, soap};
@@ -197,7 +197,7 @@ fn concurrent_inserts_get_unique_ids() {
     let store = std::sync::Arc::new(Store::new(data()));
     let s = store.clone();
     let ids = race_threads(32, move |i, _| s.write(|d| d.allergies.insert(allergy(i))));
-    let unique: BTreeSet<i64> = ids.iter().copied().collect();
+    let unique: BTreeSet<Id> = ids.iter().copied().collect();
     assert_eq!(unique.len(), 32);
     for (i, id) in ids.iter().enumerate() {
         let desc = store.read(|d| d.allergies.get(*id).map(|a| a.description.to_string()));
@@ -218,7 +218,7 @@ fn an_id_taken_outside_the_insert_lock_is_caught() {
         s.write(|d| d.allergies.put(a));
         id
     });
-    let unique: BTreeSet<i64> = ids.iter().copied().collect();
+    let unique: BTreeSet<Id> = ids.iter().copied().collect();
     assert!(unique.len() < 8, "the race must show: {ids:?}");
 }
 
@@ -395,7 +395,7 @@ async fn a_soap_delta_sync_during_writes_misses_nothing() {
 }
 
 /// A reader's pass: what changed after `after`, and the newest stamp.
-fn read_after(store: &Store, after: chrono::DateTime<Utc>) -> (Vec<i64>, chrono::DateTime<Utc>) {
+fn read_after(store: &Store, after: chrono::DateTime<Utc>) -> (Vec<Id>, chrono::DateTime<Utc>) {
     store.read(|d| {
         let rows: Vec<&Allergy> = d.allergies.updated_after(after).collect();
         let newest = rows.last().map_or(after, |r| r.last_update());
@@ -421,7 +421,7 @@ fn delta_sync_under_the_lock_misses_nothing() {
             (seen, cursor)
         }
     });
-    let created: Vec<i64> = race_threads(8, move |i, _| {
+    let created: Vec<Id> = race_threads(8, move |i, _| {
         (0..50)
             .map(|k| {
                 s.write(|d| {
@@ -438,7 +438,7 @@ fn delta_sync_under_the_lock_misses_nothing() {
     .collect();
     let (mut seen, cursor) = reader.join().unwrap();
     seen.extend(read_after(&store, cursor).0);
-    let missed: Vec<i64> = created
+    let missed: Vec<Id> = created
         .into_iter()
         .filter(|id| !seen.contains(id))
         .collect();
@@ -478,11 +478,11 @@ fn a_stamp_taken_outside_the_insert_lock_is_caught() {
             (vec![id], seen, cursor)
         }
     });
-    let created: Vec<i64> = results.iter().flat_map(|r| r.0.clone()).collect();
+    let created: Vec<Id> = results.iter().flat_map(|r| r.0.clone()).collect();
     let (mut seen, cursor) = (results[1].1.clone(), results[1].2);
     // The slow write has landed: read on from the cursor.
     seen.extend(read_after(&store, cursor).0);
-    let missed: Vec<&i64> = created.iter().filter(|id| !seen.contains(id)).collect();
+    let missed: Vec<&Id> = created.iter().filter(|id| !seen.contains(id)).collect();
     assert_eq!(missed.len(), 1, "the race must show a missed write");
 }
 

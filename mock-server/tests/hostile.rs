@@ -13,6 +13,8 @@ use emr_mock::{MockConfig, MockServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+mod support;
+
 const ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 const TNS: &str = "http://ws.oscarehr.org/";
 const WSSE: &str =
@@ -611,4 +613,133 @@ async fn idle_connections_are_closed_too() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// A request with `method` on `path`, as `client` sends it: the status
+/// and the body, with `number` (the id it names) written as `N`.
+async fn answer(
+    client: &reqwest::Client,
+    server: &MockServer,
+    method: reqwest::Method,
+    path: &str,
+    number: &str,
+    bearer: Option<&str>,
+) -> (u16, String) {
+    let mut r = client
+        .request(method, format!("{}{path}", server.base_url()))
+        .header("Accept", "application/json");
+    if let Some(token) = bearer {
+        r = r.bearer_auth(token);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap().replace(number, "N"))
+}
+
+/// Row ids are 32-bit. A number past that range names no row: it gets
+/// the answer an unknown id gets (one past 64 bits keeps the answer of
+/// text that is no number, which it always had), and it never reaches
+/// the row its low bits name: 4294967297 is 2^32 + 1, patient and
+/// appointment 1 if it were truncated, and a delete through it must
+/// leave the store as it was.
+#[tokio::test]
+async fn ids_past_32_bits_are_unknown_ids() {
+    use reqwest::Method;
+    const UNKNOWN: &str = "999999";
+    const PAST: [&str; 2] = ["3000000000", "4294967297"];
+    const PAST_64_BITS: &str = "99999999999999999999";
+
+    // OSCAR REST: a read, and a delete that answers the id it was given.
+    let oscar = mock(ProfileId::Oscar, |_| {}).await;
+    let session = support::oscar::session(&oscar).await;
+    let rest = |method: Method, n: &'static str| {
+        let (session, oscar) = (&session, &oscar);
+        async move {
+            let path = format!("/oscar/ws/rs/demographics/{n}");
+            answer(session, oscar, method, &path, n, None).await
+        }
+    };
+    let has_one = |server: &MockServer| {
+        server
+            .state()
+            .default_site()
+            .store
+            .read(|d| d.patients().get(1).is_some() && d.appointments().get(1).is_some())
+    };
+    assert!(has_one(&oscar), "what a truncated id would reach");
+    let before = fingerprint(&oscar);
+    assert_eq!(rest(Method::GET, "1").await.0, 200);
+    let unknown = rest(Method::GET, UNKNOWN).await;
+    assert_ne!(unknown.0, 200, "{unknown:?}");
+    let unknown_delete = rest(Method::DELETE, UNKNOWN).await;
+    for n in PAST {
+        assert_eq!(rest(Method::GET, n).await, unknown, "GET {n}");
+        assert_eq!(rest(Method::DELETE, n).await, unknown_delete, "DELETE {n}");
+    }
+    assert_eq!(
+        rest(Method::GET, PAST_64_BITS).await,
+        rest(Method::GET, "abc").await
+    );
+
+    // OSCAR SOAP: reads by id, and a cancellation.
+    let call = |service: &'static str, op: &'static str, n: &'static str| {
+        let oscar = &oscar;
+        async move {
+            let envelope = support::soap::call(oscar, op, &format!("<arg0>{n}</arg0>"));
+            let (status, body) = support::soap::send(oscar, service, envelope).await;
+            (status, body.replace(n, "N"))
+        }
+    };
+    let found = call("DemographicService", "getDemographic", "1").await;
+    assert!(found.1.contains("<lastName>"), "{found:?}");
+    for (service, op) in [
+        ("DemographicService", "getDemographic"),
+        ("ScheduleService", "getAppointment"),
+        ("ScheduleService", "cancelAppointment"),
+    ] {
+        let unknown = call(service, op, UNKNOWN).await;
+        for n in PAST {
+            assert_eq!(call(service, op, n).await, unknown, "{op} {n}");
+        }
+        assert_eq!(
+            call(service, op, PAST_64_BITS).await,
+            call(service, op, "abc").await,
+            "{op}"
+        );
+    }
+    assert_eq!(fingerprint(&oscar), before, "nothing changed");
+
+    // OpenEMR Standard API: a read, and a delete.
+    let openemr = mock(ProfileId::OpenEmr, |_| {}).await;
+    let token = support::openemr::user_token(
+        &openemr,
+        "openid api:oemr user/appointment.read user/appointment.write",
+    )
+    .await;
+    let http = client();
+    let api = |method: Method, path: &'static str, n: &'static str| {
+        let (http, openemr, token) = (&http, &openemr, token.as_str());
+        async move {
+            let path = format!("/apis/default/api{}", path.replace("{n}", n));
+            answer(http, openemr, method, &path, n, Some(token)).await
+        }
+    };
+    assert!(has_one(&openemr));
+    let before = fingerprint(&openemr);
+    assert_eq!(api(Method::GET, "/appointment/{n}", "1").await.0, 200);
+    for (method, path) in [
+        (Method::GET, "/appointment/{n}"),
+        (Method::GET, "/patient/{n}/appointment"),
+        (Method::DELETE, "/patient/1/appointment/{n}"),
+    ] {
+        let unknown = api(method.clone(), path, UNKNOWN).await;
+        for n in PAST.into_iter().chain([PAST_64_BITS]) {
+            assert_eq!(
+                api(method.clone(), path, n).await,
+                unknown,
+                "{method} {path} {n}"
+            );
+        }
+    }
+    assert_eq!(fingerprint(&openemr), before, "nothing changed");
 }

@@ -148,7 +148,7 @@ async fn the_quick_search_answers_what_a_scan_would() {
                 (
                     p.last_name.as_str().to_lowercase(),
                     p.first_name.as_str().to_lowercase(),
-                    p.id,
+                    i64::from(p.id),
                 )
             })
             .collect()

@@ -21,7 +21,7 @@ use super::oauth2::{Ctx, Role};
 use super::scopes::{Context, ResourceScope};
 use crate::error::{openemr_error, Dialect, Failure};
 use crate::state::{AppState, Site};
-use crate::store::{Data, Patient, Timestamp, Uuid};
+use crate::store::{Data, Id, Patient, Timestamp, Uuid};
 
 /// Who is calling, as the gate established it.
 #[derive(Debug, Clone)]
@@ -30,7 +30,7 @@ pub struct Principal {
     /// User, patient or system-user UUID (the token `sub`).
     pub user: String,
     /// The patient's `pid` for patient-role tokens.
-    pub pid: Option<i64>,
+    pub pid: Option<Id>,
     pub client_id: String,
     /// Every scope of the token (without `site:`).
     pub scopes: Vec<String>,
@@ -276,9 +276,9 @@ pub fn standard_patient_json(p: &Patient) -> Value {
 #[derive(Debug, serde::Serialize)]
 pub struct StandardPatient<'a> {
     #[serde(serialize_with = "as_text")]
-    id: i64,
+    id: Id,
     #[serde(serialize_with = "as_text")]
-    pid: i64,
+    pid: Id,
     uuid: &'a Uuid,
     pubpid: &'a str,
     title: &'a str,
@@ -343,7 +343,7 @@ impl<'a> StandardPatient<'a> {
 }
 
 /// An integer as PHP's database layer returns it: a string.
-fn as_text<S: serde::Serializer>(n: &i64, s: S) -> Result<S::Ok, S::Error> {
+fn as_text<S: serde::Serializer>(n: &Id, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(itoa::Buffer::new().format(*n))
 }
 

@@ -28,7 +28,7 @@ const SESSION_ID_ALPHABET: &[u8] = b"0123456789ABCDEF";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionUser {
     pub provider_no: String,
-    pub security_no: i64,
+    pub security_no: crate::store::Id,
     pub user_name: String,
     /// `Last, First`, as the login page greets the user.
     pub provider_name: String,

@@ -272,10 +272,13 @@ fn check(
             "Username is not a security number",
         ));
     };
-    let login = state
-        .default_site()
-        .store
-        .read(|d| d.logins.get(security_no).cloned());
+    // A number past `Id`'s range is no one's, as an unknown one.
+    let login = crate::store::Id::try_from(security_no).ok().and_then(|id| {
+        state
+            .default_site()
+            .store
+            .read(|d| d.logins.get(id).cloned())
+    });
     let Some(login) = login else {
         return Err(refuse(
             SecurityFault::FailedAuthentication,

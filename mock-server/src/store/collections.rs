@@ -154,10 +154,12 @@ impl Records {
     }
 }
 
+/// The row's patient, as its patient property names it; a number out
+/// of `Id`'s range names no patient.
 fn patient_of(shape: &Shape, fields: &Map<String, Value>) -> Option<Id> {
     let key = shape.patient_key.as_ref()?;
     match fields.get(key)? {
-        Value::Number(n) => n.as_i64(),
+        Value::Number(n) => n.as_i64().and_then(|n| Id::try_from(n).ok()),
         Value::String(s) => s.parse().ok(),
         _ => None,
     }

@@ -39,7 +39,7 @@ pub use text::Text;
 pub use uuid::{Uuid, UuidKey, UuidStr};
 
 /// Row ids, as the real systems use integers.
-pub type Id = i64;
+pub type Id = i32;
 /// Instants, always UTC inside the store.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
@@ -57,6 +57,16 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Invalid(String),
+}
+
+/// The row id a client's number names, for a row of `kind`. A number
+/// past `Id`'s range names no row: it is refused as an unknown id is,
+/// with the number as sent.
+pub fn id_from(kind: &'static str, n: i64) -> Result<Id, StoreError> {
+    Id::try_from(n).map_err(|_| StoreError::NotFound {
+        kind,
+        id: n.to_string(),
+    })
 }
 
 /// Which of a patient's names a prefix search looks at.

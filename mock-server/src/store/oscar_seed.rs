@@ -4,7 +4,7 @@
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 
-use super::{Data, Document, LabResult, Message, Tickler, Timestamp};
+use super::{Data, Document, Id, LabResult, Message, Tickler, Timestamp};
 
 /// A short, valid PDF (one empty page), for seeded documents.
 pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
@@ -19,7 +19,9 @@ pub fn extras(d: &mut Data, patients: usize, today: NaiveDate, now: Timestamp) {
     if patients == 0 {
         return;
     }
-    let p = |i: i64| ((i - 1) % patients as i64) + 1;
+    // The first patients, wrapping round when there are fewer.
+    let count = Id::try_from(patients).unwrap_or(Id::MAX);
+    let p = |i: Id| (i - 1) % count + 1;
     if d.ticklers.is_empty() {
         let rows = [
             (
@@ -125,12 +127,12 @@ pub fn extras(d: &mut Data, patients: usize, today: NaiveDate, now: Timestamp) {
         }
     }
     if d.labs.is_empty() {
-        let hl7 = |patient: i64, hin: &str, name: &str, when: &str| {
+        let hl7 = |patient: Id, hin: &str, name: &str, when: &str| {
             format!(
                 "MSH|^~\\&|GDML|GDML|||{when}||ORU^R01|{patient}0001|P|2.3\rPID|1|{hin}^^^ON|||{name}||19700101|F\rOBR|1|||254^URINALYSIS CHEMICAL^L254A^URINALYSIS|R|{when}|{when}\rOBX|1|ST|253&22^GLUCOSE|1|NEG|mmol/L|-NEG^NEGATIVE (mmol/L)|N||F\r"
             )
         };
-        let labs: Vec<(i64, &str, i64)> =
+        let labs: Vec<(Id, &str, i64)> =
             vec![(p(1), "URINALYSIS", -2), (p(2), "ROUTINE/CHEMISTRY", -6)];
         for (patient, discipline, days) in labs {
             let when = at(today + Duration::days(days), 9, 49);

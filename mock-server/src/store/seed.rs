@@ -40,7 +40,7 @@ pub mod accounts {
     pub const OSCAR_USER: &str = "oscardoc";
     pub const OSCAR_PASSWORD: &str = "mac2002#";
     pub const OSCAR_PIN: &str = "1117";
-    pub const OSCAR_SECURITY_NO: i64 = 128;
+    pub const OSCAR_SECURITY_NO: super::Id = 128;
     pub const OSCAR_PROVIDER_NO: &str = "999998";
     /// OpenEMR's demo administrator.
     pub const OPENEMR_USER: &str = "admin";
@@ -862,7 +862,11 @@ fn seed_appointments(
             if !d.slot_is_free(&provider_no, date, start, end, None) {
                 continue;
             }
-            let patient = rng.gen_range(1..=cfg.patients as Id);
+            // Drawn as a 64-bit number, as ever: an `Id` draw takes other
+            // values from the generator, and the same seed must book the
+            // same patients.
+            let drawn = rng.gen_range(1..=i64::try_from(cfg.patients).unwrap_or(i64::MAX));
+            let patient = Id::try_from(drawn).unwrap_or(Id::MAX);
             let name = d
                 .patients
                 .get(patient)
@@ -1005,6 +1009,38 @@ mod tests {
         assert_eq!(names(&a), names(&b));
         assert_eq!(a.patients().len(), 50);
         assert!(a.appointments().len() > 50);
+    }
+
+    /// The clinic a seed lays out is part of what the mock promises: the
+    /// same seed books the same patients into the same slots, release to
+    /// release (a draw of another integer type takes other values).
+    #[test]
+    fn a_seed_books_the_patients_it_always_has() {
+        let d = generate(&SeedConfig {
+            today: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+            ..SeedConfig::default()
+        });
+        let booked: Vec<(Id, Option<Id>)> = d
+            .appointments()
+            .iter()
+            .take(8)
+            .map(|a| (a.id, a.patient.get()))
+            .collect();
+        assert_eq!(d.appointments().len(), 507);
+        assert_eq!(
+            booked,
+            [
+                (1, 18),
+                (2, 17),
+                (3, 49),
+                (4, 48),
+                (5, 13),
+                (6, 24),
+                (7, 46),
+                (8, 26)
+            ]
+            .map(|(a, p)| (a, Some(p)))
+        );
     }
 
     #[test]

@@ -109,18 +109,17 @@ impl<T> Default for Rows<T> {
 }
 
 impl<T> Rows<T> {
-    /// One past the last id of the run.
-    fn end(&self) -> Id {
-        self.base + self.slots as Id
+    /// One past the last id of the run, widened: a run that ends at
+    /// `Id::MAX` ends past every `Id`. (`slots` counts ids of one run, so
+    /// fewer than 2^32: the cast is exact.)
+    fn end(&self) -> i64 {
+        i64::from(self.base) + self.slots as i64
     }
 
     /// The chunk and the place in it of `id`'s slot, when it has one.
     fn slot(&self, id: Id) -> Option<(usize, usize)> {
-        if id < self.base || id >= self.end() {
-            return None;
-        }
-        let i = usize::try_from(id - self.base).ok()?;
-        Some((i >> CHUNK_BITS, i & (CHUNK - 1)))
+        let i = usize::try_from(i64::from(id) - i64::from(self.base)).ok()?;
+        (i < self.slots).then_some((i >> CHUNK_BITS, i & (CHUNK - 1)))
     }
 
     fn get(&self, id: Id) -> Option<&T> {
@@ -174,18 +173,25 @@ impl<T> Rows<T> {
             return;
         }
         // A gap this small is cheaper as empty slots than as a B-tree.
-        let gap_allowed = 16 + self.slots as Id / 8;
+        let gap_allowed = 16 + self.slots as i64 / 8;
         let end = self.end();
-        if id < end || id - end > gap_allowed {
+        let wide = i64::from(id);
+        if wide < end || wide - end > gap_allowed {
             self.sparse.insert(id, Box::new(row));
             return;
         }
-        for _ in end..id {
+        for _ in end..wide {
             self.push(None);
         }
         self.push(Some(row));
         // Rows put earlier under ids the run now covers move into it.
-        let moved: Vec<Id> = self.sparse.range(end..id).map(|(k, _)| *k).collect();
+        let moved: Vec<Id> = self
+            .sparse
+            .range(..id)
+            .rev()
+            .map(|(k, _)| *k)
+            .take_while(|k| i64::from(*k) >= end)
+            .collect();
         for k in moved {
             if let (Some(r), Some((c, i))) = (self.sparse.remove(&k), self.slot(k)) {
                 self.chunks[c][i] = Some(*r);
@@ -194,13 +200,13 @@ impl<T> Rows<T> {
     }
 
     /// Every row in id order: the sparse rows before the run, the run,
-    /// the sparse rows after it.
+    /// the sparse rows after it (no sparse row lies in the run).
     fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
         self.sparse
             .range(..self.base)
             .map(|(_, r)| &**r)
             .chain(self.chunks.iter().flatten().flatten())
-            .chain(self.sparse.range(self.end()..).map(|(_, r)| &**r))
+            .chain(self.sparse.range(self.base..).map(|(_, r)| &**r))
     }
 
     /// Gives back the part-empty chunk's spare capacity.
@@ -212,15 +218,12 @@ impl<T> Rows<T> {
     }
 }
 
-/// Row ids by uuid. The index holds only ids: a uuid lives in its row,
-/// which a lookup reads to confirm a match. An id that fits in 32 bits
-/// (all but ids a client chose far out) takes 4 bytes, in `narrow`; the
-/// rest take 8, in `wide`. Nothing iterates this index, so its hash
-/// order never shows.
+/// Row ids by uuid. The index holds only ids, 4 bytes each: a uuid
+/// lives in its row, which a lookup reads to confirm a match. Nothing
+/// iterates this index, so its hash order never shows.
 #[derive(Debug, Clone, Default)]
 struct UuidIndex {
-    narrow: HashTable<u32>,
-    wide: HashTable<Id>,
+    ids: HashTable<Id>,
     state: RandomState,
 }
 
@@ -229,7 +232,7 @@ impl UuidIndex {
     /// id order, so of two that share a uuid the later is found.
     fn build<T: Record>(rows: &Rows<T>) -> UuidIndex {
         let mut index = UuidIndex {
-            narrow: HashTable::with_capacity(rows.len),
+            ids: HashTable::with_capacity(rows.len),
             ..UuidIndex::default()
         };
         for row in rows.iter() {
@@ -246,52 +249,27 @@ impl UuidIndex {
 
     fn get<T: Record>(&self, key: UuidKey<'_>, rows: &Rows<T>) -> Option<Id> {
         let hash = self.hash(key);
-        self.narrow
-            .find(hash, |id| key_of(rows, Id::from(*id)) == Some(key))
-            .map(|id| Id::from(*id))
-            .or_else(|| {
-                self.wide
-                    .find(hash, |id| key_of(rows, *id) == Some(key))
-                    .copied()
-            })
+        self.ids
+            .find(hash, |id| key_of(rows, *id) == Some(key))
+            .copied()
     }
 
     /// Maps `key` to `id`, forgetting another row with that uuid.
     fn insert<T: Record>(&mut self, key: UuidKey<'_>, id: Id, rows: &Rows<T>) {
         let hash = self.hash(key);
-        let matches = |id: Id| key_of(rows, id) == Some(key);
-        if let Ok(entry) = self.narrow.find_entry(hash, |e| matches(Id::from(*e))) {
-            entry.remove();
-        }
-        if let Ok(entry) = self.wide.find_entry(hash, |e| matches(*e)) {
+        if let Ok(entry) = self.ids.find_entry(hash, |e| key_of(rows, *e) == Some(key)) {
             entry.remove();
         }
         let state = &self.state;
-        let rehash = |id: Id| key_of(rows, id).map_or(0, |k| hash_key(state, k));
-        match u32::try_from(id) {
-            Ok(narrow) => {
-                self.narrow
-                    .insert_unique(hash, narrow, |e| rehash(Id::from(*e)));
-            }
-            Err(_) => {
-                self.wide.insert_unique(hash, id, |e| rehash(*e));
-            }
-        }
+        self.ids.insert_unique(hash, id, |e| {
+            key_of(rows, *e).map_or(0, |k| hash_key(state, k))
+        });
     }
 
     fn remove(&mut self, key: UuidKey<'_>, id: Id) {
         let hash = self.hash(key);
-        match u32::try_from(id) {
-            Ok(narrow) => {
-                if let Ok(entry) = self.narrow.find_entry(hash, |e| *e == narrow) {
-                    entry.remove();
-                }
-            }
-            Err(_) => {
-                if let Ok(entry) = self.wide.find_entry(hash, |e| *e == id) {
-                    entry.remove();
-                }
-            }
+        if let Ok(entry) = self.ids.find_entry(hash, |e| *e == id) {
+            entry.remove();
         }
     }
 }
@@ -319,17 +297,29 @@ impl<T: Record> Table<T> {
     }
 
     /// Inserts a row under the next id, which it returns.
+    ///
+    /// # Panics
+    ///
+    /// When a row already holds the next id, rather than replace it:
+    /// once the ids have run up to `Id::MAX`, where MySQL refuses the
+    /// insert too. No request chooses an id, so that takes 2^31 inserts
+    /// into one table; this only makes sure none of them replaces a row.
     pub fn insert(&mut self, mut row: T) -> Id {
         let id = self.next_id;
+        assert!(
+            self.rows.get(id).is_none(),
+            "every id of the table is used: {id} is taken"
+        );
         row.set_id(id);
         self.put(row);
         id
     }
 
-    /// Inserts or replaces a row under its own id.
+    /// Inserts or replaces a row under its own id. The next id stays
+    /// past it, or at `Id::MAX` once a row holds that.
     pub fn put(&mut self, row: T) {
         let id = row.id();
-        self.next_id = self.next_id.max(id + 1);
+        self.next_id = self.next_id.max(id.saturating_add(1));
         if let Some(old) = self.rows.remove(id) {
             self.unindex(&old);
         }
@@ -610,7 +600,7 @@ mod tests {
     fn uuid_index_survives_growth_and_updates() {
         let mut t = Table::default();
         let ids: Vec<Id> = (0..2000)
-            .map(|i| t.insert(row(i, &format!("u{i}"), i)))
+            .map(|i| t.insert(row(i, &format!("u{i}"), i64::from(i))))
             .collect();
         for (i, id) in ids.iter().enumerate() {
             assert_eq!(t.by_uuid(&format!("u{i}")).unwrap().id, *id);
@@ -660,24 +650,25 @@ mod tests {
     }
 
     #[test]
-    fn ids_past_32_bits_are_indexed_like_any_other() {
+    fn ids_at_either_end_of_the_range_are_indexed_like_any_other() {
         let mut t = Table::default();
         let near = t.insert(row(1, "shared", 1));
-        let (far, negative) = (1i64 << 40, -3);
+        let (far, negative) = (Id::MAX - 1, Id::MIN);
         t.put(Row {
             id: far,
             ..row(1, "far", 1)
         });
         t.put(Row {
             id: negative,
-            patient_id: 1i64 << 35,
+            patient_id: -5,
             ..row(0, "negative", 1)
         });
         assert_eq!(t.by_uuid("far").unwrap().id, far);
         assert_eq!(t.by_uuid("negative").unwrap().id, negative);
+        assert_eq!(ids(&t), vec![negative, near, far]);
         let of = |t: &Table<Row>, p| t.for_patient(p).map(|r| r.id).collect::<Vec<_>>();
         assert_eq!(of(&t, 1), vec![near, far]);
-        assert_eq!(of(&t, 1 << 35), vec![negative]);
+        assert_eq!(of(&t, -5), vec![negative]);
         // A far row takes a uuid over from a near one, and gives it back.
         t.update(far, at(2), |r| r.uuid = "shared".into());
         assert_eq!(t.by_uuid("shared").unwrap().id, far);
@@ -687,9 +678,37 @@ mod tests {
             t.by_uuid("shared").is_none(),
             "the near row lost it, as before"
         );
-        t.update(near, at(3), |r| r.patient_id = 1 << 35);
-        assert_eq!(of(&t, 1 << 35), vec![negative, near]);
+        t.update(near, at(3), |r| r.patient_id = -5);
+        assert_eq!(of(&t, -5), vec![negative, near]);
         assert!(of(&t, 1).is_empty());
+    }
+
+    #[test]
+    fn the_last_id_is_handed_out_once_and_never_replaced() {
+        let mut t = Table::starting_at(Id::MAX - 1);
+        assert_eq!(t.insert(row(1, "a", 1)), Id::MAX - 1);
+        assert_eq!(t.insert(row(1, "b", 1)), Id::MAX);
+        assert_eq!(t.next_id(), Id::MAX, "no overflow past the end");
+        assert_eq!(ids(&t), vec![Id::MAX - 1, Id::MAX]);
+        assert_eq!(t.by_uuid("b").unwrap().id, Id::MAX);
+        let refused = |t: &mut Table<Row>| {
+            let insert = std::panic::AssertUnwindSafe(|| t.insert(row(2, "c", 2)));
+            std::panic::catch_unwind(insert).is_err()
+        };
+        assert!(refused(&mut t), "an insert must not replace the last row");
+        assert_eq!(t.get(Id::MAX).unwrap().uuid, "b");
+        // As in MySQL, the last id is free again once its row is gone.
+        t.remove(Id::MAX);
+        assert_eq!(t.insert(row(2, "d", 2)), Id::MAX);
+
+        let mut t = Table::default();
+        t.put(Row {
+            id: Id::MAX,
+            ..row(1, "top", 1)
+        });
+        assert_eq!(t.next_id(), Id::MAX);
+        assert!(refused(&mut t));
+        assert_eq!(ids(&t), vec![Id::MAX]);
     }
 
     #[test]
@@ -747,7 +766,7 @@ mod tests {
         let mut t = Table::default();
         let n = 3 * CHUNK as Id + 5;
         for i in 0..n {
-            t.insert(row(i % 7, &format!("u{i}"), i));
+            t.insert(row(i % 7, &format!("u{i}"), i64::from(i)));
         }
         t.remove(CHUNK as Id);
         t.compact();
@@ -789,7 +808,7 @@ mod tests {
         deferred.defer_indexes();
         for t in [&mut kept, &mut deferred] {
             for i in 0..50 {
-                t.insert(row((i * 7) % 5, &format!("u{i}"), i));
+                t.insert(row((i * 7) % 5, &format!("u{i}"), i64::from(i)));
             }
             t.update(3, at(99), |r| r.patient_id = 9);
             t.remove(10);

@@ -707,7 +707,7 @@ fn write_patient(c: &Call<'_>) -> Answer {
                     ..Default::default()
                 };
                 super::standard::apply_patient(&mut p, &fields);
-                p.chart_no = format!("{:06}", 1000 + d.patients().next_id()).into();
+                p.chart_no = format!("{:06}", 1000 + i64::from(d.patients().next_id())).into();
                 d.insert_patient(p, now)
             }
         };

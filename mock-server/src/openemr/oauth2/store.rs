@@ -98,7 +98,7 @@ pub struct LoggedIn {
     pub uuid: String,
     pub username: String,
     /// The patient's `pid` (patient role).
-    pub pid: Option<i64>,
+    pub pid: Option<crate::store::Id>,
     pub email: String,
     pub first_name: String,
     pub last_name: String,

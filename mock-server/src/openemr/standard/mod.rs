@@ -579,6 +579,9 @@ pub fn handle(c: &Call<'_>) -> Answer {
 
 // ---- shared pieces ------------------------------------------------------
 
+/// A path segment as a row id. Text that is no `Id` (not a number, or
+/// one past `Id`'s range) is -1, which no row has: ids count up from 1,
+/// so it is answered as an unknown id.
 fn num(s: &str) -> Id {
     s.trim().parse().unwrap_or(-1)
 }
@@ -883,9 +886,9 @@ const PATIENT_SEARCH: &[&str] = &[
 
 /// The ids (in id order) of the patients whose names can match the
 /// query's `lname` and `fname`, or `None` when neither is given.
-fn patient_name_candidates(c: &Call<'_>, d: &Data) -> Option<Vec<i64>> {
+fn patient_name_candidates(c: &Call<'_>, d: &Data) -> Option<Vec<Id>> {
     use crate::store::NamePart;
-    let mut out: Option<Vec<i64>> = None;
+    let mut out: Option<Vec<Id>> = None;
     for (k, want) in &c.query {
         let part = match k.as_str() {
             "lname" => NamePart::Family,
@@ -995,7 +998,7 @@ fn patient_create(c: &Call<'_>, ok: StatusCode) -> Answer {
         };
         apply_patient(&mut p, &input);
         if p.chart_no.is_empty() {
-            p.chart_no = format!("{:06}", 1000 + d.patients().next_id()).into();
+            p.chart_no = format!("{:06}", 1000 + i64::from(d.patients().next_id())).into();
         }
         let uuid = p.uuid.clone();
         let id = d.insert_patient(p, now);

@@ -198,7 +198,8 @@ pub fn validate(set: &str, mode: Mode, input: &Map<String, Value>, d: &Data) -> 
 
 /// The existence checks OpenEMR's validators run in callbacks.
 fn callback(kind: &str, value: &str, d: &Data) -> bool {
-    let id = || value.trim().parse::<i64>().ok();
+    // A number past `Id`'s range names no row, as an unknown one.
+    let id = || value.trim().parse::<crate::store::Id>().ok();
     match kind {
         "patient" => d.patients().by_uuid(value).is_some(),
         "facility" => id().is_some_and(|i| d.facilities.get(i).is_some()),

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::super::vitals::{self, Form};
 use crate::store::{
-    Allergy, Appointment, Data, Document, Drug, Encounter, Facility, Immunization,
+    Allergy, Appointment, Data, Document, Drug, Encounter, Facility, Id, Immunization,
     InsuranceCompany, InsurancePolicy, LabResult, Medication, Message, Note, Prescription, Problem,
     Provider, Timestamp, Transaction,
 };
@@ -23,7 +23,7 @@ fn ext(map: &crate::store::Ext, k: &str) -> String {
     map.get(k).cloned().unwrap_or_default().to_string()
 }
 
-fn patient_uuid(d: &Data, pid: i64) -> String {
+fn patient_uuid(d: &Data, pid: Id) -> String {
     d.patients()
         .get(pid)
         .map(|p| p.uuid.clone())
@@ -47,7 +47,7 @@ pub fn username(d: &Data, provider_no: &str) -> String {
         .to_string()
 }
 
-pub fn facility_name(d: &Data, id: Option<i64>) -> String {
+pub fn facility_name(d: &Data, id: Option<Id>) -> String {
     id.and_then(|i| d.facilities.get(i))
         .map(|f| f.name.clone())
         .unwrap_or_default()
@@ -57,7 +57,7 @@ pub fn facility_name(d: &Data, id: Option<i64>) -> String {
 /// OpenEMR calendar categories are the store's appointment types.
 pub fn category_name(d: &Data, catid: &str) -> String {
     catid
-        .parse::<i64>()
+        .parse::<Id>()
         .ok()
         .and_then(|i| d.appointment_types.get(i))
         .map(|t| t.name.clone())
@@ -73,7 +73,7 @@ pub fn encounter(d: &Data, e: &Encounter) -> Value {
         .unwrap_or_default();
     let billing = ext(&e.ext, "billing_facility");
     let billing_name = billing
-        .parse::<i64>()
+        .parse::<Id>()
         .ok()
         .map(|i| facility_name(d, Some(i)))
         .unwrap_or_default();
@@ -154,12 +154,12 @@ pub fn severity_word(code: &str) -> &'static str {
 /// `ListService` rows (`lists` table): medication, surgery, dental.
 /// `dates` is the row's (begin, end).
 pub fn list_row(
-    id: i64,
+    id: Id,
     kind: &str,
     title: &str,
     dates: (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>),
     diagnosis: &str,
-    pid: i64,
+    pid: Id,
     at: &Timestamp,
 ) -> Value {
     json!({

@@ -134,7 +134,7 @@ impl Bean for PatientBean<'_> {
             p.birth_date
                 .map_or(Prop::Str(""), |b| Prop::Digits(part(b), width))
         };
-        out.put("demographicNo", Prop::Int(p.id));
+        out.put("demographicNo", Prop::Int(i64::from(p.id)));
         out.put("title", Prop::Str(&p.title));
         out.put("firstName", Prop::Str(&p.first_name));
         out.put("lastName", Prop::Str(&p.last_name));
@@ -483,7 +483,7 @@ pub fn document(doc: &Document) -> Value {
 pub fn lab(l: &LabResult, d: &Data) -> Value {
     let patient = l.patient.get().and_then(|id| d.patients().get(id));
     json!({
-        "id": l.id, "fileUploadCheckId": l.id + 8, "base64EncodedeMessage": null,
+        "id": l.id, "fileUploadCheckId": i64::from(l.id) + 8, "base64EncodedeMessage": null,
         "type": l.lab_type, "serviceName": l.lab_type, "created": at(l.created), "fileName": l.file_name,
         "demographicNo": l.patient, "demographicName": patient.map(Patient::display_name),
         "hin": patient.map(|p| p.hin.clone()),

@@ -31,6 +31,7 @@ use super::signature::Signature;
 use super::types::{tsv, JType, Registry};
 use super::{Call, Outcome, Variant};
 use crate::error::Failure;
+use crate::store::Id;
 
 /// One row of the table, with the signature of the operation it answers.
 #[derive(Debug, Clone)]
@@ -285,7 +286,7 @@ fn constant(call: &mut Call<'_>) -> Outcome {
 }
 
 /// A row of a collection: its id, patient and bean.
-pub type RowBean = (i64, Option<i64>, Value);
+pub type RowBean = (Id, Option<Id>, Value);
 
 /// The rows of a collection: a typed part of the store or a records table.
 pub fn rows(call: &Call<'_>, coll: &str) -> Vec<RowBean> {
@@ -526,7 +527,7 @@ pub fn missing(call: &Call<'_>, what: &str) -> Outcome {
     }
 }
 
-fn find(call: &Call<'_>) -> Result<(String, i64, Value), Outcome> {
+fn find(call: &Call<'_>) -> Result<(String, Id, Value), Outcome> {
     let b = call.behaviour;
     let coll = b.param("coll").unwrap_or_default().to_owned();
     let filters = b.param("where").unwrap_or("");
@@ -545,11 +546,12 @@ fn find(call: &Call<'_>) -> Result<(String, i64, Value), Outcome> {
     let Some(id) = id.as_i64().or_else(|| plain(&id).parse().ok()) else {
         return Err(missing(call, &coll));
     };
+    // Compared as sent: a number past `Id`'s range is no row's.
     match rows(call, &coll)
         .into_iter()
-        .find(|(rid, _, bean)| *rid == id && passes(call, bean, filters))
+        .find(|(rid, _, bean)| i64::from(*rid) == id && passes(call, bean, filters))
     {
-        Some((_, _, bean)) => Ok((coll, id, bean)),
+        Some((rid, _, bean)) => Ok((coll, rid, bean)),
         None => Err(missing(call, &coll)),
     }
 }
@@ -667,6 +669,8 @@ fn create(call: &mut Call<'_>) -> Outcome {
                 .and_then(|v| v.as_i64().or_else(|| plain(v).parse().ok()))
         })
         .flatten()
+        // An unknown id (past `Id`'s range too) makes a new row.
+        .and_then(|id| Id::try_from(id).ok())
         .filter(|id| *id > 0 && call.read(|d| d.records.get(&coll, *id).is_some()));
     let id = match existing {
         Some(id) => {

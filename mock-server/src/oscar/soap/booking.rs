@@ -146,12 +146,12 @@ pub fn types_by_provider(call: &mut Call) -> Outcome {
 /// `getExternalAppointmentTypes(demographicNo)`.
 pub fn external_types(call: &mut Call) -> Outcome {
     let patient = call.int(0);
-    Ok(Some(Val::List(call.read(
-        |d| match patient.and_then(|p| d.patients().get(p)) {
+    Ok(Some(Val::List(call.read(|d| {
+        match patient.and_then(|p| d.patients().get(Id::try_from(p).ok()?)) {
             Some(_) => bookable_types(d),
             None => Vec::new(),
-        },
-    ))))
+        }
+    }))))
 }
 
 fn booking_error(code: &str, description: &str) -> Obj {
@@ -167,6 +167,7 @@ pub fn find(call: &mut Call) -> Outcome {
         r.set("bookingError", booking_error("ERROR", "System Error"));
         Ok(Some(Val::Obj(r)))
     };
+    // A number past `Id`'s range is no type's: the same error as an unknown one.
     let Some(type_id) = call.string(1).and_then(|t| t.trim().parse::<Id>().ok()) else {
         return system_error();
     };
@@ -183,7 +184,7 @@ pub fn find(call: &mut Call) -> Outcome {
     let signer = &call.state.soap.slots;
     let found = call.read(|d| {
         let kind = d.appointment_types.get(type_id).filter(|t| t.bookable)?;
-        d.patients().get(patient)?;
+        let patient = d.patients().get(Id::try_from(patient).ok()?)?.id;
         let providers = booking_providers(d);
         let mut options: Vec<(NaiveDate, NaiveTime, String)> = Vec::new();
         let mut last_day = None;
@@ -216,9 +217,9 @@ pub fn find(call: &mut Call) -> Outcome {
                 )
             })
             .collect();
-        Some((options, last_day, names, kind.id))
+        Some((options, last_day, names, kind.id, patient))
     });
-    let Some((options, last_day, names, kind_id)) = found else {
+    let Some((options, last_day, names, kind_id, patient)) = found else {
         return system_error();
     };
     let items: Vec<Val> = options

@@ -289,14 +289,15 @@ pub fn limit(n: Option<i64>) -> usize {
     })
 }
 
-/// Filters of the generic list kinds.
+/// Filters of the generic list kinds. The patient and program are the
+/// client's numbers: one past `Id`'s range matches no row.
 #[derive(Debug, Default)]
 pub struct Query {
     pub after: Option<Timestamp>,
     pub by_creation: bool,
-    pub patient: Option<Id>,
+    pub patient: Option<i64>,
     pub provider: Option<String>,
-    pub program: Option<Id>,
+    pub program: Option<i64>,
     pub limit: usize,
     pub gmt: bool,
 }
@@ -373,20 +374,28 @@ impl Row for AppointmentArchive {
 /// return them (change time for delta sync, id otherwise).
 fn select<'a, T: Row>(d: &Data, table: &'a Table<T>, q: &Query) -> Vec<&'a T> {
     if let Some(p) = q.program {
-        if d.programs.get(p).is_none() {
+        if Id::try_from(p)
+            .ok()
+            .and_then(|p| d.programs.get(p))
+            .is_none()
+        {
             return Vec::new();
         }
     }
     let keep = |r: &&T| {
-        q.patient.is_none_or(|p| r.patient_id() == Some(p))
+        q.patient
+            .is_none_or(|p| r.patient_id().map(i64::from) == Some(p))
             && q.provider.as_deref().is_none_or(|p| r.provider() == p)
             && q.program
-                .is_none_or(|p| r.program().is_none_or(|rp| rp == p))
+                .is_none_or(|p| r.program().is_none_or(|rp| i64::from(rp) == p))
     };
     let rows: Box<dyn Iterator<Item = &'a T>> = match (q.after, q.by_creation, q.patient) {
         (Some(after), true, _) => Box::new(table.iter().filter(move |r| r.created_at() > after)),
         (Some(after), false, _) => Box::new(table.updated_after(after)),
-        (None, _, Some(p)) => Box::new(table.for_patient(p)),
+        (None, _, Some(p)) => match Id::try_from(p) {
+            Ok(p) => Box::new(table.for_patient(p)),
+            Err(_) => Box::new(std::iter::empty()),
+        },
         (None, _, None) => Box::new(table.iter()),
     };
     rows.filter(keep).take(q.limit).collect()
@@ -437,8 +446,10 @@ fn prescription(d: &Data, p: &Prescription) -> Obj {
     transfer::prescription(p, &drugs)
 }
 
-/// One row of an entity by id, as its transfer object.
-pub fn by_id(d: &Data, entity: &str, id: Id, gmt: bool) -> Option<Val> {
+/// One row of an entity by the client's number, as its transfer object:
+/// none for a number past `Id`'s range, as for an unknown one.
+pub fn by_id(d: &Data, entity: &str, id: i64, gmt: bool) -> Option<Val> {
+    let id = Id::try_from(id).ok()?;
     let o = match entity {
         "demographic" => transfer::demographic(d.patients().get(id)?, false),
         "demographic2" => transfer::demographic(d.patients().get(id)?, true),

@@ -82,7 +82,7 @@ const HANDLERS: &[(&str, Handler)] = &[
                 let mut ids: Vec<Id> = d
                     .appointments()
                     .iter()
-                    .filter(|a| program.is_none_or(|p| a.program_id == p))
+                    .filter(|a| program.is_none_or(|p| i64::from(a.program_id) == p))
                     .filter(|a| provider.as_deref().is_none_or(|p| a.provider_no == p))
                     .filter_map(|a| a.patient.get())
                     .collect();
@@ -182,7 +182,8 @@ const HANDLERS: &[(&str, Handler)] = &[
             let program = c.int(0);
             let provider = c.string(1).map(str::to_owned);
             Ok(Some(c.read(|d| {
-                if program.is_some_and(|p| d.programs.get(p).is_none()) {
+                let known = |p: i64| Id::try_from(p).is_ok_and(|p| d.programs.get(p).is_some());
+                if program.is_some_and(|p| !known(p)) {
                     return ints(Vec::new());
                 }
                 ints(
@@ -204,7 +205,9 @@ const HANDLERS: &[(&str, Handler)] = &[
                 ints(
                     d.patients()
                         .iter()
-                        .filter(|p| p.id > start && p.ext.contains_key(MY_OSCAR_USER_NAME))
+                        .filter(|p| {
+                            i64::from(p.id) > start && p.ext.contains_key(MY_OSCAR_USER_NAME)
+                        })
                         .take(n)
                         .map(|p| p.id)
                         .collect(),
@@ -213,7 +216,7 @@ const HANDLERS: &[(&str, Handler)] = &[
         },
     ),
     ("DemographicService.getDemographics", |c| {
-        let ids: Vec<Id> = c
+        let ids: Vec<i64> = c
             .list(0)
             .into_iter()
             .filter_map(|v| match v {
@@ -224,7 +227,7 @@ const HANDLERS: &[(&str, Handler)] = &[
         Ok(Some(c.read(|d| {
             list(
                 ids.iter()
-                    .filter_map(|id| d.patients().get(*id))
+                    .filter_map(|id| d.patients().get(Id::try_from(*id).ok()?))
                     .map(|p| transfer::demographic(p, false)),
             )
         })))
@@ -330,7 +333,7 @@ const HANDLERS: &[(&str, Handler)] = &[
         |c| {
             let id = c.int(0).unwrap_or(0);
             Ok(Some(c.read(|d| {
-                let Some(doc) = d.documents.get(id) else {
+                let Some(doc) = Id::try_from(id).ok().and_then(|id| d.documents.get(id)) else {
                     return Val::List(Vec::new());
                 };
                 list(
@@ -389,7 +392,7 @@ pub fn run(key: &str, call: &mut Call) -> Outcome {
 }
 
 fn ints(ids: Vec<Id>) -> Val {
-    Val::List(ids.into_iter().map(Val::Int).collect())
+    Val::List(ids.into_iter().map(Val::from).collect())
 }
 
 fn not_found(kind: &str, id: impl std::fmt::Display) -> SoapFault {
@@ -462,8 +465,13 @@ fn appointments_for_patient(c: &mut Call, gmt: bool) -> Outcome {
     let patient = c.int(0).unwrap_or(0);
     let start = usize::try_from(c.int(1).unwrap_or(0)).unwrap_or(0);
     let n = limit(c.int(2));
+    // A number past `Id`'s range is no patient's: no appointments.
+    let patient = Id::try_from(patient).ok();
     Ok(Some(c.read(|d| {
-        let mut rows: Vec<&Appointment> = d.appointments().for_patient(patient).collect();
+        let mut rows: Vec<&Appointment> = patient
+            .into_iter()
+            .flat_map(|p| d.appointments().for_patient(p))
+            .collect();
         // Newest first, as the DAO orders them.
         rows.sort_by_key(|a| std::cmp::Reverse((a.date, a.start)));
         list(
@@ -525,14 +533,14 @@ fn add_appointment(c: &mut Call) -> Outcome {
         return Err(SoapFault::server(""));
     };
     let id = insert_appointment(c, &t, false)?;
-    Ok(Some(Val::Int(id)))
+    Ok(Some(Val::from(id)))
 }
 
 /// Adds an appointment from a transfer; OSCAR's `addAppointment` does not
 /// look for conflicts, the booking paths do (`require_free`).
 fn insert_appointment(c: &Call, t: &Obj, require_free: bool) -> Result<Id, SoapFault> {
     let mut a = Appointment::default();
-    transfer::apply_appointment(&mut a, t).map_err(SoapFault::server)?;
+    transfer::apply_appointment(&mut a, t)?;
     let me = c.provider_no();
     if a.last_update_user.is_empty() {
         a.last_update_user = me.clone().into();
@@ -560,11 +568,15 @@ fn update_appointment(c: &mut Call) -> Outcome {
     let now = c.now();
     let me = c.provider_no();
     c.write(|d| {
-        if d.appointments().get(id).is_none() {
+        // A number past `Id`'s range is no appointment's.
+        let Some(id) = Id::try_from(id)
+            .ok()
+            .filter(|id| d.appointments().get(*id).is_some())
+        else {
             return Err(not_found("appointment", id));
-        }
+        };
         let mut changed = d.appointments().get(id).cloned().unwrap_or_default();
-        transfer::apply_appointment(&mut changed, &t).map_err(SoapFault::server)?;
+        transfer::apply_appointment(&mut changed, &t)?;
         if t.str("lastUpdateUser").is_none() {
             changed.last_update_user = me.into();
         }
@@ -796,7 +808,7 @@ fn cancel_appointment(c: &mut Call) -> Outcome {
     let now = c.now();
     let me = c.provider_no();
     c.write(|d| {
-        d.update_appointment(id, now, |a| {
+        d.update_appointment(id_from("appointment", id)?, now, |a| {
             a.status = "C".into();
             a.last_update_user = me.into();
         })
@@ -817,6 +829,9 @@ fn confirm(c: &Call, t: Option<&Obj>) -> bool {
     let by = t.str("confirmedBy").unwrap_or_default().to_owned();
     let by_type = t.str("confirmedByType").unwrap_or_default().to_owned();
     c.write(|d| {
+        let Ok(id) = Id::try_from(id) else {
+            return false;
+        };
         d.update_appointment(id, now, |a| {
             a.confirmed_at = Some(at.into());
             a.confirmed_by = by.into();
@@ -919,7 +934,7 @@ fn search_by_attributes(c: &mut Call) -> Outcome {
 fn phr_verification(c: &mut Call) -> Outcome {
     let id = c.int(0).unwrap_or(0);
     Ok(c.read(|d| {
-        let p = d.patients().get(id)?;
+        let p = d.patients().get(Id::try_from(id).ok()?)?;
         let level = p.ext.get("phrVerification.level")?;
         let mut o = Obj::new("phrVerificationTransfer");
         o.set("demographicNo", p.id)
@@ -935,8 +950,9 @@ fn phr_verification(c: &mut Call) -> Outcome {
 fn phr_level_at_least(c: &mut Call, level: u32) -> Outcome {
     let id = c.int(0).unwrap_or(0);
     Ok(Some(Val::Bool(c.read(|d| {
-        d.patients()
-            .get(id)
+        Id::try_from(id)
+            .ok()
+            .and_then(|id| d.patients().get(id))
             .and_then(|p| p.ext.get("phrVerification.level"))
             .and_then(|l| l.trim_start_matches('+').parse::<u32>().ok())
             .is_some_and(|l| l >= level)
@@ -973,7 +989,7 @@ fn write_phr_id(c: &mut Call) -> Outcome {
     let now = c.now();
     let me = c.provider_no();
     c.write(|d| {
-        d.update_patient(id, now, |p| {
+        d.update_patient(id_from("patient", id)?, now, |p| {
             p.ext.insert(MY_OSCAR_USER_NAME.into(), phr.into());
             p.last_update_user = me.into();
         })
@@ -1039,7 +1055,7 @@ fn add_demographic(c: &mut Call) -> Outcome {
     }
     let now = c.now();
     let id = c.write(|d| d.insert_patient(p, now));
-    Ok(Some(Val::Int(id)))
+    Ok(Some(Val::from(id)))
 }
 
 /// `addDemographicWithValidation`: the fields a chart cannot be without.
@@ -1079,12 +1095,14 @@ fn update_demographic(c: &mut Call) -> Outcome {
     let now = c.now();
     let me = c.provider_no();
     let updated = c.write(|d| {
-        let mut p = d.patients().get(id)?.clone();
+        // A number past `Id`'s range is no patient's.
+        let known = Id::try_from(id).ok()?;
+        let mut p = d.patients().get(known)?.clone();
         transfer::apply_demographic(&mut p, &t);
         if t.str("lastUpdateUser").is_none() {
             p.last_update_user = me.into();
         }
-        Some(validate_demographic(&p).map(|()| d.update_patient(id, now, |x| *x = p)))
+        Some(validate_demographic(&p).map(|()| d.update_patient(known, now, |x| *x = p)))
     });
     match updated {
         None => Err(SoapFault::declared(
@@ -1109,7 +1127,7 @@ const CONTACT_TYPES: &[(i64, &str)] = &[
 fn demographic_contacts(c: &mut Call) -> Outcome {
     let id = c.int(0).unwrap_or(0);
     let kind = c.int(1).unwrap_or(0);
-    let exists = c.read(|d| d.patients().get(id).is_some());
+    let exists = c.read(|d| Id::try_from(id).is_ok_and(|id| d.patients().get(id).is_some()));
     if !exists {
         return Err(SoapFault::declared(
             "Exception",
@@ -1176,7 +1194,7 @@ fn add_measurement(c: &mut Call) -> Outcome {
         return Err(SoapFault::server(""));
     };
     let now = c.now();
-    let mut m = transfer::new_measurement(&t, now).map_err(SoapFault::server)?;
+    let mut m = transfer::new_measurement(&t, now)?;
     if m.provider_no.is_empty() {
         m.provider_no = c.provider_no().into();
     }
@@ -1187,7 +1205,7 @@ fn add_measurement(c: &mut Call) -> Outcome {
         m.last_update = at.into();
         Ok::<_, StoreError>(d.measurements.insert(m))
     });
-    id.map(|id| Some(Val::Int(id))).map_err(store_fault)
+    id.map(|id| Some(Val::from(id))).map_err(store_fault)
 }
 
 /// Juno `addDocument(fileName, base64 contents, providerNo, demographicNo)`:
@@ -1200,7 +1218,9 @@ fn add_document(c: &mut Call) -> Outcome {
         .decode(contents.trim())
         .map_err(|_| SoapFault::declared("IOException", "Illegal base64 character"))?;
     let provider_no = c.string(2).unwrap_or_default().to_owned();
-    let patient = c.string(3).and_then(|p| p.trim().parse::<Id>().ok());
+    // Any number is looked up: one past `Id`'s range is refused as an
+    // unknown patient is; text that is not a number files to no one.
+    let patient = c.string(3).and_then(|p| p.trim().parse::<i64>().ok());
     if file_name.is_empty() {
         return Err(SoapFault::declared("IOException", "No file name"));
     }
@@ -1211,6 +1231,7 @@ fn add_document(c: &mut Call) -> Outcome {
     };
     let now = c.now();
     let id = c.write(|d| {
+        let patient = patient.map(|p| id_from("patient", p)).transpose()?;
         if let Some(p) = patient {
             d.patient(p)?;
         }
@@ -1253,8 +1274,8 @@ fn add_billing(c: &Call, t: Option<&Obj>) -> Result<String, SoapFault> {
     }
     let now = c.now();
     let record = BillingRecord {
-        patient: t.int("demographicNo").into(),
-        appointment_id: t.int("appointmentNo").into(),
+        patient: transfer::reference(t, "demographicNo")?.into(),
+        appointment_id: transfer::reference(t, "appointmentNo")?.into(),
         practitioner_no: t
             .str("practitionerNo")
             .unwrap_or_default()

@@ -4,6 +4,7 @@
 
 use chrono::{Datelike, Duration, NaiveTime, Utc};
 
+use super::fault::SoapFault;
 use super::xml::{day, instant, local, no_date, s, Obj, Val};
 use crate::store::*;
 
@@ -217,9 +218,29 @@ pub fn missing_column(column: &str) -> String {
     )
 }
 
+/// A number of a transfer that is kept as a reference no lookup checks:
+/// one past `Id`'s range cannot be kept, and is refused as a number that
+/// does not parse is (JAXB's unmarshalling error).
+pub fn reference(t: &Obj, name: &str) -> Result<Option<Id>, SoapFault> {
+    t.int(name)
+        .map(|n| {
+            Id::try_from(n)
+                .map_err(|_| SoapFault::client(format!("Unmarshalling Error: Not a number: {n}")))
+        })
+        .transpose()
+}
+
+/// A patient number of a transfer, which the store checks: one past
+/// `Id`'s range is no patient's, and fails as an unknown one does (the
+/// caller reports it where that check would).
+fn patient_number(t: &Obj, name: &str) -> Option<Result<Id, SoapFault>> {
+    t.int(name)
+        .map(|n| id_from("patient", n).map_err(|e| SoapFault::server(e.to_string())))
+}
+
 /// Applies an `AppointmentTransfer` to an appointment (new or existing):
 /// times are read on the clinic's clock.
-pub fn apply_appointment(a: &mut Appointment, t: &Obj) -> Result<(), String> {
+pub fn apply_appointment(a: &mut Appointment, t: &Obj) -> Result<(), SoapFault> {
     let zone = super::xml::server_zone();
     if let Some(start) = t.time("appointmentStartDateTime") {
         let start = start.with_timezone(&zone);
@@ -249,22 +270,25 @@ pub fn apply_appointment(a: &mut Appointment, t: &Obj) -> Result<(), String> {
     set(&mut a.booking_source, "bookingSource");
     set(&mut a.creator, "creator");
     set(&mut a.last_update_user, "lastUpdateUser");
-    if let Some(d) = t.int("demographicNo") {
+    let patient = patient_number(t, "demographicNo").transpose();
+    if let Ok(Some(d)) = patient {
         a.patient = (d != 0).then_some(d).into();
     }
-    if let Some(p) = t.int("programId") {
+    if let Some(p) = reference(t, "programId")? {
         a.program_id = p;
     }
+    let missing = |column| Err(SoapFault::server(missing_column(column)));
     if a.provider_no.is_empty() {
-        return Err(missing_column("providerNo"));
+        return missing("providerNo");
     }
     if t.time("appointmentStartDateTime").is_none() && a.id == 0 {
-        return Err(missing_column("startTime"));
+        return missing("startTime");
     }
     if t.time("appointmentEndDateTime").is_none() && a.id == 0 {
-        return Err(missing_column("endTime"));
+        return missing("endTime");
     }
-    Ok(())
+    // The store's patient check comes next.
+    patient.map(|_| ())
 }
 
 pub fn appointment_type(t: &AppointmentType) -> Obj {
@@ -351,7 +375,7 @@ pub fn provider_properties(p: &Provider, name: Option<&str>) -> Vec<Val> {
         .filter(|(_, (k, _))| name.is_none_or(|n| n == k.as_str()))
         .map(|(i, (k, v))| {
             let mut o = Obj::new("providerPropertyTransfer");
-            o.set("id", p.id * 1000 + i as i64 + 1)
+            o.set("id", i64::from(p.id) * 1000 + i as i64 + 1)
                 .set("name", k)
                 .set("value", v);
             Val::Obj(o)
@@ -426,7 +450,7 @@ pub fn program_providers(p: &Program, providers: &Table<Provider>) -> Vec<Val> {
                     _ => 4,
                 });
             let mut o = Obj::new("programProviderTransfer");
-            o.set("id", p.id * 1000 + i as i64 + 1)
+            o.set("id", i64::from(p.id) * 1000 + i as i64 + 1)
                 .set("programId", p.id)
                 .set("providerNo", no)
                 .set("roleId", role);
@@ -461,7 +485,7 @@ pub fn prevention(p: &Immunization) -> Obj {
         .enumerate()
         .map(|(i, (k, v))| {
             let mut e = Obj::new("preventionExtTransfer");
-            e.set("id", p.id * 1000 + i as i64 + 1)
+            e.set("id", i64::from(p.id) * 1000 + i as i64 + 1)
                 .set("preventionId", p.id)
                 .set("key", k)
                 .set("value", v);
@@ -501,14 +525,18 @@ pub fn measurement(m: &Measurement) -> Obj {
 }
 
 /// A measurement from a `MeasurementTransfer` (`addMeasurement`).
-pub fn new_measurement(t: &Obj, now: Timestamp) -> Result<Measurement, String> {
-    let patient_id = t
-        .int("demographicId")
-        .ok_or_else(|| "not-null property references a null or transient value : org.oscarehr.common.model.Measurement.demographicId".to_owned())?;
+pub fn new_measurement(t: &Obj, now: Timestamp) -> Result<Measurement, SoapFault> {
+    let null = |column: &str| {
+        SoapFault::server(format!("not-null property references a null or transient value : org.oscarehr.common.model.Measurement.{column}"))
+    };
+    let appointment = reference(t, "appointmentNo")?;
+    let patient = patient_number(t, "demographicId").ok_or_else(|| null("demographicId"))?;
     let kind = t.str("type").unwrap_or_default().to_owned();
     if kind.is_empty() {
-        return Err("not-null property references a null or transient value : org.oscarehr.common.model.Measurement.type".into());
+        return Err(null("type"));
     }
+    // The store's patient check comes next.
+    let patient_id = patient?;
     Ok(Measurement {
         patient_id,
         kind: kind.into(),
@@ -523,7 +551,7 @@ pub fn new_measurement(t: &Obj, now: Timestamp) -> Result<Measurement, String> {
             .time("dateObserved")
             .map_or(now.into(), |d| d.with_timezone(&Utc).into()),
         provider_no: t.str("providerNo").unwrap_or_default().to_owned().into(),
-        appointment_id: t.int("appointmentNo").filter(|a| *a != 0).into(),
+        appointment_id: appointment.filter(|a| *a != 0).into(),
         ..Measurement::default()
     })
 }

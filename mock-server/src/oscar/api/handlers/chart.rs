@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::super::behaviour::body_value;
 use super::super::render::{plain, prop};
 use super::super::{Call, Outcome};
-use super::util::{body_str, generic, npe, pdf_outcome};
+use super::util::{body_str, generic, npe, of_patient as of, pdf_outcome};
 use crate::store::{Data, Id};
 
 /// A `SummaryItemTo1`.
@@ -17,8 +17,14 @@ fn item(id: Id, name: String, date: Value, kind: &str, classification: &str) -> 
            "abnormalFlag": false, "indicatorClass": null, "warning": null, "type": kind, "editor": null, "extra": null})
 }
 
-/// The items of one chart summary.
-fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
+/// The patient a path names: `None` for a number past `Id`'s range,
+/// which is no one's and so reads as an unknown patient.
+fn path_patient(call: &Call<'_>) -> Option<Option<Id>> {
+    call.path_id("demographicNo").map(|p| Id::try_from(p).ok())
+}
+
+/// The items of one chart summary (empty lists for `p` `None`).
+fn summary_items(d: &Data, p: Option<Id>, code: &str) -> Option<(String, Vec<Value>)> {
     let notes_with = |issue: &str| -> Vec<Value> {
         let ids: Vec<i64> = d
             .records
@@ -33,9 +39,8 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
             })
             .filter_map(|r| r.fields.get("noteId").and_then(Value::as_i64))
             .collect();
-        d.notes
-            .for_patient(p)
-            .filter(|n| ids.contains(&n.id) && !n.archived)
+        of(&d.notes, p)
+            .filter(|n| ids.contains(&i64::from(n.id)) && !n.archived)
             .map(|n| {
                 item(
                     n.id,
@@ -50,8 +55,7 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
     Some(match code {
         "allergies" => (
             "Allergies".into(),
-            d.allergies
-                .for_patient(p)
+            of(&d.allergies, p)
                 .filter(|a| !a.archived)
                 .map(|a| {
                     item(
@@ -66,8 +70,7 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
         ),
         "meds" => (
             "Medications".into(),
-            d.medications
-                .for_patient(p)
+            of(&d.medications, p)
                 .filter(|m| !m.archived)
                 .map(|m| {
                     item(
@@ -82,8 +85,7 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
         ),
         "preventions" => (
             "Preventions".into(),
-            d.immunizations
-                .for_patient(p)
+            of(&d.immunizations, p)
                 .filter(|i| !i.deleted)
                 .map(|i| {
                     item(
@@ -98,8 +100,7 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
         ),
         "ongoingconcerns" => (
             "Ongoing Concerns".into(),
-            d.problems
-                .for_patient(p)
+            of(&d.problems, p)
                 .map(|x| {
                     item(
                         x.id,
@@ -130,7 +131,7 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
             "Incoming".into(),
             d.documents
                 .iter()
-                .filter(|x| x.patient == Some(p))
+                .filter(|x| p.is_some() && x.patient == p)
                 .map(|x| {
                     item(
                         x.id,
@@ -140,15 +141,20 @@ fn summary_items(d: &Data, p: Id, code: &str) -> Option<(String, Vec<Value>)> {
                         "",
                     )
                 })
-                .chain(d.labs.iter().filter(|l| l.patient == Some(p)).map(|l| {
-                    item(
-                        l.id,
-                        l.accession.to_string(),
-                        json!(l.created.get().to_rfc3339()),
-                        "lab",
-                        "",
-                    )
-                }))
+                .chain(
+                    d.labs
+                        .iter()
+                        .filter(|l| p.is_some() && l.patient == p)
+                        .map(|l| {
+                            item(
+                                l.id,
+                                l.accession.to_string(),
+                                json!(l.created.get().to_rfc3339()),
+                                "lab",
+                                "",
+                            )
+                        }),
+                )
                 .collect(),
         ),
         "decisionSupportAlerts" => ("Decision Support".into(), Vec::new()),
@@ -163,7 +169,7 @@ fn summary_to(id: i64, code: &str, name: String, items: Vec<Value>) -> Value {
 /// `GET /recordUX/{demographicNo}/get*` and `/fullSummary/{summaryCode}`:
 /// one summary; an unknown code is a `NullPointerException`.
 pub fn summary(call: &mut Call<'_>) -> Outcome {
-    let Some(p) = call.path_id("demographicNo") else {
+    let Some(p) = path_patient(call) else {
         return npe("demographicNo");
     };
     let code = call
@@ -181,7 +187,7 @@ pub fn summary(call: &mut Call<'_>) -> Outcome {
 /// `GET /recordUX/{demographicNo}/summary/{summaryName}`: the summaries of
 /// the chart's left or right column.
 pub fn summary_column(call: &mut Call<'_>) -> Outcome {
-    let Some(p) = call.path_id("demographicNo") else {
+    let Some(p) = path_patient(call) else {
         return npe("demographicNo");
     };
     let codes: &[&str] = match call.path.get("summaryName").map(plain).as_deref() {
@@ -221,11 +227,11 @@ pub fn record_menu(call: &mut Call<'_>) -> Outcome {
 
 /// `GET /recordUX/{demographicNo}/print?printOps`: the chart as PDF.
 pub fn print(call: &mut Call<'_>) -> Outcome {
-    let Some(p) = call.path_id("demographicNo") else {
+    let Some(p) = path_patient(call) else {
         return npe("demographicNo");
     };
     let lines = call.read(|d| {
-        let pt = d.patients().get(p)?;
+        let pt = d.patients().get(p?)?;
         let mut lines = vec![format!(
             "{} - DOB {} - HIN {} {}",
             pt.display_name(),
@@ -254,7 +260,7 @@ pub fn print(call: &mut Call<'_>) -> Outcome {
 /// `GET /forms/{demographicNo}/all?heading` and
 /// `/completedEncounterForms`: the patient's e-forms and forms.
 pub fn forms_for_patient(call: &mut Call<'_>) -> Outcome {
-    let Some(p) = call.path_id("demographicNo") else {
+    let Some(p) = path_patient(call) else {
         return npe("demographicNo");
     };
     let completed = call.behaviour.param("completed") == Some("true");
@@ -265,14 +271,14 @@ pub fn forms_for_patient(call: &mut Call<'_>) -> Outcome {
         let eforms = !completed || call.behaviour.param("eforms") == Some("true");
         let deleted_too = call.behaviour.param("revisions") == Some("true");
         if eforms && heading != "Encounter" {
-            let shown = |r: &&crate::store::collections::Row| r.patient == Some(p) && (deleted_too || r.fields.get("status").map(plain).as_deref() != Some("deleted"));
+            let shown = |r: &&crate::store::collections::Row| p.is_some() && r.patient == p && (deleted_too || r.fields.get("status").map(plain).as_deref() != Some("deleted"));
             list.extend(d.records.rows("eformData").filter(shown).map(|r| {
                 let f = &r.fields;
                 json!({"id": r.id, "demographicNo": p, "formId": f.get("formId"), "type": "eform", "name": f.get("formName"),
                        "subject": f.get("subject"), "status": f.get("status"), "date": f.get("date"), "showLatestFormOnly": false})
             }));
         }
-        list.extend(d.records.rows("formData").filter(|r| r.patient == Some(p)).map(|r| {
+        list.extend(d.records.rows("formData").filter(|r| p.is_some() && r.patient == p).map(|r| {
             let f = &r.fields;
             json!({"id": r.id, "demographicNo": p, "formId": f.get("formId"), "type": "form", "name": f.get("name"),
                    "subject": "", "status": f.get("status"), "date": f.get("date"), "showLatestFormOnly": true})
@@ -293,6 +299,7 @@ pub fn demographic_set_patients(call: &mut Call<'_>) -> Outcome {
             .rows("demographicSets")
             .filter(|r| prop(&r.fields, "name") == name && prop(&r.fields, "archived") != "1")
             .filter_map(|r| r.fields.get("demographicNo").and_then(Value::as_i64))
+            .filter_map(|id| Id::try_from(id).ok())
             .filter_map(|id| {
                 d.patients()
                     .get(id)
@@ -311,6 +318,8 @@ pub fn eform_report_populate(call: &mut Call<'_>) -> Outcome {
     };
     let now = call.now;
     let done = call.write(|d| {
+        // A number past `Id`'s range is no tool's: "Not found".
+        let id = Id::try_from(id).ok()?;
         let eform = d
             .records
             .get("eformReportTools", id)
@@ -340,7 +349,10 @@ pub fn prevention_report_run(call: &mut Call<'_>) -> Outcome {
     };
     let today = call.today();
     call.read(|d| {
-        let Some(r) = d.records.get("preventionReports", id) else {
+        let Some(r) = Id::try_from(id)
+            .ok()
+            .and_then(|id| d.records.get("preventionReports", id))
+        else {
             return Outcome::Empty(204);
         };
         let f = &r.fields;
@@ -419,6 +431,7 @@ pub fn search_config_save(call: &mut Call<'_>) -> Outcome {
     let config = call.body.clone();
     let now = call.now;
     let saved = call.write(|d| {
+        let id = Id::try_from(id).ok()?;
         let old = d.records.get("searchConfigs", id)?.fields.clone();
         d.records.update("searchConfigs", id, now, |m| {
             m.insert("active".into(), json!(false));
@@ -459,7 +472,8 @@ pub fn pdf_of(call: &mut Call<'_>) -> Outcome {
     let title = call.behaviour.param("title").unwrap_or("Report").to_owned();
     let p = call.path_id("demographicNo");
     let line = call.read(|d| {
-        p.and_then(|p| d.patients().get(p))
+        p.and_then(|p| Id::try_from(p).ok())
+            .and_then(|p| d.patients().get(p))
             .map(|x| format!("{} - HIN {}", x.display_name(), x.hin))
     });
     match line {
@@ -474,7 +488,8 @@ pub fn surveillance_export(call: &mut Call<'_>) -> Outcome {
     let Some(id) = call.path_id("id") else {
         return Outcome::Empty(404);
     };
-    if call.read(|d| d.records.get("surveys", id).is_none()) {
+    let known = |d: &Data| Id::try_from(id).is_ok_and(|i| d.records.get("surveys", i).is_some());
+    if !call.read(known) {
         return Outcome::Empty(404);
     }
     let now = call.now;
@@ -496,7 +511,8 @@ pub fn surveillance_export(call: &mut Call<'_>) -> Outcome {
 pub fn surveillance_download(call: &mut Call<'_>) -> Outcome {
     let id = call.path_id("id");
     match call.read(|d| {
-        id.and_then(|i| d.records.get("surveillanceExports", i))
+        id.and_then(|i| Id::try_from(i).ok())
+            .and_then(|i| d.records.get("surveillanceExports", i))
             .map(|r| prop(&r.fields, "fileName"))
     }) {
         Some(name) => Outcome::Raw {

@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 use super::super::beans;
 use super::super::render::{instant, plain, prop};
 use super::super::{Call, Outcome};
-use super::util::{body_i64, body_str, exception, generic, npe, text};
-use crate::store::{LabResult, Measurement, Problem};
+use super::util::{body_i64, body_str, exception, generic, known_patient, npe, of_patient, text};
+use crate::store::{Id, LabResult, Measurement, Problem};
 
 /// `POST /measurements/{demographicNo}` `{types: [..]}`: the patient's
 /// measurements of those types, by type, with their units.
@@ -23,10 +23,11 @@ pub fn measurements(call: &mut Call<'_>) -> Outcome {
         .and_then(Value::as_array)
         .map(|a| a.iter().map(|t| plain(t).to_uppercase()).collect())
         .unwrap_or_default();
+    let patient = Id::try_from(patient).ok();
     call.read(|d| {
         let mut by_type = Map::new();
         let mut units = Map::new();
-        for m in d.measurements.for_patient(patient) {
+        for m in of_patient(&d.measurements, patient) {
             if !types.is_empty() && !types.contains(&m.kind.as_str().to_uppercase()) {
                 continue;
             }
@@ -50,9 +51,9 @@ pub fn measurement_save(call: &mut Call<'_>) -> Outcome {
     let Some(patient) = call.path_id("demographicNo") else {
         return npe("demographicNo");
     };
-    if call.read(|d| d.patients().get(patient).is_none()) {
+    let Some(patient) = known_patient(call, patient) else {
         return npe("demographic is null");
-    }
+    };
     let (Some(kind), Some(value)) = (body_str(call, "type"), body_str(call, "dataField")) else {
         return npe("type/dataField");
     };
@@ -72,7 +73,11 @@ pub fn measurement_save(call: &mut Call<'_>) -> Outcome {
         comments: body_str(call, "comments").unwrap_or_default().into(),
         observed: observed.into(),
         provider_no: call.provider_no().into(),
-        appointment_id: body_i64(call, "appointmentNo").filter(|a| *a > 0).into(),
+        // A number past `Id`'s range links no appointment, as 0 does.
+        appointment_id: body_i64(call, "appointmentNo")
+            .filter(|a| *a > 0)
+            .and_then(|a| Id::try_from(a).ok())
+            .into(),
         created: now.into(),
         last_update: now.into(),
         ..Measurement::default()
@@ -93,7 +98,7 @@ pub fn preventions(call: &mut Call<'_>) -> Outcome {
         let items: Vec<Value> = d
             .immunizations
             .iter()
-            .filter(|i| patient.is_none_or(|p| i.patient_id == p) && !i.deleted)
+            .filter(|i| patient.is_none_or(|p| i64::from(i.patient_id) == p) && !i.deleted)
             .filter(|i| !immunizations_only || !i.cvx.is_empty())
             .map(beans::prevention)
             .collect();
@@ -110,7 +115,7 @@ pub fn labs_by_patient(call: &mut Call<'_>) -> Outcome {
         let items: Vec<Value> = d
             .labs
             .iter()
-            .filter(|l| l.patient == Some(patient))
+            .filter(|l| l.patient.get().map(i64::from) == Some(patient))
             .skip(offset)
             .take(if limit == 0 { usize::MAX } else { limit })
             .map(|l| {
@@ -254,7 +259,7 @@ pub fn dx_registry(call: &mut Call<'_>) -> Outcome {
     let items: Vec<Value> = call.read(|d| {
         d.problems
             .iter()
-            .filter(|p| Some(p.patient_id) == patient)
+            .filter(|p| Some(i64::from(p.patient_id)) == patient)
             .map(beans::problem)
             .collect()
     });
@@ -289,9 +294,9 @@ pub fn dx_add(call: &mut Call<'_>) -> Outcome {
     let Some(patient) = call.path_id("demographicNo") else {
         return npe("demographicNo");
     };
-    if call.read(|d| d.patients().get(patient).is_none()) {
+    let Some(patient) = known_patient(call, patient) else {
         return npe("demographic is null");
-    }
+    };
     let (Some(code), description) = (
         body_str(call, "code"),
         body_str(call, "description").unwrap_or_default(),
@@ -326,7 +331,7 @@ pub fn is_unique_hc(call: &mut Call<'_>) -> Outcome {
     let me = call.query_id("demographicNo");
     let taken = call.read(|d| {
         d.search_patients_by_hin(&hin)
-            .any(|p| p.hin == hin && Some(p.id) != me)
+            .any(|p| p.hin == hin && Some(i64::from(p.id)) != me)
     });
     generic(!hin.is_empty() && !taken, None)
 }

@@ -6,11 +6,11 @@ use serde_json::{json, Map, Value};
 
 use super::super::render::{plain, prop};
 use super::super::{Call, Outcome};
-use super::util::{body_i64, body_str, generic, npe};
+use super::util::{body_i64, body_str, generic, known_patient, npe, record as row};
 use crate::store::{Data, Document, Id};
 
 fn specialist(d: &Data, id: Option<i64>) -> Value {
-    id.and_then(|i| d.records.get("specialists", i))
+    id.and_then(|i| row(d, "specialists", i))
         .map_or(Value::Null, |r| Value::Object(r.fields.clone()))
 }
 
@@ -94,7 +94,7 @@ pub fn get_request(call: &mut Call<'_>) -> Outcome {
         .query_id("demographicId")
         .or_else(|| call.query_id("demographicNo"));
     call.read(|d| match id {
-        Some(id) => match d.records.get("consultRequests", id) {
+        Some(id) => match row(d, "consultRequests", id) {
             Some(r) => Outcome::Value(request_to(d, &r.fields, true)),
             None => npe("consultation request is null"),
         },
@@ -113,10 +113,7 @@ fn check_patient(call: &Call<'_>, key: &str) -> Result<Id, Outcome> {
     let Some(p) = body_i64(call, key) else {
         return Err(npe(key));
     };
-    if call.read(|d| d.patients().get(p).is_none()) {
-        return Err(npe("demographic is null"));
-    }
-    Ok(p)
+    known_patient(call, p).ok_or_else(|| npe("demographic is null"))
 }
 
 /// `POST /consults/createConsultation`, `/updateConsultation`,
@@ -131,8 +128,7 @@ pub fn save_request(call: &mut Call<'_>) -> Outcome {
         return o;
     }
     let id = body_i64(call, "id").filter(|i| *i > 0);
-    if mode == "update"
-        && id.is_none_or(|i| call.read(|d| d.records.get("consultRequests", i).is_none()))
+    if mode == "update" && id.is_none_or(|i| call.read(|d| row(d, "consultRequests", i).is_none()))
     {
         return npe("consultation request is null");
     }
@@ -167,16 +163,23 @@ pub fn save_request(call: &mut Call<'_>) -> Outcome {
         .unwrap_or_default();
     let now = call.now;
     let login = call.provider_no();
+    // The client's number is kept as sent: a save under an unknown one
+    // (past `Id`'s range too) changes no request and still files the
+    // attachments under it.
     let saved = call.write(|d| {
         let id = match (mode.as_str(), id) {
-            ("create", _) | (_, None) => d.records.insert("consultRequests", fields.clone(), now),
+            ("create", _) | (_, None) => {
+                i64::from(d.records.insert("consultRequests", fields.clone(), now))
+            }
             (_, Some(id)) => {
                 let f = fields.clone();
-                d.records.update("consultRequests", id, now, move |m| {
-                    for (k, v) in f {
-                        m.insert(k, v);
-                    }
-                });
+                if let Ok(known) = Id::try_from(id) {
+                    d.records.update("consultRequests", known, now, move |m| {
+                        for (k, v) in f {
+                            m.insert(k, v);
+                        }
+                    });
+                }
                 id
             }
         };
@@ -200,11 +203,8 @@ pub fn save_request(call: &mut Call<'_>) -> Outcome {
         }
         id
     });
-    let v = call.read(|d| {
-        d.records
-            .get("consultRequests", saved)
-            .map(|r| request_to(d, &r.fields, false))
-    });
+    let v =
+        call.read(|d| row(d, "consultRequests", saved).map(|r| request_to(d, &r.fields, false)));
     Outcome::Typed(
         super::super::types::JType::parse("ConsultationRequestTo1"),
         v.unwrap_or(Value::Null),
@@ -213,7 +213,8 @@ pub fn save_request(call: &mut Call<'_>) -> Outcome {
 
 /// A patient's documents and labs as `ConsultationAttachmentTo1`, marked
 /// attached when linked to the request or response.
-fn attachments(d: &Data, patient: Id, link: Option<(&str, i64)>) -> Vec<Value> {
+/// `patient` is the client's number, compared as such.
+fn attachments(d: &Data, patient: i64, link: Option<(&str, i64)>) -> Vec<Value> {
     let linked: Vec<(i64, String)> = match link {
         Some((key, id)) => d
             .records
@@ -241,24 +242,25 @@ fn attachments(d: &Data, patient: Id, link: Option<(&str, i64)>) -> Vec<Value> {
             s.to_owned()
         }
     };
-    let name = d
-        .patients()
-        .get(patient)
+    let name = Id::try_from(patient)
+        .ok()
+        .and_then(|p| d.patients().get(p))
         .map(|p| format!("{} {}", p.last_name, p.first_name))
         .unwrap_or_default();
+    let of_patient = |p: crate::store::OptId| p.get().map(i64::from) == Some(patient);
     let mut out: Vec<Value> = d
         .documents
         .iter()
-        .filter(|x| x.patient == Some(patient))
+        .filter(|x| of_patient(x.patient))
         .map(|x| {
             let display = format!("{} {name}", x.description);
-            json!({"documentNo": x.id, "documentType": "D", "documentTypeDisplay": "Document", "attached": linked.contains(&(x.id, "D".into())),
+            json!({"documentNo": x.id, "documentType": "D", "documentTypeDisplay": "Document", "attached": linked.contains(&(i64::from(x.id), "D".into())),
                    "displayName": display, "shortName": short(&display), "url": format!("documentManager/ManageDocument.do?method=display&doc_no={}", x.id)})
         })
         .collect();
-    out.extend(d.labs.iter().filter(|l| l.patient == Some(patient)).map(|l| {
+    out.extend(d.labs.iter().filter(|l| of_patient(l.patient)).map(|l| {
         let display = format!("{} {}", l.accession, l.observed.unwrap_or(l.created).get().format("%Y-%m-%d %H:%M:%S"));
-        json!({"documentNo": l.id, "documentType": "L", "documentTypeDisplay": "Lab Result", "attached": linked.contains(&(l.id, "L".into())),
+        json!({"documentNo": l.id, "documentType": "L", "documentTypeDisplay": "Lab Result", "attached": linked.contains(&(i64::from(l.id), "L".into())),
                "displayName": display, "shortName": short(&display), "url": format!("lab/CA/ALL/labDisplay.jsp?demographicId={patient}&segmentID={}", l.id)})
     }));
     out
@@ -308,12 +310,12 @@ pub fn search_requests(call: &mut Call<'_>) -> Outcome {
     let items: Vec<Value> = call.read(|d| {
         d.records
             .rows("consultRequests")
-            .filter(|r| patient.is_none_or(|p| r.patient == Some(p)))
+            .filter(|r| patient.is_none_or(|p| r.patient.map(i64::from) == Some(p)))
             .filter(|r| status.as_deref().is_none_or(|s| prop(&r.fields, "status") == s))
             .map(|r| {
                 let f = &r.fields;
                 let p = r.patient.and_then(|id| d.patients().get(id));
-                let service = f.get("serviceId").and_then(Value::as_i64).and_then(|s| d.records.get("consultServices", s)).map(|s| prop(&s.fields, "serviceDesc"));
+                let service = f.get("serviceId").and_then(Value::as_i64).and_then(|s| row(d, "consultServices", s)).map(|s| prop(&s.fields, "serviceDesc"));
                 json!({"id": r.id, "demographic": p.map(|p| json!({"demographicNo": p.id, "firstName": p.first_name, "lastName": p.last_name, "hin": p.hin})),
                        "serviceName": service, "teamName": "", "status": f.get("status"), "appointmentDate": f.get("appointmentDate"),
                        "lastFollowUp": f.get("lastFollowUp"), "referralDate": f.get("referralDate"), "urgency": f.get("urgency"),
@@ -336,6 +338,7 @@ fn response_to(d: &Data, fields: &Map<String, Value>, today: chrono::NaiveDate) 
     v["demographic"] = fields
         .get("demographicNo")
         .and_then(Value::as_i64)
+        .and_then(|p| Id::try_from(p).ok())
         .and_then(|p| d.patients().get(p))
         .map_or(Value::Null, |p| super::super::beans::patient(d, p, today));
     v["attachments"] = json!([]);
@@ -351,7 +354,7 @@ pub fn search_responses(call: &mut Call<'_>) -> Outcome {
             .filter(|r| patient.is_none_or(|p| r.fields.get("demographicNo").and_then(Value::as_i64) == Some(p)))
             .map(|r| {
                 let f = &r.fields;
-                let p = f.get("demographicNo").and_then(Value::as_i64).and_then(|id| d.patients().get(id));
+                let p = f.get("demographicNo").and_then(Value::as_i64).and_then(|id| Id::try_from(id).ok()).and_then(|id| d.patients().get(id));
                 json!({"id": r.id, "demographic": p.map(|p| json!({"demographicNo": p.id, "firstName": p.first_name, "lastName": p.last_name})),
                        "teamName": "", "status": f.get("status"), "appointmentDate": f.get("appointmentDate"), "lastFollowUp": null,
                        "referralDate": f.get("referralDate"), "responseDate": f.get("responseDate"), "urgency": f.get("urgency"),
@@ -372,7 +375,7 @@ pub fn get_response(call: &mut Call<'_>) -> Outcome {
     let patient = call.query_id("demographicNo");
     let today = call.today();
     call.read(|d| match id {
-        Some(id) => d.records.get("consultResponses", id).map_or_else(
+        Some(id) => row(d, "consultResponses", id).map_or_else(
             || npe("consultation response is null"),
             |r| Outcome::Value(response_to(d, &r.fields, today)),
         ),
@@ -408,7 +411,7 @@ pub fn save_response(call: &mut Call<'_>) -> Outcome {
         .and_then(|x| x.get("demographicNo"))
         .and_then(Value::as_i64)
         .or_else(|| fields.get("demographicNo").and_then(Value::as_i64));
-    if patient.is_none_or(|p| call.read(|d| d.patients().get(p).is_none())) {
+    if patient.is_none_or(|p| known_patient(call, p).is_none()) {
         return npe("demographic is null");
     }
     let doc = fields
@@ -428,7 +431,10 @@ pub fn save_response(call: &mut Call<'_>) -> Outcome {
     }
     fields.insert("demographicNo".into(), json!(patient));
     fields.insert("referringDoctorId".into(), json!(doc));
-    let id = body_i64(call, "id").filter(|i| *i > 0);
+    // An unknown id (past `Id`'s range too) saves a new response.
+    let id = body_i64(call, "id")
+        .filter(|i| *i > 0)
+        .and_then(|i| Id::try_from(i).ok());
     let now = call.now;
     let saved =
         call.write(
@@ -460,7 +466,7 @@ pub fn e_send(call: &mut Call<'_>) -> Outcome {
     let id = call
         .query_id("requestId")
         .or_else(|| call.path_id("requestId"));
-    if id.is_none_or(|i| call.read(|d| d.records.get("consultRequests", i).is_none())) {
+    if id.is_none_or(|i| call.read(|d| row(d, "consultRequests", i).is_none())) {
         return npe("consultation request is null");
     }
     generic(false, Some("Ocean eReferral is not configured".to_owned()))

@@ -12,7 +12,7 @@ use super::super::behaviour::{paged, rows};
 use super::super::render::{instant, plain};
 use super::super::{Call, Outcome, Variant};
 use super::util::{body_i64, body_str, exception, is_active, npe, text};
-use crate::store::{Address, Data, Patient};
+use crate::store::{Address, Data, Id, Patient};
 
 fn date(v: &Value) -> Option<NaiveDate> {
     instant(v).map(|t| t.date_naive())
@@ -219,9 +219,10 @@ pub fn get(call: &mut Call<'_>) -> Outcome {
         .map(|a| a.iter().map(plain).collect())
         .unwrap_or_default();
     call.read(|d| {
-        let Some(p) = d.patients().get(id) else {
+        let Some(p) = Id::try_from(id).ok().and_then(|id| d.patients().get(id)) else {
             return Outcome::Empty(204);
         };
+        let id = p.id;
         let mut v = Demographic::new(call, d, p);
         v.status_lists = true;
         let included = |name: &str| includes.iter().any(|i| i == name);
@@ -288,18 +289,23 @@ pub fn get(call: &mut Call<'_>) -> Outcome {
 /// a missing record throws.
 pub fn summary(call: &mut Call<'_>) -> Outcome {
     let id = call.path_id("demographicNo");
-    call.read(|d| match id.and_then(|id| d.patients().get(id)) {
-        Some(p) => {
-            let mut v = beans::patient(d, p, call.today());
-            if let Value::Object(m) = &mut v {
-                m.insert(
-                    "alternativePhone".into(),
-                    Value::String(p.phone_cell.to_string()),
-                );
+    call.read(|d| {
+        match id
+            .and_then(|id| Id::try_from(id).ok())
+            .and_then(|id| d.patients().get(id))
+        {
+            Some(p) => {
+                let mut v = beans::patient(d, p, call.today());
+                if let Value::Object(m) = &mut v {
+                    m.insert(
+                        "alternativePhone".into(),
+                        Value::String(p.phone_cell.to_string()),
+                    );
+                }
+                Outcome::Value(v)
             }
-            Outcome::Value(v)
+            None => npe("demographic is null"),
         }
-        None => npe("demographic is null"),
     })
 }
 
@@ -367,8 +373,10 @@ pub fn update(call: &mut Call<'_>) -> Outcome {
     };
     let body = call.body.clone();
     let now = call.now;
+    // A number past `Id`'s range is no patient's: not found, as an unknown one.
     let done = call.write(|d| {
-        d.update_patient(id, now, |p| {
+        let known = Id::try_from(id).ok()?;
+        d.update_patient(known, now, |p| {
             let keep = (
                 p.id,
                 p.uuid.clone(),
@@ -385,16 +393,18 @@ pub fn update(call: &mut Call<'_>) -> Outcome {
                 p.portal_password,
             ) = keep;
         })
+        .ok()
+        .map(|()| known)
     });
-    if done.is_err() {
+    let Some(known) = done else {
         return exception(
             "javax.persistence.EntityNotFoundException",
             &format!("Demographic {id}"),
         );
-    }
+    };
     call.read(|d| {
         d.patients()
-            .get(id)
+            .get(known)
             .map_or_else(|| npe("demographic"), |p| Outcome::Value(bean(call, d, p)))
     })
 }
@@ -408,8 +418,11 @@ pub fn delete(call: &mut Call<'_>) -> Outcome {
             "Unable to find demographic record with ID null",
         );
     };
-    let before = call.read(|d| d.patients().get(id).map(|p| bean(call, d, p)));
-    let Some(before) = before else {
+    let before = call.read(|d| {
+        let p = d.patients().get(Id::try_from(id).ok()?)?;
+        Some((p.id, bean(call, d, p)))
+    });
+    let Some((known, before)) = before else {
         return exception(
             "java.lang.IllegalArgumentException",
             &format!("Unable to find demographic record with ID {id}"),
@@ -418,7 +431,7 @@ pub fn delete(call: &mut Call<'_>) -> Outcome {
     let now = call.now;
     let login = call.provider_no();
     let _ = call.write(|d| {
-        d.update_patient(id, now, |p| {
+        d.update_patient(known, now, |p| {
             p.status = "DE".into();
             p.status_date = Some(now.date_naive());
             p.last_update_user = login.into();
@@ -665,9 +678,8 @@ pub fn merge(call: &mut Call<'_>) -> Outcome {
     };
     let login = call.provider_no();
     let now = call.now;
-    let known =
-        call.read(|d| d.patients().get(parent).is_some() && d.patients().get(child).is_some());
-    if !known {
+    let known = |d: &Data, n: i64| Id::try_from(n).is_ok_and(|p| d.patients().get(p).is_some());
+    if !call.read(|d| known(d, parent) && known(d, child)) {
         return npe("demographic is null");
     }
     call.write(|d| {
@@ -688,7 +700,7 @@ pub fn unmerge(call: &mut Call<'_>) -> Outcome {
         return npe("parentId/childsId");
     };
     let now = call.now;
-    let ids: Vec<i64> = call.read(|d| {
+    let ids: Vec<Id> = call.read(|d| {
         d.records
             .rows("demographicMerged")
             .filter(|r| {

@@ -75,7 +75,9 @@ pub fn save(call: &mut Call<'_>) -> Outcome {
         return npe("documentT is null");
     }
     let name = body_str(call, "fileName").unwrap_or_default();
-    let patient = body_i64(call, "demographicNo");
+    // A number past `Id`'s range is no usable demographicNo, as one that
+    // does not parse.
+    let patient = body_i64(call, "demographicNo").and_then(|p| Id::try_from(p).ok());
     let Some(bytes) = decode(call) else {
         // `getFileContents().length` on null.
         return if name.is_empty() {
@@ -130,12 +132,11 @@ pub fn upload_pending(call: &mut Call<'_>) -> Outcome {
     if queue.unwrap_or(0) < 1 {
         return fail(400, "Invalid queue: must be 1 or greater");
     }
-    let id = insert(
-        call,
-        body_i64(call, "demographicNo").filter(|d| *d > 0),
-        bytes,
-        true,
-    );
+    // Past `Id`'s range, as 0 or a number that does not parse: no patient.
+    let patient = body_i64(call, "demographicNo")
+        .filter(|d| *d > 0)
+        .and_then(|d| Id::try_from(d).ok());
+    let id = insert(call, patient, bytes, true);
     let mut v = call.read(|d| echo(d, id));
     v["queue"] = json!(queue);
     v["programId"] = json!(1);
@@ -231,7 +232,11 @@ pub fn patient_list(call: &mut Call<'_>) -> Outcome {
         return npe("demographicNo");
     };
     let category = call.path.get("documentCategory").map(plain);
-    let docs: Vec<Value> = call.read(|d| chart(d, patient, &which));
+    // A number past `Id`'s range is no one's: no documents.
+    let docs: Vec<Value> = match Id::try_from(patient) {
+        Ok(patient) => call.read(|d| chart(d, patient, &which)),
+        Err(_) => Vec::new(),
+    };
     let docs = match category {
         Some(c) => docs
             .into_iter()
@@ -267,7 +272,8 @@ pub fn patient_stream(call: &mut Call<'_>) -> Outcome {
         .or_else(|| call.path_id("eformId"))
         .or_else(|| call.path_id("formId"))
         .or_else(|| call.path_id("hl7LabId"));
-    let Some(id) = id else {
+    // A number past `Id`'s range is no row's: 404, as an unknown one.
+    let Some(id) = id.and_then(|id| Id::try_from(id).ok()) else {
         return Outcome::Empty(404);
     };
     let bytes = call.read(|d| match table.as_str() {

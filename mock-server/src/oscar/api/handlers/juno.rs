@@ -11,8 +11,8 @@ use serde_json::{json, Map, Value};
 use super::super::beans;
 use super::super::render::{instant, plain};
 use super::super::{juno_headers, Call, Outcome};
-use super::util::{body_i64, body_str};
-use crate::store::{Appointment, Data, Document, Id, Patient, Provider, Text, Tickler};
+use super::util::{body_i64, body_str, known_patient, record};
+use crate::store::{id_from, Appointment, Data, Document, Id, Patient, Provider, Text, Tickler};
 
 /// A Juno error `RestResponse` with its status.
 fn jerr(status: u16, message: &str) -> Outcome {
@@ -374,7 +374,8 @@ pub fn status_list(call: &mut Call<'_>) -> Outcome {
     ))
 }
 
-fn ids(call: &Call<'_>) -> Vec<Id> {
+/// The numbers as sent: one past `Id`'s range fails as an unknown one.
+fn ids(call: &Call<'_>) -> Vec<i64> {
     call.body
         .get("demographicNos")
         .and_then(Value::as_array)
@@ -395,8 +396,10 @@ pub fn batch_status(call: &mut Call<'_>) -> Outcome {
     let now = call.now;
     let ok = call.write(|d| {
         list.iter().all(|id| {
-            d.update_patient(*id, now, |p| p.status = status.clone().into())
-                .is_ok()
+            Id::try_from(*id).is_ok_and(|id| {
+                d.update_patient(id, now, |p| p.status = status.clone().into())
+                    .is_ok()
+            })
         })
     });
     Outcome::Value(json!(ok))
@@ -413,11 +416,14 @@ pub fn batch_dx(call: &mut Call<'_>) -> Outcome {
     let login = call.provider_no();
     let ok = call.write(|d| {
         list.iter().all(|p| {
-            if d.patients().get(*p).is_none() {
+            let Some(p) = Id::try_from(*p)
+                .ok()
+                .filter(|p| d.patients().get(*p).is_some())
+            else {
                 return false;
-            }
+            };
             d.problems.insert(crate::store::Problem {
-                patient_id: *p,
+                patient_id: p,
                 kind: "medical_problem".into(),
                 title: code.clone().into(),
                 diagnosis: format!("{}:{code}", system.to_uppercase()).into(),
@@ -475,7 +481,13 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
         return invalid(vec![("providerNo".into(), "may not be null".into())]);
     };
     let s = |k: &str| -> Text { body_str(call, k).unwrap_or_default().into() };
-    let patient = body_i64(call, "demographicNo").filter(|p| *p > 0);
+    // A number past `Id`'s range is no patient's: refused where booking
+    // an unknown patient is (an update cannot keep it as a dangling link,
+    // so it fails as an update does).
+    let patient = body_i64(call, "demographicNo")
+        .filter(|p| *p > 0)
+        .map(|p| id_from("patient", p))
+        .transpose();
     let login = call.provider_no();
     let now = call.now;
     let fields = (
@@ -492,8 +504,10 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
         let Some(id) = body_i64(call, "appointmentNo") else {
             return jerr(412, "Missing argument: appointmentNo");
         };
+        // Either refusal is the same "System error".
         let r = call.write(|d| {
-            d.update_appointment(id, now, |a| {
+            let patient = patient?;
+            d.update_appointment(id_from("appointment", id)?, now, |a| {
                 a.date = date;
                 a.start = start;
                 a.end = end;
@@ -526,16 +540,15 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
         id
     } else {
         let name = call.read(|d| {
-            patient
-                .and_then(|p| d.patients().get(p))
-                .map(Patient::display_name)
+            let p = *patient.as_ref().ok()?;
+            d.patients().get(p?).map(Patient::display_name)
         });
         let (reason, notes, location, resources, kind, status, appt_name, urgency) = fields;
         let r = call.write(|d| {
             d.insert_appointment(
                 Appointment {
                     provider_no: provider.into(),
-                    patient: patient.into(),
+                    patient: patient?.into(),
                     date,
                     start,
                     end,
@@ -562,15 +575,18 @@ pub fn appointment_save(call: &mut Call<'_>) -> Outcome {
             )
         });
         match r {
-            Ok(id) => id,
+            Ok(id) => i64::from(id),
             Err(e) => return jerr(400, &e.to_string()),
         }
     };
     call.read(|d| {
-        d.appointments().get(id).map_or_else(
-            || jerr(500, "System error"),
-            |a| Outcome::Value(calendar_appt(d, a)),
-        )
+        Id::try_from(id)
+            .ok()
+            .and_then(|id| d.appointments().get(id))
+            .map_or_else(
+                || jerr(500, "System error"),
+                |a| Outcome::Value(calendar_appt(d, a)),
+            )
     })
 }
 
@@ -601,6 +617,7 @@ pub fn appointment_repeating(call: &mut Call<'_>) -> Outcome {
         let template = call.read(|d| {
             v.get("appointmentNo")
                 .and_then(Value::as_i64)
+                .and_then(|id| Id::try_from(id).ok())
                 .and_then(|id| d.appointments().get(id).cloned())
         });
         if let Some(t) = template {
@@ -626,10 +643,12 @@ pub fn appointment_repeating(call: &mut Call<'_>) -> Outcome {
 
 pub fn appointment_get(call: &mut Call<'_>) -> Outcome {
     let id = call.path_id("appointmentNo");
-    call.read(|d| match id.and_then(|i| d.appointments().get(i)) {
-        Some(a) => Outcome::Value(beans::appointment(d, a)),
-        None => jerr(500, "System error"),
-    })
+    call.read(
+        |d| match id.and_then(|i| d.appointments().get(Id::try_from(i).ok()?)) {
+            Some(a) => Outcome::Value(beans::appointment(d, a)),
+            None => jerr(500, "System error"),
+        },
+    )
 }
 
 /// `DELETE /appointment/{appointmentNo}`: Juno keeps the row and sets
@@ -639,7 +658,9 @@ pub fn appointment_delete(call: &mut Call<'_>) -> Outcome {
         return jerr(412, "Missing argument: appointmentNo");
     };
     let now = call.now;
-    match call.write(|d| d.update_appointment(id, now, |a| a.status = "D".into())) {
+    match call.write(|d| {
+        d.update_appointment(id_from("appointment", id)?, now, |a| a.status = "D".into())
+    }) {
         Ok(()) => Outcome::Value(json!(id)),
         Err(_) => jerr(500, "System error"),
     }
@@ -667,7 +688,7 @@ pub fn appointment_rotate(call: &mut Call<'_>) -> Outcome {
     };
     let now = call.now;
     let r = call.write(|d| {
-        d.update_appointment(id, now, |a| {
+        d.update_appointment(id_from("appointment", id)?, now, |a| {
             let i = CYCLE
                 .iter()
                 .position(|s| *s == a.status)
@@ -692,7 +713,11 @@ pub fn appointment_set_status(call: &mut Call<'_>) -> Outcome {
         return jerr(400, "Invalid appointment status");
     }
     let now = call.now;
-    match call.write(|d| d.update_appointment(id, now, |a| a.status = status.clone().into())) {
+    match call.write(|d| {
+        d.update_appointment(id_from("appointment", id)?, now, |a| {
+            a.status = status.clone().into()
+        })
+    }) {
         Ok(()) => Outcome::Value(json!(status)),
         Err(_) => jerr(500, "System error"),
     }
@@ -823,8 +848,9 @@ pub fn sites(call: &mut Call<'_>) -> Outcome {
 pub fn one_site(call: &mut Call<'_>) -> Outcome {
     let id = call.path_id("siteId").unwrap_or(1);
     call.read(|d| {
-        d.facilities
-            .get(id)
+        Id::try_from(id)
+            .ok()
+            .and_then(|id| d.facilities.get(id))
             .map_or_else(|| jerr(500, "System error"), |f| Outcome::Value(site(f)))
     })
 }
@@ -851,7 +877,7 @@ pub fn clinic(call: &mut Call<'_>) -> Outcome {
 
 pub fn consult_e_send(call: &mut Call<'_>) -> Outcome {
     let id = call.path_id("requestId");
-    if id.is_none_or(|i| call.read(|d| d.records.get("consultRequests", i).is_none())) {
+    if id.is_none_or(|i| call.read(|d| record(d, "consultRequests", i).is_none())) {
         return jerr(500, "System error");
     }
     jerr(400, "Integration error: Ocean eReferral is not configured")
@@ -887,6 +913,7 @@ pub fn consult_search(call: &mut Call<'_>) -> Outcome {
             .filter(|r| {
                 let p = r
                     .patient
+                    .map(i64::from)
                     .or_else(|| r.fields.get("demographicNo").and_then(Value::as_i64));
                 patient.is_none_or(|x| p == Some(x))
                     && status
@@ -945,12 +972,13 @@ pub fn eform_json(call: &mut Call<'_>) -> Outcome {
             return jerr(412, "Missing argument: dataId");
         };
         m.remove("id");
-        let ok = call.write(|d| d.records.update("eforms", id, now, |row| row.extend(m)));
+        let ok = Id::try_from(id).ok().and_then(|id| {
+            call.write(|d| d.records.update("eforms", id, now, |row| row.extend(m)))
+        });
         return match ok {
             Some(()) => call.read(|d| {
                 Outcome::Value(
-                    d.records
-                        .get("eforms", id)
+                    record(d, "eforms", id)
                         .map_or(Value::Null, |r| Value::Object(r.fields.clone())),
                 )
             }),
@@ -984,7 +1012,7 @@ pub fn forms_deleted(call: &mut Call<'_>) -> Outcome {
     let list: Vec<Value> = call.read(|d| {
         d.records
             .rows("eformData")
-            .filter(|r| r.patient == p && r.fields.get("status").map(plain).as_deref() == Some("deleted"))
+            .filter(|r| r.patient.map(i64::from) == p && r.fields.get("status").map(plain).as_deref() == Some("deleted"))
             .map(|r| json!({"id": r.id, "demographicNo": p, "formId": r.fields.get("formId"), "type": "eform", "name": r.fields.get("formName"), "status": "deleted", "date": r.fields.get("date")}))
             .collect()
     });
@@ -1003,9 +1031,10 @@ pub fn form_status(call: &mut Call<'_>) -> Outcome {
     let now = call.now;
     let ok = call
         .write(|d| {
-            d.records.update("eformData", id, now, |m| {
-                m.insert("status".into(), json!(status))
-            })
+            d.records
+                .update("eformData", Id::try_from(id).ok()?, now, |m| {
+                    m.insert("status".into(), json!(status))
+                })
         })
         .is_some();
     Outcome::Value(json!(ok))
@@ -1015,7 +1044,7 @@ pub fn form_status(call: &mut Call<'_>) -> Outcome {
 
 pub fn fax_enabled(call: &mut Call<'_>) -> Outcome {
     let id = call.path_id("id");
-    call.read(|d| match id.and_then(|i| d.records.get("faxAccounts", i)) {
+    call.read(|d| match id.and_then(|i| record(d, "faxAccounts", i)) {
         Some(r) => Outcome::Value(json!(r.fields.get("enabled") == Some(&json!(true)))),
         None => jerr(500, "System error"),
     })
@@ -1030,7 +1059,7 @@ pub fn fax_next_time(call: &mut Call<'_>) -> Outcome {
 pub fn fax_download(call: &mut Call<'_>) -> Outcome {
     let id = call.path_id("id");
     match call.read(|d| {
-        id.and_then(|i| d.records.get("faxOutbox", i))
+        id.and_then(|i| record(d, "faxOutbox", i))
             .map(|r| r.fields.get("fileName").map(plain).unwrap_or_default())
     }) {
         Some(name) => super::util::pdf_outcome("Fax", &[name]),
@@ -1051,15 +1080,14 @@ pub fn fax_notification(call: &mut Call<'_>) -> Outcome {
     }
     let now = call.now;
     match call.write(|d| {
-        d.records.update("faxOutbox", id, now, |m| {
-            m.insert("notificationStatus".into(), json!(status))
-        })
+        d.records
+            .update("faxOutbox", Id::try_from(id).ok()?, now, |m| {
+                m.insert("notificationStatus".into(), json!(status))
+            })
     }) {
         Some(_) => call.read(|d| {
             Outcome::Value(
-                d.records
-                    .get("faxOutbox", id)
-                    .map_or(Value::Null, |r| Value::Object(r.fields.clone())),
+                record(d, "faxOutbox", id).map_or(Value::Null, |r| Value::Object(r.fields.clone())),
             )
         }),
         None => jerr(500, "System error"),
@@ -1134,15 +1162,20 @@ pub fn book_queued(call: &mut Call<'_>) -> Outcome {
     let Some(provider) = body_str(call, "providerNo") else {
         return invalid(vec![("providerNo".into(), "may not be null".into())]);
     };
-    let queued = call.read(|d| {
-        d.records
-            .get("aqsAppointments", qid)
-            .map(|r| r.fields.clone())
-    });
-    let Some(q) = queued else {
+    let queued = call.read(|d| record(d, "aqsAppointments", qid).map(|r| (r.id, r.fields.clone())));
+    let Some((qid, q)) = queued else {
         return jerr(500, "System error");
     };
-    let patient = q.get("demographicNo").and_then(Value::as_i64);
+    // A number past `Id`'s range is no patient's: refused as an unknown one.
+    let patient = match q
+        .get("demographicNo")
+        .and_then(Value::as_i64)
+        .map(|p| id_from("patient", p))
+        .transpose()
+    {
+        Ok(p) => p,
+        Err(e) => return jerr(400, &e.to_string()),
+    };
     let now = call.now;
     let start = now.time().with_second(0).unwrap_or(now.time());
     let appt = Appointment {
@@ -1195,7 +1228,7 @@ pub fn lab_routing(call: &mut Call<'_>) -> Outcome {
     ) else {
         return jerr(412, "Missing argument: labID");
     };
-    call.read(|d| match d.labs.get(lab) {
+    call.read(|d| match Id::try_from(lab).ok().and_then(|l| d.labs.get(l)) {
         Some(l) => Outcome::Value(json!({"labId": lab, "labType": "HL7", "providerNo": who, "status": l.status, "comment": "", "timestamp": l.last_update.get().to_rfc3339()})),
         None => jerr(500, "System error"),
     })
@@ -1311,6 +1344,10 @@ pub fn v1_demographic_save(call: &mut Call<'_>) -> Outcome {
         let Some(id) = call.path_id("demographicId") else {
             return jerr(412, "Missing argument: demographicId");
         };
+        let Ok(id) = Id::try_from(id) else {
+            // No patient's number: as an unknown one.
+            return jerr(500, "System error");
+        };
         if call
             .write(|d| d.update_patient(id, now, |p| fill(p)))
             .is_err()
@@ -1332,10 +1369,12 @@ pub fn v1_demographic_save(call: &mut Call<'_>) -> Outcome {
 
 pub fn v1_demographic_get(call: &mut Call<'_>) -> Outcome {
     let id = call.path_id("demographicId");
-    call.read(|d| match id.and_then(|i| d.patients().get(i)) {
-        Some(p) => Outcome::Value(v1_demographic(p)),
-        None => jerr(500, "System error"),
-    })
+    call.read(
+        |d| match id.and_then(|i| d.patients().get(Id::try_from(i).ok()?)) {
+            Some(p) => Outcome::Value(v1_demographic(p)),
+            None => jerr(500, "System error"),
+        },
+    )
 }
 
 /// `GET /ws/services/v1/demographics/search?...&page&perPage&exactMatch`.
@@ -1450,8 +1489,9 @@ pub fn v1_chart_document(call: &mut Call<'_>) -> Outcome {
     };
     let now = call.now;
     let ok = call.write(|d| {
-        d.patients().get(p)?;
-        d.documents.update(doc, now, |x| x.patient = Some(p).into())
+        let p = d.patients().get(Id::try_from(p).ok()?)?.id;
+        d.documents
+            .update(Id::try_from(doc).ok()?, now, |x| x.patient = Some(p).into())
     });
     match ok {
         Some(()) => Outcome::Value(json!(doc)),
@@ -1472,8 +1512,8 @@ pub fn v1_chart_eform(call: &mut Call<'_>) -> Outcome {
     let login = call.provider_no();
     let values = call.body.get("formValues").cloned().unwrap_or(json!({}));
     let id = call.write(|d| {
-        d.patients().get(p)?;
-        let eform = d.records.get("eforms", form)?.fields.clone();
+        d.patients().get(Id::try_from(p).ok()?)?;
+        let eform = record(d, "eforms", form)?.fields.clone();
         let mut m = Map::new();
         m.insert("demographicNo".into(), json!(p));
         m.insert("formId".into(), json!(form));
@@ -1513,7 +1553,7 @@ pub fn v1_document_inbox(call: &mut Call<'_>) -> Outcome {
         if who != "0" && d.provider(&who).is_none() {
             return None;
         }
-        d.documents.update(doc, now, |x| {
+        d.documents.update(Id::try_from(doc).ok()?, now, |x| {
             x.status = "P".into();
             x.responsible_no = who.clone().into();
         })
@@ -1560,13 +1600,10 @@ pub fn v1_tickler_save(call: &mut Call<'_>) -> Outcome {
     }
     let patient = body_i64(call, "demographicNo");
     let assignee = body_str(call, "taskAssignedTo").unwrap_or_default();
-    let (known_patient, known_provider) = call.read(|d| {
-        (
-            patient.is_some_and(|p| d.patients().get(p).is_some()),
-            d.provider(&assignee).is_some(),
-        )
-    });
-    if patient.is_some() && !known_patient {
+    // A number past `Id`'s range is no patient's, as an unknown one.
+    let known = patient.and_then(|p| known_patient(call, p));
+    let known_provider = call.read(|d| d.provider(&assignee).is_some());
+    if patient.is_some() && known.is_none() {
         errors.push((
             "demographicNo".to_owned(),
             "demographic does not exist".to_owned(),
@@ -1594,8 +1631,8 @@ pub fn v1_tickler_save(call: &mut Call<'_>) -> Outcome {
             return jerr(412, "Missing argument: id");
         };
         let r = call.write(|d| {
-            d.ticklers.update(id, now, |t| {
-                t.patient = patient.into();
+            d.ticklers.update(Id::try_from(id).ok()?, now, |t| {
+                t.patient = known.into();
                 t.message = message.into();
                 t.status = status.into();
                 t.priority = priority.into();
@@ -1609,8 +1646,8 @@ pub fn v1_tickler_save(call: &mut Call<'_>) -> Outcome {
         id
     } else {
         call.write(|d| {
-            d.ticklers.insert(Tickler {
-                patient: patient.into(),
+            i64::from(d.ticklers.insert(Tickler {
+                patient: known.into(),
                 message: message.into(),
                 status: status.into(),
                 priority: priority.into(),
@@ -1622,21 +1659,26 @@ pub fn v1_tickler_save(call: &mut Call<'_>) -> Outcome {
                 created: now.into(),
                 last_update: now.into(),
                 ..Tickler::default()
-            })
+            }))
         })
     };
     call.read(|d| {
-        d.ticklers.get(id).map_or_else(
-            || jerr(500, "System error"),
-            |t| Outcome::Value(v1_tickler(t)),
-        )
+        Id::try_from(id)
+            .ok()
+            .and_then(|id| d.ticklers.get(id))
+            .map_or_else(
+                || jerr(500, "System error"),
+                |t| Outcome::Value(v1_tickler(t)),
+            )
     })
 }
 
 pub fn v1_tickler_get(call: &mut Call<'_>) -> Outcome {
     let id = call.path_id("id");
-    call.read(|d| match id.and_then(|i| d.ticklers.get(i)) {
-        Some(t) => Outcome::Value(v1_tickler(t)),
-        None => jerr(500, "System error"),
-    })
+    call.read(
+        |d| match id.and_then(|i| d.ticklers.get(Id::try_from(i).ok()?)) {
+            Some(t) => Outcome::Value(v1_tickler(t)),
+            None => jerr(500, "System error"),
+        },
+    )
 }

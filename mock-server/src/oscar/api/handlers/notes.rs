@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::super::beans;
 use super::super::render::{plain, prop};
 use super::super::{Call, Outcome};
-use super::util::{body_i64, body_str, generic, npe};
+use super::util::{body_i64, body_str, generic, known_patient, npe, of_patient};
 use crate::store::{Data, Id, Note};
 
 fn with_issues(d: &Data, n: &Note) -> Value {
@@ -14,7 +14,7 @@ fn with_issues(d: &Data, n: &Note) -> Value {
     let issues: Vec<Value> = d
         .records
         .rows("noteIssues")
-        .filter(|r| r.fields.get("noteId").and_then(Value::as_i64) == Some(n.id))
+        .filter(|r| r.fields.get("noteId").and_then(Value::as_i64) == Some(i64::from(n.id)))
         .map(|r| Value::Object(r.fields.clone()))
         .collect();
     v["assignedIssues"] = Value::Array(issues);
@@ -30,8 +30,9 @@ pub fn all(call: &mut Call<'_>) -> Outcome {
     let n = call.query_id("numToReturn").unwrap_or(20).max(0) as usize;
     let offset = call.query_id("offset").unwrap_or(0).max(0) as usize;
     let provider = body_str(call, "providerNo");
+    let p = Id::try_from(p).ok();
     call.read(|d| {
-        let mut notes: Vec<&Note> = d.notes.for_patient(p).filter(|x| !x.archived).collect();
+        let mut notes: Vec<&Note> = of_patient(&d.notes, p).filter(|x| !x.archived).collect();
         if let Some(prov) = provider.as_deref().filter(|s| !s.is_empty()) {
             notes.retain(|x| x.provider_no == prov);
         }
@@ -66,16 +67,19 @@ fn save_note(call: &mut Call<'_>, sign_default: bool) -> Outcome {
     if call.body.is_null() {
         return npe("note is null");
     }
-    if call.read(|d| d.patients().get(p).is_none()) {
+    let Some(p) = known_patient(call, p) else {
         return npe("demographic is null");
-    }
+    };
     let text = body_str(call, "note").unwrap_or_default();
     let signed = call
         .body
         .get("isSigned")
         .and_then(Value::as_bool)
         .unwrap_or(sign_default);
-    let existing = body_i64(call, "noteId").filter(|id| *id > 0);
+    // An unknown note (past `Id`'s range too) is saved as a new one.
+    let existing = body_i64(call, "noteId")
+        .filter(|id| *id > 0)
+        .and_then(|id| Id::try_from(id).ok());
     let issues: Vec<String> = call
         .body
         .get("assignedIssues")
@@ -158,8 +162,9 @@ pub fn current(call: &mut Call<'_>) -> Outcome {
         return npe("demographicNo");
     };
     let me = call.provider_no();
+    let p = Id::try_from(p).ok();
     call.read(|d| {
-        let draft = d.notes.for_patient(p).filter(|n| !n.signed && n.provider_no == me).max_by_key(|n| n.last_update);
+        let draft = of_patient(&d.notes, p).filter(|n| !n.signed && n.provider_no == me).max_by_key(|n| n.last_update);
         Outcome::Value(match draft {
             Some(n) => with_issues(d, n),
             None => json!({"noteId": 0, "note": "", "isSigned": false, "providerNo": me, "encounterType": "", "observationDate": call.now_value(), "assignedIssues": []}),
@@ -172,7 +177,7 @@ pub fn issue_note(call: &mut Call<'_>) -> Outcome {
     let Some(id) = call.path_id("noteId") else {
         return npe("noteId");
     };
-    call.read(|d| match d.notes.get(id) {
+    call.read(|d| match Id::try_from(id).ok().and_then(|id| d.notes.get(id)) {
         Some(n) => {
             let note = with_issues(d, n);
             let assigned = note["assignedIssues"].clone();

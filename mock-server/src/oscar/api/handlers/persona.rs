@@ -9,6 +9,7 @@ use super::super::render::{plain, prop};
 use super::super::{Call, Outcome};
 use super::util::{body_str, exception, generic, npe, text};
 use crate::oscar::jsonlib;
+use crate::store::Id;
 
 /// `GET /persona/hasRight?objectName&privilege&demographicNo`: the seeded
 /// logins are doctors with admin, so every known object is granted.
@@ -49,7 +50,7 @@ pub fn allowed_access(call: &mut Call<'_>) -> Outcome {
             "JSONObject[\"demographicNo\"] not found.",
         );
     };
-    let ok = call.read(|d| d.patients().get(p).is_some());
+    let ok = super::util::known_patient(call, p).is_some();
     Outcome::Value(
         json!({"offset": 0, "limit": 0, "total": 1, "timestamp": call.now_value(), "content": [ok], "query": null}),
     )
@@ -345,7 +346,7 @@ pub fn recent_demographics(call: &mut Call<'_>) -> Outcome {
         seen.into_iter()
             .skip(start)
             .take(n)
-            .filter_map(|(id, at)| d.patients().get(id).map(|p| json!({"demographicNo": id, "name": p.display_name(), "date": at.to_rfc3339()})))
+            .filter_map(|(id, at)| d.patients().get(Id::try_from(id).ok()?).map(|p| json!({"demographicNo": id, "name": p.display_name(), "date": at.to_rfc3339()})))
             .collect()
     });
     if call.variant == super::super::Variant::Juno {

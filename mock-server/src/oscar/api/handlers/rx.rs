@@ -7,12 +7,19 @@ use serde_json::{json, Value};
 use super::super::beans;
 use super::super::render::{instant, plain, prop};
 use super::super::{Call, Outcome};
-use super::util::{body_i64, exception, generic, npe, pdf_outcome, PNG};
+use super::util::{body_i64, exception, generic, known_patient, npe, of_patient, pdf_outcome, PNG};
 use crate::store::{Data, Id, Medication, Prescription};
 
-fn patient(call: &Call<'_>) -> Option<Id> {
+/// The patient number of the request, as sent.
+fn patient(call: &Call<'_>) -> Option<i64> {
     call.path_id("demographicNo")
         .or_else(|| call.query_id("demographicNo"))
+}
+
+/// The patient number as a row id for a row that will refer to it
+/// unchecked: one past `Id`'s range cannot, and counts as missing.
+fn patient_ref(call: &Call<'_>) -> Option<Id> {
+    patient(call).and_then(|p| Id::try_from(p).ok())
 }
 
 fn list(call: &Call<'_>, items: Vec<Value>) -> Outcome {
@@ -48,9 +55,9 @@ pub fn drugs(call: &mut Call<'_>) -> Outcome {
         return list(call, Vec::new());
     };
     let today = call.today();
+    let p = Id::try_from(p).ok();
     let items = call.read(|d| {
-        d.medications
-            .for_patient(p)
+        of_patient(&d.medications, p)
             .filter(|m| match status.as_str() {
                 "current" => !m.archived && (m.long_term || m.end_date.is_none_or(|e| e >= today)),
                 "archived" => m.archived,
@@ -70,7 +77,7 @@ pub fn history(call: &mut Call<'_>) -> Outcome {
         return list(call, Vec::new());
     };
     let items = call.read(|d| {
-        let Some(m) = d.medications.get(id) else {
+        let Some(m) = Id::try_from(id).ok().and_then(|id| d.medications.get(id)) else {
             return Vec::new();
         };
         let key = if m.atc.is_empty() {
@@ -78,8 +85,7 @@ pub fn history(call: &mut Call<'_>) -> Outcome {
         } else {
             m.atc.clone()
         };
-        d.medications
-            .for_patient(p)
+        of_patient(&d.medications, Id::try_from(p).ok())
             .filter(|x| x.atc == key || x.brand_name == key)
             .map(beans::drug)
             .collect()
@@ -163,9 +169,9 @@ pub fn new(call: &mut Call<'_>) -> Outcome {
     if call.body.is_null() {
         return npe("drug is null");
     }
-    if call.read(|d| d.patients().get(p).is_none()) {
+    let Some(p) = known_patient(call, p) else {
         return generic(false, Some("Demographic not found".to_owned()));
-    }
+    };
     let m = medication(call, &call.body, p);
     let id = call.write(|d| d.medications.insert(m));
     Outcome::Value(echo(&call.body, id, p))
@@ -173,7 +179,7 @@ pub fn new(call: &mut Call<'_>) -> Outcome {
 
 /// `POST /rx/update?demographicNo` (`DrugTo1` with `drugId`).
 pub fn update(call: &mut Call<'_>) -> Outcome {
-    let Some(p) = patient(call) else {
+    let Some(p) = patient_ref(call) else {
         return npe("demographicNo");
     };
     let Some(id) = body_i64(call, "drugId") else {
@@ -181,19 +187,23 @@ pub fn update(call: &mut Call<'_>) -> Outcome {
     };
     let fresh = medication(call, &call.body, p);
     let now = call.now;
-    let r = call.write(|d| {
-        d.medications.update(id, now, |m| {
-            let created = m.created;
-            let script = m.script_no;
-            *m = fresh;
-            m.id = id;
-            m.created = created;
-            m.script_no = script;
+    let known = Id::try_from(id).ok();
+    let r = known.and_then(|id| {
+        call.write(|d| {
+            d.medications.update(id, now, |m| {
+                let created = m.created;
+                let script = m.script_no;
+                *m = fresh;
+                m.id = id;
+                m.created = created;
+                m.script_no = script;
+            })
         })
+        .map(|()| id)
     });
-    if r.is_none() {
+    let Some(id) = r else {
         return generic(false, Some(format!("Drug {id} not found")));
-    }
+    };
     Outcome::Value(echo(&call.body, id, p))
 }
 
@@ -206,7 +216,7 @@ pub fn represcribe(call: &mut Call<'_>) -> Outcome {
     let now = call.now;
     let login = call.provider_no();
     let copy = call.write(|d| {
-        let m = d.medications.get(id)?.clone();
+        let m = d.medications.get(Id::try_from(id).ok()?)?.clone();
         let days = m
             .end_date
             .zip(m.start_date)
@@ -248,9 +258,12 @@ pub fn discontinue(call: &mut Call<'_>) -> Outcome {
     let reason = plain(&call.source("query.reason"));
     let now = call.now;
     let ok = call.write(|d| {
+        let Some(id) = Id::try_from(id).ok() else {
+            return false;
+        };
         if d.medications
             .get(id)
-            .is_none_or(|m| Some(m.patient_id) != p)
+            .is_none_or(|m| Some(i64::from(m.patient_id)) != p)
         {
             return false;
         }
@@ -271,7 +284,7 @@ pub fn discontinue(call: &mut Call<'_>) -> Outcome {
 /// `POST /rx/prescribe?demographicNo` (`List<DrugTo1>`): one script for
 /// all the drugs.
 pub fn prescribe(call: &mut Call<'_>) -> Outcome {
-    let Some(p) = patient(call) else {
+    let Some(p) = patient_ref(call) else {
         return npe("demographicNo");
     };
     let Some(list) = call.body.as_array().cloned() else {
@@ -326,7 +339,7 @@ pub fn prescriptions(call: &mut Call<'_>) -> Outcome {
     let items: Vec<Value> = call.read(|d| {
         d.prescriptions
             .iter()
-            .filter(|x| Some(x.patient_id) == p)
+            .filter(|x| Some(i64::from(x.patient_id)) == p)
             .map(beans::prescription)
             .collect()
     });
@@ -340,12 +353,14 @@ pub fn record_print(call: &mut Call<'_>) -> Outcome {
     };
     let now = call.now;
     let r = call.write(|d| {
+        let id = Id::try_from(id).ok()?;
         d.prescriptions
             .update(id, now, |x| x.printed = Some(now.into()))
+            .map(|()| id)
     });
-    if r.is_none() {
+    let Some(id) = r else {
         return npe("prescription is null");
-    }
+    };
     call.read(|d| {
         d.prescriptions.get(id).map_or_else(
             || npe("prescription"),
@@ -354,12 +369,14 @@ pub fn record_print(call: &mut Call<'_>) -> Outcome {
     })
 }
 
-fn script_lines(d: &Data, patient: Id, script: Id) -> Option<Vec<String>> {
-    let p = d.patients().get(patient)?;
+/// The script's lines, by the numbers in the path (none for numbers no
+/// row has, past `Id`'s range too).
+fn script_lines(d: &Data, patient: i64, script: i64) -> Option<Vec<String>> {
+    let p = d.patients().get(Id::try_from(patient).ok()?)?;
     let rx = d
         .prescriptions
-        .get(script)
-        .filter(|x| x.patient_id == patient)?;
+        .get(Id::try_from(script).ok()?)
+        .filter(|x| x.patient_id == p.id)?;
     let mut lines = vec![
         format!("Patient: {} (HIN {})", p.display_name(), p.hin),
         format!(

@@ -7,7 +7,7 @@ use super::super::beans;
 use super::super::render::{instant, plain};
 use super::super::{Call, Outcome, Variant};
 use super::util::{body_i64, body_str, npe, text};
-use crate::store::{Appointment, Data};
+use crate::store::{id_from, Appointment, Data, Id};
 
 fn provider_param(call: &Call<'_>) -> String {
     call.path
@@ -103,7 +103,18 @@ pub fn add(call: &mut Call<'_>) -> Outcome {
         return super::util::exception("java.text.ParseException", "Unparseable date: startTime");
     };
     let duration = body_i64(call, "duration").filter(|d| *d > 0).unwrap_or(15);
-    let patient = body_i64(call, "demographicNo").filter(|d| *d > 0);
+    // A number past `Id`'s range is no patient's: refused as booking an
+    // unknown patient is.
+    let patient = match body_i64(call, "demographicNo")
+        .filter(|d| *d > 0)
+        .map(|p| id_from("patient", p))
+        .transpose()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            return super::util::exception("javax.persistence.PersistenceException", &e.to_string())
+        }
+    };
     let now = call.now;
     let s = |k: &str| body_str(call, k).unwrap_or_default();
     let appt = Appointment {
@@ -161,10 +172,12 @@ fn appointment_id(call: &Call<'_>) -> Option<i64> {
 /// `POST /schedule/getAppointment` `{id}`.
 pub fn get(call: &mut Call<'_>) -> Outcome {
     let id = appointment_id(call);
-    call.read(|d| match id.and_then(|id| d.appointments().get(id)) {
-        Some(a) => one(d, a),
-        None => npe("appointment is null"),
-    })
+    call.read(
+        |d| match id.and_then(|id| d.appointments().get(Id::try_from(id).ok()?)) {
+            Some(a) => one(d, a),
+            None => npe("appointment is null"),
+        },
+    )
 }
 
 /// `POST /schedule/deleteAppointment` `{id}`: 200 with no body.
@@ -172,7 +185,7 @@ pub fn delete(call: &mut Call<'_>) -> Outcome {
     let Some(id) = appointment_id(call) else {
         return npe("id is null");
     };
-    match call.write(|d| d.remove_appointment(id)) {
+    match call.write(|d| d.remove_appointment(id_from("appointment", id)?)) {
         Ok(_) => Outcome::Empty(200),
         Err(_) => npe("appointment is null"),
     }
@@ -188,6 +201,7 @@ pub fn update(call: &mut Call<'_>) -> Outcome {
     let login = call.provider_no();
     let now = call.now;
     let r = call.write(|d| {
+        let id = id_from("appointment", id)?;
         d.update_appointment(id, now, |a| {
             if let Some(t) = b.get("appointmentDate").and_then(instant) {
                 a.date = t.date_naive();
@@ -217,14 +231,17 @@ pub fn update(call: &mut Call<'_>) -> Outcome {
                     *f = plain(v).into();
                 }
             }
-            if let Some(p) = b.get("demographicNo").and_then(Value::as_i64) {
+            // Past `Id`'s range, as a number that does not parse: kept.
+            let number = b.get("demographicNo").and_then(Value::as_i64);
+            if let Some(p) = number.and_then(|p| Id::try_from(p).ok()) {
                 a.patient = (p > 0).then_some(p).into();
             }
             a.last_update_user = login.into();
         })
+        .map(|()| id)
     });
     match r {
-        Ok(()) => call.read(|d| {
+        Ok(id) => call.read(|d| {
             d.appointments()
                 .get(id)
                 .map_or_else(|| npe("appointment"), |a| one(d, a))
@@ -248,6 +265,7 @@ pub fn set_field(call: &mut Call<'_>) -> Outcome {
     let login = call.provider_no();
     let now = call.now;
     let r = call.write(|d| {
+        let id = id_from("appointment", id)?;
         d.update_appointment(id, now, |a| {
             let v = value.unwrap_or_default();
             match field.as_str() {
@@ -257,10 +275,11 @@ pub fn set_field(call: &mut Call<'_>) -> Outcome {
             }
             a.last_update_user = login.into();
         })
+        .map(|()| id)
     });
-    if r.is_err() {
+    let Ok(id) = r else {
         return npe("appointment is null");
-    }
+    };
     if call.op.method == "LOCATOR" {
         // A sub-resource locator: CXF calls it, then looks for a resource
         // method on the returned SchedulingResponse, finds none, and
@@ -284,7 +303,7 @@ pub fn history(call: &mut Call<'_>) -> Outcome {
         let mut list: Vec<&Appointment> = d
             .appointments()
             .iter()
-            .filter(|a| a.patient == Some(patient) && a.status != "D")
+            .filter(|a| a.patient.get().map(i64::from) == Some(patient) && a.status != "D")
             .collect();
         list.sort_by_key(|a| std::cmp::Reverse((a.date, a.start)));
         let items: Vec<Value> = list.into_iter().map(|a| beans::appointment(d, a)).collect();

@@ -6,7 +6,7 @@ use super::super::beans;
 use super::super::render::{instant, plain};
 use super::super::{Call, Outcome, Variant};
 use super::util::{body_i64, body_str, exception, generic, npe};
-use crate::store::{Data, Tickler};
+use crate::store::{Data, Id, Tickler};
 
 /// `CustomFilter`: status, priority, assignee, creator, patient, dates.
 #[derive(Default)]
@@ -31,7 +31,9 @@ impl Filter {
                 .is_none_or(|p| p.is_empty() || t.priority.eq_ignore_ascii_case(p))
             && self.assignee.as_deref().is_none_or(|a| t.assignee == a)
             && self.creator.as_deref().is_none_or(|c| t.creator == c)
-            && self.patient.is_none_or(|p| t.patient == Some(p))
+            && self
+                .patient
+                .is_none_or(|p| t.patient.get().map(i64::from) == Some(p))
             && self.mrp.as_deref().is_none_or(|m| {
                 t.patient
                     .get()
@@ -175,7 +177,8 @@ pub fn set_status(call: &mut Call<'_>) -> Outcome {
     let login = call.provider_no();
     let now = call.now;
     call.write(|d| {
-        for id in ids {
+        // A number past `Id`'s range is skipped, as an unknown one is.
+        for id in ids.into_iter().filter_map(|id| Id::try_from(id).ok()) {
             let _ = d.ticklers.update(id, now, |t| {
                 t.status = status.clone().into();
                 t.comments
@@ -192,9 +195,10 @@ pub fn update(call: &mut Call<'_>) -> Outcome {
     let Some(id) = body_i64(call, "id") else {
         return npe("id");
     };
-    if call.read(|d| d.ticklers.get(id).is_none()) {
+    let known = Id::try_from(id).ok();
+    let Some(id) = known.filter(|id| call.read(|d| d.ticklers.get(*id).is_some())) else {
         return exception("java.lang.RuntimeException", "Tickler not found");
-    }
+    };
     let (Some(assignee), Some(status), Some(priority), Some(message), Some(service)) = (
         body_str(call, "taskAssignedTo"),
         body_str(call, "status"),
@@ -256,7 +260,11 @@ pub fn add(call: &mut Call<'_>) -> Outcome {
         .and_then(instant)
         .unwrap_or(now);
     let t = Tickler {
-        patient: body_i64(call, "demographicNo").filter(|d| *d > 0).into(),
+        // Past `Id`'s range, as 0 or a number that does not parse: none.
+        patient: body_i64(call, "demographicNo")
+            .filter(|d| *d > 0)
+            .and_then(|d| Id::try_from(d).ok())
+            .into(),
         message: body_str(call, "message").unwrap_or_default().into(),
         status: body_str(call, "status")
             .and_then(|s| s.chars().next().map(String::from))
@@ -285,7 +293,11 @@ pub fn overdue(call: &mut Call<'_>) -> Outcome {
     let n = call.read(|d| {
         d.ticklers
             .iter()
-            .filter(|t| t.patient == patient && t.status == "A" && t.service_date <= now)
+            .filter(|t| {
+                t.patient.get().map(i64::from) == patient
+                    && t.status == "A"
+                    && t.service_date <= now
+            })
             .count()
     });
     Outcome::Value(json!(n))
@@ -311,7 +323,8 @@ pub fn note_save(call: &mut Call<'_>) -> Outcome {
     let (Some(id), Some(text)) = (body_i64(call, "ticklerId"), body_str(call, "note")) else {
         return npe("ticklerId/note");
     };
-    if call.read(|d| d.ticklers.get(id).is_none()) {
+    let known = |d: &Data| Id::try_from(id).is_ok_and(|id| d.ticklers.get(id).is_some());
+    if !call.read(known) {
         return generic(false, Some("Tickler not found".to_owned()));
     }
     let login = call.provider_no();

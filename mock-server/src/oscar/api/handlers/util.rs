@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use super::super::render::plain;
 use super::super::{Call, Outcome};
 use crate::error::Failure;
-use crate::store::Patient;
+use crate::store::collections::Row;
+use crate::store::{Id, Patient, Record, Table};
 
 /// A `NullPointerException` (or another unchecked exception) escaping the
 /// resource: the container's 500, or Juno's JSON error.
@@ -46,6 +47,25 @@ pub fn body_str(call: &Call<'_>, key: &str) -> Option<String> {
 pub fn body_i64(call: &Call<'_>, key: &str) -> Option<i64> {
     let v = call.body.get(key)?;
     v.as_i64().or_else(|| plain(v).trim().parse().ok())
+}
+
+/// The patient a client's number names, when it is one: a number past
+/// `Id`'s range is no one's, as an unknown number.
+pub fn known_patient(call: &Call<'_>, n: i64) -> Option<Id> {
+    let id = Id::try_from(n).ok()?;
+    call.read(|d| d.patients().get(id).is_some()).then_some(id)
+}
+
+/// A row of a collection by a client's number: none for a number past
+/// `Id`'s range, as for an unknown one.
+pub fn record<'d>(d: &'d crate::store::Data, coll: &str, n: i64) -> Option<&'d Row> {
+    d.records.get(coll, Id::try_from(n).ok()?)
+}
+
+/// A patient's rows; none for `None`, a client's number past `Id`'s
+/// range, which no row can belong to.
+pub fn of_patient<T: Record>(t: &Table<T>, p: Option<Id>) -> impl Iterator<Item = &T> {
+    p.into_iter().flat_map(|p| t.for_patient(p))
 }
 
 /// Whether a patient counts as active for searches (OSCAR's inactive
