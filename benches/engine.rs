@@ -20,6 +20,11 @@ use emr_harness::scenario::load_all;
 use emr_harness::snapshot::{SnapshotMode, Snapshots};
 use emr_harness::suite;
 
+/// The allocator the `emr-conformance` binary runs the suite with: the
+/// engine's cost is measured as `run` pays it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn rounds() -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
