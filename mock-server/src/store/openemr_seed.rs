@@ -497,7 +497,7 @@ pub fn extend(d: &mut Data, cfg: &SeedConfig, now: Timestamp) {
         ("RESP", "/min", 12.0, 20.0),
         ("O2SAT", "%", 94.0, 100.0),
     ];
-    let recorded: std::collections::HashSet<(Id, &str)> = d
+    let recorded: std::collections::HashSet<(Id, &str), foldhash::fast::RandomState> = d
         .measurements
         .iter()
         .filter_map(|m| {

@@ -549,15 +549,21 @@ fn patient(
         hc_renew_date: Some(today + Duration::days(rng.gen_range(30..1800))),
         chart_no: format!("{:06}", 1000 + i).into(),
         address: Address {
-            street: format!("{} {}", rng.gen_range(1..2400), pick(rng, STREETS)).into(),
+            // Streets and phone numbers repeat in a large clinic (its
+            // 555 numbers do: 10,000 an area code), so they are shared.
+            street: texts.get(&format!(
+                "{} {}",
+                rng.gen_range(1..2400),
+                pick(rng, STREETS)
+            )),
             city: texts.get(city),
             province: province.into(),
             postal: postal.into(),
             country: "CA".into(),
         },
-        phone_home: format!("{area}-555-{:04}", rng.gen_range(0..10000)).into(),
+        phone_home: texts.get(&format!("{area}-555-{:04}", rng.gen_range(0..10000))),
         phone_work: Text::new(),
-        phone_cell: format!("{area}-555-{:04}", rng.gen_range(0..10000)).into(),
+        phone_cell: texts.get(&format!("{area}-555-{:04}", rng.gen_range(0..10000))),
         email: format!("{}.{}{}@example.com", ascii(first), ascii(last), i + 1).into(),
         status: if rng.gen_bool(0.95) {
             "AC".into()
