@@ -19,6 +19,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::outcome::{Exchange, Failure, ScenarioOutcome, StepOutcome};
+use crate::transport::HttpResponse;
 
 /// What a scrubbed secret becomes.
 pub const SECRET: &str = "[secret]";
@@ -476,8 +477,9 @@ impl Redactor {
 
     /// Registers the secrets a response hands out: cookies it sets and
     /// tokens in a JSON or form-encoded body.
-    pub fn register_response(&self, headers: &[(String, String)], body: &[u8]) {
-        for (name, value) in headers {
+    pub fn register_response(&self, resp: &HttpResponse) {
+        let body = &resp.body[..];
+        for (name, value) in &resp.headers {
             if name.eq_ignore_ascii_case("set-cookie") {
                 if let Some((_, v)) = value.split(';').next().unwrap_or("").split_once('=') {
                     self.register_observed(v);
@@ -494,12 +496,14 @@ impl Redactor {
                 if !may_name_a_secret(body) {
                     return;
                 }
-                if let Ok(doc) = serde_json::from_slice::<Value>(body.trim_ascii()) {
+                // Parsed once for this and the step's checks and captures;
+                // what JSON does not take (a form feed) is read as text.
+                if let Ok(doc) = resp.json() {
                     self.register_token_fields(&doc);
                     return;
                 }
             }
-            Some(c) if c.is_ascii_graphic() && !contains(body, b"oauth_token=") => return,
+            Some(c) if c.is_ascii_graphic() && !has_oauth_token(body) => return,
             _ => {}
         }
         self.register_body_text(body);
@@ -712,10 +716,14 @@ fn may_name_a_secret(json: &[u8]) -> bool {
         .is_none_or(|re| re.is_match(json))
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w.first() == needle.first() && w == needle)
+/// Whether a body has `oauth_token=`: a literal pattern, which the regex
+/// crate finds with SIMD (HTML pages and XML are read whole for it).
+fn has_oauth_token(body: &[u8]) -> bool {
+    static LITERAL: OnceLock<Option<regex::bytes::Regex>> = OnceLock::new();
+    LITERAL
+        .get_or_init(|| regex::bytes::Regex::new("oauth_token=").ok())
+        .as_ref()
+        .is_none_or(|re| re.is_match(body))
 }
 
 /// Headers whose whole value is a credential.
@@ -784,6 +792,16 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn respond(r: &Redactor, headers: &[(String, String)], body: &[u8]) {
+        r.register_response(&HttpResponse {
+            status: 200,
+            headers: headers.to_vec(),
+            body: bytes::Bytes::copy_from_slice(body),
+            elapsed: std::time::Duration::ZERO,
+            parsed: Default::default(),
+        });
+    }
+
     #[test]
     fn credentials_documents_register_their_secrets_only() {
         let r = Redactor::new(false);
@@ -810,11 +828,13 @@ mod tests {
                 "JSESSIONID=ABCDEF123456; other=xyz12345".into(),
             ),
         ]);
-        r.register_response(
+        respond(
+            &r,
             &[("Set-Cookie".into(), "OpenEMR=sess-987654321; Path=/".into())],
             br#"{"access_token":"at-1234567890","refresh_token":"rt-0987654321","token_type":"Bearer"}"#,
         );
-        r.register_response(
+        respond(
+            &r,
             &[],
             b"oauth_token=req%2Btok123&oauth_token_secret=sec456789&oauth_callback_confirmed=true",
         );
@@ -848,33 +868,42 @@ mod tests {
     #[test]
     fn token_fields_are_found_however_their_keys_are_written() {
         let r = Redactor::new(false);
-        r.register_response(
+        respond(
+            &r,
             &[],
             br#"{"data": {"access_t\u006fken": "tok-escaped-12345"}}"#,
         );
-        r.register_response(&[], br#"{"API_KEY": "key-upper-123456", "n": 1}"#);
+        respond(&r, &[], br#"{"API_KEY": "key-upper-123456", "n": 1}"#);
         assert_eq!(
             r.scrub("tok-escaped-12345 key-upper-123456"),
             "[secret] [secret]"
         );
         // Bodies the byte-level reading leaves to the text one: invalid
         // UTF-8 (read lossily) and a leading vertical tab (trimmed).
-        r.register_response(
+        respond(
+            &r,
             &[],
             b"{\"n\": \"\xff\", \"refresh_token\": \"rt-after-bad-byte\"}",
         );
-        r.register_response(&[], b"\x0b{\"id_token\": \"idt-after-vtab-1\"}");
-        r.register_response(
+        respond(&r, &[], b"\x0b{\"id_token\": \"idt-after-vtab-1\"}");
+        // A form feed, which JSON does not take: read as text, trimmed.
+        respond(&r, &[], b"{\"id_token\": \"idt-before-ff-1\"}\x0c");
+        respond(
+            &r,
             &[],
             b"oauth_token=req-tok-text-1&oauth_callback_confirmed=true",
         );
         assert_eq!(
-            r.scrub("rt-after-bad-byte idt-after-vtab-1 req-tok-text-1"),
-            "[secret] [secret] [secret]"
+            r.scrub("rt-after-bad-byte idt-after-vtab-1 idt-before-ff-1 req-tok-text-1"),
+            "[secret] [secret] [secret] [secret]"
         );
         // No key names a secret: nothing is registered.
         let n = r.secret_count();
-        r.register_response(&[], br#"{"name": "an-ordinary-value", "id": "12345678"}"#);
+        respond(
+            &r,
+            &[],
+            br#"{"name": "an-ordinary-value", "id": "12345678"}"#,
+        );
         assert_eq!(r.secret_count(), n);
     }
 

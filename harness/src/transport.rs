@@ -262,7 +262,7 @@ impl Transport {
                 }
                 _ => {
                     if let (Ok(resp), Some(r)) = (&result, &self.redactor) {
-                        r.register_response(&resp.headers, &resp.body);
+                        r.register_response(resp);
                     }
                     return result;
                 }
