@@ -785,7 +785,7 @@ fn capture_all(
             CaptureSource::Json(path) => {
                 let doc = parse_json(resp).map_err(|f| fail(f.message))?;
                 match path.select(&doc).as_slice() {
-                    [v] => v.clone(),
+                    [v] => (*v).clone(),
                     [] => return Err(fail(format!("{} matched nothing", path.source))),
                     many => {
                         return Err(fail(format!(

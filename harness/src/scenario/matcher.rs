@@ -10,6 +10,7 @@
 //! $.middleName: {exists: false}
 //! ```
 
+use std::borrow::Borrow;
 use std::fmt;
 
 use regex::Regex;
@@ -158,10 +159,15 @@ impl Matcher {
             })
     }
 
-    /// Checks the values a source selected (JSON path nodes, header
-    /// values, or the body). `text` compares scalars as text, as headers
-    /// and raw bodies are.
-    pub fn check(&self, nodes: &[Value], vars: &Vars, text: bool) -> Result<(), Mismatch> {
+    /// Checks the values a source selected (JSON path nodes, borrowed
+    /// from the parsed body; header values; or the body). `text` compares
+    /// scalars as text, as headers and raw bodies are.
+    pub fn check<V: Borrow<Value>>(
+        &self,
+        nodes: &[V],
+        vars: &Vars,
+        text: bool,
+    ) -> Result<(), Mismatch> {
         for op in &self.ops {
             check_op(op, nodes, vars, text)?;
         }
@@ -199,9 +205,9 @@ impl From<TemplateError> for Mismatch {
     }
 }
 
-fn one<'a>(nodes: &'a [Value], what: &str) -> Result<&'a Value, Mismatch> {
+fn one<'a, V: Borrow<Value>>(nodes: &'a [V], what: &str) -> Result<&'a Value, Mismatch> {
     match nodes {
-        [v] => Ok(v),
+        [v] => Ok(v.borrow()),
         [] => Err(Mismatch::new(format!("{what}: nothing matched"))),
         many => Err(Mismatch::new(format!(
             "{what}: {} values matched where one was expected (use `count`, or a more precise path)",
@@ -261,7 +267,12 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-fn check_op(op: &Op, nodes: &[Value], vars: &Vars, text: bool) -> Result<(), Mismatch> {
+fn check_op<V: Borrow<Value>>(
+    op: &Op,
+    nodes: &[V],
+    vars: &Vars,
+    text: bool,
+) -> Result<(), Mismatch> {
     match op {
         Op::Exists(want) => {
             let found = !nodes.is_empty();
@@ -269,7 +280,7 @@ fn check_op(op: &Op, nodes: &[Value], vars: &Vars, text: bool) -> Result<(), Mis
                 return Err(Mismatch::new(if *want {
                     "expected it to exist, but nothing matched".to_owned()
                 } else {
-                    format!("expected nothing, found {}", short(&nodes[0]))
+                    format!("expected nothing, found {}", short(nodes[0].borrow()))
                 }));
             }
         }
@@ -552,8 +563,12 @@ mod tests {
     #[test]
     fn exists_and_count_look_at_the_selection() {
         let vars = Vars::default();
-        assert!(m("{exists: false}").check(&[], &vars, false).is_ok());
-        assert!(m("{exists: true}").check(&[], &vars, false).is_err());
+        assert!(m("{exists: false}")
+            .check::<Value>(&[], &vars, false)
+            .is_ok());
+        assert!(m("{exists: true}")
+            .check::<Value>(&[], &vars, false)
+            .is_err());
         assert!(m("{count: 2}")
             .check(&[json!(1), json!(2)], &vars, false)
             .is_ok());

@@ -1041,9 +1041,10 @@ impl JsonPathExpr {
             .map_err(|e| format!("invalid JSONPath `{s}`: {e}"))
     }
 
-    /// The nodes the path selects.
-    pub fn select(&self, v: &Value) -> Vec<Value> {
-        self.path.query(v).all().into_iter().cloned().collect()
+    /// The nodes the path selects, borrowed: a check of `$.data` with
+    /// `length` must not copy the data.
+    pub fn select<'v>(&self, v: &'v Value) -> Vec<&'v Value> {
+        self.path.query(v).all()
     }
 }
 
