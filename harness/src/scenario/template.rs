@@ -256,6 +256,8 @@ impl<'de> Deserialize<'de> for Scalar {
 /// Renders every string inside a JSON value as a template.
 pub fn render_json(v: &Value, vars: &Vars) -> Result<Value, TemplateError> {
     Ok(match v {
+        // Most strings of expectations and bodies hold no placeholder.
+        Value::String(s) if !s.contains("{{") => Value::String(s.clone()),
         Value::String(s) => match Template::parse(s) {
             Ok(t) => t.render_value(vars)?,
             // Checked at load time; a string that is not a template is text.
