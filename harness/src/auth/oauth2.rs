@@ -137,13 +137,14 @@ fn opt(t: &Option<Template>, vars: &Vars) -> Result<Option<String>, AuthError> {
     t.as_ref().map(|t| render(t, vars)).transpose()
 }
 
-/// The site's section of the credentials document.
-fn site_doc(ctx: &AuthContext<'_>, site: &str) -> Value {
+/// The site's section of the credentials document, borrowed: it holds
+/// the site's seeded users and patients, too many to copy per request.
+fn site_doc<'t>(ctx: &AuthContext<'t>, site: &str) -> &'t Value {
+    static NULL: Value = Value::Null;
     ctx.target
         .credentials
         .pointer(&format!("/sites/{site}"))
-        .cloned()
-        .unwrap_or(Value::Null)
+        .unwrap_or(&NULL)
 }
 
 /// Endpoint URLs: the credentials document's paths, else the profile's.
@@ -472,8 +473,7 @@ fn login(
         LoginRole::Users => doc.pointer("/users/0"),
         LoginRole::Patient => doc.pointer("/patients/0"),
     }
-    .cloned()
-    .unwrap_or(Value::Null);
+    .unwrap_or(&Value::Null);
     let pick = |t: &Option<Template>, key: &str| -> Result<String, AuthError> {
         match t {
             Some(t) => render(t, ctx.vars),
@@ -539,6 +539,10 @@ fn fields(html: &str) -> Vec<HashMap<String, String>> {
 }
 
 fn unescape(s: &str) -> String {
+    // Most values have no reference: six searches and copies for nothing.
+    if !s.contains('&') {
+        return s.to_owned();
+    }
     s.replace("&quot;", "\"")
         .replace("&apos;", "'")
         .replace("&#39;", "'")
@@ -1047,7 +1051,7 @@ impl crate::live::interactive::InteractiveFlow for Interactive {
                     .as_array()
                     .is_some_and(|u| u.iter().any(|u| u == redirect_uri))
             };
-            let client = site_clients(&doc)
+            let client = site_clients(doc)
                 .into_iter()
                 .find(|c| registered(c))
                 .cloned()
