@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde_json::Value;
 
+use super::Loc;
 use crate::transport::HttpResponse;
 
 const RULES: &str = include_str!("../../data/fhir-r4.yaml");
@@ -219,26 +220,6 @@ pub fn check_response(resp: &HttpResponse) -> Vec<String> {
 /// Checks one resource (by its `resourceType`).
 pub fn check_resource(v: &Value, at: &str, errors: &mut Vec<String>) {
     check_resource_at(v, Loc::Root(at), errors);
-}
-
-/// Where a value is, rendered only for an error message (`$.name[0]`):
-/// most values are fine, and a path string per value cost more than the
-/// checks themselves.
-#[derive(Clone, Copy)]
-enum Loc<'a> {
-    Root(&'a str),
-    Key(&'a Loc<'a>, &'a str),
-    Index(&'a Loc<'a>, usize),
-}
-
-impl std::fmt::Display for Loc<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Loc::Root(s) => f.write_str(s),
-            Loc::Key(p, k) => write!(f, "{p}.{k}"),
-            Loc::Index(p, i) => write!(f, "{p}[{i}]"),
-        }
-    }
 }
 
 fn check_resource_at(v: &Value, at: Loc<'_>, errors: &mut Vec<String>) {

@@ -17,6 +17,26 @@ use serde::Deserialize;
 use crate::outcome::{Failure, FailureKind};
 use crate::transport::HttpResponse;
 
+/// Where a value is, rendered only for an error message (`$.name[0]`):
+/// most values are fine, and a path string per value cost more than the
+/// checks themselves.
+#[derive(Clone, Copy)]
+pub(crate) enum Loc<'a> {
+    Root(&'a str),
+    Key(&'a Loc<'a>, &'a str),
+    Index(&'a Loc<'a>, usize),
+}
+
+impl std::fmt::Display for Loc<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loc::Root(s) => f.write_str(s),
+            Loc::Key(p, k) => write!(f, "{p}.{k}"),
+            Loc::Index(p, i) => write!(f, "{p}[{i}]"),
+        }
+    }
+}
+
 /// `expect: {schema: openapi}` or `{schema: fhir}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use super::Loc;
 use crate::transport::HttpResponse;
 
 /// The project's document, parsed once.
@@ -95,7 +96,7 @@ pub fn check_with(
             Err(e) => return vec![format!("the body is not JSON ({e})")],
         };
         let mut errors = Vec::new();
-        validate(doc, schema, &body, "$", &mut errors);
+        validate_at(doc, schema, &body, Loc::Root("$"), &mut errors);
         return errors;
     }
     if content.contains_key("*/*") {
@@ -139,13 +140,18 @@ fn type_name(v: &Value) -> &'static str {
 
 /// Checks `v` against `schema`, adding what is wrong (with its location).
 pub fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<String>) {
+    validate_at(doc, schema, v, Loc::Root(at), errors);
+}
+
+/// [`validate`], with the location rendered only into an error.
+fn validate_at(doc: &Value, schema: &Value, v: &Value, at: Loc<'_>, errors: &mut Vec<String>) {
     let schema = resolve(doc, schema);
     if v.is_null() && schema.get("nullable").and_then(Value::as_bool) == Some(true) {
         return;
     }
     if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
         for s in all {
-            validate(doc, s, v, at, errors);
+            validate_at(doc, s, v, at, errors);
         }
     }
     for (key, exactly_one) in [("anyOf", false), ("oneOf", true)] {
@@ -154,7 +160,7 @@ pub fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errors: &mut V
                 .iter()
                 .filter(|s| {
                     let mut e = Vec::new();
-                    validate(doc, s, v, at, &mut e);
+                    validate_at(doc, s, v, at, &mut e);
                     e.is_empty()
                 })
                 .count();
@@ -195,14 +201,14 @@ pub fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errors: &mut V
             }
             let props = schema.get("properties").and_then(Value::as_object);
             for (k, val) in m {
-                let here = format!("{at}.{k}");
+                let here = Loc::Key(&at, k);
                 match props.and_then(|p| p.get(k)) {
-                    Some(s) => validate(doc, s, val, &here, errors),
+                    Some(s) => validate_at(doc, s, val, here, errors),
                     None => match schema.get("additionalProperties") {
                         Some(Value::Bool(false)) => {
                             errors.push(format!("{here}: property not allowed here"))
                         }
-                        Some(s @ Value::Object(_)) => validate(doc, s, val, &here, errors),
+                        Some(s @ Value::Object(_)) => validate_at(doc, s, val, here, errors),
                         _ => {}
                     },
                 }
@@ -221,7 +227,7 @@ pub fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errors: &mut V
             }
             if let Some(items) = schema.get("items") {
                 for (i, x) in a.iter().enumerate() {
-                    validate(doc, items, x, &format!("{at}[{i}]"), errors);
+                    validate_at(doc, items, x, Loc::Index(&at, i), errors);
                 }
             }
         }
