@@ -2,7 +2,7 @@
 //! in-process mock, and how much of each step is the engine (templates,
 //! auth, checks, captures, snapshots) rather than waiting for the server.
 //!
-//! `cargo bench --bench engine [-- --rounds N] [--steps-only]`
+//! `cargo bench --bench engine [-- --rounds N] [--steps-only] [--no-fuzz]`
 //!
 //! Two measurements:
 //! - **suite**: what `emr-conformance run` does, a fresh mock per scenario;
@@ -37,6 +37,12 @@ fn rounds() -> usize {
 /// `--steps-only`: skip the suite measurement (for profiling the steps).
 fn steps_only() -> bool {
     std::env::args().any(|a| a == "--steps-only")
+}
+
+/// `--no-fuzz`: skip the fuzz scenarios in the steps (for profiling an
+/// ordinary step, which their mutants would otherwise drown).
+fn no_fuzz() -> bool {
+    std::env::args().any(|a| a == "--no-fuzz")
 }
 
 fn main() {
@@ -91,15 +97,18 @@ fn main() {
     let mut split = [Split::default(), Split::default()];
     rt.block_on(async {
         for scenario in &scenarios {
-            let (server, target) = EmbeddedMock::default()
-                .start(scenario.profile)
-                .await
-                .expect("mock starts");
             let fuzz = scenario
                 .steps
                 .iter()
                 .chain(&scenario.cleanup)
                 .any(|s| s.fuzz.is_some());
+            if fuzz && no_fuzz() {
+                continue;
+            }
+            let (server, target) = EmbeddedMock::default()
+                .start(scenario.profile)
+                .await
+                .expect("mock starts");
             let split = &mut split[usize::from(fuzz)];
             for _ in 0..rounds {
                 let state = server.state();
