@@ -459,7 +459,7 @@ pub fn redact_text(s: &str) -> String {
 }
 
 /// A word character of the patterns' `\b` (Unicode's `\w`).
-fn is_word(c: char) -> bool {
+pub(crate) fn is_word(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric() || c == '_';
     }
@@ -550,9 +550,8 @@ fn next_uuid(s: &str, from: usize) -> Option<(usize, usize)> {
 /// Where candidates start at or after `from`, for patterns whose first `-`
 /// is `lead` bytes in (the search for `-` is `memchr`'s).
 fn dashes(s: &str, from: usize, lead: usize) -> impl Iterator<Item = usize> + '_ {
-    s[from..]
-        .match_indices('-')
-        .filter_map(move |(i, _)| (from + i).checked_sub(lead))
+    memchr::memchr_iter(b'-', &s.as_bytes()[from..])
+        .filter_map(move |i| (from + i).checked_sub(lead))
         .filter(move |&start| start >= from)
 }
 
