@@ -49,7 +49,7 @@ pub fn check(expect: &Expect, resp: &HttpResponse, vars: &Vars) -> Vec<Failure> 
         }
     }
     if let Some(matcher) = &expect.body {
-        if let Err(m) = matcher.check(&[Value::String(resp.text())], vars, true) {
+        if let Err(m) = matcher.check(&[Value::String(resp.text().into_owned())], vars, true) {
             failures.push(mismatch(FailureKind::Body, "body".to_owned(), m));
         }
     }

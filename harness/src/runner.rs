@@ -824,7 +824,7 @@ fn capture_all(
                     .ok_or_else(|| fail(format!("the response has no `{h}` header")))?
                     .to_owned(),
             ),
-            CaptureSource::Body => Value::String(resp.text()),
+            CaptureSource::Body => Value::String(resp.text().into_owned()),
             CaptureSource::Status => Value::from(resp.status),
         };
         let value = match &cap.regex {
@@ -855,11 +855,20 @@ fn capture_all(
 /// bytes, and one more character decides the ellipsis.
 fn excerpt_bytes(body: &[u8], max: usize) -> String {
     let head = &body[..body.len().min(4 * max + 4)];
-    excerpt(&String::from_utf8_lossy(head), max)
+    // A head cut inside a character fails the fast check and is read the
+    // slow way; the `max` characters kept come before the cut either way.
+    match std::str::from_utf8(head) {
+        Ok(s) => excerpt(s, max),
+        Err(_) => excerpt(&String::from_utf8_lossy(head), max),
+    }
 }
 
 fn excerpt(s: &str, max: usize) -> String {
     // Only the first `max` characters are looked at: bodies can be large.
+    // A text of at most `max` bytes has at most `max` characters.
+    if s.len() <= max {
+        return s.to_owned();
+    }
     match s.char_indices().nth(max) {
         None => s.to_owned(),
         Some((cut, _)) => format!("{}…", &s[..cut]),
@@ -870,7 +879,12 @@ fn excerpt(s: &str, max: usize) -> String {
 /// for snapshots.
 fn scrubbed(resp: &HttpResponse, redactor: &Redactor) -> HttpResponse {
     let mut shown = resp.clone();
-    shown.body = Bytes::from(redactor.scrub_body(&resp.text()));
+    // JSON is scrubbed from the step's own parse of it, not a second one.
+    let body = match resp.json() {
+        Ok(doc) => redactor.scrub_doc(doc.into_owned()),
+        Err(_) => redactor.scrub_body(&resp.text()),
+    };
+    shown.body = Bytes::from(body);
     if shown.body.is_empty() != resp.body.is_empty() {
         shown.body = resp.body.clone();
     }

@@ -104,8 +104,13 @@ impl HttpResponse {
             .collect()
     }
 
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
+    /// The body as text, borrowed when it is UTF-8 (as it almost always
+    /// is): a report reads most bodies at least once.
+    pub fn text(&self) -> Cow<'_, str> {
+        match std::str::from_utf8(&self.body) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(&self.body),
+        }
     }
 
     pub fn media_type(&self) -> String {
@@ -146,6 +151,9 @@ pub struct Transport {
     /// in nanoseconds; shared by clones and `fresh` clients, so requests
     /// an auth driver sends count as well as the step's own.
     waited: Arc<AtomicU64>,
+    /// The target's root and its parse, when the root has no path: a
+    /// request URL under it is the root's with the rest resolved.
+    base: Option<Arc<Base>>,
     /// Time spent on the client protocol's own cryptography (RSA key
     /// generation and signatures), in nanoseconds; shared like `waited`.
     /// Kept apart so a report of the engine's cost can say how much of
@@ -165,6 +173,7 @@ impl Transport {
             timeout,
             net,
             redactor: None,
+            base: None,
             waited: Arc::default(),
             crypto: Arc::default(),
         })
@@ -185,6 +194,7 @@ impl Transport {
             timeout: target.timeout,
             net,
             redactor: Some(redactor),
+            base: Base::of(&target.root),
             waited: Arc::default(),
             crypto: Arc::default(),
         })
@@ -273,7 +283,10 @@ impl Transport {
     async fn send_once(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| TransportError::Invalid(format!("method `{}`: {e}", req.method)))?;
-        let mut builder = self.client.request(method, &req.url);
+        let mut builder = match self.base.as_deref().and_then(|b| b.resolve(&req.url)) {
+            Some(url) => self.client.request(method, url),
+            None => self.client.request(method, &req.url),
+        };
         for (name, value) in &req.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -327,6 +340,45 @@ impl Transport {
     }
 }
 
+/// A target's root, parsed once.
+#[derive(Debug)]
+struct Base {
+    root: String,
+    url: reqwest::Url,
+}
+
+impl Base {
+    /// `None` for a root with a path (which a path-absolute reference
+    /// would replace), a query or a fragment.
+    fn of(root: &str) -> Option<Arc<Base>> {
+        let url = reqwest::Url::parse(root).ok()?;
+        let bare = url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && !root.ends_with('/')
+            && url.has_host();
+        bare.then(|| {
+            Arc::new(Base {
+                root: root.to_owned(),
+                url,
+            })
+        })
+    }
+
+    /// `url` parsed, when it is the root and a path (`/…` but not `//…`,
+    /// which would name another host): the reference is resolved against
+    /// the parsed root, the same URL a whole parse gives without reading
+    /// the host again (IDNA processing included) on every request.
+    fn resolve(&self, url: &str) -> Option<reqwest::Url> {
+        let rest = url.strip_prefix(self.root.as_str())?;
+        let b = rest.as_bytes();
+        if b.first() != Some(&b'/') || matches!(b.get(1), Some(b'/' | b'\\')) {
+            return None;
+        }
+        self.url.join(rest).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +386,54 @@ mod tests {
     use crate::target::{Target, TargetKind};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    proptest::proptest! {
+        /// A URL resolved against its parsed root is the URL parsed whole,
+        /// whatever the path, query, dot segments, escapes or slashes.
+        #[test]
+        fn resolving_against_the_root_is_parsing_whole(
+            root in proptest::sample::select(vec![
+                "http://127.0.0.1:8080", "https://EMR.example:443", "http://u:p@host",
+                "http://h\u{e9}te.example", "http://[::1]:9", "http://h/", "http://h/oscar",
+                "http://h?q", "http://h#f",
+            ]),
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "/", "//", "\\", "a", "..", ".", "%2e", "?", "#", "&", "=", " ", "%",
+                    "\u{e9}", "\t", "|", "@", ":", "[", "x.y",
+                ]),
+                0..10,
+            ),
+        ) {
+            let url = format!("{root}{}", pieces.concat());
+            if let Some(resolved) = Base::of(root).and_then(|b| b.resolve(&url)) {
+                proptest::prop_assert_eq!(Some(resolved), reqwest::Url::parse(&url).ok());
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_root_without_a_path_resolves() {
+        assert!(Base::of("http://h:1").is_some());
+        for root in [
+            "http://h/",
+            "http://h/oscar",
+            "http://h?q",
+            "mailto:x",
+            "nonsense",
+        ] {
+            assert!(Base::of(root).is_none(), "{root}");
+        }
+        let base = Base::of("http://h:1").expect("a bare root");
+        assert_eq!(
+            base.resolve("http://h:1/a/../b?x=1 2").map(String::from),
+            Some("http://h:1/b?x=1%202".to_owned())
+        );
+        // Both would name a host `other` if resolved.
+        assert!(base.resolve("http://h:1//other/x").is_none());
+        assert!(base.resolve("http://h:1/\\other/x").is_none());
+        assert!(base.resolve("http://other/x").is_none());
+    }
 
     /// A server that answers 503 to the first `failures` requests, then
     /// 200; counts what it received.
