@@ -332,6 +332,21 @@ pub fn is_secret_key(key: &str) -> bool {
         || k.ends_with("token")
 }
 
+/// Whether a header's name, `-` read as `_`, is a secret key
+/// (`X-Api-Key`, `X-Session-Token`). On the stack: every request's
+/// headers are read.
+fn is_secret_header(name: &str) -> bool {
+    let mut buf = [0u8; 64];
+    match buf.get_mut(..name.len()) {
+        Some(b) => {
+            b.copy_from_slice(name.as_bytes());
+            b.iter_mut().filter(|c| **c == b'-').for_each(|c| *c = b'_');
+            std::str::from_utf8(b).is_ok_and(is_secret_key)
+        }
+        None => is_secret_key(&name.replace('-', "_")),
+    }
+}
+
 /// Keys holding personal data (names, birth dates, health numbers,
 /// contacts), collected from live responses.
 pub fn is_personal_key(key: &str) -> bool {
@@ -432,16 +447,16 @@ impl Redactor {
     /// in `Authorization`, `Cookie` and token-bearing headers.
     pub fn register_request_headers(&self, headers: &[(String, String)]) {
         for (name, value) in headers {
-            let n = name.to_ascii_lowercase();
-            if n == "authorization" || n == "proxy-authorization" {
+            let is = |n: &str| name.eq_ignore_ascii_case(n);
+            if is("authorization") || is("proxy-authorization") {
                 self.register_authorization(value);
-            } else if n == "cookie" {
+            } else if is("cookie") {
                 for pair in value.split(';') {
                     if let Some((_, v)) = pair.split_once('=') {
                         self.register_observed(v);
                     }
                 }
-            } else if is_secret_key(&n.replace('-', "_")) {
+            } else if is_secret_header(name) {
                 self.register_observed(value);
             }
         }
@@ -708,10 +723,29 @@ impl Redactor {
     }
 }
 
-/// Whether a JSON text may have a key [`is_secret_key`] accepts: every
-/// such key holds one of these words, unless it is written with `\u`
-/// escapes. Most responses have none, and are not parsed for tokens.
+/// Whether a JSON text may have a key [`is_secret_key`] accepts. Most
+/// responses have none, and are not walked for tokens.
+///
+/// Without a backslash, a `"` followed by `:` (JSON whitespace between)
+/// closes a key and nothing else, since a string cannot hold a bare `"`:
+/// the keys are found with `memchr` and tested themselves. A text with
+/// escapes gets the pattern of the words every such key holds.
 fn may_name_a_secret(json: &[u8]) -> bool {
+    if memchr::memchr(b'\\', json).is_some() {
+        return secret_words(json);
+    }
+    memchr::memchr_iter(b':', json).any(|colon| {
+        let Some(head) = json[..colon].trim_ascii_end().strip_suffix(b"\"") else {
+            return false;
+        };
+        let key = memchr::memrchr(b'"', head).map_or(head, |open| &head[open + 1..]);
+        std::str::from_utf8(key).map_or(true, is_secret_key)
+    })
+}
+
+/// Whether a text holds one of the words of every key [`is_secret_key`]
+/// accepts, or a `\u` escape (which could spell one).
+fn secret_words(json: &[u8]) -> bool {
     static WORDS: OnceLock<Option<regex::bytes::Regex>> = OnceLock::new();
     WORDS
         .get_or_init(|| {
@@ -1050,6 +1084,84 @@ mod tests {
                 || k.ends_with("token");
             proptest::prop_assert_eq!(is_secret_key(&key), expected, "{}", key);
         }
+    }
+
+    /// JSON documents with keys secret and not, some needing escapes,
+    /// and strings holding quotes and colons.
+    fn json_docs() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let key = proptest::sample::select(vec![
+            "id",
+            "name",
+            "access_token",
+            "Pin",
+            "x\"y",
+            "a\\b",
+            "t\u{e9}",
+            "session_id",
+            "\u{1}",
+            "when:",
+            "refresh_token",
+            "client_secret",
+        ]);
+        let text = proptest::sample::select(vec!["v", "a\":b", "\\", "10:00", "\"", "token"]);
+        let leaf = prop_oneof![
+            text.prop_map(|t| Value::String(t.to_owned())),
+            Just(Value::Null),
+            any::<i32>().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec((key.clone(), inner), 0..4).prop_map(|kv| {
+                    Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                }),
+            ]
+        })
+    }
+
+    fn has_secret_string(v: &Value) -> bool {
+        match v {
+            Value::Object(m) => m
+                .iter()
+                .any(|(k, x)| (x.is_string() && is_secret_key(k)) || has_secret_string(x)),
+            Value::Array(a) => a.iter().any(has_secret_string),
+            _ => false,
+        }
+    }
+
+    proptest::proptest! {
+        /// The prefilter never turns away a document with a token field,
+        /// compact or pretty-printed.
+        #[test]
+        fn the_secret_key_prefilter_misses_no_token(doc in json_docs()) {
+            if has_secret_string(&doc) {
+                for text in [doc.to_string(), serde_json::to_string_pretty(&doc).unwrap_or_default()] {
+                    proptest::prop_assert!(may_name_a_secret(text.as_bytes()), "{}", text);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn secret_headers_are_told_by_their_names() {
+        for name in ["X-Api-Key", "x-session-token", "Private-Key", "APIKEY"] {
+            assert!(is_secret_header(name), "{name}");
+        }
+        for name in ["Content-Type", "Accept", "X-Request-Id", "Token-Count"] {
+            assert!(!is_secret_header(name), "{name}");
+        }
+        let long = format!("X-{}-Api-Key", "A".repeat(80));
+        assert!(is_secret_header(&long));
+    }
+
+    #[test]
+    fn the_secret_key_prefilter_turns_ordinary_documents_away() {
+        let fhir = r#"{"resourceType": "Patient", "id": "9f1c", "meta": {"lastUpdated": "2026-01-01T10:00:00Z"},
+            "name": [{"family": "Tokenby", "given": ["Pinto"]}], "note": "session at 10:00"}"#;
+        assert!(!may_name_a_secret(fhir.as_bytes()));
+        assert!(may_name_a_secret(br#"{"a": {"access_token" : "x"}}"#));
+        assert!(may_name_a_secret(br#"{"n": "\u0074oken"}"#));
     }
 
     proptest::proptest! {

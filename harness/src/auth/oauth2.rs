@@ -8,6 +8,7 @@
 //! client first (RFC 7591), caches tokens per scenario, refreshes them when
 //! stale, and publishes what it obtained as `{{oauth2.*}}`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -381,7 +382,7 @@ async fn client(
             body: Some(Bytes::from(meta.to_string())),
         };
         let r = send(ctx, req).await?;
-        let doc: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        let doc = r.json().unwrap_or(Cow::Owned(Value::Null));
         let id = doc
             .get("client_id")
             .and_then(Value::as_str)
@@ -824,7 +825,7 @@ async fn token_request(
         }
     }
     let r = send(ctx, form_request(&ep.token, &form, headers)).await?;
-    let response: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    let response = r.json().unwrap_or(Cow::Owned(Value::Null));
     let access = response
         .get("access_token")
         .and_then(Value::as_str)
@@ -841,7 +842,7 @@ async fn token_request(
             .and_then(Value::as_str)
             .map(str::to_owned),
         access,
-        response,
+        response: response.into_owned(),
         obtained: Instant::now(),
         lifetime: Duration::from_secs(lifetime),
     })
@@ -1207,7 +1208,7 @@ impl crate::live::interactive::InteractiveFlow for Interactive {
                 .send(&form_request(&carried("token_url"), &form, headers))
                 .await
                 .map_err(|e| fail(format!("token request: {e}")))?;
-            let response: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+            let response = r.json().unwrap_or(Cow::Owned(Value::Null));
             let access = response["access_token"]
                 .as_str()
                 .filter(|_| r.status == 200)
