@@ -90,12 +90,17 @@ fn main() {
     );
     }
 
-    // Steps: one mock per scenario kept for all rounds; sequential.
+    // Steps: one mock per scenario kept for all rounds, reset before each
+    // run; sequential.
     // Fuzz scenarios are reported apart: generating and signing mutants
     // is the client's work by design, so they would blur the engine's
     // share of an ordinary step.
+    // Kept per round as well: a round a neighbour's load slowed shows as
+    // an outlier among the rounds instead of moving the whole figure.
     let mut split = [Split::default(), Split::default()];
+    let mut by_round = vec![[Split::default(), Split::default()]; rounds];
     rt.block_on(async {
+        let mut mocks = Vec::new();
         for scenario in &scenarios {
             let fuzz = scenario
                 .steps
@@ -109,21 +114,30 @@ fn main() {
                 .start(scenario.profile)
                 .await
                 .expect("mock starts");
-            let split = &mut split[usize::from(fuzz)];
-            for _ in 0..rounds {
-                let state = server.state();
-                state.reset(None, None);
-                let o = runner::run(scenario, &target, &opts).await;
+            mocks.push((scenario, usize::from(fuzz), server, target));
+        }
+        // Rounds outermost: each is a pass over every scenario, so a slow
+        // spell of the machine falls within a round or two.
+        for round in &mut by_round {
+            for (scenario, fuzz, server, target) in &mocks {
+                server.state().reset(None, None);
+                let o = runner::run(scenario, target, &opts).await;
                 assert_eq!(o.status, Status::Passed, "{}", o.id);
                 let steps = o.steps.iter().chain(&o.cleanup);
-                split.steps += steps
-                    .clone()
-                    .filter(|s| s.status != Status::Skipped)
-                    .count();
-                split.time += steps.map(|s| s.duration).sum::<Duration>();
-                split.waiting += o.network;
-                split.crypto += o.client_crypto;
+                let this = Split {
+                    steps: steps
+                        .clone()
+                        .filter(|s| s.status != Status::Skipped)
+                        .count(),
+                    time: steps.map(|s| s.duration).sum::<Duration>(),
+                    waiting: o.network,
+                    crypto: o.client_crypto,
+                };
+                split[*fuzz].add(&this);
+                round[*fuzz].add(&this);
             }
+        }
+        for (_, _, server, _) in mocks {
             let _ = server.shutdown().await;
         }
     });
@@ -136,6 +150,14 @@ fn main() {
         ("fuzz steps", &fuzz),
     ] {
         s.print(what);
+    }
+    let mut shares: Vec<f64> = by_round.iter().map(|[p, _]| p.own_share()).collect();
+    shares.sort_by(f64::total_cmp);
+    if let (Some(low), Some(high)) = (shares.first(), shares.last()) {
+        println!(
+            "the engine's own work in a step without fuzz, by round: median {:.1}%, range {low:.1}–{high:.1}% over {rounds} rounds",
+            shares[shares.len() / 2],
+        );
     }
 }
 
@@ -157,6 +179,16 @@ impl Split {
         self.time += other.time;
         self.waiting += other.waiting;
         self.crypto += other.crypto;
+    }
+
+    /// The engine's own work (neither waiting nor crypto), in percent of
+    /// the steps' time.
+    fn own_share(&self) -> f64 {
+        let own = self
+            .time
+            .saturating_sub(self.waiting)
+            .saturating_sub(self.crypto);
+        100.0 * own.as_secs_f64() / self.time.as_secs_f64().max(f64::MIN_POSITIVE)
     }
 
     fn print(&self, what: &str) {

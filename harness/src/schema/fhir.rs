@@ -32,14 +32,18 @@ struct Element {
     many: bool,
 }
 
+/// The rules' tables are looked up for every value of every response
+/// checked: a fast hash, as their keys are the rules' own names.
+type Table<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 struct Rules {
-    primitives: HashMap<String, Regex>,
-    id_exceptions: HashMap<String, Regex>,
-    types: HashMap<String, Vec<Element>>,
-    resources: HashMap<String, Vec<Element>>,
+    primitives: Table<Regex>,
+    id_exceptions: Table<Regex>,
+    types: Table<Vec<Element>>,
+    resources: Table<Vec<Element>>,
     /// Code bindings: resource type → element → codes.
-    codes: HashMap<String, HashMap<String, Vec<String>>>,
+    codes: Table<Table<Vec<String>>>,
     common: Common,
 }
 
