@@ -230,15 +230,28 @@ struct UuidIndex {
 impl UuidIndex {
     /// The index of every row, sized for them at once. Rows are taken in
     /// id order, so of two that share a uuid the later is found.
+    ///
+    /// The rows are hashed in their order, then inserted in the order of
+    /// the slots they land near: a million seeded rows make a table far
+    /// larger than the cache, and inserting them in id order would miss
+    /// it on every row.
     fn build<T: Record>(rows: &Rows<T>) -> UuidIndex {
         let mut index = UuidIndex {
             ids: HashTable::with_capacity(rows.len),
             ..UuidIndex::default()
         };
-        for row in rows.iter() {
-            if let Some(u) = row.uuid() {
-                index.insert(u.key(), row.id(), rows);
-            }
+        let hashed: Vec<(u64, Id)> = rows
+            .iter()
+            .filter_map(|row| Some((index.hash(row.uuid()?.key()), row.id())))
+            .collect();
+        // The table's first slot for a hash is its low bits (hashbrown's
+        // probing); ordered by the top 16 of those, stably, so of two
+        // rows with one uuid the later still comes later.
+        let buckets = (index.ids.capacity() * 8 / 7).next_power_of_two().max(1);
+        let shift = buckets.trailing_zeros().saturating_sub(16);
+        let window = |hash: u64| (hash as usize & (buckets - 1)) >> shift;
+        for (hash, id) in counting_sort(hashed, 1 << 16, |(h, _)| window(*h)) {
+            index.insert_hashed(hash, id, rows);
         }
         index
     }
@@ -256,7 +269,15 @@ impl UuidIndex {
 
     /// Maps `key` to `id`, forgetting another row with that uuid.
     fn insert<T: Record>(&mut self, key: UuidKey<'_>, id: Id, rows: &Rows<T>) {
-        let hash = self.hash(key);
+        self.insert_hashed(self.hash(key), id, rows);
+    }
+
+    /// [`UuidIndex::insert`] of the stored row `id`, whose key hashes to
+    /// `hash`.
+    fn insert_hashed<T: Record>(&mut self, hash: u64, id: Id, rows: &Rows<T>) {
+        let Some(key) = key_of(rows, id) else {
+            return;
+        };
         if let Ok(entry) = self.ids.find_entry(hash, |e| key_of(rows, *e) == Some(key)) {
             entry.remove();
         }
@@ -272,6 +293,24 @@ impl UuidIndex {
             entry.remove();
         }
     }
+}
+
+/// `items` ordered by `key` (below `keys`), stably, in two passes.
+fn counting_sort<T: Copy>(items: Vec<T>, keys: usize, key: impl Fn(&T) -> usize) -> Vec<T> {
+    let mut starts = vec![0usize; keys + 1];
+    for item in &items {
+        starts[key(item).min(keys - 1) + 1] += 1;
+    }
+    for k in 1..=keys {
+        starts[k] += starts[k - 1];
+    }
+    let mut out = items.clone();
+    for item in items {
+        let slot = &mut starts[key(&item).min(keys - 1)];
+        out[*slot] = item;
+        *slot += 1;
+    }
+    out
 }
 
 /// A canonical uuid hashes as one 128-bit word, any other spelling as
@@ -525,6 +564,18 @@ macro_rules! record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The counting sort orders by key and keeps the order of equals.
+        #[test]
+        fn counting_sort_is_a_stable_sort(keys in proptest::collection::vec(0usize..40, 0..200)) {
+            let items: Vec<(usize, usize)> = keys.into_iter().enumerate().map(|(i, k)| (k, i)).collect();
+            // Keys past the last are sorted as the last.
+            let mut expected = items.clone();
+            expected.sort_by_key(|(k, _)| (*k).min(31));
+            proptest::prop_assert_eq!(counting_sort(items, 32, |(k, _)| *k), expected);
+        }
+    }
     use chrono::{TimeZone, Utc};
 
     #[derive(Clone, Debug)]
