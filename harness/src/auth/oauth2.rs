@@ -100,10 +100,10 @@ pub async fn authorize(
         .state
         .oauth2
         .sessions
-        .get(key)
+        .get(&key)
         .is_some_and(|s| !stale(spec, s));
     if !fresh {
-        let existing = ctx.state.oauth2.sessions.get(key).cloned();
+        let existing = ctx.state.oauth2.sessions.get(&key).cloned();
         let session = match existing {
             Some(s) => match refresh(spec, ctx, &s).await {
                 Ok(s) => s,
@@ -111,10 +111,10 @@ pub async fn authorize(
             },
             None => obtain(spec, ctx, None).await?,
         };
-        ctx.state.oauth2.sessions.insert(key.to_owned(), session);
+        ctx.state.oauth2.sessions.insert(key.clone(), session);
     }
     // Kept above if it was not there.
-    let Some(session) = ctx.state.oauth2.sessions.get(key) else {
+    let Some(session) = ctx.state.oauth2.sessions.get(&key) else {
         return Err(fail("no OAuth 2 session was kept"));
     };
     ctx.vars.set("oauth2", session.published.clone());

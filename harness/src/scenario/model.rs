@@ -230,27 +230,6 @@ pub struct OAuth2Spec {
     /// `expires_in` less 30 s) and refresh it, or run the flow again.
     #[serde(default)]
     pub refresh_after: Option<u64>,
-    /// [`OAuth2Spec::cache_key`], made on first use: every request of a
-    /// scenario asks for it.
-    #[serde(skip)]
-    cache: KeyMemo,
-}
-
-/// A spec's cache key once made; invisible to `Debug` and `==`, so the
-/// key does not depend on whether it was made before.
-#[derive(Clone, Default)]
-struct KeyMemo(std::sync::OnceLock<String>);
-
-impl std::fmt::Debug for KeyMemo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("_")
-    }
-}
-
-impl PartialEq for KeyMemo {
-    fn eq(&self, _: &KeyMemo) -> bool {
-        true
-    }
 }
 
 fn empty_template() -> Template {
@@ -295,13 +274,11 @@ impl OAuth2Spec {
 
     /// The same spec without the options that only change how the token
     /// is sent: specs equal under this share cached tokens.
-    pub fn cache_key(&self) -> &str {
-        self.cache.0.get_or_init(|| {
-            let mut s = self.clone();
-            s.tamper = None;
-            s.refresh_after = None;
-            format!("{s:?}")
-        })
+    pub fn cache_key(&self) -> String {
+        let mut s = self.clone();
+        s.tamper = None;
+        s.refresh_after = None;
+        format!("{s:?}")
     }
 }
 
