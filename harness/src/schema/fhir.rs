@@ -19,7 +19,7 @@ const RULES: &str = include_str!("../../data/fhir-r4.yaml");
 #[derive(Debug, Clone)]
 enum TypeRef {
     Named(String),
-    Backbone(Vec<Element>),
+    Backbone(Elements),
 }
 
 #[derive(Debug, Clone)]
@@ -36,12 +36,78 @@ struct Element {
 /// checked: a fast hash, as their keys are the rules' own names.
 type Table<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
+/// A type's elements, their names indexed: every key of every object
+/// checked is looked up in one.
+#[derive(Debug, Clone, Default)]
+struct Elements {
+    list: Vec<Element>,
+    /// The first element of each name that is not a choice.
+    exact: Table<usize>,
+    /// Where the choice elements (`value[x]`) are, in order.
+    choices: Vec<usize>,
+}
+
+impl From<Vec<Element>> for Elements {
+    fn from(list: Vec<Element>) -> Elements {
+        let mut exact = Table::default();
+        let mut choices = Vec::new();
+        for (i, e) in list.iter().enumerate() {
+            if e.choice {
+                choices.push(i);
+            } else {
+                exact.entry(e.name.clone()).or_insert(i);
+            }
+        }
+        Elements {
+            list,
+            exact,
+            choices,
+        }
+    }
+}
+
+impl std::ops::Deref for Elements {
+    type Target = [Element];
+
+    fn deref(&self) -> &[Element] {
+        &self.list
+    }
+}
+
+impl Elements {
+    /// The element `key` names and the type it takes there: the first
+    /// in order that is not a choice and has that name, or a choice
+    /// whose name starts `key` and one of whose types ends it.
+    fn find(&self, rules: &Rules, key: &str) -> Option<(&Element, Cow<'_, TypeRef>)> {
+        let exact = self.exact.get(key).copied();
+        let choice = self
+            .choices
+            .iter()
+            .take_while(|&&i| exact.is_none_or(|x| i < x))
+            .find_map(|&i| {
+                let e = &self.list[i];
+                let rest = key.strip_prefix(e.name.as_str())?;
+                e.types.iter().find_map(|t| match t {
+                    TypeRef::Named(n) if n == "*" && !rest.is_empty() => {
+                        Some((e, Cow::Owned(TypeRef::Named(any_type(rules, rest)))))
+                    }
+                    TypeRef::Named(n) if is_capitalized(n, rest) => Some((e, Cow::Borrowed(t))),
+                    _ => None,
+                })
+            });
+        choice.or_else(|| {
+            let e = &self.list[exact?];
+            e.types.first().map(|t| (e, Cow::Borrowed(t)))
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 struct Rules {
     primitives: Table<Regex>,
     id_exceptions: Table<Regex>,
-    types: Table<Vec<Element>>,
-    resources: Table<Vec<Element>>,
+    types: Table<Elements>,
+    resources: Table<Elements>,
     /// Code bindings: resource type → element → codes.
     codes: Table<Table<Vec<String>>>,
     common: Common,
@@ -94,7 +160,7 @@ fn parse_elements(map: &serde_yaml::Mapping) -> Result<Vec<Element>, RulesError>
                 out.push(Element {
                     name: name.to_owned(),
                     choice: false,
-                    types: vec![TypeRef::Backbone(parse_elements(m)?)],
+                    types: vec![TypeRef::Backbone(parse_elements(m)?.into())],
                     required,
                     many,
                 });
@@ -152,7 +218,7 @@ fn load() -> Result<Rules, RulesError> {
             let (Some(k), Some(m)) = (k.as_str(), v.as_mapping()) else {
                 return Err(RulesError::Shape(format!("`{name}` entries are maps")));
             };
-            target.insert(k.to_owned(), parse_elements(m)?);
+            target.insert(k.to_owned(), parse_elements(m)?.into());
         }
     }
     for (k, v) in section("codes")? {
@@ -285,19 +351,19 @@ fn common_element(name: &str, t: &str, many: bool) -> Element {
 /// extension has besides its own.
 #[derive(Debug, Default)]
 struct Common {
-    resource: Vec<Element>,
+    resource: Elements,
     /// `id`, `extension`, `modifierExtension`.
-    backbone: Vec<Element>,
+    backbone: Elements,
     /// `id`, `extension`.
-    datatype: Vec<Element>,
+    datatype: Elements,
     /// An Extension's own elements (`url`, `value[x]`) and `id`,
     /// `extension`.
-    extension: Vec<Element>,
+    extension: Elements,
 }
 
 impl Common {
     fn new() -> Common {
-        let resource = [
+        let resource: Vec<Element> = [
             ("meta", "Meta", false),
             ("implicitRules", "uri", false),
             ("language", "code", false),
@@ -333,10 +399,10 @@ impl Common {
         ];
         extension.extend(datatype.iter().cloned());
         Common {
-            resource,
-            backbone,
-            datatype,
-            extension,
+            resource: resource.into(),
+            backbone: backbone.into(),
+            datatype: datatype.into(),
+            extension: extension.into(),
         }
     }
 }
@@ -366,7 +432,7 @@ fn is_capitalized(t: &str, rest: &str) -> bool {
 fn check_object(
     rules: &Rules,
     m: &serde_json::Map<String, Value>,
-    elements: &[&[Element]],
+    elements: &[&Elements],
     skip: &[&str],
     at: Loc<'_>,
     owner: Option<&str>,
@@ -388,22 +454,7 @@ fn check_object(
             }
             continue;
         }
-        let found = all().find_map(|e| {
-            if !e.choice && e.name == key.as_str() {
-                return e.types.first().map(|t| (e, Cow::Borrowed(t)));
-            }
-            if e.choice {
-                let rest = key.strip_prefix(e.name.as_str())?;
-                return e.types.iter().find_map(|t| match t {
-                    TypeRef::Named(n) if n == "*" && !rest.is_empty() => {
-                        Some((e, Cow::Owned(TypeRef::Named(any_type(rules, rest)))))
-                    }
-                    TypeRef::Named(n) if is_capitalized(n, rest) => Some((e, Cow::Borrowed(t))),
-                    _ => None,
-                });
-            }
-            None
-        });
+        let found = elements.iter().find_map(|els| els.find(rules, key));
         let Some((element, t)) = found else {
             errors.push(format!("{here}: unknown element"));
             continue;
@@ -599,6 +650,66 @@ mod tests {
         let mut e = Vec::new();
         check_resource(&v, "$", &mut e);
         e
+    }
+
+    /// The lookup [`Elements::find`] replaced: the first element in order
+    /// that `key` names.
+    fn scan<'a>(rules: &Rules, els: &'a [Element], key: &str) -> Option<(&'a Element, TypeRef)> {
+        els.iter().find_map(|e| {
+            if !e.choice && e.name == key {
+                return e.types.first().map(|t| (e, t.clone()));
+            }
+            if e.choice {
+                let rest = key.strip_prefix(e.name.as_str())?;
+                return e.types.iter().find_map(|t| match t {
+                    TypeRef::Named(n) if n == "*" && !rest.is_empty() => {
+                        Some((e, TypeRef::Named(any_type(rules, rest))))
+                    }
+                    TypeRef::Named(n) if is_capitalized(n, rest) => Some((e, t.clone())),
+                    _ => None,
+                });
+            }
+            None
+        })
+    }
+
+    #[test]
+    fn the_index_finds_the_element_a_scan_finds() {
+        let r = rules().as_ref().unwrap();
+        fn lists<'a>(els: &'a Elements, out: &mut Vec<&'a Elements>) {
+            out.push(els);
+            for e in els.iter() {
+                for t in &e.types {
+                    if let TypeRef::Backbone(b) = t {
+                        lists(b, out);
+                    }
+                }
+            }
+        }
+        let mut all = Vec::new();
+        for els in r.types.values().chain(r.resources.values()) {
+            lists(els, &mut all);
+        }
+        for els in [&r.common.resource, &r.common.backbone, &r.common.extension] {
+            all.push(els);
+        }
+        let mut checked = 0;
+        for els in all {
+            let keys = els.iter().flat_map(|e| {
+                ["", "String", "Quantity", "DateTime", "x", "Boolean"]
+                    .map(|suffix| format!("{}{suffix}", e.name))
+            });
+            for key in keys.chain(["", "value", "valueCodeableConcept", "nope"].map(String::from)) {
+                let found = els
+                    .find(r, &key)
+                    .map(|(e, t)| (e as *const Element, format!("{t:?}")));
+                let expected =
+                    scan(r, els, &key).map(|(e, t)| (e as *const Element, format!("{t:?}")));
+                assert_eq!(found, expected, "{key}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000, "only {checked} lookups compared");
     }
 
     #[test]
