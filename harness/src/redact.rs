@@ -295,41 +295,47 @@ impl Hasher for MixHasher {
 /// Keys whose values are secrets in a credentials document or a token
 /// response.
 pub fn is_secret_key(key: &str) -> bool {
-    const NAMES: &[&str] = &[
-        "password",
-        "passwd",
-        "pin",
-        "secret",
-        "token",
-        "verifier",
-        "assertion",
-        "private_key",
-        "cookie",
-        "session",
-        "api_key",
-        "apikey",
+    secret_key_bytes(key.as_bytes())
+}
+
+/// [`is_secret_key`] of a key's bytes (ASCII case folded, so any bytes do).
+fn secret_key_bytes(key: &[u8]) -> bool {
+    const NAMES: &[&[u8]] = &[
+        b"password",
+        b"passwd",
+        b"pin",
+        b"secret",
+        b"token",
+        b"verifier",
+        b"assertion",
+        b"private_key",
+        b"cookie",
+        b"session",
+        b"api_key",
+        b"apikey",
     ];
-    // Lower-cased on the stack: this runs for every key of every body
-    // scrubbed and every token response.
+    // Lower-cased on the stack and read as bytes: this runs for every key
+    // of every body sifted for tokens or scrubbed.
     let mut buf = [0u8; 64];
     let owned;
-    let k: &str = match buf.get_mut(..key.len()) {
+    let k: &[u8] = match buf.get_mut(..key.len()) {
         Some(b) => {
-            b.copy_from_slice(key.as_bytes());
+            b.copy_from_slice(key);
             b.make_ascii_lowercase();
-            std::str::from_utf8(b).unwrap_or("")
+            b
         }
         None => {
             owned = key.to_ascii_lowercase();
             &owned
         }
     };
+    let holds = |word: &[u8]| k.windows(word.len()).any(|w| w == word);
     NAMES.iter().any(|s| {
-        k.strip_suffix(s)
-            .is_some_and(|head| head.is_empty() || head.ends_with('_'))
-    }) || k.contains("secret")
-        || k.contains("password")
-        || k.ends_with("token")
+        k.strip_suffix(*s)
+            .is_some_and(|head| head.is_empty() || head.ends_with(b"_"))
+    }) || holds(b"secret")
+        || holds(b"password")
+        || k.ends_with(b"token")
 }
 
 /// Whether a header's name, `-` read as `_`, is a secret key
@@ -739,7 +745,7 @@ fn may_name_a_secret(json: &[u8]) -> bool {
             return false;
         };
         let key = memchr::memrchr(b'"', head).map_or(head, |open| &head[open + 1..]);
-        std::str::from_utf8(key).map_or(true, is_secret_key)
+        secret_key_bytes(key)
     })
 }
 
