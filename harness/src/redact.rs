@@ -347,7 +347,7 @@ fn is_secret_header(name: &str) -> bool {
         Some(b) => {
             b.copy_from_slice(name.as_bytes());
             b.iter_mut().filter(|c| **c == b'-').for_each(|c| *c = b'_');
-            std::str::from_utf8(b).is_ok_and(is_secret_key)
+            secret_key_bytes(b)
         }
         None => is_secret_key(&name.replace('-', "_")),
     }
