@@ -1,6 +1,7 @@
 //! Just enough HTML reading to drive a login or consent page over HTTP:
 //! the forms, their `action`, and the named fields they would submit.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -108,6 +109,101 @@ pub fn forms(html: &str) -> Vec<Form> {
         .collect()
 }
 
+/// Attributes of every `<input>` and `<button>` of a page, by lower-cased
+/// name (`checked` when the tag has it). The scanners
+/// find what `(?is)<(?:input|button)\b([^>]*)>` and its attribute pattern
+/// (in the tests) find, faster: every login and consent page is read.
+pub fn fields(html: &str) -> Vec<HashMap<String, String>> {
+    tags(html)
+        .map(|text| {
+            let mut m: HashMap<String, String> = quoted_attributes(text)
+                .map(|(name, value)| (name.to_ascii_lowercase(), unescape(value)))
+                .collect();
+            if text.to_ascii_lowercase().contains(" checked") {
+                m.insert("checked".into(), "checked".into());
+            }
+            m
+        })
+        .collect()
+}
+
+/// The text between the name and the first `>` of each `<input` or
+/// `<button` (in any case) that ends a word.
+fn tags(html: &str) -> impl Iterator<Item = &str> {
+    let b = html.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while let Some(i) = memchr::memchr(b'<', &b[at..]).map(|i| at + i) {
+            at = i + 1;
+            let Some(name) = [&b"input"[..], b"button"].into_iter().find(|n| {
+                b.get(at..at + n.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(n))
+            }) else {
+                continue;
+            };
+            let start = at + name.len();
+            if html[start..]
+                .chars()
+                .next()
+                .is_some_and(crate::snapshot::is_word)
+            {
+                continue;
+            }
+            // Without a `>` after it, no later tag closes either.
+            let end = start + memchr::memchr(b'>', &b[start..])?;
+            at = end + 1;
+            return Some(&html[start..end]);
+        }
+        at = b.len();
+        None
+    })
+}
+
+/// `name="value"` and `name='value'` pairs of a tag's text, found as a
+/// leftmost-first search finds them (a name starts with a letter, `_` or
+/// `:`; under case folding the Kelvin sign and long s are letters).
+fn quoted_attributes(tag: &str) -> impl Iterator<Item = (&str, &str)> {
+    let starts =
+        |c: char| c.is_ascii_alphabetic() || matches!(c, '_' | ':' | '\u{212a}' | '\u{17f}');
+    let continues =
+        move |c: char| starts(c) || c.is_ascii_digit() || matches!(c, '-' | '.' | '[' | ']');
+    let skip_space = |at: usize| {
+        at + tag[at..]
+            .char_indices()
+            .find(|(_, c)| !c.is_whitespace())
+            .map_or(tag.len() - at, |(i, _)| i)
+    };
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while let Some((i, c)) = tag[at..].char_indices().next().map(|(i, c)| (at + i, c)) {
+            if !starts(c) {
+                at = i + c.len_utf8();
+                continue;
+            }
+            let name_end = tag[i..]
+                .char_indices()
+                .find(|(_, c)| !continues(*c))
+                .map_or(tag.len(), |(j, _)| i + j);
+            // A match starting inside this name would end where it does.
+            at = name_end;
+            let eq = skip_space(name_end);
+            if tag.as_bytes().get(eq) != Some(&b'=') {
+                continue;
+            }
+            let open = skip_space(eq + 1);
+            let Some(&quote @ (b'"' | b'\'')) = tag.as_bytes().get(open) else {
+                continue;
+            };
+            let Some(len) = memchr::memchr(quote, &tag.as_bytes()[open + 1..]) else {
+                continue;
+            };
+            at = open + 1 + len + 1;
+            return Some((&tag[i..name_end], &tag[open + 1..open + 1 + len]));
+        }
+        None
+    })
+}
+
 /// The HTML character references a server's escaping produces.
 pub fn unescape(s: &str) -> String {
     if !s.contains('&') {
@@ -154,6 +250,68 @@ pub fn unescape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The patterns the scanners of [`fields`] implement.
+    fn input_or_button_re() -> Regex {
+        Regex::new(r"(?is)<(?:input|button)\b([^>]*)>").expect("valid")
+    }
+
+    fn quoted_attr_re() -> Regex {
+        Regex::new(r#"(?is)([a-zA-Z_:][-a-zA-Z0-9_:.\[\]]*)\s*=\s*(?:"([^"]*)"|'([^']*)')"#)
+            .expect("valid")
+    }
+
+    proptest::proptest! {
+        /// The scanners find the tags and attributes the patterns find,
+        /// whatever the case, spacing, quoting or characters around them.
+        #[test]
+        fn the_scanners_find_what_the_patterns_find(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "<input", "<INPUT", "<Button", "<inputs", "<inputé", "<input\u{300}", "<in",
+                    "<b", ">", "<", " ", "\n", "\u{a0}", "=", " = ", "\"", "'", "name", "x-y.z",
+                    "[1]", "9a", "_", ":", "\u{212a}", "\u{17f}", "é", "type=\"hidden\"",
+                    "value='v'", " checked", "&amp;",
+                ]),
+                0..16,
+            ),
+        ) {
+            let html = pieces.concat();
+            let tags: Vec<&str> = tags(&html).collect();
+            let expected: Vec<&str> = input_or_button_re()
+                .captures_iter(&html)
+                .map(|c| c.get(1).map_or("", |m| m.as_str()))
+                .collect();
+            proptest::prop_assert_eq!(&tags, &expected);
+            for text in [html.as_str()].into_iter().chain(tags) {
+                let found: Vec<(&str, &str)> = quoted_attributes(text).collect();
+                let expected: Vec<(&str, &str)> = quoted_attr_re()
+                    .captures_iter(text)
+                    .map(|a| {
+                        let v = a.get(2).or_else(|| a.get(3)).map_or("", |m| m.as_str());
+                        (a.get(1).map_or("", |m| m.as_str()), v)
+                    })
+                    .collect();
+                proptest::prop_assert_eq!(found, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn fields_read_inputs_and_buttons() {
+        let html = r#"<form action="/x"><INPUT type="hidden" name='csrf' value="a&amp;b">
+            <input type="checkbox" name="scope[a]" value="a" checked>
+            <button name="proceed" value="1">Go</button><inputs name="no"></form>"#;
+        let f = fields(html);
+        assert_eq!(f.len(), 3);
+        assert_eq!(f[0].get("value").map(String::as_str), Some("a&b"));
+        assert!(f[1].contains_key("checked"));
+        assert_eq!(f[2].get("name").map(String::as_str), Some("proceed"));
+        assert_eq!(f[2].get("value").map(String::as_str), Some("1"));
+        assert!(f
+            .iter()
+            .all(|x| x.get("name").map(String::as_str) != Some("no")));
+    }
 
     #[test]
     fn forms_yield_the_fields_a_browser_submits() {
