@@ -97,28 +97,33 @@ pub async fn authorize(
     }
     let key = spec.cache_key();
     // Most requests find a fresh session: it is used where it is kept.
-    let fresh = ctx
-        .state
-        .oauth2
-        .sessions
-        .get(&key)
-        .is_some_and(|s| !stale(spec, s));
-    if !fresh {
-        let existing = ctx.state.oauth2.sessions.get(&key).cloned();
-        let session = match existing {
-            Some(s) => match refresh(spec, ctx, &s).await {
-                Ok(s) => s,
-                Err(_) => obtain(spec, ctx, Some(s.client)).await?,
-            },
-            None => obtain(spec, ctx, None).await?,
-        };
-        ctx.state.oauth2.sessions.insert(key.clone(), session);
+    if let Some(s) = ctx.state.oauth2.sessions.get(&key) {
+        if !stale(spec, s) {
+            return present(spec, s, ctx.vars, req);
+        }
     }
-    // Kept above if it was not there.
-    let Some(session) = ctx.state.oauth2.sessions.get(&key) else {
-        return Err(fail("no OAuth 2 session was kept"));
+    let existing = ctx.state.oauth2.sessions.get(&key).cloned();
+    let session = match existing {
+        Some(s) => match refresh(spec, ctx, &s).await {
+            Ok(s) => s,
+            Err(_) => obtain(spec, ctx, Some(s.client)).await?,
+        },
+        None => obtain(spec, ctx, None).await?,
     };
-    ctx.vars.set("oauth2", session.published.clone());
+    present(spec, &session, ctx.vars, req)?;
+    ctx.state.oauth2.sessions.insert(key, session);
+    Ok(())
+}
+
+/// Publishes a session as `{{oauth2.*}}` and puts its bearer token (as
+/// the spec tampers with it) on the request.
+fn present(
+    spec: &OAuth2Spec,
+    session: &Session,
+    vars: &mut Vars,
+    req: &mut HttpRequest,
+) -> Result<(), AuthError> {
+    vars.set("oauth2", session.published.clone());
     if let Some(t) = &session.tokens {
         let bearer = match spec.tamper {
             None => format!("Bearer {}", t.access),
