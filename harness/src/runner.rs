@@ -854,13 +854,12 @@ fn capture_all(
 /// than the excerpt can show: `max` characters take at most `4 * max`
 /// bytes, and one more character decides the ellipsis.
 fn excerpt_bytes(body: &[u8], max: usize) -> String {
-    let head = &body[..body.len().min(4 * max + 4)];
-    // A head cut inside a character fails the fast check and is read the
-    // slow way; the `max` characters kept come before the cut either way.
-    match std::str::from_utf8(head) {
-        Ok(s) => excerpt(s, max),
-        Err(_) => excerpt(&String::from_utf8_lossy(head), max),
-    }
+    // A head cut inside a character ends in a replacement character; the
+    // `max` characters kept come before the cut.
+    excerpt(
+        &crate::transport::lossy(&body[..body.len().min(4 * max + 4)]),
+        max,
+    )
 }
 
 fn excerpt(s: &str, max: usize) -> String {

@@ -75,6 +75,16 @@ fn build_client(timeout: Duration, net: &NetSettings) -> Result<reqwest::Client,
         .map_err(|e| TransportError::Other(e.to_string()))
 }
 
+/// `bytes` as text, invalid sequences replaced: what
+/// `String::from_utf8_lossy` gives, through the standard library's fast
+/// UTF-8 check first (the lossy reader walks valid text slowly).
+pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 impl HttpResponse {
     /// The body as JSON, or why it is not (serde_json's message).
     pub fn json(&self) -> Result<Cow<'_, Value>, String> {
@@ -107,10 +117,7 @@ impl HttpResponse {
     /// The body as text, borrowed when it is UTF-8 (as it almost always
     /// is): a report reads most bodies at least once.
     pub fn text(&self) -> Cow<'_, str> {
-        match std::str::from_utf8(&self.body) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(&self.body),
-        }
+        lossy(&self.body)
     }
 
     pub fn media_type(&self) -> String {
