@@ -273,12 +273,11 @@ impl UuidIndex {
     }
 
     /// [`UuidIndex::insert`] of the stored row `id`, whose key hashes to
-    /// `hash`.
+    /// `hash`. The rows' keys are read only for entries whose hash tag
+    /// matches: a bulk load inserts in slot order, not row order.
     fn insert_hashed<T: Record>(&mut self, hash: u64, id: Id, rows: &Rows<T>) {
-        let Some(key) = key_of(rows, id) else {
-            return;
-        };
-        if let Ok(entry) = self.ids.find_entry(hash, |e| key_of(rows, *e) == Some(key)) {
+        let same = |e: &Id| key_of(rows, *e) == key_of(rows, id);
+        if let Ok(entry) = self.ids.find_entry(hash, same) {
             entry.remove();
         }
         let state = &self.state;
@@ -564,6 +563,7 @@ macro_rules! record {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{TimeZone, Utc};
 
     proptest::proptest! {
         /// The counting sort orders by key and keeps the order of equals.
@@ -576,7 +576,6 @@ mod tests {
             proptest::prop_assert_eq!(counting_sort(items, 32, |(k, _)| *k), expected);
         }
     }
-    use chrono::{TimeZone, Utc};
 
     #[derive(Clone, Debug)]
     struct Row {
