@@ -103,9 +103,9 @@ fn main() {
     rt.block_on(async {
         let chosen: Vec<_> = scenarios
             .iter()
-            .map(|s| {
-                let fuzz = s.steps.iter().chain(&s.cleanup).any(|s| s.fuzz.is_some());
-                (s, usize::from(fuzz))
+            .map(|scenario| {
+                let mut steps = scenario.steps.iter().chain(&scenario.cleanup);
+                (scenario, usize::from(steps.any(|s| s.fuzz.is_some())))
             })
             .filter(|(_, fuzz)| *fuzz == 0 || !no_fuzz())
             .collect();
