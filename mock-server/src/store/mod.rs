@@ -33,7 +33,7 @@ pub use opt_id::OptId;
 pub use records::*;
 pub use seed::SeedConfig;
 pub use stamp::Stamp;
-use table::packed_from;
+use table::packed_by_text;
 pub use table::{Record, Table};
 pub use text::Text;
 pub use uuid::{Uuid, UuidKey, UuidStr};
@@ -401,10 +401,10 @@ impl Data {
             titles.extend(keys.title);
             hins.extend(keys.hin);
         }
-        self.names = packed_from(names);
-        self.given_names = packed_from(given_names);
-        self.titles = packed_from(titles);
-        self.hins = packed_from(hins);
+        self.names = packed_by_text(names, |(last, _, _)| last);
+        self.given_names = packed_by_text(given_names, |(given, _)| given);
+        self.titles = packed_by_text(titles, |(title, _)| title);
+        self.hins = packed_by_text(hins, |(hin, _)| hin);
     }
 
     fn index_patient(&mut self, id: Id) {

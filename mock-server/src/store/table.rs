@@ -535,6 +535,28 @@ pub(crate) fn packed_from<K: Ord>(mut keys: Vec<K>) -> BTreeSet<K> {
     keys.into_iter().collect()
 }
 
+/// [`packed_from`] for keys that start with a text: each sorted with its
+/// text's first eight bytes beside it, so that most comparisons read no
+/// heap string. Comparing two of a million unique health numbers
+/// otherwise reads two strings scattered over the heap, a cache miss
+/// each, and the sort grew faster than the clinic.
+pub(crate) fn packed_by_text<K: Ord>(keys: Vec<K>, text: impl Fn(&K) -> &str) -> BTreeSet<K> {
+    let mut keyed: Vec<(u64, K)> = keys.into_iter().map(|k| (prefix(text(&k)), k)).collect();
+    // A text's prefix never decreases as the text increases (bytes compare
+    // as the big-endian number does, a short text is padded with zeros),
+    // so ordering by the prefix, then the key, is ordering by the key.
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, k)| k).collect()
+}
+
+/// The first eight bytes of `s` as a big-endian number, zero-padded.
+fn prefix(s: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = s.len().min(8);
+    bytes[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u64::from_be_bytes(bytes)
+}
+
 /// Implements [`Record`] for a struct with `id` and `last_update` fields.
 /// Flags: `patient` (a `patient_id: Id` field), `patient_opt` (a
 /// `patient: OptId` or `Option<Id>` field), `uuid` (a `uuid: Uuid` field).
@@ -562,6 +584,23 @@ macro_rules! record {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Sorting by the text's prefix first changes no order: texts
+        /// sharing a prefix, short ones, NUL bytes and non-ASCII text.
+        #[test]
+        fn packed_by_text_orders_as_packed_from(
+            keys in proptest::collection::vec(
+                ("(ab|abc|abcdefgh|abcdefghi|\\x00|a\\x00|é|[a-c\\x00]{0,10})", -3i32..3),
+                0..80,
+            ),
+        ) {
+            let by_text = packed_by_text(keys.clone(), |(t, _): &(String, i32)| t.as_str());
+            prop_assert!(by_text.iter().eq(packed_from(keys).iter()));
+        }
+    }
+
     use super::*;
     use chrono::{TimeZone, Utc};
 
