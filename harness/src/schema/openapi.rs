@@ -5,6 +5,7 @@
 //! `enum`, `properties`, `required`, `additionalProperties`, `items`,
 //! `minItems`/`maxItems`, `anyOf`/`oneOf`/`allOf`.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -96,7 +97,19 @@ pub fn check_with(
             Err(e) => return vec![format!("the body is not JSON ({e})")],
         };
         let mut errors = Vec::new();
-        validate_at(doc, schema, &body, Loc::Root("$"), &mut errors);
+        // The project's document is compiled once; another (a test's) is
+        // compiled for the call.
+        let local;
+        let compiled = if std::ptr::eq(doc, document()) {
+            compiled_document()
+        } else {
+            local = Compiled::new(doc);
+            &local
+        };
+        match compiled.ids.get(&address(resolve(doc, schema))) {
+            Some(&id) => compiled.validate(id, &body, Loc::Root("$"), &mut errors),
+            None => errors.push(format!("the schema of {method} {path} did not compile")),
+        }
         return errors;
     }
     if content.contains_key("*/*") {
@@ -138,33 +151,155 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// Checks `v` against `schema`, adding what is wrong (with its location).
-pub fn validate(doc: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<String>) {
-    validate_at(doc, schema, v, Loc::Root(at), errors);
+/// A schema's place in [`Compiled::schemas`].
+type SchemaId = usize;
+
+/// A schema with its keywords read once and its `$ref`s followed. A
+/// response is checked value by value, and looking each keyword up in
+/// the document's maps (a SipHash per keyword per value) cost more than
+/// the checks themselves on a list of a clinic's appointments.
+#[derive(Default)]
+struct Schema {
+    nullable: bool,
+    all_of: Vec<SchemaId>,
+    /// `anyOf` and `oneOf`: the keyword, whether exactly one must match,
+    /// the alternatives.
+    alternatives: Vec<(&'static str, bool, Vec<SchemaId>)>,
+    ty: Option<String>,
+    options: Option<Vec<Value>>,
+    required: Vec<String>,
+    properties: HashMap<String, SchemaId, foldhash::fast::RandomState>,
+    additional: Additional,
+    items: Option<SchemaId>,
+    min_items: Option<u64>,
+    max_items: Option<u64>,
 }
 
-/// [`validate`], with the location rendered only into an error.
-fn validate_at(doc: &Value, schema: &Value, v: &Value, at: Loc<'_>, errors: &mut Vec<String>) {
-    let schema = resolve(doc, schema);
-    if v.is_null() && schema.get("nullable").and_then(Value::as_bool) == Some(true) {
-        return;
-    }
-    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
-        for s in all {
-            validate_at(doc, s, v, at, errors);
+/// `additionalProperties`.
+#[derive(Default)]
+enum Additional {
+    #[default]
+    Allowed,
+    Forbidden,
+    Schema(SchemaId),
+}
+
+/// Every schema of a document, compiled.
+struct Compiled<'d> {
+    doc: &'d Value,
+    schemas: Vec<Schema>,
+    /// A resolved schema's address in the document to its id: each is
+    /// compiled once, and a recursive one refers to itself.
+    ids: HashMap<usize, SchemaId, foldhash::fast::RandomState>,
+}
+
+impl<'d> Compiled<'d> {
+    /// Compiles the schemas of every response of every operation.
+    fn new(doc: &'d Value) -> Self {
+        let mut c = Compiled {
+            doc,
+            schemas: Vec::new(),
+            ids: HashMap::default(),
+        };
+        let operations = doc["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|paths| paths.values())
+            .filter_map(Value::as_object)
+            .flat_map(|methods| methods.values());
+        for op in operations {
+            let responses = op["responses"]
+                .as_object()
+                .into_iter()
+                .flat_map(|r| r.values());
+            for response in responses {
+                let content = resolve(doc, response)["content"].as_object();
+                for media in content.into_iter().flat_map(|c| c.values()) {
+                    if let Some(schema) = media.get("schema") {
+                        c.compile(schema);
+                    }
+                }
+            }
         }
+        c
     }
-    for (key, exactly_one) in [("anyOf", false), ("oneOf", true)] {
-        if let Some(alts) = schema.get(key).and_then(Value::as_array) {
+
+    /// The id of `schema`, compiling it (and what it refers to) if needed.
+    fn compile(&mut self, schema: &'d Value) -> SchemaId {
+        let doc = self.doc;
+        let schema = resolve(doc, schema);
+        let key = address(schema);
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
+        }
+        let id = self.schemas.len();
+        self.schemas.push(Schema::default());
+        self.ids.insert(key, id);
+        let list = |c: &mut Self, key: &str| -> Option<Vec<SchemaId>> {
+            let alts = schema.get(key)?.as_array()?;
+            Some(alts.iter().map(|s| c.compile(s)).collect())
+        };
+        let mut compiled = Schema {
+            nullable: schema.get("nullable").and_then(Value::as_bool) == Some(true),
+            all_of: list(self, "allOf").unwrap_or_default(),
+            ty: schema
+                .get("type")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            options: schema.get("enum").and_then(Value::as_array).cloned(),
+            required: schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            max_items: schema.get("maxItems").and_then(Value::as_u64),
+            min_items: schema.get("minItems").and_then(Value::as_u64),
+            ..Schema::default()
+        };
+        for (key, exactly_one) in [("anyOf", false), ("oneOf", true)] {
+            if let Some(alts) = list(self, key) {
+                compiled.alternatives.push((key, exactly_one, alts));
+            }
+        }
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (name, s) in props {
+                let sid = self.compile(s);
+                compiled.properties.insert(name.clone(), sid);
+            }
+        }
+        compiled.additional = match schema.get("additionalProperties") {
+            Some(Value::Bool(false)) => Additional::Forbidden,
+            Some(s @ Value::Object(_)) => Additional::Schema(self.compile(s)),
+            _ => Additional::Allowed,
+        };
+        compiled.items = schema.get("items").map(|s| self.compile(s));
+        self.schemas[id] = compiled;
+        id
+    }
+
+    /// Checks `v` against schema `id`, adding what is wrong (with its
+    /// location rendered only into an error).
+    fn validate(&self, id: SchemaId, v: &Value, at: Loc<'_>, errors: &mut Vec<String>) {
+        let schema = &self.schemas[id];
+        if v.is_null() && schema.nullable {
+            return;
+        }
+        for &s in &schema.all_of {
+            self.validate(s, v, at, errors);
+        }
+        for (key, exactly_one, alts) in &schema.alternatives {
             let passing = alts
                 .iter()
-                .filter(|s| {
+                .filter(|&&s| {
                     let mut e = Vec::new();
-                    validate_at(doc, s, v, at, &mut e);
+                    self.validate(s, v, at, &mut e);
                     e.is_empty()
                 })
                 .count();
-            if passing == 0 || (exactly_one && passing > 1) {
+            if passing == 0 || (*exactly_one && passing > 1) {
                 errors.push(format!(
                     "{at}: matches {passing} of the {} alternatives of `{key}` (got {})",
                     alts.len(),
@@ -172,67 +307,76 @@ fn validate_at(doc: &Value, schema: &Value, v: &Value, at: Loc<'_>, errors: &mut
                 ));
             }
         }
-    }
-    if let Some(t) = schema.get("type").and_then(Value::as_str) {
-        let actual = type_name(v);
-        let ok = actual == t || (t == "number" && actual == "integer");
-        if !ok {
-            errors.push(format!("{at}: expected {t}, got {actual} {}", excerpt(v)));
-            return;
+        if let Some(t) = &schema.ty {
+            let actual = type_name(v);
+            let ok = actual == t || (t == "number" && actual == "integer");
+            if !ok {
+                errors.push(format!("{at}: expected {t}, got {actual} {}", excerpt(v)));
+                return;
+            }
         }
-    }
-    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-        if !options.contains(v) {
-            errors.push(format!(
-                "{at}: {} is not one of {}",
-                excerpt(v),
-                Value::Array(options.clone())
-            ));
+        if let Some(options) = &schema.options {
+            if !options.contains(v) {
+                errors.push(format!(
+                    "{at}: {} is not one of {}",
+                    excerpt(v),
+                    Value::Array(options.clone())
+                ));
+            }
         }
-    }
-    match v {
-        Value::Object(m) => {
-            if let Some(req) = schema.get("required").and_then(Value::as_array) {
-                for r in req.iter().filter_map(Value::as_str) {
+        match v {
+            Value::Object(m) => {
+                for r in &schema.required {
                     if !m.contains_key(r) {
                         errors.push(format!("{at}: required property `{r}` is missing"));
                     }
                 }
-            }
-            let props = schema.get("properties").and_then(Value::as_object);
-            for (k, val) in m {
-                let here = Loc::Key(&at, k);
-                match props.and_then(|p| p.get(k)) {
-                    Some(s) => validate_at(doc, s, val, here, errors),
-                    None => match schema.get("additionalProperties") {
-                        Some(Value::Bool(false)) => {
-                            errors.push(format!("{here}: property not allowed here"))
-                        }
-                        Some(s @ Value::Object(_)) => validate_at(doc, s, val, here, errors),
-                        _ => {}
-                    },
+                for (k, val) in m {
+                    let here = Loc::Key(&at, k);
+                    match schema.properties.get(k) {
+                        Some(&s) => self.validate(s, val, here, errors),
+                        None => match schema.additional {
+                            Additional::Forbidden => {
+                                errors.push(format!("{here}: property not allowed here"))
+                            }
+                            Additional::Schema(s) => self.validate(s, val, here, errors),
+                            Additional::Allowed => {}
+                        },
+                    }
                 }
             }
+            Value::Array(a) => {
+                if let Some(max) = schema.max_items {
+                    if a.len() as u64 > max {
+                        errors.push(format!("{at}: {} items, at most {max} allowed", a.len()));
+                    }
+                }
+                if let Some(min) = schema.min_items {
+                    if (a.len() as u64) < min {
+                        errors.push(format!("{at}: {} items, at least {min} needed", a.len()));
+                    }
+                }
+                if let Some(items) = schema.items {
+                    for (i, x) in a.iter().enumerate() {
+                        self.validate(items, x, Loc::Index(&at, i), errors);
+                    }
+                }
+            }
+            _ => {}
         }
-        Value::Array(a) => {
-            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
-                if a.len() as u64 > max {
-                    errors.push(format!("{at}: {} items, at most {max} allowed", a.len()));
-                }
-            }
-            if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
-                if (a.len() as u64) < min {
-                    errors.push(format!("{at}: {} items, at least {min} needed", a.len()));
-                }
-            }
-            if let Some(items) = schema.get("items") {
-                for (i, x) in a.iter().enumerate() {
-                    validate_at(doc, items, x, Loc::Index(&at, i), errors);
-                }
-            }
-        }
-        _ => {}
     }
+}
+
+/// A schema's address in its document: what identifies it once its
+/// `$ref`s are followed (compared, never read through).
+fn address(schema: &Value) -> usize {
+    std::ptr::from_ref(schema).addr()
+}
+
+/// The project's document, compiled once.
+fn compiled_document() -> &'static Compiled<'static> {
+    static COMPILED: OnceLock<Compiled<'static>> = OnceLock::new();
+    COMPILED.get_or_init(|| Compiled::new(document()))
 }
 
 fn excerpt(v: &Value) -> String {
@@ -296,6 +440,43 @@ mod tests {
             &resp(418, "application/json", "{}"),
         );
         assert!(e[0].contains("not documented"), "{e:?}");
+    }
+
+    /// A document's own schemas: a recursive `$ref`, `nullable`,
+    /// `oneOf`, `enum` and `additionalProperties: false`, compiled for the
+    /// call.
+    #[test]
+    fn another_documents_recursive_schema_is_followed() {
+        let doc: Value = serde_json::json!({
+            "paths": {"/tree": {"get": {"responses": {"200": {"content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Node"}}}}}}}},
+            "components": {"schemas": {"Node": {
+                "type": "object",
+                "required": ["name"],
+                "additionalProperties": false,
+                "properties": {
+                    "name": {"type": "string", "enum": ["a", "b"]},
+                    "size": {"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": true},
+                    "children": {"type": "array", "maxItems": 2, "items": {"$ref": "#/components/schemas/Node"}}
+                }
+            }}}
+        });
+        let check =
+            |body: &str| check_with(&doc, "/tree", "GET", &resp(200, "application/json", body));
+        assert_eq!(
+            check(r#"{"name":"a","size":null,"children":[{"name":"b","size":3,"children":[]}]}"#),
+            Vec::<String>::new()
+        );
+        let e = check(r#"{"name":"a","children":[{"name":"c","extra":1,"size":true},{},{}]}"#);
+        for wanted in [
+            "$.children: 3 items, at most 2 allowed",
+            "$.children[0].name: \"c\" is not one of",
+            "$.children[0].extra: property not allowed here",
+            "$.children[0].size: matches 0 of the 2 alternatives of `oneOf`",
+            "$.children[1]: required property `name` is missing",
+        ] {
+            assert!(e.iter().any(|m| m.starts_with(wanted)), "{wanted} in {e:?}");
+        }
     }
 
     #[test]
