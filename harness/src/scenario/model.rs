@@ -275,10 +275,43 @@ impl OAuth2Spec {
     /// The same spec without the options that only change how the token
     /// is sent: specs equal under this share cached tokens.
     pub fn cache_key(&self) -> String {
-        let mut s = self.clone();
-        s.tamper = None;
-        s.refresh_after = None;
-        format!("{s:?}")
+        // Every field by name, so that a field added to the spec fails to
+        // compile here until it is placed in the key or left out of it; no
+        // copy of the spec is made (a request asks for its key).
+        let OAuth2Spec {
+            grant,
+            site,
+            client,
+            client_id,
+            client_secret,
+            register,
+            approve,
+            client_auth,
+            scope,
+            username,
+            password,
+            email,
+            role,
+            patient,
+            pkce,
+            redirect_uri,
+            state,
+            nonce,
+            exchange,
+            key,
+            assertion,
+            tamper: _,
+            refresh_after: _,
+        } = self;
+        format!(
+            "{:?}",
+            (
+                (grant, site, client, client_id, client_secret, register),
+                (approve, client_auth, scope, username, password, email),
+                (role, patient, pkce, redirect_uri, state, nonce),
+                (exchange, key, assertion),
+            )
+        )
     }
 }
 
@@ -1350,4 +1383,36 @@ fn default_interval() -> u64 {
 
 fn default_attempts() -> u32 {
     20
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(yaml: &str) -> OAuth2Spec {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    /// How a token is sent (tampered, refreshed early) does not change
+    /// which cached token a spec uses; what the token is for does.
+    #[test]
+    fn specs_share_a_token_only_when_they_ask_for_the_same_one() {
+        let base = spec("{grant: authorization_code, scope: openid api:oemr}");
+        let key = base.cache_key();
+        for same in [
+            "{grant: authorization_code, scope: openid api:oemr, tamper: signature}",
+            "{grant: authorization_code, scope: openid api:oemr, refresh_after: 5}",
+        ] {
+            assert_eq!(spec(same).cache_key(), key, "{same}");
+        }
+        for other in [
+            "{grant: authorization_code, scope: openid api:fhir}",
+            "{grant: authorization_code, scope: openid api:oemr, site: other}",
+            "{grant: authorization_code, scope: openid api:oemr, role: patient}",
+            "{grant: password, scope: openid api:oemr}",
+            "{grant: authorization_code, scope: openid api:oemr, exchange: false}",
+        ] {
+            assert_ne!(spec(other).cache_key(), key, "{other}");
+        }
+    }
 }
