@@ -520,7 +520,8 @@ fn patient(
     let female = rng.gen_bool(0.52);
     let first = pick(rng, if female { FEMALE } else { MALE });
     let last = pick(rng, LAST);
-    let (city, province, fsa, area) = *pick(rng, CITIES);
+    let city_index = rng.gen_range(0..CITIES.len());
+    let (city, province, fsa, area) = CITIES[city_index];
     let age_days = rng.gen_range(0..(95 * 365));
     let birth = today - Duration::days(age_days);
     let letters = b"ABCEGHJKLMNPRSTVXY";
@@ -551,19 +552,23 @@ fn patient(
         address: Address {
             // Streets and phone numbers repeat in a large clinic (its
             // 555 numbers do: 10,000 an area code), so they are shared.
-            street: texts.get(&format!(
-                "{} {}",
-                rng.gen_range(1..2400),
-                pick(rng, STREETS)
-            )),
+            street: {
+                // Drawn as i32 and usize, as they always were: the
+                // same draws keep the same seed.
+                let number: i32 = rng.gen_range(1..2400);
+                let street = rng.gen_range(0..STREETS.len());
+                texts.drawn(Drawn::Street(number as usize, street), || {
+                    format!("{number} {}", STREETS[street])
+                })
+            },
             city: texts.get(city),
             province: province.into(),
             postal: postal.into(),
             country: "CA".into(),
         },
-        phone_home: texts.get(&format!("{area}-555-{:04}", rng.gen_range(0..10000))),
+        phone_home: phone(rng, texts, city_index, area),
         phone_work: Text::new(),
-        phone_cell: texts.get(&format!("{area}-555-{:04}", rng.gen_range(0..10000))),
+        phone_cell: phone(rng, texts, city_index, area),
         email: format!("{}.{}{}@example.com", ascii(first), ascii(last), i + 1).into(),
         status: if rng.gen_bool(0.95) {
             "AC".into()
@@ -916,9 +921,62 @@ fn seed_appointments(
 pub(super) struct Interner {
     texts: HashSet<Text, foldhash::fast::RandomState>,
     exts: HashSet<Ext, foldhash::fast::RandomState>,
+    /// Texts the seed writes from numbers it draws, at [`Drawn::slot`].
+    drawn: Vec<Option<Text>>,
+}
+
+/// The numbers a drawn text is written from.
+#[derive(Clone, Copy)]
+pub(super) enum Drawn {
+    /// A house number (1 to 2399) and an index into [`STREETS`].
+    Street(usize, usize),
+    /// An index into [`CITIES`] (for its area code) and a line number (0
+    /// to 9999).
+    Phone(usize, usize),
+}
+
+/// Where phone numbers start among the drawn slots.
+const PHONES: usize = 2400 * STREETS.len();
+/// Drawn slots in all: about a megabyte, so a look-up is one read.
+const DRAWN: usize = PHONES + CITIES.len() * 10_000;
+
+impl Drawn {
+    fn slot(self) -> Option<usize> {
+        let slot = match self {
+            Drawn::Street(number, street) if number < 2400 && street < STREETS.len() => {
+                number * STREETS.len() + street
+            }
+            Drawn::Phone(city, line) if city < CITIES.len() && line < 10_000 => {
+                PHONES + city * 10_000 + line
+            }
+            _ => return None,
+        };
+        Some(slot)
+    }
 }
 
 impl Interner {
+    /// The text `write` makes of `drawn`, written and interned the first
+    /// time only. A million patients' streets and phone numbers are some
+    /// 130,000 distinct texts: formatting each patient's and looking the
+    /// string up (a miss in a table that large, and another in the string
+    /// it compares with) grew faster than the seed.
+    pub(super) fn drawn(&mut self, drawn: Drawn, write: impl FnOnce() -> String) -> Text {
+        let Some(slot) = drawn.slot() else {
+            return self.get(&write());
+        };
+        if self.drawn.is_empty() {
+            self.drawn.resize(DRAWN, None);
+        }
+        if let Some(t) = &self.drawn[slot] {
+            return t.clone();
+        }
+        // Interned by its text as well: two cities share an area code.
+        let t = self.get(&write());
+        self.drawn[slot] = Some(t.clone());
+        t
+    }
+
     pub(super) fn get(&mut self, s: &str) -> Text {
         if s.len() <= super::text::INLINE {
             return s.into();
@@ -961,6 +1019,14 @@ impl Interner {
     }
 }
 
+/// A 555 number of the area code of `CITIES[city]`.
+fn phone(rng: &mut impl Rng, texts: &mut Interner, city: usize, area: &str) -> Text {
+    let line: i32 = rng.gen_range(0..10000);
+    texts.drawn(Drawn::Phone(city, line as usize), || {
+        format!("{area}-555-{line:04}")
+    })
+}
+
 fn pick<'a, T>(rng: &mut impl Rng, items: &'a [T]) -> &'a T {
     &items[rng.gen_range(0..items.len())]
 }
@@ -981,6 +1047,30 @@ fn ascii(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A drawn text is written once and shared after, by its numbers and
+    /// by its text; numbers out of the table's range are written as well.
+    #[test]
+    fn drawn_texts_are_written_once_and_shared() {
+        let mut texts = Interner::default();
+        let mut writes = 0;
+        let mut draw = |texts: &mut Interner, d: Drawn, s: &str| {
+            texts.drawn(d, || {
+                writes += 1;
+                s.to_owned()
+            })
+        };
+        let a = draw(&mut texts, Drawn::Phone(0, 42), "416-555-0042");
+        let b = draw(&mut texts, Drawn::Phone(0, 42), "unused");
+        assert_eq!((a.as_str(), b.as_str()), ("416-555-0042", "416-555-0042"));
+        // Another city of the same area code writes the same text.
+        let c = draw(&mut texts, Drawn::Phone(1, 42), "416-555-0042");
+        let far = draw(&mut texts, Drawn::Street(5000, 0), "5000 Queen St W");
+        assert_eq!(far.as_str(), "5000 Queen St W");
+        assert_eq!(writes, 3);
+        assert_eq!(c, a);
+        assert_eq!(texts.texts.len(), 2);
+    }
 
     #[test]
     fn equal_column_maps_share_one_copy() {
