@@ -1,6 +1,7 @@
 //! Scenario files: the model, the loader, templates and matchers.
 
 mod auth_model;
+mod jsonpath;
 mod load;
 mod matcher;
 mod model;
