@@ -2,7 +2,9 @@
 //! in-process mock, and how much of each step is the engine (templates,
 //! auth, checks, captures, snapshots) rather than waiting for the server.
 //!
-//! `cargo bench --bench engine [-- --rounds N] [--steps-only] [--no-fuzz]`
+//! `cargo bench --bench engine [-- --rounds N] [--steps-only] [--no-fuzz]
+//! [--only TEXT] [--worst N]`: `--only` measures the scenarios whose id
+//! contains TEXT, `--worst` lists the N where the engine works longest.
 //!
 //! Two measurements:
 //! - **suite**: what `emr-conformance run` does, a fresh mock per scenario;
@@ -26,13 +28,14 @@ use emr_harness::suite;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The value after `name` on the command line.
+fn arg(name: &str) -> Option<String> {
+    let mut args = std::env::args().skip_while(|a| a != name);
+    args.nth(1)
+}
+
 fn rounds() -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == "--rounds")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(20)
+    arg("--rounds").and_then(|n| n.parse().ok()).unwrap_or(20)
 }
 
 /// `--steps-only`: skip the suite measurement (for profiling the steps).
@@ -50,6 +53,7 @@ fn main() {
     let (scenarios, errors) = load_all(&[PathBuf::from("scenarios")]);
     assert!(errors.is_empty(), "scenario files do not load: {errors:?}");
     let rounds = rounds();
+    let only = arg("--only");
     let opts = Arc::new(RunOptions {
         snapshots: Snapshots {
             dir: PathBuf::from("snapshots"),
@@ -100,6 +104,7 @@ fn main() {
     // an outlier among the rounds instead of moving the whole figure.
     let mut split = [Split::default(), Split::default()];
     let mut by_round = vec![[Split::default(), Split::default()]; rounds];
+    let mut by_scenario: std::collections::HashMap<&str, Split> = Default::default();
     rt.block_on(async {
         let chosen: Vec<_> = scenarios
             .iter()
@@ -108,6 +113,10 @@ fn main() {
                 (scenario, usize::from(steps.any(|s| s.fuzz.is_some())))
             })
             .filter(|(_, fuzz)| *fuzz == 0 || !no_fuzz())
+            .filter(|(scenario, _)| {
+                only.as_ref()
+                    .is_none_or(|o| scenario.id.contains(o.as_str()))
+            })
             .collect();
         // Rounds outermost, each a pass over every scenario with a fresh
         // mock, as `run` makes them: a slow spell of the machine falls
@@ -132,11 +141,28 @@ fn main() {
                     crypto: o.client_crypto,
                 };
                 split[fuzz].add(&this);
+                by_scenario
+                    .entry(scenario.id.as_str())
+                    .or_default()
+                    .add(&this);
                 round[fuzz].add(&this);
                 let _ = server.shutdown().await;
             }
         }
     });
+    if let Some(n) = arg("--worst").and_then(|n| n.parse().ok()) {
+        let mut worst: Vec<_> = by_scenario.into_iter().collect();
+        worst.sort_by_key(|(_, s)| std::cmp::Reverse(s.own()));
+        println!("the {n} scenarios where the engine works longest (its own work per run, steps per run, share):");
+        for (id, s) in worst.into_iter().take(n) {
+            println!(
+                "  {:>8.1} µs {:>3} steps {:>5.1}%  {id}",
+                s.own().as_secs_f64() * 1e6 / rounds as f64,
+                s.steps / rounds,
+                s.own_share()
+            );
+        }
+    }
     let [plain, fuzz] = split;
     let mut all = plain;
     all.add(&fuzz);
@@ -177,14 +203,16 @@ impl Split {
         self.crypto += other.crypto;
     }
 
-    /// The engine's own work (neither waiting nor crypto), in percent of
-    /// the steps' time.
-    fn own_share(&self) -> f64 {
-        let own = self
-            .time
+    /// The engine's own work: neither waiting nor crypto.
+    fn own(&self) -> Duration {
+        self.time
             .saturating_sub(self.waiting)
-            .saturating_sub(self.crypto);
-        100.0 * own.as_secs_f64() / self.time.as_secs_f64().max(f64::MIN_POSITIVE)
+            .saturating_sub(self.crypto)
+    }
+
+    /// [`Split::own`] in percent of the steps' time.
+    fn own_share(&self) -> f64 {
+        100.0 * self.own().as_secs_f64() / self.time.as_secs_f64().max(f64::MIN_POSITIVE)
     }
 
     fn print(&self, what: &str) {
