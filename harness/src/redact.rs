@@ -664,15 +664,12 @@ impl Redactor {
             return self.scrub(body);
         }
         match serde_json::from_str::<Value>(body) {
-            Ok(doc) if !body.trim().is_empty() => self.scrub_doc(doc),
+            Ok(mut doc) if !body.trim().is_empty() => {
+                self.scrub_json(&mut doc);
+                serde_json::to_string(&doc).unwrap_or_default()
+            }
             _ => self.scrub(body),
         }
-    }
-
-    /// [`Redactor::scrub_body`] of a body already parsed.
-    pub fn scrub_doc(&self, mut doc: Value) -> String {
-        self.scrub_json(&mut doc);
-        serde_json::to_string(&doc).unwrap_or_default()
     }
 
     /// Scrubs everything a scenario's outcome will show in a report.

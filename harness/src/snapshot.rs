@@ -148,8 +148,9 @@ fn write(path: &Path, source: &str, expression: &str, content: &str) -> std::io:
 pub fn render(resp: &HttpResponse, redact: &[Redaction], personal: bool, tns: &str) -> String {
     let media = resp.media_type();
     let text = resp.text();
-    let body = match serde_json::from_slice::<Value>(&resp.body) {
-        Ok(mut doc) if !resp.body.is_empty() => {
+    let body = match resp.json() {
+        Ok(doc) if !resp.body.is_empty() => {
+            let mut doc = doc.into_owned();
             for r in redact {
                 if let Redaction::Json(path) = r {
                     redact_path(&mut doc, path);

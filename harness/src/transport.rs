@@ -114,6 +114,18 @@ impl HttpResponse {
             .collect()
     }
 
+    /// This response with `doc`, written as JSON, for its body, kept
+    /// parsed: what is read of it later reads the tree it was written
+    /// from instead of parsing the text again.
+    pub fn with_json(&self, doc: Value) -> HttpResponse {
+        let body = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
+        HttpResponse {
+            parsed: ParsedJson(OnceLock::from((body.clone(), Ok(doc)))),
+            body,
+            ..self.clone()
+        }
+    }
+
     /// The body as text, borrowed when it is UTF-8 (as it almost always
     /// is): a report reads most bodies at least once.
     pub fn text(&self) -> Cow<'_, str> {
