@@ -300,6 +300,22 @@ pub fn is_secret_key(key: &str) -> bool {
 
 /// [`is_secret_key`] of a key's bytes (ASCII case folded, so any bytes do).
 fn secret_key_bytes(key: &[u8]) -> bool {
+    secret_key_folded(key, |c| c.to_ascii_lowercase())
+}
+
+/// Whether a header's name, `-` read as `_`, is a secret key
+/// (`X-Api-Key`, `X-Session-Token`).
+fn is_secret_header(name: &str) -> bool {
+    secret_key_folded(name.as_bytes(), |c| match c {
+        b'-' => b'_',
+        c => c.to_ascii_lowercase(),
+    })
+}
+
+/// Whether `key`, each byte folded by `fold` (which must lower-case
+/// ASCII), is a secret key. Folded on the stack: this runs for every key
+/// of every body sifted for tokens or scrubbed, and every request header.
+fn secret_key_folded(key: &[u8], fold: impl Fn(u8) -> u8) -> bool {
     const NAMES: &[&[u8]] = &[
         b"password",
         b"passwd",
@@ -314,18 +330,15 @@ fn secret_key_bytes(key: &[u8]) -> bool {
         b"api_key",
         b"apikey",
     ];
-    // Lower-cased on the stack and read as bytes: this runs for every key
-    // of every body sifted for tokens or scrubbed.
     let mut buf = [0u8; 64];
-    let owned;
+    let owned: Vec<u8>;
     let k: &[u8] = match buf.get_mut(..key.len()) {
         Some(b) => {
-            b.copy_from_slice(key);
-            b.make_ascii_lowercase();
+            b.iter_mut().zip(key).for_each(|(d, &c)| *d = fold(c));
             b
         }
         None => {
-            owned = key.to_ascii_lowercase();
+            owned = key.iter().map(|&c| fold(c)).collect();
             &owned
         }
     };
@@ -336,21 +349,6 @@ fn secret_key_bytes(key: &[u8]) -> bool {
     }) || holds(b"secret")
         || holds(b"password")
         || k.ends_with(b"token")
-}
-
-/// Whether a header's name, `-` read as `_`, is a secret key
-/// (`X-Api-Key`, `X-Session-Token`). On the stack: every request's
-/// headers are read.
-fn is_secret_header(name: &str) -> bool {
-    let mut buf = [0u8; 64];
-    match buf.get_mut(..name.len()) {
-        Some(b) => {
-            b.copy_from_slice(name.as_bytes());
-            b.iter_mut().filter(|c| **c == b'-').for_each(|c| *c = b'_');
-            secret_key_bytes(b)
-        }
-        None => is_secret_key(&name.replace('-', "_")),
-    }
 }
 
 /// Keys holding personal data (names, birth dates, health numbers,
