@@ -125,13 +125,14 @@ fn present(
 ) -> Result<(), AuthError> {
     vars.set("oauth2", session.published.clone());
     if let Some(t) = &session.tokens {
-        let bearer = match spec.tamper {
-            None => format!("Bearer {}", t.access),
-            Some(how) => format!("Bearer {}", tamper(t, how)?),
+        let token = match spec.tamper {
+            None => Cow::Borrowed(t.access.as_str()),
+            Some(how) => Cow::Owned(tamper(t, how)?),
         };
         req.headers
             .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
-        req.headers.push(("Authorization".into(), bearer));
+        req.headers
+            .push(("Authorization".into(), format!("Bearer {token}")));
     }
     Ok(())
 }
