@@ -100,9 +100,8 @@ fn main() {
     // Fuzz scenarios are reported apart: generating and signing mutants
     // is the client's work by design, so they would blur the engine's
     // share of an ordinary step.
-    // Kept per round as well: a round a neighbour's load slowed shows as
-    // an outlier among the rounds instead of moving the whole figure.
-    let mut split = [Split::default(), Split::default()];
+    // Kept per round: a round a neighbour's load slowed shows as an
+    // outlier among the rounds instead of moving the whole figure.
     let mut by_round = vec![[Split::default(), Split::default()]; rounds];
     let mut by_scenario: std::collections::HashMap<&str, Split> = Default::default();
     rt.block_on(async {
@@ -140,7 +139,6 @@ fn main() {
                     waiting: o.network,
                     crypto: o.client_crypto,
                 };
-                split[fuzz].add(&this);
                 by_scenario
                     .entry(scenario.id.as_str())
                     .or_default()
@@ -163,7 +161,11 @@ fn main() {
             );
         }
     }
-    let [plain, fuzz] = split;
+    let [mut plain, mut fuzz] = [Split::default(), Split::default()];
+    for [p, f] in &by_round {
+        plain.add(p);
+        fuzz.add(f);
+    }
     let mut all = plain;
     all.add(&fuzz);
     for (what, s) in [
