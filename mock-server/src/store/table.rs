@@ -584,6 +584,8 @@ macro_rules! record {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
     use proptest::prelude::*;
 
     proptest! {
@@ -599,12 +601,7 @@ mod tests {
             let by_text = packed_by_text(keys.clone(), |(t, _): &(String, i32)| t.as_str());
             prop_assert!(by_text.iter().eq(packed_from(keys).iter()));
         }
-    }
 
-    use super::*;
-    use chrono::{TimeZone, Utc};
-
-    proptest::proptest! {
         /// The counting sort orders by key and keeps the order of equals.
         #[test]
         fn counting_sort_is_a_stable_sort(keys in proptest::collection::vec(0usize..40, 0..200)) {
@@ -612,7 +609,7 @@ mod tests {
             // Keys past the last are sorted as the last.
             let mut expected = items.clone();
             expected.sort_by_key(|(k, _)| (*k).min(31));
-            proptest::prop_assert_eq!(counting_sort(items, 32, |(k, _)| *k), expected);
+            prop_assert_eq!(counting_sort(items, 32, |(k, _)| *k), expected);
         }
     }
 
