@@ -1093,7 +1093,14 @@ fn restructure(token: &str, s: &Structure) -> String {
             .join("."),
         Structure::Insert(i, c) => {
             let chars: Vec<char> = token.chars().collect();
-            let k = (i % chars.len().max(1)).min(chars.len());
+            // OpenEMR (league's BearerTokenValidator) trims the token it
+            // takes from `Bearer `: white space at either end leaves it the
+            // valid token, so it goes inside.
+            let k = if c.is_whitespace() && chars.len() >= 2 {
+                1 + i % (chars.len() - 1)
+            } else {
+                (i % chars.len().max(1)).min(chars.len())
+            };
             let mut out: String = chars[..k].iter().collect();
             out.push(*c);
             out.extend(&chars[k..]);
@@ -1128,6 +1135,12 @@ mod tests {
             Structure::Empty,
         ] {
             assert_ne!(restructure(t, &s), t, "{s:?}");
+        }
+        // Never a space a server's trim would take away.
+        for i in 0..3 * t.len() {
+            let spaced = restructure(t, &Structure::Insert(i, ' '));
+            assert_eq!(spaced.trim(), spaced, "{i}");
+            assert_ne!(spaced, t, "{i}");
         }
     }
 
