@@ -1,9 +1,11 @@
 //! Checking a response against a step's `expect`.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::outcome::{Failure, FailureKind};
-use crate::scenario::{Expect, Mismatch, Vars};
+use crate::scenario::{Expect, JsonPathExpr, Mismatch, Vars};
 use crate::transport::HttpResponse;
 
 /// Every way the response differs from the expectation; empty when it
@@ -35,17 +37,17 @@ pub fn check(expect: &Expect, resp: &HttpResponse, vars: &Vars) -> Vec<Failure> 
             failures.push(mismatch(FailureKind::Header, format!("header {name}"), m));
         }
     }
-    if !expect.json.is_empty() {
-        match parse_json(resp) {
-            Ok(doc) => {
-                for (path, matcher) in &expect.json {
-                    let nodes = path.select(&doc);
-                    if let Err(m) = matcher.check(&nodes, vars, false) {
-                        failures.push(mismatch(FailureKind::Json, path.source.clone(), m));
-                    }
+    for (path, matcher) in &expect.json {
+        match select(resp, path) {
+            Ok(nodes) => {
+                if let Err(m) = matcher.check(&nodes, vars, false) {
+                    failures.push(mismatch(FailureKind::Json, path.source.clone(), m));
                 }
             }
-            Err(f) => failures.push(f),
+            Err(f) => {
+                failures.push(f);
+                break;
+            }
         }
     }
     if let Some(matcher) = &expect.body {
@@ -130,8 +132,27 @@ fn check_xml(expect: &Expect, resp: &HttpResponse, vars: &Vars, failures: &mut V
     }
 }
 
+/// The nodes `path` selects in the body: what [`HttpResponse::pick`]
+/// picked for it, or else the query on the whole tree.
+pub fn select<'r>(
+    resp: &'r HttpResponse,
+    path: &JsonPathExpr,
+) -> Result<Vec<Cow<'r, Value>>, Failure> {
+    if let Some(picked) = path.singular.as_ref().and_then(|s| resp.picked(s)) {
+        return Ok(picked.map(Cow::Borrowed).into_iter().collect());
+    }
+    Ok(match parse_json(resp)? {
+        Cow::Borrowed(doc) => path.select(doc).into_iter().map(Cow::Borrowed).collect(),
+        Cow::Owned(doc) => path
+            .select(&doc)
+            .into_iter()
+            .map(|v| Cow::Owned(v.clone()))
+            .collect(),
+    })
+}
+
 /// The body as JSON, or a failure that says why it is not.
-pub fn parse_json(resp: &HttpResponse) -> Result<std::borrow::Cow<'_, Value>, Failure> {
+pub fn parse_json(resp: &HttpResponse) -> Result<Cow<'_, Value>, Failure> {
     resp.json().map_err(|e| {
         let ct = resp.header("content-type").unwrap_or("none");
         Failure::new(

@@ -18,6 +18,7 @@ use std::sync::{OnceLock, RwLock};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::Value;
 
+use crate::json;
 use crate::outcome::{Exchange, Failure, ScenarioOutcome, StepOutcome};
 use crate::transport::HttpResponse;
 
@@ -515,10 +516,10 @@ impl Redactor {
                 if !may_name_a_secret(body) {
                     return;
                 }
-                // Parsed once for this and the step's checks and captures;
-                // what JSON does not take (a form feed) is read as text.
-                if let Ok(doc) = resp.json() {
-                    self.register_token_fields(&doc);
+                // Read in one pass without a tree (the step's checks may
+                // need none); what JSON does not take (a form feed) is
+                // read as text.
+                if self.register_token_fields(body) {
                     return;
                 }
             }
@@ -533,9 +534,7 @@ impl Redactor {
         let text = String::from_utf8_lossy(body);
         let trimmed = text.trim();
         if trimmed.starts_with('{') && may_name_a_secret(trimmed.as_bytes()) {
-            if let Ok(doc) = serde_json::from_str::<Value>(trimmed) {
-                self.register_token_fields(&doc);
-            }
+            self.register_token_fields(trimmed.as_bytes());
         } else if trimmed.contains("oauth_token=") {
             for pair in trimmed.split('&') {
                 if let Some((k, v)) = pair.split_once('=') {
@@ -550,19 +549,15 @@ impl Redactor {
         }
     }
 
-    fn register_token_fields(&self, v: &Value) {
-        match v {
-            Value::Object(m) => {
-                for (k, x) in m {
-                    match x {
-                        Value::String(s) if is_secret_key(k) => self.register_observed(s),
-                        _ => self.register_token_fields(x),
-                    }
-                }
+    /// Registers the strings of a JSON body's secret-named members (an
+    /// `access_token`, a `client_secret`), at any depth; `false` when the
+    /// body is not JSON.
+    fn register_token_fields(&self, body: &[u8]) -> bool {
+        json::member_strings(body, &mut |key, value| {
+            if is_secret_key(key) {
+                self.register_observed(value);
             }
-            Value::Array(a) => a.iter().for_each(|x| self.register_token_fields(x)),
-            _ => {}
-        }
+        })
     }
 
     /// Collects personal values from a response body (JSON or XML), when

@@ -11,7 +11,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::auth::{self, AuthContext, AuthState};
-use crate::check::{check, parse_json};
+use crate::check::check;
 use crate::outcome::{Exchange, Failure, FailureKind, ScenarioOutcome, Status, StepOutcome};
 use crate::policy::{self, RunPolicy};
 use crate::redact::Redactor;
@@ -433,6 +433,7 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
             }
         };
         out.exchange = Some(summarize(&request, &resp));
+        pick_fields(step, &resp);
         if let Some(poll) = &step.poll {
             let done = check(&poll.until, &resp, vars).is_empty();
             if !done && attempt < attempts {
@@ -485,6 +486,27 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
     }
     out.duration = started.elapsed();
     out
+}
+
+/// Picks the JSON fields the step reads out of the body in one pass (see
+/// [`crate::json`]), unless something in the step reads the whole
+/// tree: a FHIR check, a snapshot, or a path that is not singular. (An
+/// OpenAPI check reads the body as it parses it.)
+fn pick_fields(step: &Step, resp: &HttpResponse) {
+    if step.expect.schema == Some(crate::schema::SchemaKind::Fhir) || step.snapshot.is_some() {
+        return;
+    }
+    let captured = step.capture.values().filter_map(|c| match &c.source {
+        CaptureSource::Json(path) => Some(path),
+        _ => None,
+    });
+    let until = step.poll.iter().flat_map(|p| p.until.json.keys());
+    let singular: Option<Vec<_>> = (step.expect.json.keys().chain(captured).chain(until))
+        .map(|path| path.singular.as_ref())
+        .collect();
+    if let Some(paths) = singular {
+        resp.pick(&paths);
+    }
 }
 
 /// The catalogue operation a sent request addressed.
@@ -783,9 +805,9 @@ fn capture_all(
         let fail = |m: String| Failure::new(FailureKind::Capture, name.clone(), m);
         let value = match &cap.source {
             CaptureSource::Json(path) => {
-                let doc = parse_json(resp).map_err(|f| fail(f.message))?;
-                match path.select(&doc).as_slice() {
-                    [v] => (*v).clone(),
+                let nodes = crate::check::select(resp, path).map_err(|f| fail(f.message))?;
+                match nodes.as_slice() {
+                    [v] => v.clone().into_owned(),
                     [] => return Err(fail(format!("{} matched nothing", path.source))),
                     many => {
                         return Err(fail(format!(

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::Value;
 
+use crate::json::{self, Singular};
 use crate::live::net::{NetSettings, RetryPolicy};
 use crate::redact::Redactor;
 
@@ -40,7 +41,16 @@ pub struct HttpResponse {
 /// response whose `body` is replaced is parsed again). Cloning a response
 /// does not copy it.
 #[derive(Default)]
-pub struct ParsedJson(OnceLock<(Bytes, Result<Value, String>)>);
+pub struct ParsedJson {
+    tree: OnceLock<(Bytes, Result<Value, String>)>,
+    /// The nodes of a step's singular paths, when they were picked out of
+    /// the text instead (see [`json`]): most steps read a few
+    /// fields, and building the whole tree cost several times the parse.
+    picked: OnceLock<(Bytes, Vec<Picked>)>,
+}
+
+/// A singular path and the node it names, if any.
+type Picked = (Singular, Option<Value>);
 
 impl Clone for ParsedJson {
     fn clone(&self) -> Self {
@@ -89,12 +99,53 @@ impl HttpResponse {
     /// The body as JSON, or why it is not (serde_json's message).
     pub fn json(&self) -> Result<Cow<'_, Value>, String> {
         let same = |b: &Bytes| b.as_ptr() == self.body.as_ptr() && b.len() == self.body.len();
-        let parse = || serde_json::from_slice::<Value>(&self.body).map_err(|e| e.to_string());
-        let (b, parsed) = self.parsed.0.get_or_init(|| (self.body.clone(), parse()));
+        // serde_json says why a body is not JSON.
+        let parse = || {
+            json::tree(&self.body).map_or_else(
+                || serde_json::from_slice::<Value>(&self.body).map_err(|e| e.to_string()),
+                Ok,
+            )
+        };
+        let (b, parsed) = self
+            .parsed
+            .tree
+            .get_or_init(|| (self.body.clone(), parse()));
         if same(b) {
             return parsed.as_ref().map(Cow::Borrowed).map_err(Clone::clone);
         }
         parse().map(Cow::Owned)
+    }
+
+    /// Whether the body was parsed whole (and is still this response's).
+    pub fn has_tree(&self) -> bool {
+        let same = |b: &Bytes| b.as_ptr() == self.body.as_ptr() && b.len() == self.body.len();
+        self.parsed.tree.get().is_some_and(|(b, _)| same(b))
+    }
+
+    /// Picks the nodes `paths` name out of the body in one pass, for
+    /// [`HttpResponse::picked`] to answer, unless the body is already
+    /// parsed whole. A body that is not JSON is left to the whole parse,
+    /// which says why.
+    pub fn pick(&self, paths: &[&Singular]) {
+        if paths.is_empty() || self.parsed.tree.get().is_some() {
+            return;
+        }
+        if let Some(found) = json::pick(&self.body, paths) {
+            let found = paths.iter().map(|p| (*p).clone()).zip(found).collect();
+            let _ = self.parsed.picked.set((self.body.clone(), found));
+        }
+    }
+
+    /// The node `path` names, if [`HttpResponse::pick`] picked it out of
+    /// this body: `Some(None)` when the body has no such node, `None`
+    /// when it was not picked (the whole tree answers then).
+    pub fn picked(&self, path: &Singular) -> Option<Option<&Value>> {
+        let (b, found) = self.parsed.picked.get()?;
+        if b.as_ptr() != self.body.as_ptr() || b.len() != self.body.len() {
+            return None;
+        }
+        let (_, node) = found.iter().find(|(p, _)| p == path)?;
+        Some(node.as_ref())
     }
 
     /// The first value of a header (names compare case-insensitively).
@@ -120,7 +171,10 @@ impl HttpResponse {
     pub fn with_json(&self, doc: Value) -> HttpResponse {
         let body = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
         HttpResponse {
-            parsed: ParsedJson(OnceLock::from((body.clone(), Ok(doc)))),
+            parsed: ParsedJson {
+                tree: OnceLock::from((body.clone(), Ok(doc))),
+                picked: OnceLock::new(),
+            },
             body,
             ..self.clone()
         }

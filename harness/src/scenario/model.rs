@@ -1056,6 +1056,9 @@ impl<'de> Deserialize<'de> for OneOrMany {
 pub struct JsonPathExpr {
     pub source: String,
     pub path: serde_json_path::JsonPath,
+    /// The path as names and indexes, when it is only those: its node can
+    /// be picked out of a body without the whole tree.
+    pub singular: Option<crate::json::Singular>,
 }
 
 impl fmt::Debug for JsonPathExpr {
@@ -1070,6 +1073,7 @@ impl JsonPathExpr {
             .map(|path| JsonPathExpr {
                 source: s.to_owned(),
                 path,
+                singular: crate::json::Singular::parse(s),
             })
             .map_err(|e| format!("invalid JSONPath `{s}`: {e}"))
     }

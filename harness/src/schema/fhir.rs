@@ -267,7 +267,9 @@ pub fn check_response(resp: &HttpResponse) -> Vec<String> {
             .filter(|(_, l)| !l.trim().is_empty())
         {
             lines += 1;
-            match serde_json::from_str::<Value>(line) {
+            let parsed = crate::json::tree(line.as_bytes())
+                .map_or_else(|| serde_json::from_str::<Value>(line), Ok);
+            match parsed {
                 Ok(v) => check_resource(&v, &format!("line {}", i + 1), &mut errors),
                 Err(e) => errors.push(format!("line {}: not JSON ({e})", i + 1)),
             }
