@@ -445,7 +445,12 @@ impl Base {
     fn resolve(&self, url: &str) -> Option<reqwest::Url> {
         let rest = url.strip_prefix(self.root.as_str())?;
         let b = rest.as_bytes();
-        if b.first() != Some(&b'/') || matches!(b.get(1), Some(b'/' | b'\\')) {
+        // The URL parser drops tabs and newlines wherever they are: `/\t/`
+        // is read as `//` (another host), so such a URL is parsed whole.
+        if b.first() != Some(&b'/')
+            || matches!(b.get(1), Some(b'/' | b'\\'))
+            || memchr::memchr3(b'\t', b'\n', b'\r', b).is_some()
+        {
             return None;
         }
         self.url.join(rest).ok()
