@@ -97,12 +97,12 @@ pub async fn authorize(
     }
     let key = spec.cache_key();
     // Most requests find a fresh session: it is used where it is kept.
-    if let Some(s) = ctx.state.oauth2.sessions.get(&key) {
+    if let Some(s) = ctx.state.oauth2.sessions.get(key) {
         if !stale(spec, s) {
             return present(spec, s, ctx.vars, req);
         }
     }
-    let existing = ctx.state.oauth2.sessions.get(&key).cloned();
+    let existing = ctx.state.oauth2.sessions.get(key).cloned();
     let session = match existing {
         Some(s) => match refresh(spec, ctx, &s).await {
             Ok(s) => s,
@@ -111,7 +111,7 @@ pub async fn authorize(
         None => obtain(spec, ctx, None).await?,
     };
     present(spec, &session, ctx.vars, req)?;
-    ctx.state.oauth2.sessions.insert(key, session);
+    ctx.state.oauth2.sessions.insert(key.to_owned(), session);
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use emr_catalog::ProfileId;
 use indexmap::IndexMap;
@@ -230,6 +230,32 @@ pub struct OAuth2Spec {
     /// `expires_in` less 30 s) and refresh it, or run the flow again.
     #[serde(default)]
     pub refresh_after: Option<u64>,
+    #[serde(skip)]
+    cache_key: KeyMemo,
+}
+
+/// [`OAuth2Spec::cache_key`], formatted once: every request asks for it.
+/// A clone starts empty, since a spec is cloned to be changed (the fuzz
+/// families' variants of a spec); equal specs have equal keys.
+#[derive(Default)]
+struct KeyMemo(OnceLock<String>);
+
+impl Clone for KeyMemo {
+    fn clone(&self) -> Self {
+        KeyMemo::default()
+    }
+}
+
+impl PartialEq for KeyMemo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for KeyMemo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyMemo")
+    }
 }
 
 fn empty_template() -> Template {
@@ -274,10 +300,13 @@ impl OAuth2Spec {
 
     /// The same spec without the options that only change how the token
     /// is sent: specs equal under this share cached tokens.
-    pub fn cache_key(&self) -> String {
+    pub fn cache_key(&self) -> &str {
+        self.cache_key.0.get_or_init(|| self.format_key())
+    }
+
+    fn format_key(&self) -> String {
         // Every field by name, so that a field added to the spec fails to
-        // compile here until it is placed in the key or left out of it; no
-        // copy of the spec is made (a request asks for its key).
+        // compile here until it is placed in the key or left out of it.
         let OAuth2Spec {
             grant,
             site,
@@ -302,6 +331,7 @@ impl OAuth2Spec {
             assertion,
             tamper: _,
             refresh_after: _,
+            cache_key: _,
         } = self;
         format!(
             "{:?}",
@@ -1418,5 +1448,9 @@ mod tests {
         ] {
             assert_ne!(spec(other).cache_key(), key, "{other}");
         }
+        // A clone is made to be changed: it does not keep the key.
+        let mut changed = base.clone();
+        changed.scope = Template::literal("openid api:fhir");
+        assert_ne!(changed.cache_key(), key);
     }
 }
