@@ -157,6 +157,9 @@ impl<'de> DeserializeSeed<'de> for Pick<'_, '_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        if self.live.is_empty() {
+            return Skip.deserialize(d);
+        }
         // A later duplicate of this member replaces what an earlier one
         // gave, as in the whole tree.
         for &i in &self.live {
@@ -228,6 +231,59 @@ impl<'de> Visitor<'de> for Pick<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         while let Some(live) = map.next_key_seed(Key(&self))? {
             map.next_value_seed(self.child(live))?;
+        }
+        Ok(())
+    }
+}
+
+/// A value no one reads, parsed to its end as serde_json parses any
+/// value (`IgnoredAny` would skip it faster, but take numbers out of range,
+/// lone surrogates and nesting beyond the limit, which a whole parse
+/// refuses).
+pub(crate) struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Skip)?.is_some() {
+            map.next_value_seed(Skip)?;
         }
         Ok(())
     }
@@ -537,6 +593,8 @@ mod tests {
             &b"{\"a\": 1"[..],
             b"{\"a\": 1} x",
             b"{\"a\": 1e999}",
+            b"{\"b\": [1e999], \"a\": 1}",
+            b"{\"b\": \"\\ud800\", \"a\": 1}",
             b"{\"a\": \"\xff\"}",
             b"{\"b\": \"\\x\", \"a\": 1}",
             deep.as_bytes(),

@@ -449,21 +449,20 @@ impl<'de> DeserializeSeed<'de> for Streamed<'_, '_, '_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        if let Some(id) = self.schema {
-            let schema = &self.compiled.schemas[id];
-            // Alternatives try the value several times, and `enum`
-            // compares it whole: it is built, and checked on the tree.
-            if !schema.all_of.is_empty()
-                || !schema.alternatives.is_empty()
-                || schema.options.is_some()
-            {
-                let value = Value::deserialize(d)?;
-                let mut errors = Vec::new();
-                self.compiled
-                    .validate(id, &value, Loc::Root("$"), &mut errors);
-                *self.ok &= errors.is_empty();
-                return Ok(());
-            }
+        let Some(id) = self.schema else {
+            return crate::json::Skip.deserialize(d);
+        };
+        let schema = &self.compiled.schemas[id];
+        // Alternatives try the value several times, and `enum` compares it
+        // whole: it is built, and checked on the tree.
+        if !schema.all_of.is_empty() || !schema.alternatives.is_empty() || schema.options.is_some()
+        {
+            let value = Value::deserialize(d)?;
+            let mut errors = Vec::new();
+            self.compiled
+                .validate(id, &value, Loc::Root("$"), &mut errors);
+            *self.ok &= errors.is_empty();
+            return Ok(());
         }
         d.deserialize_any(self)
     }
