@@ -490,10 +490,10 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
 
 /// Picks the JSON fields the step reads out of the body in one pass (see
 /// [`crate::json`]), unless something in the step reads the whole
-/// tree: a FHIR check, a snapshot, or a path that is not singular. (An
-/// OpenAPI check reads the body as it parses it.)
+/// tree: a snapshot, or a path that is not singular. (The OpenAPI and
+/// FHIR checks read a body as they parse it.)
 fn pick_fields(step: &Step, resp: &HttpResponse) {
-    if step.expect.schema == Some(crate::schema::SchemaKind::Fhir) || step.snapshot.is_some() {
+    if step.snapshot.is_some() {
         return;
     }
     let captured = step.capture.values().filter_map(|c| match &c.source {

@@ -14,6 +14,8 @@ use serde_json::Value;
 use super::Loc;
 use crate::transport::HttpResponse;
 
+mod streamed;
+
 const RULES: &str = include_str!("../../data/fhir-r4.yaml");
 
 #[derive(Debug, Clone)]
@@ -45,6 +47,9 @@ struct Elements {
     exact: Table<usize>,
     /// Where the choice elements (`value[x]`) are, in order.
     choices: Vec<usize>,
+    /// Where the required elements are: an object's are counted as its
+    /// members are read.
+    required: Vec<usize>,
 }
 
 impl From<Vec<Element>> for Elements {
@@ -58,10 +63,12 @@ impl From<Vec<Element>> for Elements {
                 exact.entry(e.name.clone()).or_insert(i);
             }
         }
+        let required = (0..list.len()).filter(|&i| list[i].required).collect();
         Elements {
             list,
             exact,
             choices,
+            required,
         }
     }
 }
@@ -267,6 +274,13 @@ pub fn check_response(resp: &HttpResponse) -> Vec<String> {
             .filter(|(_, l)| !l.trim().is_empty())
         {
             lines += 1;
+            // A line that passes as it is read is not built.
+            if rules()
+                .as_ref()
+                .is_ok_and(|r| streamed::passes(r, line.as_bytes()) == Some(true))
+            {
+                continue;
+            }
             let parsed = crate::json::tree(line.as_bytes())
                 .map_or_else(|| serde_json::from_str::<Value>(line), Ok);
             match parsed {
@@ -278,6 +292,15 @@ pub fn check_response(resp: &HttpResponse) -> Vec<String> {
             errors.push("the NDJSON file has no resources".into());
         }
         return errors;
+    }
+    // A body no one has parsed yet is checked as it is read; only a
+    // failure is checked again on the tree, which says where.
+    if !resp.has_tree()
+        && rules()
+            .as_ref()
+            .is_ok_and(|r| streamed::passes(r, &resp.body) == Some(true))
+    {
+        return Vec::new();
     }
     match resp.json() {
         Ok(v) => {
@@ -648,10 +671,134 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The tree check's errors, after asserting that the check made as
+    /// the text is read agrees on whether there are any.
     fn errors(v: Value) -> Vec<String> {
         let mut e = Vec::new();
         check_resource(&v, "$", &mut e);
+        let body = serde_json::to_vec(&v).unwrap();
+        assert_eq!(
+            streamed::passes(rules().as_ref().unwrap(), &body),
+            Some(e.is_empty()),
+            "{v}: {e:?}"
+        );
         e
+    }
+
+    /// Resources with every kind of element: choice types, extensions
+    /// with `value[x]`, a primitive's `_` twin, code bindings, contained
+    /// resources, backbone elements and a Bundle of entries.
+    fn valid_resources() -> Vec<Value> {
+        let patient = json!({
+            "resourceType": "Patient", "id": "a1b2", "meta": {"lastUpdated": "2024-01-02T03:04:05Z"},
+            "extension": [{"url": "http://x", "extension": [{"url": "text", "valueString": "White"}]}],
+            "name": [{"family": "Lee", "given": ["Jo"], "_family": {"extension": [{"url": "http://y", "valueCode": "a"}]}}],
+            "gender": "female", "birthDate": "1980-02-03", "deceasedBoolean": false,
+            "telecom": [{"system": "phone", "value": "555", "rank": 1}],
+            "contact": [{"relationship": [{"text": "mother"}], "name": {"family": "Lee"}}]
+        });
+        let observation = json!({
+            "resourceType": "Observation", "id": "o1", "status": "final",
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}], "text": "Heart rate"},
+            "subject": {"reference": "Patient/a1b2"}, "effectiveDateTime": "2024-01-02T03:04:05Z",
+            "valueQuantity": {"value": 72.5, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
+            "contained": [{"resourceType": "Patient", "id": "c1"}]
+        });
+        let bundle = json!({
+            "resourceType": "Bundle", "type": "searchset", "total": 2,
+            "link": [{"relation": "self", "url": "http://h/fhir/Patient"}],
+            "entry": [{"fullUrl": "http://h/fhir/Patient/a1b2", "resource": patient, "search": {"mode": "match"}},
+                      {"resource": observation.clone()}]
+        });
+        vec![patient, observation, bundle]
+    }
+
+    #[test]
+    fn the_examples_pass_read_whole_and_as_read() {
+        for v in valid_resources() {
+            assert_eq!(errors(v.clone()), Vec::<String>::new(), "{v}");
+        }
+    }
+
+    /// Every place in `v`, as a list of steps from the root.
+    fn places(v: &Value, here: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
+        out.push(here.clone());
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    here.push(Value::from(k.as_str()));
+                    places(x, here, out);
+                    here.pop();
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    here.push(Value::from(i));
+                    places(x, here, out);
+                    here.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn at<'a>(v: &'a mut Value, place: &[Value]) -> &'a mut Value {
+        place.iter().fold(v, |v, step| match step {
+            Value::String(k) => &mut v[k.as_str()],
+            _ => &mut v[step.as_u64().unwrap_or(0) as usize],
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// A valid resource damaged anywhere, in any way, gets the same
+        /// verdict from the check made as it is read as from the tree's.
+        #[test]
+        fn the_streamed_check_agrees_with_the_tree_check(
+            which in 0usize..3,
+            damage in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 0u8..12), 1..3),
+        ) {
+            let mut v = valid_resources().swap_remove(which);
+            for (place, how) in damage {
+                let mut all = Vec::new();
+                places(&v, &mut Vec::new(), &mut all);
+                let place = place.get(&all).clone();
+                let target = at(&mut v, &place);
+                let old = target.clone();
+                *target = match how {
+                    0 => Value::Null,
+                    1 => json!(1),
+                    2 => json!(-1),
+                    3 => json!(2.5),
+                    4 => json!("x"),
+                    5 => json!(""),
+                    6 => json!(true),
+                    7 => json!([]),
+                    8 => json!({}),
+                    9 => json!([old]),
+                    10 => match old {
+                        Value::Array(a) if !a.is_empty() => a[0].clone(),
+                        Value::Object(mut m) => {
+                            let last = m.keys().next_back().cloned();
+                            if let Some(k) = last.filter(|k| k != "resourceType") {
+                                m.shift_remove(&k);
+                            }
+                            Value::Object(m)
+                        }
+                        other => other,
+                    },
+                    _ => match old {
+                        Value::Object(mut m) => {
+                            m.insert("nope".into(), json!(1));
+                            Value::Object(m)
+                        }
+                        other => other,
+                    },
+                };
+            }
+            errors(v);
+        }
     }
 
     /// The lookup [`Elements::find`] replaced: the first element in order
