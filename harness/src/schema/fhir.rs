@@ -568,6 +568,25 @@ fn short(v: &Value) -> String {
     }
 }
 
+/// The common elements of the datatype `name`: a backbone element's
+/// (with `modifierExtension`) for the types the rules write out from a
+/// resource's backbone elements, a datatype's for the others.
+fn common_of<'r>(rules: &'r Rules, name: &str) -> &'r Elements {
+    let backbone = name == "Dosage"
+        || name.starts_with("Questionnaire")
+        || name.starts_with("ValueSet")
+        || name.starts_with("OperationDefinition")
+        || name.starts_with("CapabilityStatement")
+        || name == "ProvenanceAgent"
+        || name == "BundleLink"
+        || name == "ObservationReferenceRange";
+    if backbone {
+        &rules.common.backbone
+    } else {
+        &rules.common.datatype
+    }
+}
+
 fn check_value(rules: &Rules, v: &Value, t: &TypeRef, at: Loc<'_>, errors: &mut Vec<String>) {
     if v.is_null() {
         errors.push(format!("{at}: null is not a FHIR value"));
@@ -643,19 +662,7 @@ fn check_named(rules: &Rules, v: &Value, name: &str, at: Loc<'_>, errors: &mut V
                     errors.push(format!("{at}: expected a {name} object, got {}", short(v)));
                     return;
                 };
-                let modifiers = name == "Dosage"
-                    || name.starts_with("Questionnaire")
-                    || name.starts_with("ValueSet")
-                    || name.starts_with("OperationDefinition")
-                    || name.starts_with("CapabilityStatement")
-                    || name == "ProvenanceAgent"
-                    || name == "BundleLink"
-                    || name == "ObservationReferenceRange";
-                let common = if modifiers {
-                    &rules.common.backbone
-                } else {
-                    &rules.common.datatype
-                };
+                let common = common_of(rules, name);
                 check_object(rules, m, &[elements, common], &[], at, None, errors);
             } else if JSON_PRIMITIVES.contains(&name) {
                 // handled above

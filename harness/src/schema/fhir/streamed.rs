@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{Element, Elements, Rules, Table, TypeRef, JSON_PRIMITIVES};
+use super::{common_of, Element, Elements, Rules, Table, TypeRef, JSON_PRIMITIVES};
 use crate::json::{MaybeText, Name, Skip};
 
 /// Whether `body` is a resource that passes the rules; `None` when it is
@@ -361,30 +361,16 @@ fn object<'a>(
     rules: &'a Rules,
     what: &'a What<'_>,
 ) -> Option<(&'a Elements, Option<&'a Elements>)> {
-    let common = &rules.common;
     match what {
-        What::Backbone(els) => Some((els, Some(&common.backbone))),
-        What::Named(n) if n == "Extension" => Some((&common.extension, None)),
+        What::Backbone(els) => Some((els, Some(&rules.common.backbone))),
+        What::Named(n) if n == "Extension" => Some((&rules.common.extension, None)),
         What::Named(n) => {
             let n = n.as_ref();
+            // A primitive's value is never an object.
             if rules.primitives.contains_key(n) || JSON_PRIMITIVES.contains(&n) {
                 return None;
             }
-            let els = rules.types.get(n)?;
-            let modifiers = n == "Dosage"
-                || n.starts_with("Questionnaire")
-                || n.starts_with("ValueSet")
-                || n.starts_with("OperationDefinition")
-                || n.starts_with("CapabilityStatement")
-                || n == "ProvenanceAgent"
-                || n == "BundleLink"
-                || n == "ObservationReferenceRange";
-            let common = if modifiers {
-                &common.backbone
-            } else {
-                &common.datatype
-            };
-            Some((els, Some(common)))
+            Some((rules.types.get(n)?, Some(common_of(rules, n))))
         }
         What::Member { .. } => None,
     }
