@@ -98,7 +98,6 @@ pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
 impl HttpResponse {
     /// The body as JSON, or why it is not (serde_json's message).
     pub fn json(&self) -> Result<Cow<'_, Value>, String> {
-        let same = |b: &Bytes| b.as_ptr() == self.body.as_ptr() && b.len() == self.body.len();
         // serde_json says why a body is not JSON.
         let parse = || {
             json::tree(&self.body).map_or_else(
@@ -110,16 +109,22 @@ impl HttpResponse {
             .parsed
             .tree
             .get_or_init(|| (self.body.clone(), parse()));
-        if same(b) {
+        if self.is_body(b) {
             return parsed.as_ref().map(Cow::Borrowed).map_err(Clone::clone);
         }
         parse().map(Cow::Owned)
     }
 
-    /// Whether the body was parsed whole (and is still this response's).
+    /// Whether `b` is this response's body (the same bytes, not a copy):
+    /// what was read of a body is kept with it, and a response whose
+    /// `body` is replaced is read again.
+    fn is_body(&self, b: &Bytes) -> bool {
+        b.as_ptr() == self.body.as_ptr() && b.len() == self.body.len()
+    }
+
+    /// Whether the body was parsed whole.
     pub fn has_tree(&self) -> bool {
-        let same = |b: &Bytes| b.as_ptr() == self.body.as_ptr() && b.len() == self.body.len();
-        self.parsed.tree.get().is_some_and(|(b, _)| same(b))
+        self.parsed.tree.get().is_some_and(|(b, _)| self.is_body(b))
     }
 
     /// Picks the nodes `paths` name out of the body in one pass, for
@@ -127,7 +132,7 @@ impl HttpResponse {
     /// parsed whole. A body that is not JSON is left to the whole parse,
     /// which says why.
     pub fn pick(&self, paths: &[&Singular]) {
-        if paths.is_empty() || self.parsed.tree.get().is_some() {
+        if paths.is_empty() || self.has_tree() {
             return;
         }
         if let Some(found) = json::pick(&self.body, paths) {
@@ -140,10 +145,7 @@ impl HttpResponse {
     /// this body: `Some(None)` when the body has no such node, `None`
     /// when it was not picked (the whole tree answers then).
     pub fn picked(&self, path: &Singular) -> Option<Option<&Value>> {
-        let (b, found) = self.parsed.picked.get()?;
-        if b.as_ptr() != self.body.as_ptr() || b.len() != self.body.len() {
-            return None;
-        }
+        let (_, found) = self.parsed.picked.get().filter(|(b, _)| self.is_body(b))?;
         let (_, node) = found.iter().find(|(p, _)| p == path)?;
         Some(node.as_ref())
     }
