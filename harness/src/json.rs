@@ -8,10 +8,10 @@
 //! the nodes asked for become trees; [`member_strings`] walks a body for
 //! its tokens with no tree at all; and [`tree`] builds a whole one with
 //! each object sized once. Every walk goes through serde_json's own
-//! `deserialize_any` on text checked as UTF-8 once, so each accepts
-//! exactly what `serde_json::from_slice` accepts (numbers in range, the
-//! nesting limit, escapes); callers ask `from_slice` for the error
-//! message of a body that is not JSON.
+//! `deserialize_any` ([`walk`]), so each accepts exactly what
+//! `serde_json::from_slice` accepts (numbers in range, the nesting limit,
+//! escapes); [`parse`] asks `from_slice` why a body that is not JSON is
+//! not.
 
 use std::fmt;
 
@@ -131,19 +131,27 @@ fn below<'v>(mut node: &'v Value, segments: &[Segment]) -> Option<&'v Value> {
 /// A member that appears twice is read as the whole parse reads it: the
 /// last one counts.
 pub fn pick(body: &[u8], paths: &[&Singular]) -> Option<Vec<Option<Value>>> {
-    let text = std::str::from_utf8(body).ok()?;
     let mut found = vec![None; paths.len()];
-    let mut de = serde_json::Deserializer::from_str(text);
-    Pick {
+    let pick = Pick {
         paths,
         live: (0..paths.len()).collect(),
         depth: 0,
         found: &mut found,
-    }
-    .deserialize(&mut de)
-    .ok()?;
-    de.end().ok()?;
+    };
+    walk(body, pick)?;
     Some(found)
+}
+
+/// Runs `seed` over `body` as `serde_json::from_slice` reads a document:
+/// the whole of it and nothing after, the text checked as UTF-8 once (a
+/// `&str` is not checked again string by string). `None` when the body
+/// is not JSON, or the seed refuses it.
+pub(crate) fn walk<'b, S: DeserializeSeed<'b>>(body: &'b [u8], seed: S) -> Option<S::Value> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = seed.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(value)
 }
 
 /// Paths still followed at a node, by their place in the list.
@@ -358,15 +366,18 @@ impl<'de> Visitor<'de> for Key<'_, '_, '_> {
 /// put in a map of their number, instead of a map grown (and rehashed) as
 /// they come.
 pub fn tree(body: &[u8]) -> Option<Value> {
-    let text = std::str::from_utf8(body).ok()?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let doc = Tree {
-        members: &mut Vec::new(),
-    }
-    .deserialize(&mut de)
-    .ok()?;
-    de.end().ok()?;
-    Some(doc)
+    walk(
+        body,
+        Tree {
+            members: &mut Vec::new(),
+        },
+    )
+}
+
+/// `body` parsed whole: [`tree`], or serde_json's word on why the body is
+/// not JSON.
+pub fn parse(body: &[u8]) -> Result<Value, serde_json::Error> {
+    tree(body).map_or_else(|| serde_json::from_slice(body), Ok)
 }
 
 /// The walk for [`tree`] at one node: the members of the objects open
@@ -437,11 +448,7 @@ impl<'de> Visitor<'de> for Tree<'_> {
 /// object member, wherever it is, without building the tree; `false` when
 /// the body is not JSON.
 pub fn member_strings(body: &[u8], found: &mut dyn FnMut(&str, &str)) -> bool {
-    let Ok(text) = std::str::from_utf8(body) else {
-        return false;
-    };
-    let mut de = serde_json::Deserializer::from_str(text);
-    Members { key: None, found }.deserialize(&mut de).is_ok() && de.end().is_ok()
+    walk(body, Members { key: None, found }).is_some()
 }
 
 /// The walk for [`member_strings`] at one node: the member it is the value

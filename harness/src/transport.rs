@@ -98,13 +98,7 @@ pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
 impl HttpResponse {
     /// The body as JSON, or why it is not (serde_json's message).
     pub fn json(&self) -> Result<Cow<'_, Value>, String> {
-        // serde_json says why a body is not JSON.
-        let parse = || {
-            json::tree(&self.body).map_or_else(
-                || serde_json::from_slice::<Value>(&self.body).map_err(|e| e.to_string()),
-                Ok,
-            )
-        };
+        let parse = || json::parse(&self.body).map_err(|e| e.to_string());
         let (b, parsed) = self
             .parsed
             .tree

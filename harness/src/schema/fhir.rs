@@ -275,15 +275,10 @@ pub fn check_response(resp: &HttpResponse) -> Vec<String> {
         {
             lines += 1;
             // A line that passes as it is read is not built.
-            if rules()
-                .as_ref()
-                .is_ok_and(|r| streamed::passes(r, line.as_bytes()) == Some(true))
-            {
+            if passes_as_read(line.as_bytes()) {
                 continue;
             }
-            let parsed = crate::json::tree(line.as_bytes())
-                .map_or_else(|| serde_json::from_str::<Value>(line), Ok);
-            match parsed {
+            match crate::json::parse(line.as_bytes()) {
                 Ok(v) => check_resource(&v, &format!("line {}", i + 1), &mut errors),
                 Err(e) => errors.push(format!("line {}: not JSON ({e})", i + 1)),
             }
@@ -295,11 +290,7 @@ pub fn check_response(resp: &HttpResponse) -> Vec<String> {
     }
     // A body no one has parsed yet is checked as it is read; only a
     // failure is checked again on the tree, which says where.
-    if !resp.has_tree()
-        && rules()
-            .as_ref()
-            .is_ok_and(|r| streamed::passes(r, &resp.body) == Some(true))
-    {
+    if !resp.has_tree() && passes_as_read(&resp.body) {
         return Vec::new();
     }
     match resp.json() {
@@ -310,6 +301,14 @@ pub fn check_response(resp: &HttpResponse) -> Vec<String> {
         }
         Err(e) => vec![format!("the body is not JSON ({e})")],
     }
+}
+
+/// Whether `body` is a resource that [`streamed::passes`] as it is read;
+/// `false` sends it to the tree check.
+fn passes_as_read(body: &[u8]) -> bool {
+    rules()
+        .as_ref()
+        .is_ok_and(|r| streamed::passes(r, body) == Some(true))
 }
 
 /// Checks one resource (by its `resourceType`).

@@ -390,17 +390,13 @@ impl Compiled<'_> {
     /// repeated name, every value, where the tree keeps the last), so a
     /// body that passes here passes there.
     fn passes(&self, id: SchemaId, body: &[u8]) -> Option<bool> {
-        let text = std::str::from_utf8(body).ok()?;
-        let mut de = serde_json::Deserializer::from_str(text);
         let mut ok = true;
-        Streamed {
+        let streamed = Streamed {
             compiled: self,
             schema: Some(id),
             ok: &mut ok,
-        }
-        .deserialize(&mut de)
-        .ok()?;
-        de.end().ok()?;
+        };
+        crate::json::walk(body, streamed)?;
         Some(ok)
     }
 }

@@ -19,18 +19,14 @@ use crate::json::{MaybeText, Name, Skip};
 /// Whether `body` is a resource that passes the rules; `None` when it is
 /// not JSON, or not read to the end here (the tree check decides then).
 pub(super) fn passes(rules: &Rules, body: &[u8]) -> Option<bool> {
-    let text = std::str::from_utf8(body).ok()?;
-    let mut de = serde_json::Deserializer::from_str(text);
     let mut ok = true;
-    Walk {
+    let walk = Walk {
         rules,
         what: What::Named(Cow::Borrowed("Resource")),
         codes: None,
         ok: &mut ok,
-    }
-    .deserialize(&mut de)
-    .ok()?;
-    de.end().ok()?;
+    };
+    crate::json::walk(body, walk)?;
     Some(ok)
 }
 
