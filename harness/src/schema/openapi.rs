@@ -162,6 +162,12 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// Whether a value of JSON type `actual` ([`type_name`]'s names) is of
+/// schema type `t`: an integer is a number too.
+fn is_of_type(actual: &str, t: &str) -> bool {
+    actual == t || (t == "number" && actual == "integer")
+}
+
 /// A schema's place in [`Compiled::schemas`].
 type SchemaId = usize;
 
@@ -325,8 +331,7 @@ impl<'d> Compiled<'d> {
         }
         if let Some(t) = &schema.ty {
             let actual = type_name(v);
-            let ok = actual == t || (t == "number" && actual == "integer");
-            if !ok {
+            if !is_of_type(actual, t) {
                 errors.push(format!("{at}: expected {t}, got {actual} {}", excerpt(v)));
                 return;
             }
@@ -427,7 +432,7 @@ impl<'c, 'd> Streamed<'c, 'd, '_> {
             return None;
         }
         if let Some(t) = &schema.ty {
-            if !(actual == t || (t == "number" && actual == "integer")) {
+            if !is_of_type(actual, t) {
                 *self.ok = false;
                 return None;
             }
