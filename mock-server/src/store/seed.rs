@@ -555,7 +555,7 @@ fn patient(
             street: {
                 // Drawn as i32 and usize, as they always were: the
                 // same draws keep the same seed.
-                let number: i32 = rng.gen_range(1..2400);
+                let number: i32 = rng.gen_range(1..HOUSES);
                 let street = rng.gen_range(0..STREETS.len());
                 texts.drawn(Drawn::Street(number as usize, street), || {
                     format!("{number} {}", STREETS[street])
@@ -928,26 +928,31 @@ pub(super) struct Interner {
 /// The numbers a drawn text is written from.
 #[derive(Clone, Copy)]
 pub(super) enum Drawn {
-    /// A house number (1 to 2399) and an index into [`STREETS`].
+    /// A house number (1 to [`HOUSES`] less one) and an index into
+    /// [`STREETS`].
     Street(usize, usize),
-    /// An index into [`CITIES`] (for its area code) and a line number (0
-    /// to 9999).
+    /// An index into [`CITIES`] (for its area code) and a line number
+    /// (below [`LINES`]).
     Phone(usize, usize),
 }
 
+/// House numbers are drawn below this.
+const HOUSES: i32 = 2400;
+/// A 555 number's line is drawn below this.
+const LINES: i32 = 10_000;
 /// Where phone numbers start among the drawn slots.
-const PHONES: usize = 2400 * STREETS.len();
+const PHONES: usize = HOUSES as usize * STREETS.len();
 /// Drawn slots in all: about a megabyte, so a look-up is one read.
-const DRAWN: usize = PHONES + CITIES.len() * 10_000;
+const DRAWN: usize = PHONES + CITIES.len() * LINES as usize;
 
 impl Drawn {
     fn slot(self) -> Option<usize> {
         let slot = match self {
-            Drawn::Street(number, street) if number < 2400 && street < STREETS.len() => {
+            Drawn::Street(number, street) if number < HOUSES as usize && street < STREETS.len() => {
                 number * STREETS.len() + street
             }
-            Drawn::Phone(city, line) if city < CITIES.len() && line < 10_000 => {
-                PHONES + city * 10_000 + line
+            Drawn::Phone(city, line) if city < CITIES.len() && line < LINES as usize => {
+                PHONES + city * LINES as usize + line
             }
             _ => return None,
         };
@@ -1021,7 +1026,7 @@ impl Interner {
 
 /// A 555 number of the area code of `CITIES[city]`.
 fn phone(rng: &mut impl Rng, texts: &mut Interner, city: usize, area: &str) -> Text {
-    let line: i32 = rng.gen_range(0..10000);
+    let line: i32 = rng.gen_range(0..LINES);
     texts.drawn(Drawn::Phone(city, line as usize), || {
         format!("{area}-555-{line:04}")
     })
