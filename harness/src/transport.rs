@@ -50,7 +50,7 @@ pub struct ParsedJson {
 }
 
 /// A singular path and the node it names, if any.
-type Picked = (Singular, Option<Value>);
+type Picked = (Arc<Singular>, Option<Value>);
 
 impl Clone for ParsedJson {
     fn clone(&self) -> Self {
@@ -125,12 +125,13 @@ impl HttpResponse {
     /// [`HttpResponse::picked`] to answer, unless the body is already
     /// parsed whole. A body that is not JSON is left to the whole parse,
     /// which says why.
-    pub fn pick(&self, paths: &[&Singular]) {
+    pub fn pick(&self, paths: &[&Arc<Singular>]) {
         if paths.is_empty() || self.has_tree() {
             return;
         }
-        if let Some(found) = json::pick(&self.body, paths) {
-            let found = paths.iter().map(|p| (*p).clone()).zip(found).collect();
+        let singular: Vec<&Singular> = paths.iter().map(|p| &***p).collect();
+        if let Some(found) = json::pick(&self.body, &singular) {
+            let found = paths.iter().map(|&p| Arc::clone(p)).zip(found).collect();
             let _ = self.parsed.picked.set((self.body.clone(), found));
         }
     }
@@ -140,7 +141,7 @@ impl HttpResponse {
     /// when it was not picked (the whole tree answers then).
     pub fn picked(&self, path: &Singular) -> Option<Option<&Value>> {
         let (_, found) = self.parsed.picked.get().filter(|(b, _)| self.is_body(b))?;
-        let (_, node) = found.iter().find(|(p, _)| p == path)?;
+        let (_, node) = found.iter().find(|(p, _)| **p == *path)?;
         Some(node.as_ref())
     }
 

@@ -1087,8 +1087,9 @@ pub struct JsonPathExpr {
     pub source: String,
     pub path: serde_json_path::JsonPath,
     /// The path as names and indexes, when it is only those: its node can
-    /// be picked out of a body without the whole tree.
-    pub singular: Option<crate::json::Singular>,
+    /// be picked out of a body without the whole tree. Shared: each pick
+    /// keeps the paths it answers.
+    pub singular: Option<Arc<crate::json::Singular>>,
 }
 
 impl fmt::Debug for JsonPathExpr {
@@ -1103,7 +1104,7 @@ impl JsonPathExpr {
             .map(|path| JsonPathExpr {
                 source: s.to_owned(),
                 path,
-                singular: crate::json::Singular::parse(s),
+                singular: crate::json::Singular::parse(s).map(Arc::new),
             })
             .map_err(|e| format!("invalid JSONPath `{s}`: {e}"))
     }
