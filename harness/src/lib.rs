@@ -14,6 +14,7 @@ pub mod coverage;
 pub mod diff;
 pub mod expected;
 pub mod fuzz;
+pub mod headers;
 pub mod json;
 pub mod live;
 pub mod outcome;

@@ -499,7 +499,7 @@ impl Redactor {
     /// tokens in a JSON or form-encoded body.
     pub fn register_response(&self, resp: &HttpResponse) {
         let body = &resp.body[..];
-        for (name, value) in &resp.headers {
+        for (name, value) in resp.headers.iter() {
             if name.eq_ignore_ascii_case("set-cookie") {
                 if let Some((_, v)) = value.split(';').next().unwrap_or("").split_once('=') {
                     self.register_observed(v);
@@ -842,7 +842,7 @@ mod tests {
     fn respond(r: &Redactor, headers: &[(String, String)], body: &[u8]) {
         r.register_response(&HttpResponse {
             status: 200,
-            headers: headers.to_vec(),
+            headers: headers.iter().cloned().collect(),
             body: bytes::Bytes::copy_from_slice(body),
             elapsed: std::time::Duration::ZERO,
             parsed: Default::default(),

@@ -621,7 +621,7 @@ mod tests {
     fn resp(body: &str) -> HttpResponse {
         HttpResponse {
             status: 200,
-            headers: vec![("content-type".into(), "application/json".into())],
+            headers: [("content-type", "application/json")].into_iter().collect(),
             body: body.as_bytes().to_vec().into(),
             elapsed: Duration::ZERO,
             parsed: Default::default(),
@@ -721,7 +721,7 @@ mod tests {
     fn xml_bodies_are_indented_and_redacted() {
         let r = HttpResponse {
             status: 200,
-            headers: vec![("content-type".into(), "text/xml;charset=UTF-8".into())],
+            headers: [("content-type", "text/xml;charset=UTF-8")].into_iter().collect(),
             body: "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body>\
                    <ns2:login2Response xmlns:ns2=\"urn:t\"><return><securityId>128</securityId>\
                    <securityTokenKey>9614183803823</securityTokenKey><when>2026-01-05T09:00:00-05:00</when>\

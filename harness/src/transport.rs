@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::Value;
 
+use crate::headers::Headers;
 use crate::json::{self, Singular};
 use crate::live::net::{NetSettings, RetryPolicy};
 use crate::redact::Redactor;
@@ -29,7 +30,7 @@ pub struct HttpRequest {
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     pub body: Bytes,
     pub elapsed: Duration,
     /// The body parsed as JSON on first use: a step's checks, captures
@@ -147,19 +148,12 @@ impl HttpResponse {
 
     /// The first value of a header (names compare case-insensitively).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.get(name)
     }
 
     /// Every value of a header.
     pub fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.headers.get_all(name).collect()
     }
 
     /// This response with `doc`, written as JSON, for its body, kept
@@ -367,16 +361,12 @@ impl Transport {
         let received = async {
             let response = builder.send().await?;
             let status = response.status().as_u16();
-            let headers: Vec<(String, String)> = response
-                .headers()
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
+            let received = response.headers();
+            let size = received.iter().map(|(n, v)| n.as_str().len() + v.len());
+            let mut headers = Headers::with_capacity(received.len(), size.sum());
+            for (n, v) in received {
+                headers.push(n.as_str(), &lossy(v.as_bytes()));
+            }
             Ok::<_, reqwest::Error>((status, headers, response.bytes().await?))
         }
         .await;

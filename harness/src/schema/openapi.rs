@@ -568,7 +568,7 @@ mod tests {
     fn resp(status: u16, ct: &str, body: &str) -> HttpResponse {
         HttpResponse {
             status,
-            headers: vec![("Content-Type".into(), ct.into())],
+            headers: [("Content-Type", ct)].into_iter().collect(),
             body: body.as_bytes().to_vec().into(),
             elapsed: Duration::ZERO,
             parsed: Default::default(),
