@@ -6,11 +6,24 @@ use serde_json::Value;
 
 use crate::outcome::{Failure, FailureKind};
 use crate::scenario::{Expect, JsonPathExpr, Mismatch, Vars};
+use crate::soap::XmlBody;
 use crate::transport::HttpResponse;
 
 /// Every way the response differs from the expectation; empty when it
 /// passes.
 pub fn check(expect: &Expect, resp: &HttpResponse, vars: &Vars) -> Vec<Failure> {
+    let text = std::sync::OnceLock::new();
+    check_with(expect, resp, &XmlBody::new(&resp.body, &text), vars)
+}
+
+/// [`check`], reading the body as XML (when `expect` does) through `xml`,
+/// which a step's captures then read too.
+pub fn check_with(
+    expect: &Expect,
+    resp: &HttpResponse,
+    xml: &XmlBody<'_>,
+    vars: &Vars,
+) -> Vec<Failure> {
     let mut failures = Vec::new();
     if let Some(status) = &expect.status {
         if !status.0.contains(&resp.status) {
@@ -56,15 +69,20 @@ pub fn check(expect: &Expect, resp: &HttpResponse, vars: &Vars) -> Vec<Failure> 
         }
     }
     if !expect.xml.is_empty() || expect.fault.is_some() {
-        check_xml(expect, resp, vars, &mut failures);
+        check_xml(expect, resp, xml, vars, &mut failures);
     }
     failures
 }
 
 /// `xml` paths and the `fault`, on the body parsed as XML.
-fn check_xml(expect: &Expect, resp: &HttpResponse, vars: &Vars, failures: &mut Vec<Failure>) {
-    let text = resp.text();
-    let doc = match crate::soap::parse_response(&text) {
+fn check_xml(
+    expect: &Expect,
+    resp: &HttpResponse,
+    xml: &XmlBody<'_>,
+    vars: &Vars,
+    failures: &mut Vec<Failure>,
+) {
+    let doc = match xml.doc() {
         Ok(d) => d,
         Err(e) => {
             let ct = resp.header("content-type").unwrap_or("none");
@@ -82,7 +100,7 @@ fn check_xml(expect: &Expect, resp: &HttpResponse, vars: &Vars, failures: &mut V
         .unwrap_or_default();
     for (path, matcher) in &expect.xml {
         let values: Vec<Value> = path
-            .values(&doc, &tns)
+            .values(doc, &tns)
             .into_iter()
             .map(Value::String)
             .collect();
@@ -93,7 +111,7 @@ fn check_xml(expect: &Expect, resp: &HttpResponse, vars: &Vars, failures: &mut V
     let Some(spec) = &expect.fault else {
         return;
     };
-    let Some(fault) = crate::soap::fault(&doc) else {
+    let Some(fault) = crate::soap::fault(doc) else {
         failures.push(Failure::new(
             FailureKind::Fault,
             "fault",

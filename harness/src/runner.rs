@@ -11,7 +11,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::auth::{self, AuthContext, AuthState};
-use crate::check::check;
+use crate::check::check_with;
 use crate::outcome::{Exchange, Failure, FailureKind, ScenarioOutcome, Status, StepOutcome};
 use crate::policy::{self, RunPolicy};
 use crate::redact::Redactor;
@@ -20,7 +20,7 @@ use crate::scenario::{
     RequestSpec, Scenario, SoapSpec, Step, Vars,
 };
 use crate::snapshot::{redact_text, Snapshots};
-use crate::soap;
+use crate::soap::{self, XmlBody};
 use crate::target::{Target, TargetKind};
 use crate::transport::{HttpRequest, HttpResponse, Transport};
 
@@ -422,7 +422,6 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
         .poll
         .as_ref()
         .map_or(step.repeat, |p| p.max_attempts.max(1));
-    let mut last: Option<HttpResponse> = None;
     for attempt in 1..=attempts {
         out.attempts = attempt;
         let (request, resp) = match exchange(step, ctx, vars).await {
@@ -434,8 +433,10 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
         };
         out.exchange = Some(summarize(&request, &resp));
         pick_fields(step, &resp);
+        let text = std::sync::OnceLock::new();
+        let xml = XmlBody::new(&resp.body, &text);
         if let Some(poll) = &step.poll {
-            let done = check(&poll.until, &resp, vars).is_empty();
+            let done = check_with(&poll.until, &resp, &xml, vars).is_empty();
             if !done && attempt < attempts {
                 let pause = Duration::from_millis(poll.interval_ms);
                 tokio::time::sleep(pause).await;
@@ -451,7 +452,8 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
                 break;
             }
         }
-        out.failures.extend(check(&step.expect, &resp, vars));
+        out.failures
+            .extend(check_with(&step.expect, &resp, &xml, vars));
         if let Some(kind) = step.expect.schema {
             let op = operation_of(ctx, &request);
             out.failures
@@ -460,17 +462,13 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
         if !out.failures.is_empty() {
             break;
         }
-        last = Some(resp);
-        if step.poll.is_some() {
-            break;
-        }
-    }
-    if out.failures.is_empty() {
-        if let Some(resp) = &last {
-            if let Err(f) = capture_all(&step.capture, resp, vars) {
+        // A poll ends at its first passing response; a repeated step's last
+        // response is the one captured and snapshotted.
+        if step.poll.is_some() || attempt == attempts {
+            if let Err(f) = capture_all(&step.capture, &resp, &xml, vars) {
                 out.failures.push(f);
             } else if let Some(spec) = &step.snapshot {
-                let shown = scrubbed(resp, &ctx.opts.policy.redactor);
+                let shown = scrubbed(&resp, &ctx.opts.policy.redactor);
                 if let Err(f) =
                     ctx.opts
                         .snapshots
@@ -479,6 +477,7 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
                     out.failures.push(f);
                 }
             }
+            break;
         }
     }
     if !out.failures.is_empty() {
@@ -799,6 +798,7 @@ pub fn encode_pairs(pairs: &[(String, String)]) -> String {
 fn capture_all(
     captures: &indexmap::IndexMap<String, Capture>,
     resp: &HttpResponse,
+    xml: &XmlBody<'_>,
     vars: &mut Vars,
 ) -> Result<(), Failure> {
     for (name, cap) in captures {
@@ -819,14 +819,13 @@ fn capture_all(
                 }
             }
             CaptureSource::Xml(path) => {
-                let text = resp.text();
-                let doc = soap::parse_response(&text).map_err(fail)?;
+                let doc = xml.doc().map_err(|e| fail(e.to_owned()))?;
                 let tns = vars.get("soap_namespace").map(display).unwrap_or_default();
-                match path.select(&doc, &tns).as_slice() {
+                match path.select(doc, &tns).as_slice() {
                     [n] => Value::String(if path.selects_elements() {
                         element_text(*n)
                     } else {
-                        path.values(&doc, &tns)
+                        path.values(doc, &tns)
                             .into_iter()
                             .next()
                             .unwrap_or_default()

@@ -1,11 +1,16 @@
 //! SOAP steps: a YAML `args` map becomes the operation's wrapped request
 //! element inside a SOAP 1.1 envelope, and responses are read as XML.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 
 use emr_catalog::{signature, Catalog};
 use roxmltree::{Document, ParsingOptions};
 use serde_json::Value;
+
+use crate::transport::lossy;
 
 pub const SOAP11_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
@@ -113,6 +118,37 @@ pub fn parse_response(body: &str) -> Result<Document<'_>, String> {
         },
     )
     .map_err(|e| format!("the body is not XML ({e})"))
+}
+
+/// A body parsed as XML on first use, once for all that reads it: a SOAP
+/// step's `xml` checks, its `fault` and its captures. A body nothing
+/// reads as XML is not even read as text.
+pub struct XmlBody<'t> {
+    body: &'t [u8],
+    /// The body as text, once read: the document borrows it.
+    text: &'t OnceLock<Cow<'t, str>>,
+    doc: OnceCell<Result<Document<'t>, String>>,
+}
+
+impl<'t> XmlBody<'t> {
+    /// `text` (empty) keeps the body's text for as long as the document
+    /// is read.
+    pub fn new(body: &'t [u8], text: &'t OnceLock<Cow<'t, str>>) -> Self {
+        XmlBody {
+            body,
+            text,
+            doc: OnceCell::new(),
+        }
+    }
+
+    /// The document, or why the body is not XML ([`parse_response`]'s
+    /// message).
+    pub fn doc(&self) -> Result<&Document<'t>, &str> {
+        self.doc
+            .get_or_init(|| parse_response(self.text.get_or_init(|| lossy(self.body))))
+            .as_ref()
+            .map_err(String::as_str)
+    }
 }
 
 /// The `faultcode` and `faultstring` of a SOAP 1.1 fault, the code as
