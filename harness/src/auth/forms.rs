@@ -1,11 +1,6 @@
 //! Just enough HTML reading to drive a login or consent page over HTTP:
 //! the forms, their `action`, and the named fields they would submit.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
-use regex::Regex;
-
 /// One `<form>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Form {
@@ -32,40 +27,10 @@ impl Form {
     }
 }
 
-fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    // The patterns are literals below, checked by the tests.
-    cell.get_or_init(|| Regex::new(pattern).expect("valid form regex"))
-}
-
-fn form_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    re(&R, r"(?is)<form\b([^>]*)>(.*?)</form\s*>")
-}
-
-fn input_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    re(&R, r"(?is)<input\b([^>]*?)/?>")
-}
-
-fn attr_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    re(
-        &R,
-        r#"(?s)([A-Za-z_:][-A-Za-z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?"#,
-    )
-}
-
-fn attrs(s: &str) -> Vec<(String, String)> {
-    attr_re()
-        .captures_iter(s)
-        .map(|c| {
-            let value = c
-                .get(2)
-                .or_else(|| c.get(3))
-                .or_else(|| c.get(4))
-                .map_or("", |m| m.as_str());
-            (c[1].to_ascii_lowercase(), unescape(value))
-        })
+/// A tag's attributes, names lower-cased and values unescaped.
+fn attrs(tag: &str) -> Vec<(String, String)> {
+    attributes(tag)
+        .map(|(name, value)| (name.to_ascii_lowercase(), unescape(value)))
         .collect()
 }
 
@@ -78,14 +43,12 @@ fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// Every form of a page.
 pub fn forms(html: &str) -> Vec<Form> {
-    form_re()
-        .captures_iter(html)
-        .map(|c| {
-            let a = attrs(&c[1]);
-            let fields = input_re()
-                .captures_iter(&c[2])
-                .filter_map(|i| {
-                    let ia = attrs(&i[1]);
+    form_elements(html)
+        .map(|(tag, content)| {
+            let a = attrs(tag);
+            let fields = tags(content, &[b"input"])
+                .filter_map(|tag| {
+                    let ia = attrs(tag.strip_suffix('/').unwrap_or(tag));
                     let name = attr(&ia, "name")?;
                     let kind = attr(&ia, "type").unwrap_or("text").to_ascii_lowercase();
                     let unchecked = matches!(kind.as_str(), "checkbox" | "radio")
@@ -113,42 +76,52 @@ pub fn forms(html: &str) -> Vec<Form> {
 /// name (`checked` when the tag has it). The scanners
 /// find what `(?is)<(?:input|button)\b([^>]*)>` and its attribute pattern
 /// (in the tests) find, faster: every login and consent page is read.
-pub fn fields(html: &str) -> Vec<HashMap<String, String>> {
-    tags(html)
+pub fn fields(html: &str) -> Vec<Attributes> {
+    tags(html, &[b"input", b"button"])
         .map(|text| {
-            let mut m: HashMap<String, String> = quoted_attributes(text)
+            let mut a: Vec<(String, String)> = quoted_attributes(text)
                 .map(|(name, value)| (name.to_ascii_lowercase(), unescape(value)))
                 .collect();
             if text.to_ascii_lowercase().contains(" checked") {
-                m.insert("checked".into(), "checked".into());
+                a.push(("checked".into(), "checked".into()));
             }
-            m
+            Attributes(a)
         })
         .collect()
 }
 
-/// The text between the name and the first `>` of each `<input` or
-/// `<button` (in any case) that ends a word.
-fn tags(html: &str) -> impl Iterator<Item = &str> {
+/// A tag's attributes, names lower-cased, in document order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes(Vec<(String, String)>);
+
+impl Attributes {
+    /// The value of `name` (lower case); of a repeated attribute, the
+    /// last (`checked` is added after the tag's own attributes).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+/// The text between the name and the first `>` of each tag named one of
+/// `names` (ASCII, matched in any case) where the name ends a word: what
+/// `(?is)<(?:name|…)\b([^>]*)>` captures.
+fn tags<'h>(html: &'h str, names: &'h [&[u8]]) -> impl Iterator<Item = &'h str> + 'h {
     let b = html.as_bytes();
     let mut at = 0;
     std::iter::from_fn(move || {
         while let Some(i) = memchr::memchr(b'<', &b[at..]).map(|i| at + i) {
             at = i + 1;
-            let Some(name) = [&b"input"[..], b"button"].into_iter().find(|n| {
-                b.get(at..at + n.len())
-                    .is_some_and(|w| w.eq_ignore_ascii_case(n))
-            }) else {
+            let Some(start) = named(html, at, names) else {
                 continue;
             };
-            let start = at + name.len();
-            if html[start..]
-                .chars()
-                .next()
-                .is_some_and(crate::snapshot::is_word)
-            {
-                continue;
-            }
             // Without a `>` after it, no later tag closes either.
             let end = start + memchr::memchr(b'>', &b[start..])?;
             at = end + 1;
@@ -156,6 +129,138 @@ fn tags(html: &str) -> impl Iterator<Item = &str> {
         }
         at = b.len();
         None
+    })
+}
+
+/// Where one of `names` (in any case) that ends a word, at `at`, ends.
+fn named(html: &str, at: usize, names: &[&[u8]]) -> Option<usize> {
+    let b = html.as_bytes();
+    let name = names.iter().find(|n| {
+        b.get(at..at + n.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(n))
+    })?;
+    let end = at + name.len();
+    let word_goes_on = html[end..]
+        .chars()
+        .next()
+        .is_some_and(crate::snapshot::is_word);
+    (!word_goes_on).then_some(end)
+}
+
+/// The attribute text and the content of each form: what
+/// `(?is)<form\b([^>]*)>(.*?)</form\s*>` captures.
+fn form_elements(html: &str) -> impl Iterator<Item = (&str, &str)> {
+    let b = html.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while let Some(i) = memchr::memchr(b'<', &b[at..]).map(|i| at + i) {
+            at = i + 1;
+            let Some(start) = named(html, at, &[b"form"]) else {
+                continue;
+            };
+            // Without a `>` or a closing tag after this form, no later
+            // form has one either.
+            let gt = start + memchr::memchr(b'>', &b[start..])?;
+            let (close, end) = form_close(html, gt + 1)?;
+            at = end;
+            return Some((&html[start..gt], &html[gt + 1..close]));
+        }
+        at = b.len();
+        None
+    })
+}
+
+/// Where the first `</form\s*>` (in any case) at or after `from` starts
+/// and ends.
+fn form_close(html: &str, from: usize) -> Option<(usize, usize)> {
+    let b = html.as_bytes();
+    memchr::memchr_iter(b'<', &b[from..])
+        .map(|i| from + i)
+        .find_map(|i| {
+            let name = b.get(i + 1..i + 6)?;
+            if !name.eq_ignore_ascii_case(b"/form") {
+                return None;
+            }
+            let rest = &html[i + 6..];
+            let gt = rest.find(|c: char| !c.is_whitespace())?;
+            (rest.as_bytes()[gt] == b'>').then_some((i, i + 6 + gt + 1))
+        })
+}
+
+/// The first form `action` of a page, unescaped: what
+/// `(?is)<form[^>]*action="([^"]+)"` captures (the last `action="…"`
+/// with a value within the first form tag that has one).
+pub fn form_action(html: &str) -> Option<String> {
+    let b = html.as_bytes();
+    memchr::memchr_iter(b'<', b).find_map(|i| {
+        let name = b.get(i + 1..i + 5)?;
+        if !name.eq_ignore_ascii_case(b"form") {
+            return None;
+        }
+        let tag = &b[i + 5..];
+        let gt = memchr::memchr(b'>', tag).unwrap_or(tag.len());
+        (0..gt).rev().find_map(|at| {
+            if !tag[at..].get(..8)?.eq_ignore_ascii_case(b"action=\"") {
+                return None;
+            }
+            let rest = &html[i + 5 + at + 8..];
+            let len = rest.find('"').filter(|&len| len > 0)?;
+            Some(unescape(&rest[..len]))
+        })
+    })
+}
+
+/// `name`, `name=value`, `name="value"` and `name='value'` pairs of a
+/// tag's text (the value `""` when there is none), as a leftmost-first
+/// search for
+/// `([A-Za-z_:][-A-Za-z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?`
+/// finds them.
+fn attributes(tag: &str) -> impl Iterator<Item = (&str, &str)> {
+    let b = tag.as_bytes();
+    let starts = |c: u8| c.is_ascii_alphabetic() || matches!(c, b'_' | b':');
+    let continues = move |c: u8| starts(c) || c.is_ascii_digit() || matches!(c, b'-' | b'.');
+    let skip_space = |at: usize| {
+        at + tag[at..]
+            .char_indices()
+            .find(|(_, c)| !c.is_whitespace())
+            .map_or(tag.len() - at, |(i, _)| i)
+    };
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let i = at + b[at..].iter().position(|&c| starts(c))?;
+        let name_end = i + b[i..]
+            .iter()
+            .position(|&c| !continues(c))
+            .unwrap_or(b.len() - i);
+        let name = &tag[i..name_end];
+        at = name_end;
+        let eq = skip_space(name_end);
+        if b.get(eq) != Some(&b'=') {
+            return Some((name, ""));
+        }
+        let open = skip_space(eq + 1);
+        let value = match b.get(open) {
+            Some(&quote @ (b'"' | b'\'')) => {
+                let Some(len) = memchr::memchr(quote, &b[open + 1..]) else {
+                    return Some((name, ""));
+                };
+                at = open + 1 + len + 1;
+                &tag[open + 1..open + 1 + len]
+            }
+            Some(_) => {
+                let len = tag[open..]
+                    .char_indices()
+                    .find(|&(_, c)| c.is_whitespace() || matches!(c, '"' | '\'' | '>'))
+                    .map_or(tag.len() - open, |(j, _)| j);
+                if len == 0 {
+                    return Some((name, ""));
+                }
+                at = open + len;
+                &tag[open..at]
+            }
+            None => return Some((name, "")),
+        };
+        Some((name, value))
     })
 }
 
@@ -250,6 +355,88 @@ pub fn unescape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regex::Regex;
+
+    /// The patterns the scanners of [`forms`] implement.
+    fn form_re() -> Regex {
+        Regex::new(r"(?is)<form\b([^>]*)>(.*?)</form\s*>").expect("valid")
+    }
+
+    fn input_re() -> Regex {
+        Regex::new(r"(?is)<input\b([^>]*?)/?>").expect("valid")
+    }
+
+    fn attr_re() -> Regex {
+        Regex::new(
+            r#"(?s)([A-Za-z_:][-A-Za-z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?"#,
+        )
+        .expect("valid")
+    }
+
+    proptest::proptest! {
+        /// The form action is the one the pattern finds.
+        #[test]
+        fn the_form_action_is_what_the_pattern_finds(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "<form", "<FORM", "<forms", "<for", ">", "<", " ", "action=\"", "ACTION=\"",
+                    "action=", "action", "\"", "/x", "&amp;", "é", "method=\"post\"",
+                ]),
+                0..14,
+            ),
+        ) {
+            let html = pieces.concat();
+            let re = Regex::new(r#"(?is)<form[^>]*action="([^"]+)""#).expect("valid");
+            let expected = re.captures(&html).map(|c| unescape(group(&c, 1)));
+            proptest::prop_assert_eq!(form_action(&html), expected);
+        }
+    }
+
+    fn group<'h>(c: &regex::Captures<'h>, i: usize) -> &'h str {
+        c.get(i).map_or("", |m| m.as_str())
+    }
+
+    proptest::proptest! {
+        /// The scanners of [`forms`] find the forms, inputs and attributes
+        /// the patterns find, whatever the case, spacing, quoting, slashes
+        /// or characters around them.
+        #[test]
+        fn the_form_scanners_find_what_the_patterns_find(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "<form", "<FORM", "<forms", "<formé", "</form>", "</Form \n>", "</form\u{a0}>",
+                    "</form", "</forms>", "<input", "<INPUT", "<inputs", "<input\u{300}", "/>", "/",
+                    ">", "<", " ", "\n", "\u{a0}", "=", " = ", "\"", "'", "name", "x-y.z", "9a",
+                    "_", ":", "é", "\u{212a}", "type=hidden", "value='v'", "checked", "&amp;",
+                ]),
+                0..16,
+            ),
+        ) {
+            let html = pieces.concat();
+            let found: Vec<(&str, &str)> = form_elements(&html).collect();
+            let expected: Vec<(&str, &str)> = form_re()
+                .captures_iter(&html)
+                .map(|c| (group(&c, 1), group(&c, 2)))
+                .collect();
+            proptest::prop_assert_eq!(&found, &expected);
+            let inputs: Vec<&str> = tags(&html, &[b"input"])
+                .map(|t| t.strip_suffix('/').unwrap_or(t))
+                .collect();
+            let expected: Vec<&str> = input_re().captures_iter(&html).map(|c| group(&c, 1)).collect();
+            proptest::prop_assert_eq!(&inputs, &expected);
+            for text in [html.as_str()].into_iter().chain(inputs) {
+                let found: Vec<(&str, &str)> = attributes(text).collect();
+                let expected: Vec<(&str, &str)> = attr_re()
+                    .captures_iter(text)
+                    .map(|a| {
+                        let v = a.get(2).or_else(|| a.get(3)).or_else(|| a.get(4));
+                        (group(&a, 1), v.map_or("", |m| m.as_str()))
+                    })
+                    .collect();
+                proptest::prop_assert_eq!(found, expected);
+            }
+        }
+    }
 
     /// The patterns the scanners of [`fields`] implement.
     fn input_or_button_re() -> Regex {
@@ -277,7 +464,7 @@ mod tests {
             ),
         ) {
             let html = pieces.concat();
-            let tags: Vec<&str> = tags(&html).collect();
+            let tags: Vec<&str> = tags(&html, &[b"input", b"button"]).collect();
             let expected: Vec<&str> = input_or_button_re()
                 .captures_iter(&html)
                 .map(|c| c.get(1).map_or("", |m| m.as_str()))
@@ -304,13 +491,11 @@ mod tests {
             <button name="proceed" value="1">Go</button><inputs name="no"></form>"#;
         let f = fields(html);
         assert_eq!(f.len(), 3);
-        assert_eq!(f[0].get("value").map(String::as_str), Some("a&b"));
-        assert!(f[1].contains_key("checked"));
-        assert_eq!(f[2].get("name").map(String::as_str), Some("proceed"));
-        assert_eq!(f[2].get("value").map(String::as_str), Some("1"));
-        assert!(f
-            .iter()
-            .all(|x| x.get("name").map(String::as_str) != Some("no")));
+        assert_eq!(f[0].get("value"), Some("a&b"));
+        assert!(f[1].has("checked"));
+        assert_eq!(f[2].get("name"), Some("proceed"));
+        assert_eq!(f[2].get("value"), Some("1"));
+        assert!(f.iter().all(|x| x.get("name") != Some("no")));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use regex::Regex;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384};
 use serde_json::{json, Value};
 
-use super::forms::{fields, unescape};
+use super::forms::{fields, form_action, Attributes};
 use super::{AuthContext, AuthError};
 use crate::runner::encode_pairs;
 use crate::scenario::{
@@ -517,21 +517,17 @@ fn compiled(cell: &'static OnceLock<Option<Regex>>, pattern: &str) -> Option<&'s
     cell.get_or_init(|| Regex::new(pattern).ok()).as_ref()
 }
 
-fn form_action_re() -> Option<&'static Regex> {
-    static R: OnceLock<Option<Regex>> = OnceLock::new();
-    compiled(&R, r#"(?is)<form[^>]*action="([^"]+)""#)
-}
-
 fn login_error_re() -> Option<&'static Regex> {
     static R: OnceLock<Option<Regex>> = OnceLock::new();
     compiled(&R, r#"(?s)id="login-error">([^<]*)<"#)
 }
 
-fn field_value(fields: &[HashMap<String, String>], name: &str) -> Option<String> {
+fn field_value(fields: &[Attributes], name: &str) -> Option<String> {
     fields
         .iter()
-        .find(|f| f.get("name").map(String::as_str) == Some(name))
-        .and_then(|f| f.get("value").cloned())
+        .find(|f| f.get("name") == Some(name))
+        .and_then(|f| f.get("value"))
+        .map(str::to_owned)
 }
 
 fn random_text(len: usize) -> String {
@@ -631,8 +627,7 @@ async fn browser_flow(
                 ))
             })?,
         };
-        let action = form_action_re()
-            .and_then(|re| re.captures(&page.text()).map(|c| unescape(&c[1])))
+        let action = form_action(&page.text())
             .map(|a| absolute(ctx, &a))
             .ok_or_else(|| fail("patient picker has no form"))?;
         let r = send(
@@ -653,19 +648,22 @@ async fn browser_flow(
     }
     let text = page.text();
     let f = fields(&text);
-    let action = form_action_re()
-        .and_then(|re| re.captures(&text).map(|c| unescape(&c[1])))
+    let action = form_action(&text)
         .map(|a| absolute(ctx, &a))
         .ok_or_else(|| fail("consent page has no form"))?;
     let mut form: Vec<(String, String)> = f
         .iter()
         .filter_map(|x| {
             let name = x.get("name")?;
-            let kind = x.get("type").map(String::as_str).unwrap_or("text");
-            let keep = name.starts_with("scope[")
-                && (kind == "hidden" || x.contains_key("checked"))
+            let kind = x.get("type").unwrap_or("text");
+            let keep = name.starts_with("scope[") && (kind == "hidden" || x.has("checked"))
                 || name == "csrf_token_form";
-            keep.then(|| (name.clone(), x.get("value").cloned().unwrap_or_default()))
+            keep.then(|| {
+                (
+                    name.to_owned(),
+                    x.get("value").unwrap_or_default().to_owned(),
+                )
+            })
         })
         .collect();
     form.push(("proceed".into(), "1".into()));
