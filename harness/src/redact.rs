@@ -314,43 +314,38 @@ fn is_secret_header(name: &str) -> bool {
 }
 
 /// Whether `key`, each byte folded by `fold` (which must lower-case
-/// ASCII), is a secret key. Folded on the stack: this runs for every key
-/// of every body sifted for tokens or scrubbed, and every request header.
+/// ASCII), is a secret key: it ends in one of [`SECRET_NAMES`] (whole or
+/// after a `_`) or in `token`, or holds `secret` or `password`. Compared
+/// as folded, without a folded copy: this runs for every key of every
+/// body sifted for tokens or scrubbed, and every request header.
 fn secret_key_folded(key: &[u8], fold: impl Fn(u8) -> u8) -> bool {
-    const NAMES: &[&[u8]] = &[
-        b"password",
-        b"passwd",
-        b"pin",
-        b"secret",
-        b"token",
-        b"verifier",
-        b"assertion",
-        b"private_key",
-        b"cookie",
-        b"session",
-        b"api_key",
-        b"apikey",
-    ];
-    let mut buf = [0u8; 64];
-    let owned: Vec<u8>;
-    let k: &[u8] = match buf.get_mut(..key.len()) {
-        Some(b) => {
-            b.iter_mut().zip(key).for_each(|(d, &c)| *d = fold(c));
-            b
-        }
-        None => {
-            owned = key.iter().map(|&c| fold(c)).collect();
-            &owned
-        }
-    };
-    let holds = |word: &[u8]| k.windows(word.len()).any(|w| w == word);
-    NAMES.iter().any(|s| {
-        k.strip_suffix(*s)
-            .is_some_and(|head| head.is_empty() || head.ends_with(b"_"))
-    }) || holds(b"secret")
+    let same = |at: &[u8], word: &[u8]| at.iter().zip(word).all(|(&c, &w)| fold(c) == w);
+    let ends_with =
+        |word: &[u8]| key.len() >= word.len() && same(&key[key.len() - word.len()..], word);
+    let holds = |word: &[u8]| key.windows(word.len()).any(|w| same(w, word));
+    SECRET_NAMES.iter().any(|name| {
+        ends_with(name)
+            && (key.len() == name.len() || fold(key[key.len() - name.len() - 1]) == b'_')
+    }) || ends_with(b"token")
+        || holds(b"secret")
         || holds(b"password")
-        || k.ends_with(b"token")
 }
+
+/// The names a secret key ends in.
+const SECRET_NAMES: &[&[u8]] = &[
+    b"password",
+    b"passwd",
+    b"pin",
+    b"secret",
+    b"token",
+    b"verifier",
+    b"assertion",
+    b"private_key",
+    b"cookie",
+    b"session",
+    b"api_key",
+    b"apikey",
+];
 
 /// Keys holding personal data (names, birth dates, health numbers,
 /// contacts), collected from live responses.
@@ -1145,6 +1140,44 @@ mod tests {
                     proptest::prop_assert!(may_name_a_secret(text.as_bytes()), "{}", text);
                 }
             }
+        }
+    }
+
+    /// [`secret_key_folded`] as first written: on a folded copy.
+    fn secret_key_on_a_copy(key: &[u8], fold: impl Fn(u8) -> u8) -> bool {
+        let k: Vec<u8> = key.iter().map(|&c| fold(c)).collect();
+        let holds = |word: &[u8]| k.windows(word.len()).any(|w| w == word);
+        SECRET_NAMES.iter().any(|s| {
+            k.strip_suffix(*s)
+                .is_some_and(|head| head.is_empty() || head.ends_with(b"_"))
+        }) || holds(b"secret")
+            || holds(b"password")
+            || k.ends_with(b"token")
+    }
+
+    proptest::proptest! {
+        /// Keys and header names are told as the folded copy tells them.
+        #[test]
+        fn secret_keys_are_told_as_on_a_folded_copy(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "pass", "word", "wd", "PASSWORD", "pin", "Pin", "secret", "SeCrEt", "token",
+                    "TOKEN", "verifier", "assertion", "private", "_key", "key", "api", "Api-Key",
+                    "cookie", "session", "_", "-", "x", "s", "n", "\u{e9}", "\u{17f}", "\u{212a}",
+                ]),
+                0..6,
+            ),
+        ) {
+            let key = pieces.concat();
+            let header = |c: u8| match c {
+                b'-' => b'_',
+                c => c.to_ascii_lowercase(),
+            };
+            proptest::prop_assert_eq!(
+                secret_key_bytes(key.as_bytes()),
+                secret_key_on_a_copy(key.as_bytes(), |c| c.to_ascii_lowercase())
+            );
+            proptest::prop_assert_eq!(is_secret_header(&key), secret_key_on_a_copy(key.as_bytes(), header));
         }
     }
 
