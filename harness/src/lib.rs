@@ -27,6 +27,8 @@ pub mod schema;
 pub mod shard;
 pub mod snapshot;
 pub mod soap;
+#[cfg(test)]
+mod strategies;
 pub mod suite;
 pub mod target;
 pub mod transport;

@@ -210,6 +210,15 @@ pub fn form_action(html: &str) -> Option<String> {
     })
 }
 
+/// Where the first character at or after `at` that is not white space
+/// (`\s`, Unicode's) is, or the end.
+fn past_space(text: &str, at: usize) -> usize {
+    at + text[at..]
+        .char_indices()
+        .find(|(_, c)| !c.is_whitespace())
+        .map_or(text.len() - at, |(i, _)| i)
+}
+
 /// `name`, `name=value`, `name="value"` and `name='value'` pairs of a
 /// tag's text (the value `""` when there is none), as a leftmost-first
 /// search for
@@ -219,12 +228,7 @@ fn attributes(tag: &str) -> impl Iterator<Item = (&str, &str)> {
     let b = tag.as_bytes();
     let starts = |c: u8| c.is_ascii_alphabetic() || matches!(c, b'_' | b':');
     let continues = move |c: u8| starts(c) || c.is_ascii_digit() || matches!(c, b'-' | b'.');
-    let skip_space = |at: usize| {
-        at + tag[at..]
-            .char_indices()
-            .find(|(_, c)| !c.is_whitespace())
-            .map_or(tag.len() - at, |(i, _)| i)
-    };
+    let skip_space = |at: usize| past_space(tag, at);
     let mut at = 0;
     std::iter::from_fn(move || {
         let i = at + b[at..].iter().position(|&c| starts(c))?;
@@ -272,12 +276,7 @@ fn quoted_attributes(tag: &str) -> impl Iterator<Item = (&str, &str)> {
         |c: char| c.is_ascii_alphabetic() || matches!(c, '_' | ':' | '\u{212a}' | '\u{17f}');
     let continues =
         move |c: char| starts(c) || c.is_ascii_digit() || matches!(c, '-' | '.' | '[' | ']');
-    let skip_space = |at: usize| {
-        at + tag[at..]
-            .char_indices()
-            .find(|(_, c)| !c.is_whitespace())
-            .map_or(tag.len() - at, |(i, _)| i)
-    };
+    let skip_space = |at: usize| past_space(tag, at);
     let mut at = 0;
     std::iter::from_fn(move || {
         while let Some((i, c)) = tag[at..].char_indices().next().map(|(i, c)| (at + i, c)) {
@@ -355,6 +354,7 @@ pub fn unescape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::strategies::glued;
     use regex::Regex;
 
     /// The patterns the scanners of [`forms`] implement.
@@ -377,15 +377,11 @@ mod tests {
         /// The form action is the one the pattern finds.
         #[test]
         fn the_form_action_is_what_the_pattern_finds(
-            pieces in proptest::collection::vec(
-                proptest::sample::select(vec![
-                    "<form", "<FORM", "<forms", "<for", ">", "<", " ", "action=\"", "ACTION=\"",
-                    "action=", "action", "\"", "/x", "&amp;", "é", "method=\"post\"",
-                ]),
-                0..14,
-            ),
+            html in glued(&[
+                "<form", "<FORM", "<forms", "<for", ">", "<", " ", "action=\"", "ACTION=\"",
+                "action=", "action", "\"", "/x", "&amp;", "é", "method=\"post\"",
+            ], 14),
         ) {
-            let html = pieces.concat();
             let re = Regex::new(r#"(?is)<form[^>]*action="([^"]+)""#).expect("valid");
             let expected = re.captures(&html).map(|c| unescape(group(&c, 1)));
             proptest::prop_assert_eq!(form_action(&html), expected);
@@ -402,17 +398,13 @@ mod tests {
         /// or characters around them.
         #[test]
         fn the_form_scanners_find_what_the_patterns_find(
-            pieces in proptest::collection::vec(
-                proptest::sample::select(vec![
-                    "<form", "<FORM", "<forms", "<formé", "</form>", "</Form \n>", "</form\u{a0}>",
-                    "</form", "</forms>", "<input", "<INPUT", "<inputs", "<input\u{300}", "/>", "/",
-                    ">", "<", " ", "\n", "\u{a0}", "=", " = ", "\"", "'", "name", "x-y.z", "9a",
-                    "_", ":", "é", "\u{212a}", "type=hidden", "value='v'", "checked", "&amp;",
-                ]),
-                0..16,
-            ),
+            html in glued(&[
+                "<form", "<FORM", "<forms", "<formé", "</form>", "</Form \n>", "</form\u{a0}>",
+                "</form", "</forms>", "<input", "<INPUT", "<inputs", "<input\u{300}", "/>", "/",
+                ">", "<", " ", "\n", "\u{a0}", "=", " = ", "\"", "'", "name", "x-y.z", "9a",
+                "_", ":", "é", "\u{212a}", "type=hidden", "value='v'", "checked", "&amp;",
+            ], 16),
         ) {
-            let html = pieces.concat();
             let found: Vec<(&str, &str)> = form_elements(&html).collect();
             let expected: Vec<(&str, &str)> = form_re()
                 .captures_iter(&html)
@@ -453,17 +445,13 @@ mod tests {
         /// whatever the case, spacing, quoting or characters around them.
         #[test]
         fn the_scanners_find_what_the_patterns_find(
-            pieces in proptest::collection::vec(
-                proptest::sample::select(vec![
-                    "<input", "<INPUT", "<Button", "<inputs", "<inputé", "<input\u{300}", "<in",
-                    "<b", ">", "<", " ", "\n", "\u{a0}", "=", " = ", "\"", "'", "name", "x-y.z",
-                    "[1]", "9a", "_", ":", "\u{212a}", "\u{17f}", "é", "type=\"hidden\"",
-                    "value='v'", " checked", "&amp;",
-                ]),
-                0..16,
-            ),
+            html in glued(&[
+                "<input", "<INPUT", "<Button", "<inputs", "<inputé", "<input\u{300}", "<in",
+                "<b", ">", "<", " ", "\n", "\u{a0}", "=", " = ", "\"", "'", "name", "x-y.z",
+                "[1]", "9a", "_", ":", "\u{212a}", "\u{17f}", "é", "type=\"hidden\"",
+                "value='v'", " checked", "&amp;",
+            ], 16),
         ) {
-            let html = pieces.concat();
             let tags: Vec<&str> = tags(&html, &[b"input", b"button"]).collect();
             let expected: Vec<&str> = input_or_button_re()
                 .captures_iter(&html)
