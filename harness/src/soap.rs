@@ -132,7 +132,8 @@ pub struct XmlBody<'t> {
 
 impl<'t> XmlBody<'t> {
     /// `text` (empty) keeps the body's text for as long as the document
-    /// is read.
+    /// is read; a `OnceLock`, so a step that holds it across an `await`
+    /// stays `Send`.
     pub fn new(body: &'t [u8], text: &'t OnceLock<Cow<'t, str>>) -> Self {
         XmlBody {
             body,
