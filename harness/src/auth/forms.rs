@@ -181,9 +181,8 @@ fn form_close(html: &str, from: usize) -> Option<(usize, usize)> {
             if !name.eq_ignore_ascii_case(b"/form") {
                 return None;
             }
-            let rest = &html[i + 6..];
-            let gt = rest.find(|c: char| !c.is_whitespace())?;
-            (rest.as_bytes()[gt] == b'>').then_some((i, i + 6 + gt + 1))
+            let gt = past_space(html, i + 6);
+            (b.get(gt) == Some(&b'>')).then_some((i, gt + 1))
         })
 }
 
