@@ -424,7 +424,7 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
         .map_or(step.repeat, |p| p.max_attempts.max(1));
     for attempt in 1..=attempts {
         out.attempts = attempt;
-        let (request, resp) = match exchange(step, ctx, vars).await {
+        let (request, resp, op) = match exchange(step, ctx, vars).await {
             Ok(x) => x,
             Err(f) => {
                 out.failures.push(f);
@@ -455,7 +455,8 @@ async fn run_step(step: &Step, ctx: &mut StepContext<'_>, vars: &mut Vars) -> St
         out.failures
             .extend(check_with(&step.expect, &resp, &xml, vars));
         if let Some(kind) = step.expect.schema {
-            let op = operation_of(ctx, &request);
+            // A SOAP call's operation has no OpenAPI or FHIR description.
+            let op = op.filter(|_| matches!(step.action, Action::Request(_)));
             out.failures
                 .extend(crate::schema::check(kind, op, &request.method, &resp));
         }
@@ -508,28 +509,19 @@ fn pick_fields(step: &Step, resp: &HttpResponse) {
     }
 }
 
-/// The catalogue operation a sent request addressed.
-fn operation_of<'c>(
-    ctx: &StepContext<'c>,
-    request: &HttpRequest,
-) -> Option<&'c emr_catalog::Operation> {
-    let rest = request.url.strip_prefix(&ctx.target.root)?;
-    let path = rest.split('?').next().unwrap_or("");
-    match ctx
-        .catalog
-        .resolve(&request.method, ctx.target.catalogue_path(path))
-    {
-        Lookup::Found(op, _) => Some(op),
-        _ => None,
-    }
-}
+/// A request sent, its response, and the catalogue operation it addressed.
+type Exchanged<'c> = (
+    HttpRequest,
+    HttpResponse,
+    Option<&'c emr_catalog::Operation>,
+);
 
 /// Builds, authorizes and sends the step's request once.
-async fn exchange(
+async fn exchange<'c>(
     step: &Step,
-    ctx: &mut StepContext<'_>,
+    ctx: &mut StepContext<'c>,
     vars: &mut Vars,
-) -> Result<(HttpRequest, HttpResponse), Failure> {
+) -> Result<Exchanged<'c>, Failure> {
     let spec = match &step.action {
         Action::Request(spec) => spec,
         Action::Soap(spec) => return soap_exchange(spec, step, ctx, vars).await,
@@ -572,19 +564,19 @@ async fn exchange(
     })?;
     let policy = &ctx.opts.policy;
     policy.redactor.collect_personal(&resp.body);
+    let mut op = None;
     if !path.starts_with("/__admin/") {
-        let op = match ctx
-            .catalog
-            .resolve(&request.method, ctx.target.catalogue_path(&path))
+        // The path as sent, without a query the scenario wrote into it.
+        let bare = path.split('?').next().unwrap_or_default();
+        let catalog: &'c Catalog = ctx.catalog;
+        if let Lookup::Found(found, _) =
+            catalog.resolve(&request.method, ctx.target.catalogue_path(bare))
         {
-            Lookup::Found(op, _) => {
-                ctx.exercised.push(op.id.clone());
-                Some(op.id.clone())
-            }
-            _ => None,
-        };
+            ctx.exercised.push(found.id.clone());
+            op = Some(found);
+        }
         if let Some(recorder) = &policy.recorder {
-            let operation = op.unwrap_or_else(|| {
+            let operation = op.map(|o| o.id.clone()).unwrap_or_else(|| {
                 format!(
                     "(not in the catalogue) {} {}",
                     spec.method,
@@ -601,17 +593,17 @@ async fn exchange(
             );
         }
     }
-    Ok((request, resp))
+    Ok((request, resp, op))
 }
 
 /// Builds the SOAP envelope (with the WS-Security header when the step's
 /// auth is `wss`), posts it to the service, and records the operation.
-async fn soap_exchange(
+async fn soap_exchange<'c>(
     spec: &SoapSpec,
     step: &Step,
-    ctx: &mut StepContext<'_>,
+    ctx: &mut StepContext<'c>,
     vars: &mut Vars,
-) -> Result<(HttpRequest, HttpResponse), Failure> {
+) -> Result<Exchanged<'c>, Failure> {
     let auth_spec = step.auth.as_ref().unwrap_or(&ctx.scenario.auth);
     let mut auth_ctx = AuthContext {
         target: ctx.target,
@@ -648,15 +640,13 @@ async fn soap_exchange(
     })?;
     let policy = &ctx.opts.policy;
     policy.redactor.collect_personal(&resp.body);
-    let op = ctx
-        .catalog
-        .soap(&spec.service, &spec.operation)
-        .map(|op| op.id.clone());
-    if let Some(id) = &op {
-        ctx.exercised.push(id.clone());
+    let catalog: &'c Catalog = ctx.catalog;
+    let op = catalog.soap(&spec.service, &spec.operation);
+    if let Some(found) = op {
+        ctx.exercised.push(found.id.clone());
     }
     if let Some(recorder) = &policy.recorder {
-        let operation = op.unwrap_or_else(|| {
+        let operation = op.map(|o| o.id.clone()).unwrap_or_else(|| {
             format!("(not in the catalogue) {}.{}", spec.service, spec.operation)
         });
         recorder.record(
@@ -668,7 +658,7 @@ async fn soap_exchange(
             &policy.redactor,
         );
     }
-    Ok((request, resp))
+    Ok((request, resp, op))
 }
 
 /// The SOAP call as an HTTP request: the envelope of `spec`'s operation
@@ -1028,6 +1018,23 @@ steps:
       json:
         $.requests[0].query: 'who={{user}}&n={{secno}}&t=application'
         $.requests[0].status: 401
+"#,
+        )
+        .await;
+        assert_eq!(o.status, Status::Passed, "{:#?}", o.all_failures());
+        assert_eq!(o.exercised, vec!["GET /ws/rs/status/checkIfAuthed"]);
+    }
+
+    #[tokio::test]
+    async fn a_query_written_into_the_path_still_names_the_operation() {
+        let o = run_yaml(
+            ProfileId::Oscar,
+            r#"
+name: inline query
+profile: oscar
+steps:
+  - request: {path: '/ws/rs/status/checkIfAuthed?q=a+b'}
+    expect: {status: 401}
 "#,
         )
         .await;
