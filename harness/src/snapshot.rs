@@ -319,6 +319,8 @@ fn uuid_re() -> &'static Regex {
     )
 }
 
+/// The pattern [`next_jwt`] implements, for its tests.
+#[cfg(test)]
 fn jwt_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     re(&R, r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
@@ -435,13 +437,12 @@ fn redact_json(v: &mut Value, key: Option<&str>, personal: bool) {
 /// Redactions for any text: instants, uuids, JWTs, secret parameters.
 pub fn redact_text(s: &str) -> String {
     // Every exchange of a report goes through here, bodies full of
-    // instants and uuids: those are found by the scanners below, exact
-    // equivalents of their patterns and several times faster than the
+    // instants and uuids: the patterns are found by the scanners below,
+    // exact equivalents of them and several times faster than the
     // regexes (which leave their fast engines for slow ones on any text
     // that is not ASCII). A text with digits beyond ASCII, which `\d`
-    // matches, gets the instant pattern itself. The rarer patterns run
-    // only where a cheap scan finds what they cannot match without
-    // (`(?i)` reaches beyond ASCII: other texts get the last one).
+    // matches, gets the instant pattern itself; one beyond ASCII at all
+    // gets the secret parameters' (whose `(?i)` reaches beyond it).
     let ascii = s.is_ascii();
     let mut s = Cow::Borrowed(s);
     if ascii || !s.chars().any(|c| !c.is_ascii() && c.is_numeric()) {
@@ -450,10 +451,10 @@ pub fn redact_text(s: &str) -> String {
         replace_in(&mut s, timestamp_re(), "[timestamp]");
     }
     replace_found(&mut s, next_uuid, "[uuid]");
-    if s.contains("eyJ") {
-        replace_in(&mut s, jwt_re(), "[jwt]");
-    }
-    if !ascii || secret_param_names(&s) {
+    replace_found(&mut s, next_jwt, "[jwt]");
+    if ascii {
+        replace_found(&mut s, next_secret_param, "[secret]");
+    } else {
         replace_in(&mut s, secret_param_re(), "$1=[secret]");
     }
     s.into_owned()
@@ -582,24 +583,71 @@ fn replace_found(
     *text = Cow::Owned(out);
 }
 
-/// Whether a text has `name=` for a name the secret parameter pattern
-/// lists: each ends in one of these words (in any case).
-fn secret_param_names(s: &str) -> bool {
-    const ENDS: &[&[u8]] = &[
-        b"token",
-        b"secret",
-        b"verifier",
-        b"signature",
-        b"nonce",
+/// The next match of [`jwt_re`] at or after `from`: `eyJ` at the start
+/// of a word, then runs of base64url characters, the first two of one or
+/// more, each closed by a `.`, the third maybe empty. A run holds no `.`,
+/// so none gives back characters: the `.` must follow the whole run.
+fn next_jwt(s: &str, from: usize) -> Option<(usize, usize)> {
+    let b = s.as_bytes();
+    let run = |at: usize| {
+        at + b[at..]
+            .iter()
+            .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+            .count()
+    };
+    memchr::memmem::find_iter(&b[from..], b"eyJ")
+        .map(|i| from + i)
+        .find_map(|start| {
+            if !starts_word(s, start) {
+                return None;
+            }
+            let mut at = start + 3;
+            for _ in 0..2 {
+                let end = run(at);
+                if end == at || b.get(end) != Some(&b'.') {
+                    return None;
+                }
+                at = end + 1;
+            }
+            Some((start, run(at)))
+        })
+}
+
+/// The value of the next match of [`secret_param_re`] at or after `from`
+/// in an ASCII text (where its `(?i)` is ASCII's): one of its names at
+/// the start of a word, `=`, then the value, up to `&`, white space or
+/// `<`. No name holds a `=` or ends another after a word boundary, so
+/// each `=` closes one name at most.
+fn next_secret_param(s: &str, from: usize) -> Option<(usize, usize)> {
+    const NAMES: &[&[u8]] = &[
+        b"oauth_token",
+        b"oauth_token_secret",
+        b"oauth_verifier",
+        b"oauth_signature",
+        b"oauth_nonce",
         b"code",
+        b"access_token",
+        b"refresh_token",
+        b"id_token",
+        b"client_secret",
         b"password",
         b"state",
     ];
     let b = s.as_bytes();
-    s.match_indices('=').any(|(i, _)| {
-        ENDS.iter()
-            .any(|w| i >= w.len() && b[i - w.len()..i].eq_ignore_ascii_case(w))
-    })
+    memchr::memchr_iter(b'=', &b[from..])
+        .map(|i| from + i)
+        .find_map(|eq| {
+            NAMES.iter().find(|name| {
+                eq >= from + name.len()
+                    && b[eq - name.len()..eq].eq_ignore_ascii_case(name)
+                    && starts_word(s, eq - name.len())
+            })?;
+            let value = b[eq + 1..]
+                .iter()
+                .take_while(|&&c| !matches!(c, b'&' | b'<' | b' ' | b'\t'..=b'\r'))
+                .count();
+            (value > 0).then_some((eq + 1, eq + 1 + value))
+        })
 }
 
 /// Replaces every match in `text`, copying it only when one is found.
@@ -640,6 +688,7 @@ mod tests {
                     "code=x", "STATE=y", "\u{17f}tate=z", "to\u{212a}en=q", "oauth_nonce=n",
                     "\u{662}\u{660}\u{662}\u{664}-\u{660}\u{661}-\u{660}\u{662}T10:00",
                     "a", " ", "=", "&", "-", "x1", "é", ":00.5", "+05:00", "Z", "_", "\u{300}",
+                    "eyJ", ".", "<", "\t", "oauth_token_secret=", "Code=",
                 ]),
                 0..12,
             ),
@@ -663,24 +712,30 @@ mod tests {
                     ".123", ".", "Z", "+05:00", "-0500", "+05", "-05:0", "9f1c2a3b-1111-4222",
                     "-8333-444455556666", "9f1c2a3b-1111-4222-8333-444455556666", "ABCDEF01",
                     "0", "7", "a", "_", " ", "-", ":", "\"", "\u{e9}", "\u{300}", "\u{b2}",
-                    "\u{662}",
+                    "\u{662}", "eyJ", "eyJhbGc", "eyJ.x.y", "eyJx..y", "eyJx.y.", ".", "..", "=", "&", "<", "\t", "\u{b}",
+                    "\u{85}", "code", "CODE=", "state=", "oauth_token", "_secret", "Id_Token=",
+                    "password", "=x", "\u{17f}tate=", "to\u{212a}en=",
                 ]),
                 0..10,
             ),
         ) {
             let text = pieces.concat();
-            // Texts with digits beyond ASCII get the instant pattern itself.
+            let ascii = text.is_ascii();
+            // Texts with digits beyond ASCII get the instant pattern itself,
+            // texts beyond ASCII the secret parameters'.
             let digits = text.chars().any(|c| !c.is_ascii() && c.is_numeric());
-            for (next, re, with) in [
-                (next_timestamp as fn(&str, usize) -> Option<(usize, usize)>, timestamp_re(), "[timestamp]"),
-                (next_uuid, uuid_re(), "[uuid]"),
+            for (next, re, with, expected) in [
+                (next_timestamp as fn(&str, usize) -> Option<(usize, usize)>, timestamp_re(), "[timestamp]", "[timestamp]"),
+                (next_uuid, uuid_re(), "[uuid]", "[uuid]"),
+                (next_jwt, jwt_re(), "[jwt]", "[jwt]"),
+                (next_secret_param, secret_param_re(), "[secret]", "$1=[secret]"),
             ] {
-                if digits && with == "[timestamp]" {
+                if (digits && with == "[timestamp]") || (!ascii && with == "[secret]") {
                     continue;
                 }
                 let mut found = Cow::Borrowed(text.as_str());
                 replace_found(&mut found, next, with);
-                proptest::prop_assert_eq!(found, re.replace_all(&text, with));
+                proptest::prop_assert_eq!(found, re.replace_all(&text, expected));
             }
         }
     }
