@@ -188,14 +188,18 @@ pub enum CatalogError {
 pub struct Catalog {
     profile: ProfileId,
     operations: Vec<Operation>,
-    by_id: HashMap<String, usize>,
+    by_id: Map<usize>,
     /// Rebased operations by the id of their source row (`GET /api/patient`
     /// for eMedicalPractice's `GET /fhir/r4/patient`).
-    by_source: HashMap<String, usize>,
-    /// HTTP operations' templates (operation index, template index) by
-    /// segment count.
-    by_depth: HashMap<usize, Routes>,
+    by_source: Map<usize>,
+    /// HTTP operations' templates, indexed by segment count.
+    by_depth: Vec<Routes>,
 }
+
+/// Maps keyed by text. The keys are the catalogue's own, so a fast hash
+/// without a per-process seed serves (the mock routes every request and
+/// the harness books every step through these).
+type Map<V> = HashMap<String, V, foldhash::fast::FixedState>;
 
 /// The templates of one depth, split by the discriminating segment
 /// ([`key_segment`]): a lookup tries the bucket of its literal and the
@@ -203,8 +207,16 @@ pub struct Catalog {
 /// differs cannot match.
 #[derive(Debug, Default)]
 struct Routes {
-    by_literal: HashMap<String, Vec<(usize, usize)>>,
-    param: Vec<(usize, usize)>,
+    by_literal: Map<Vec<Route>>,
+    param: Vec<Route>,
+}
+
+/// One template of an operation, with its [`PathTemplate::specificity`].
+#[derive(Debug)]
+struct Route {
+    operation: usize,
+    template: usize,
+    rank: (usize, std::cmp::Reverse<usize>),
 }
 
 /// The segment that tells routes of one depth apart: the resource after
@@ -239,9 +251,9 @@ impl Catalog {
         let mut catalog = Catalog {
             profile: profile.id,
             operations: Vec::new(),
-            by_id: HashMap::new(),
-            by_source: HashMap::new(),
-            by_depth: HashMap::new(),
+            by_id: Map::default(),
+            by_source: Map::default(),
+            by_depth: Vec::new(),
         };
         for source in &profile.catalogs {
             let text = FILES
@@ -289,12 +301,19 @@ impl Catalog {
         if op.api != Api::Soap {
             for (t, template) in op.templates().enumerate() {
                 let depth = template.depth();
-                let routes = self.by_depth.entry(depth).or_default();
+                if self.by_depth.len() <= depth {
+                    self.by_depth.resize_with(depth + 1, Routes::default);
+                }
+                let routes = &mut self.by_depth[depth];
                 match template.literal_at(key_segment(depth)) {
                     Some(l) => routes.by_literal.entry(l.to_owned()).or_default(),
                     None => &mut routes.param,
                 }
-                .push((index, t));
+                .push(Route {
+                    operation: index,
+                    template: t,
+                    rank: template.specificity(),
+                });
             }
         }
         self.operations.push(op);
@@ -354,7 +373,7 @@ impl Catalog {
     pub fn lookup(&self, method: &str, path: &str) -> Lookup<'_> {
         let parts = crate::template::split_path(path);
         let depth = parts.len();
-        let Some(routes) = self.by_depth.get(&depth) else {
+        let Some(routes) = self.by_depth.get(depth) else {
             return Lookup::NotFound;
         };
         let literal = parts
@@ -363,9 +382,14 @@ impl Catalog {
         let candidates = literal.into_iter().flatten().chain(&routes.param);
         let mut best: Option<(&Operation, &PathTemplate, _)> = None;
         let mut allowed: Vec<&str> = Vec::new();
-        for &(index, t) in candidates {
-            let op = &self.operations[index];
-            let Some(template) = op.templates().nth(t) else {
+        for route in candidates {
+            // Once a template matched, only a more specific one changes
+            // the answer (the methods others allow count when none does).
+            if best.as_ref().is_some_and(|(_, _, r)| route.rank <= *r) {
+                continue;
+            }
+            let op = &self.operations[route.operation];
+            let Some(template) = op.templates().nth(route.template) else {
                 continue;
             };
             if !template.fits(&parts) {
@@ -377,9 +401,8 @@ impl Catalog {
                 allowed.push(op.method.as_str());
                 continue;
             }
-            let rank = template.specificity();
-            if best.as_ref().is_none_or(|(_, _, r)| rank > *r) {
-                best = Some((op, template, rank));
+            if best.as_ref().is_none_or(|(_, _, r)| route.rank > *r) {
+                best = Some((op, template, route.rank));
             }
         }
         match best.and_then(|(op, template, _)| Some((op, template.matches_segments(&parts)?))) {

@@ -188,7 +188,7 @@ impl PathTemplate {
 }
 
 /// A path's segments as [`PathTemplate::matches_segments`] takes them.
-pub fn split_path(path: &str) -> Vec<&str> {
+pub fn split_path(path: &str) -> smallvec::SmallVec<[&str; 8]> {
     split(path).collect()
 }
 
