@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use emr_catalog::{Access, Catalog, Lookup};
+use emr_catalog::{Access, Catalog};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
@@ -544,14 +544,9 @@ async fn exchange<'c>(
     let authorized = auth::authorize(auth_spec, &mut auth_ctx, &mut request).await;
     // What the driver's own requests exercised counts as coverage.
     for (method, url) in std::mem::take(&mut ctx.auth.calls) {
-        if let Some(rest) = url.strip_prefix(&ctx.target.root) {
-            let path = rest.split('?').next().unwrap_or("");
-            if let Lookup::Found(op, _) = ctx
-                .catalog
-                .resolve(&method, ctx.target.catalogue_path(path))
-            {
-                ctx.exercised.push(op.id.clone());
-            }
+        let path = url.strip_prefix(&ctx.target.root);
+        if let Some(op) = path.and_then(|p| ctx.target.operation(ctx.catalog, &method, p)) {
+            ctx.exercised.push(op.id.clone());
         }
     }
     authorized.map_err(|e| Failure::new(FailureKind::Auth, auth_spec.name(), e.to_string()))?;
@@ -566,14 +561,9 @@ async fn exchange<'c>(
     policy.redactor.collect_personal(&resp.body);
     let mut op = None;
     if !path.starts_with("/__admin/") {
-        // The path as sent, without a query the scenario wrote into it.
-        let bare = path.split('?').next().unwrap_or_default();
-        let catalog: &'c Catalog = ctx.catalog;
-        if let Lookup::Found(found, _) =
-            catalog.resolve(&request.method, ctx.target.catalogue_path(bare))
-        {
+        op = ctx.target.operation(ctx.catalog, &request.method, &path);
+        if let Some(found) = op {
             ctx.exercised.push(found.id.clone());
-            op = Some(found);
         }
         if let Some(recorder) = &policy.recorder {
             let operation = op.map(|o| o.id.clone()).unwrap_or_else(|| {
@@ -640,8 +630,7 @@ async fn soap_exchange<'c>(
     })?;
     let policy = &ctx.opts.policy;
     policy.redactor.collect_personal(&resp.body);
-    let catalog: &'c Catalog = ctx.catalog;
-    let op = catalog.soap(&spec.service, &spec.operation);
+    let op = ctx.catalog.soap(&spec.service, &spec.operation);
     if let Some(found) = op {
         ctx.exercised.push(found.id.clone());
     }

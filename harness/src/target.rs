@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use emr_catalog::ProfileId;
+use emr_catalog::{Catalog, Lookup, Operation, ProfileId};
 use serde_json::Value;
 
 /// Whether the target is the bundled mock or a real server. Steps that use
@@ -69,5 +69,20 @@ impl Target {
         path.strip_prefix(self.context.as_str())
             .filter(|p| p.starts_with('/'))
             .unwrap_or(path)
+    }
+
+    /// The catalogue operation `method` on `path` addresses; `path` with
+    /// or without the context, and with any query string it carries.
+    pub fn operation<'c>(
+        &self,
+        catalog: &'c Catalog,
+        method: &str,
+        path: &str,
+    ) -> Option<&'c Operation> {
+        let path = path.split('?').next().unwrap_or_default();
+        match catalog.resolve(method, self.catalogue_path(path)) {
+            Lookup::Found(op, _) => Some(op),
+            _ => None,
+        }
     }
 }
