@@ -326,12 +326,29 @@ fn jwt_re() -> &'static Regex {
     re(&R, r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 }
 
+/// The parameters whose values are redacted from any text.
+const SECRET_PARAMS: &[&str] = &[
+    "oauth_token",
+    "oauth_token_secret",
+    "oauth_verifier",
+    "oauth_signature",
+    "oauth_nonce",
+    "code",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "password",
+    "state",
+];
+
+/// A [`SECRET_PARAMS`] name, `=`, and its value.
 fn secret_param_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    re(
-        &R,
-        r"(?i)\b(oauth_token|oauth_token_secret|oauth_verifier|oauth_signature|oauth_nonce|code|access_token|refresh_token|id_token|client_secret|password|state)=([^&\s<]+)",
-    )
+    R.get_or_init(|| {
+        let pattern = format!(r"(?i)\b({})=([^&\s<]+)", SECRET_PARAMS.join("|"));
+        Regex::new(&pattern).expect("valid built-in pattern")
+    })
 }
 
 /// Keys whose values are secrets, whatever they look like.
@@ -614,32 +631,18 @@ fn next_jwt(s: &str, from: usize) -> Option<(usize, usize)> {
 }
 
 /// The value of the next match of [`secret_param_re`] at or after `from`
-/// in an ASCII text (where its `(?i)` is ASCII's): one of its names at
-/// the start of a word, `=`, then the value, up to `&`, white space or
+/// in an ASCII text (where its `(?i)` is ASCII's): a [`SECRET_PARAMS`] name
+/// at the start of a word, `=`, then the value, up to `&`, white space or
 /// `<`. No name holds a `=` or ends another after a word boundary, so
 /// each `=` closes one name at most.
 fn next_secret_param(s: &str, from: usize) -> Option<(usize, usize)> {
-    const NAMES: &[&[u8]] = &[
-        b"oauth_token",
-        b"oauth_token_secret",
-        b"oauth_verifier",
-        b"oauth_signature",
-        b"oauth_nonce",
-        b"code",
-        b"access_token",
-        b"refresh_token",
-        b"id_token",
-        b"client_secret",
-        b"password",
-        b"state",
-    ];
     let b = s.as_bytes();
     memchr::memchr_iter(b'=', &b[from..])
         .map(|i| from + i)
         .find_map(|eq| {
-            NAMES.iter().find(|name| {
+            SECRET_PARAMS.iter().find(|name| {
                 eq >= from + name.len()
-                    && b[eq - name.len()..eq].eq_ignore_ascii_case(name)
+                    && b[eq - name.len()..eq].eq_ignore_ascii_case(name.as_bytes())
                     && starts_word(s, eq - name.len())
             })?;
             let value = b[eq + 1..]
