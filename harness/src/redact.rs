@@ -331,13 +331,11 @@ fn secret_key_folded(key: &[u8], fold: impl Fn(u8) -> u8) -> bool {
         || holds(b"password")
 }
 
-/// The names a secret key ends in.
+/// The names a secret key ends in, whole or after a `_` (a key is secret
+/// too when it ends in `token` or holds `secret` or `password` anywhere).
 const SECRET_NAMES: &[&[u8]] = &[
-    b"password",
     b"passwd",
     b"pin",
-    b"secret",
-    b"token",
     b"verifier",
     b"assertion",
     b"private_key",
